@@ -1,0 +1,3 @@
+from shim.cli.main import app
+
+app()

@@ -1,0 +1,138 @@
+"""Wiring: the store, registry, controllers, kubelet and HTTP server of one `kubeshim up`."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import uvicorn
+
+from shim.clients.local import LocalClient
+from shim.controllers import bootstrap
+from shim.controllers.gc import GarbageCollector
+from shim.controllers.namespaces import finalize_terminating, namespaced_resources
+from shim.controllers.runner import forever
+from shim.controllers.serviceaccounts import ensure_default_accounts
+from shim.clients.base import Resource
+from shim.registry.catalog import Catalog
+from shim.registry.generic import Registry
+from shim.server import kubeconfig, tls
+from shim.server.app import build_app
+from shim.server.auth import Authenticator, Authorizer
+from shim.server.resources import ApiContext
+from shim.storage.store import Store
+
+log = logging.getLogger("kubeshim")
+CRDS_DIR = Path(__file__).resolve().parents[2] / "crds"
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("KUBESHIM_HOME") or Path.home() / ".kubeshim")
+
+
+@dataclass
+class Options:
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 6443
+    tls: bool = True
+    kubelet: bool = True
+    crds_dir: Path = CRDS_DIR
+    bookmark_interval: float = 10.0
+    log_level: str = "warning"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def server_url(opts: Options) -> str:
+    host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    return f"{'https' if opts.tls else 'http'}://{host}:{opts.port}"
+
+
+def write_kubeconfig(opts: Options, auth: Authenticator) -> Path:
+    ca = opts.data_dir / "pki" / "ca.crt" if opts.tls else None
+    path = opts.data_dir / "kubeconfig"
+    path.write_text(kubeconfig.render(server_url(opts), ca, auth.admin_token()))
+    path.chmod(0o600)
+    return path
+
+
+class Cluster:
+    """Everything of one kubeshim process, started and stopped together."""
+
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        opts.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(opts.data_dir / "state.db")
+        self.store.open()
+        self.fresh = self.store.revision == 0
+        self.registry = Registry(self.store)
+        self.catalog = Catalog(self.store)
+        self.auth = Authenticator.load(opts.data_dir)
+        self.ctx = ApiContext(self.registry, self.catalog, self.auth, Authorizer(self.registry, self.catalog),
+                              bookmark_interval=opts.bookmark_interval)
+        self.client = LocalClient(self.registry, self.catalog)
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self.store.start(asyncio.get_running_loop())
+        await bootstrap.ensure_namespaces(self.client)
+        if self.fresh:
+            await bootstrap.install_crds(self.client, self.opts.crds_dir)
+        resources = lambda: [Resource(i.group, i.version, i.plural) for i in self.catalog.all()  # noqa: E731
+                             if "watch" in i.verbs and i.from_storage is None]
+        gc = GarbageCollector(self.client, resources)
+        self.tasks += [
+            asyncio.create_task(forever("serviceaccounts", lambda: ensure_default_accounts(self.client))),
+            asyncio.create_task(forever("namespaces", lambda: finalize_terminating(
+                self.client, lambda: namespaced_resources(self.catalog)))),
+            asyncio.create_task(gc.run()),
+        ]
+        if self.opts.kubelet:
+            await self._start_kubelet()
+
+    async def _start_kubelet(self) -> None:
+        try:
+            from shim.kubelet.agent import start_kubelet
+        except ImportError:
+            log.warning("kubelet not available in this build")
+            return
+        self.tasks.append(asyncio.create_task(start_kubelet(self.client, self.opts, self.ctx)))
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.store.close()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+
+def run(opts: Options) -> None:
+    """`kubeshim up`: serve in the foreground until SIGINT/SIGTERM."""
+    logging.basicConfig(level=getattr(logging, opts.log_level.upper(), logging.WARNING),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cluster = Cluster(opts)
+    ssl: dict[str, Any] = {}
+    if opts.tls:
+        _, crt, key = tls.ensure_certificates(opts.data_dir, [opts.host, socket.gethostname()])
+        ssl = {"ssl_certfile": str(crt), "ssl_keyfile": str(key)}
+    path = write_kubeconfig(opts, cluster.auth)
+    app = build_app(cluster.ctx, lifespan=cluster.lifespan)
+    config = uvicorn.Config(app, host=opts.host, port=opts.port, log_level=opts.log_level, access_log=False,
+                            loop="uvloop", http="httptools", timeout_graceful_shutdown=2,
+                            timeout_keep_alive=120, **ssl)
+    print(f"kubeshim serving {server_url(opts)}; kubeconfig: {path}", flush=True)
+    uvicorn.Server(config).run()

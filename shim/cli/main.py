@@ -1,0 +1,38 @@
+"""The `kubeshim` command."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from shim.cli.cluster import Options, default_data_dir, run
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="A Kubernetes API on SQLite that runs Pods "
+                  "as local processes.")
+
+
+@app.command()
+def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (default $KUBESHIM_HOME or ~/.kubeshim)"),
+       host: str = typer.Option("127.0.0.1", help="Address to bind"),
+       port: int = typer.Option(6443, help="Port to serve on"),
+       no_kubelet: bool = typer.Option(False, "--no-kubelet", help="Do not run pods on this machine"),
+       insecure_http: bool = typer.Option(False, "--insecure-http", help="Serve plain HTTP (tests only)"),
+       log_level: str = typer.Option("warning", help="debug, info, warning or error")) -> None:
+    """Run kubeshim in the foreground (Ctrl-C stops it)."""
+    run(Options(data_dir=data_dir or default_data_dir(), host=host, port=port, tls=not insecure_http,
+                kubelet=not no_kubelet, log_level=log_level))
+
+
+@app.command()
+def kubeconfig(data_dir: Optional[Path] = typer.Option(None, help="State directory")) -> None:
+    """Print the kubeconfig of the kubeshim whose state is in DATA_DIR."""
+    path = (data_dir or default_data_dir()) / "kubeconfig"
+    if not path.exists():
+        typer.echo(f"no kubeconfig at {path}: run `kubeshim up` first", err=True)
+        raise typer.Exit(1)
+    typer.echo(path.read_text(), nl=False)
+
+
+if __name__ == "__main__":
+    app()

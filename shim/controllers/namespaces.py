@@ -1,0 +1,66 @@
+"""Namespace lifecycle: a terminating namespace is emptied, then its `kubernetes` finalizer is removed."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from shim.clients.base import NAMESPACES, Client, Resource
+from shim.machinery.errors import StatusError
+
+log = logging.getLogger(__name__)
+
+
+async def finalize_terminating(client: Client, namespaced: "callable", poll: float = 0.3) -> None:
+    """Watch namespaces; each terminating one gets a worker that deletes its contents."""
+    busy: set[str] = set()
+    async for event in client.watch(NAMESPACES):
+        meta = event.object["metadata"]
+        name = meta["name"]
+        if event.type == "DELETED" or not meta.get("deletionTimestamp") or name in busy:
+            continue
+        busy.add(name)
+        task = asyncio.create_task(_empty(client, name, namespaced, poll))
+        task.add_done_callback(lambda _t, n=name: busy.discard(n))
+
+
+async def _empty(client: Client, namespace: str, namespaced: "callable", poll: float) -> None:
+    while True:
+        remaining = 0
+        for resource in namespaced():
+            listed = await client.list(resource, namespace)
+            for item in listed["items"]:
+                remaining += 1
+                if item["metadata"].get("deletionTimestamp"):
+                    continue
+                try:
+                    await client.delete(resource, item["metadata"]["name"], namespace,
+                                        propagation_policy="Background")
+                except StatusError as err:
+                    if err.code not in (404, 409):
+                        log.warning("deleting %s/%s in %s: %s", resource.plural, item["metadata"]["name"],
+                                    namespace, err.message)
+        if remaining == 0:
+            break
+        await asyncio.sleep(poll)
+    try:
+        ns = await client.get(NAMESPACES, namespace)
+    except StatusError as err:
+        if err.code == 404:
+            return
+        raise
+    ns["spec"]["finalizers"] = []
+    try:
+        await client.update(NAMESPACES, ns, subresource="finalize")
+    except StatusError as err:
+        if err.code not in (404, 409):
+            raise
+
+
+def namespaced_resources(catalog) -> list[Resource]:
+    """Every namespaced resource with its own storage (shared storage is listed once)."""
+    seen, out = set(), []
+    for info in catalog.all():
+        if info.namespaced and "list" in info.verbs and info.storage not in seen:
+            seen.add(info.storage)
+            out.append(Resource(info.group, info.version, info.plural))
+    return out

@@ -1,0 +1,61 @@
+"""Kubernetes resource quantities ("500m", "1Gi", "2e3") as exact numbers.
+
+The kubelet only needs three readings of a quantity: CPU in millicores (scheduling, cgroup quota), bytes
+(memory, storage) and a value scaled by a divisor (downward API). Fractions keep "0.1" and "100m" equal.
+"""
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from typing import Any
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
+            "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
+            "P": Fraction(10**15), "E": Fraction(10**18)}
+_RE = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|)$")
+
+
+def parse(value: Any) -> Fraction:
+    """The exact value of a quantity; ints and floats pass through. Raises ValueError on garbage."""
+    if isinstance(value, bool):
+        raise ValueError(f"quantity {value!r} is not a number")
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(value).limit_denominator(10**9)
+    text = str(value).strip()
+    match = _RE.match(text)
+    if not match or match.group(1) in ("", ".", "+", "-"):
+        raise ValueError(f"quantities must match the regular expression "
+                         f"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {text!r}")
+    number, suffix = Fraction(match.group(1)), match.group(2)
+    if suffix in _BINARY:
+        return number * _BINARY[suffix]
+    if suffix and suffix[0] in "eE":
+        return number * Fraction(10) ** int(suffix[1:])
+    return number * _DECIMAL[suffix]
+
+
+def millicores(value: Any) -> int:
+    """CPU in millicores, rounded up as the kubelet does for cgroup shares and quota."""
+    return math.ceil(parse(value) * 1000)
+
+
+def to_bytes(value: Any) -> int:
+    """Memory or storage in bytes, rounded up."""
+    return math.ceil(parse(value))
+
+
+def scaled(value: Any, divisor: Any = 1) -> int:
+    """value / divisor rounded up: the downward API's resourceFieldRef rule (ceil, at least 1 if non-zero)."""
+    div = parse(divisor) if divisor not in (None, "", 0) else Fraction(1)
+    if div <= 0:
+        raise ValueError("divisor must be positive")
+    return math.ceil(parse(value) / div)
+
+
+def format_bytes_ki(n: int) -> str:
+    """A byte count as a node would report it (e.g. '24684572Ki')."""
+    return f"{n // 1024}Ki" if n % 1024 == 0 or n > 10 * 1024 else str(n)

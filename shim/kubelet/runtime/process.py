@@ -1,0 +1,251 @@
+"""Containers as local process groups, each under its own supervisor (see supervise.py).
+
+Layout: `<data>/pods/<pod uid>/containers/<container id>/` holds spec.json, pid.json, exit.json,
+identity.json, container.log and termination-log. Deleting the pod directory deletes the logs with it.
+
+Restart safety: identity.json records the supervisor's and the program's pid with their kernel start times
+(psutil create_time), because a pid alone may be reused after a reboot. It is a file in the container dir, not
+a pod annotation: it is local state of this node, must be written before anything else can observe the
+container, and writing pod metadata through the API would bump resourceVersions under Flyte's own updates.
+`adopt()` re-attaches to a container after a kubeshim restart; exit.json (written by the surviving supervisor)
+still gives the true exit code. Exits are noticed through pidfds, which work for processes that are not our
+children.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from shim.kubelet.runtime.provider import ContainerSpec, Observed
+
+VANISHED = "container vanished while kubeshim was not watching it (its supervisor is gone without an exit record)"
+_SHIM_ROOT = str(Path(__file__).resolve().parents[3])
+
+
+def container_dir(pods_dir: Path, pod_uid: str, container_id: str) -> Path:
+    return Path(pods_dir) / pod_uid / "containers" / container_id
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int | None, ctime: float | None) -> bool:
+    """Is this exact process (pid + start time) still there and not a zombie?"""
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if ctime is not None and abs(proc.create_time() - ctime) > 0.05:
+            return False
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def _ctime(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+class ProcessProvider:
+    """The local-process implementation of runtime.provider.Provider."""
+
+    def __init__(self, pods_dir: Path, *, python: str = sys.executable, namespace_mode: str | None = None,
+                 cgroup_setup: dict[str, Any] | None = None, memory_poll_seconds: float = 0.1) -> None:
+        self.pods_dir = Path(pods_dir)
+        self.python = python
+        self.namespace_mode = namespace_mode  # "mount" | "user" | None
+        self.cgroup_setup = cgroup_setup
+        self.memory_poll_seconds = memory_poll_seconds
+        self._dirs: dict[str, Path] = {}
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+
+    # -- layout -----------------------------------------------------------------------------------------
+    def dir(self, container_id: str) -> Path:
+        return self._dirs[container_id]
+
+    def log_path(self, container_id: str) -> Path:
+        return self.dir(container_id) / "container.log"
+
+    def termination_file(self, pod_uid: str, container_id: str) -> Path:
+        return container_dir(self.pods_dir, pod_uid, container_id) / "termination-log"
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    async def start(self, spec: ContainerSpec) -> Observed:
+        from shim.kubelet import cgroups
+
+        cdir = container_dir(self.pods_dir, spec.pod_uid, spec.id)
+        cdir.mkdir(parents=True, exist_ok=True)
+        self._dirs[spec.id] = cdir
+        (cdir / "termination-log").touch()
+        mounts = [{"source": m.source, "target": m.target, "read_only": m.read_only} for m in spec.mounts]
+        if self.namespace_mode and spec.termination_message_path:
+            mounts.append({"source": str(cdir / "termination-log"), "target": spec.termination_message_path,
+                           "read_only": False})
+        plan = cgroups.plan(self.cgroup_setup, spec.id, memory_limit=spec.memory_limit,
+                            cpu_limit_millis=spec.cpu_limit_millis, cpu_request_millis=spec.cpu_request_millis)
+        doc = {"argv": spec.argv, "env": spec.env, "cwd": spec.cwd, "log_path": str(cdir / "container.log"),
+               "cgroup": plan, "memory_limit": spec.memory_limit, "poll_seconds": self.memory_poll_seconds,
+               "namespace": self.namespace_mode if mounts else None, "mounts": mounts}
+        with open(cdir / "spec.json", "w", encoding="utf-8") as fh:
+            json.dump(doc, fh)
+        env = {"PYTHONPATH": _SHIM_ROOT, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        with open(cdir / "supervisor.log", "ab") as out:
+            child = subprocess.Popen([self.python, "-S", "-m", "shim.kubelet.runtime.supervise", str(cdir)],
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cdir,
+                                     env=env, start_new_session=True, close_fds=True)
+        self._children[spec.id] = child
+        delay = 0.002
+        while True:
+            done = _read_json(cdir / "exit.json")
+            if done is not None and "start_error" in done:
+                child.wait()
+                self._children.pop(spec.id, None)
+                return Observed(spec.id, "failed", error=done["start_error"])
+            info = _read_json(cdir / "pid.json")
+            if info is not None:
+                identity = {"pid": info["pid"], "pid_ctime": _ctime(info["pid"]), "supervisor": child.pid,
+                            "supervisor_ctime": _ctime(child.pid), "started_at": info["started_at"]}
+                with open(cdir / "identity.json", "w", encoding="utf-8") as fh:
+                    json.dump(identity, fh)
+                return self.observe(spec.id)
+            if child.poll() is not None:
+                self._children.pop(spec.id, None)
+                tail = (cdir / "supervisor.log").read_text(errors="replace")[-500:]
+                return Observed(spec.id, "failed", error=f"supervisor exited with {child.returncode}: {tail}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def adopt(self, pod_uid: str, container_id: str) -> Observed:
+        """Re-attach to a container started by an earlier kubeshim; returns what it is doing now."""
+        self._dirs[container_id] = container_dir(self.pods_dir, pod_uid, container_id)
+        return self.observe(container_id)
+
+    def observe(self, container_id: str) -> Observed:
+        cdir = self.dir(container_id)
+        done = _read_json(cdir / "exit.json")
+        identity = self._identity(container_id)
+        child = self._children.get(container_id)
+        if child is not None and child.poll() is not None:
+            self._children.pop(container_id, None)
+        if done is not None:
+            if "start_error" in done:
+                return Observed(container_id, "failed", error=done["start_error"])
+            return Observed(container_id, "exited", pid=identity.get("pid"), started_at=done.get("started_at"),
+                            finished_at=done.get("finished_at"), exit_code=done.get("exit_code"),
+                            signal=done.get("signal", 0), oom_killed=bool(done.get("oom_killed")))
+        started = identity.get("started_at")
+        if _alive(identity.get("supervisor"), identity.get("supervisor_ctime")) or \
+                _alive(identity.get("pid"), identity.get("pid_ctime")):
+            return Observed(container_id, "running", pid=identity.get("pid"), started_at=started)
+        # A supervisor may have finished writing exit.json between the two reads above.
+        done = _read_json(cdir / "exit.json")
+        if done is not None:
+            return self.observe(container_id)
+        if not identity:
+            return Observed(container_id, "unknown", error="container was never started")
+        return Observed(container_id, "unknown", pid=identity.get("pid"), started_at=started,
+                        finished_at=time.time(), exit_code=137, error=VANISHED)
+
+    def _identity(self, container_id: str) -> dict[str, Any]:
+        """identity.json, or pid.json when kubeshim died between the supervisor's start and our record."""
+        cdir = self.dir(container_id)
+        return _read_json(cdir / "identity.json") or _read_json(cdir / "pid.json") or {}
+
+    async def wait(self, container_id: str) -> Observed:
+        while True:
+            obs = self.observe(container_id)
+            if obs.done:
+                return obs
+            identity = self._identity(container_id)
+            target = identity.get("supervisor")
+            if not _alive(target, identity.get("supervisor_ctime")):
+                target = identity.get("pid")
+            await _wait_pid(target)
+
+    async def stop(self, container_id: str, grace: float) -> Observed:
+        obs = self.observe(container_id)
+        if obs.done or not obs.pid:
+            return obs
+        identity = self._identity(container_id)
+        pgid = obs.pid
+        if _alive(pgid, identity.get("pid_ctime")):
+            _killpg(pgid, signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.wait(container_id), timeout=max(0.0, grace))
+        except asyncio.TimeoutError:
+            pass
+        if _alive(pgid, identity.get("pid_ctime")):
+            _killpg(pgid, signal.SIGKILL)
+        try:
+            return await asyncio.wait_for(self.wait(container_id), timeout=10.0)
+        except asyncio.TimeoutError:
+            return self.observe(container_id)
+
+    def termination_message(self, container_id: str) -> str:
+        try:
+            with open(self.dir(container_id) / "termination-log", "rb") as fh:
+                return fh.read(4096).decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def remove(self, container_id: str) -> None:
+        cdir = self._dirs.pop(container_id, None)
+        child = self._children.pop(container_id, None)
+        if child is not None:
+            child.poll()
+        if cdir is not None:
+            shutil.rmtree(cdir, ignore_errors=True)
+
+    def forget(self, container_id: str) -> None:
+        """Drop bookkeeping without touching files (the whole pod dir is going away)."""
+        self._dirs.pop(container_id, None)
+        child = self._children.pop(container_id, None)
+        if child is not None:
+            child.poll()
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+async def _wait_pid(pid: int | None) -> None:
+    """Until pid exits: a pidfd becomes readable then, for children and strangers alike."""
+    if not pid:
+        await asyncio.sleep(0.05)
+        return
+    try:
+        fd = os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        await asyncio.sleep(0.1)
+        return
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+    try:
+        await asyncio.wait_for(done, timeout=5.0)  # re-check files now and then (zombie children linger)
+    except asyncio.TimeoutError:
+        pass
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)

@@ -1,0 +1,78 @@
+"""The seam between kubelet logic and how a container runs (virtual-kubelet's provider idea, per container).
+
+The kubelet resolves everything Kubernetes-specific (image -> environment, env vars, volumes, limits) into a
+`ContainerSpec`; a provider only starts, stops and observes it. `ProcessProvider` is the local implementation;
+a fake provider makes the pod logic testable without processes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass
+class Mount:
+    source: str  # host path of the materialized volume (or file)
+    target: str  # mountPath
+    read_only: bool = False
+
+
+@dataclass
+class ContainerSpec:
+    id: str  # the runtime id; the API shows it as "kubeshim://<id>"
+    pod_uid: str
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str | None = None
+    mounts: list[Mount] = field(default_factory=list)
+    memory_limit: int | None = None  # bytes
+    cpu_limit_millis: int | None = None
+    cpu_request_millis: int | None = None
+    termination_message_path: str | None = None  # where the program may write its termination message
+
+
+@dataclass
+class Observed:
+    """What the runtime knows about one container instance."""
+
+    id: str
+    state: str  # "running" | "exited" | "failed" (never started) | "unknown" (vanished)
+    pid: int | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    exit_code: int | None = None
+    signal: int = 0
+    oom_killed: bool = False
+    error: str = ""  # why it failed to start, or how it vanished
+
+    @property
+    def done(self) -> bool:
+        return self.state != "running"
+
+
+class Provider(Protocol):
+    async def start(self, spec: ContainerSpec) -> Observed:
+        """Start and return once the program runs (state running) or definitely failed (state failed)."""
+        ...
+
+    async def stop(self, container_id: str, grace: float) -> Observed:
+        """SIGTERM, then SIGKILL after grace seconds; returns the final observation."""
+        ...
+
+    def observe(self, container_id: str) -> Observed: ...
+
+    async def wait(self, container_id: str) -> Observed:
+        """Return when the container is no longer running (works for re-adopted containers too)."""
+        ...
+
+    def log_path(self, container_id: str) -> Path: ...
+
+    def termination_message(self, container_id: str) -> str:
+        """What the program wrote to its termination-message file (at most 4096 bytes)."""
+        ...
+
+    def remove(self, container_id: str) -> None:
+        """Forget a finished container and delete its files (logs included)."""
+        ...

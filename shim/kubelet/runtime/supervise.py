@@ -1,0 +1,260 @@
+"""The per-container supervisor: `python -m shim.kubelet.runtime.supervise <container dir>`.
+
+Why a separate process: kubeshim must be able to restart without killing or losing its containers. The
+supervisor runs in its own session, outlives kubeshim, and is the parent of the container's process, so it
+alone can collect the real exit status; it writes it to `exit.json`, which a restarted kubeshim reads. It also
+turns stdout/stderr into the CRI log file and enforces the memory limit (cgroup, else RSS polling).
+
+Files in the container dir: spec.json (input), pid.json (written once the program has exec'd), exit.json
+(final), supervisor.log (its own errors). The container's program gets its own process group (pgid = its pid),
+which is what the kubelet signals; the supervisor is not in that group and ignores termination signals.
+Standard library only, to start in tens of milliseconds.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import sys
+import time
+from typing import Any
+
+from shim.kubelet import cgroups
+from shim.kubelet.runtime.crilog import LineWriter
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def write_json(path: str, data: dict[str, Any]) -> None:
+    """Atomic write: readers never see a torn file."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def exec_error(argv0: str, exc: OSError) -> str:
+    """Upstream's wording for a failed exec (runc: `exec: "foo": executable file not found in $PATH`)."""
+    import errno
+
+    if exc.errno == errno.ENOENT:
+        if "/" in argv0:
+            return f'exec: "{argv0}": stat {argv0}: no such file or directory'
+        return f'exec: "{argv0}": executable file not found in $PATH'
+    if exc.errno == errno.EACCES:
+        return f'exec: "{argv0}": permission denied'
+    return f'exec: "{argv0}": {exc.strerror or exc}'
+
+
+def _child(spec: dict[str, Any], out_w: int, err_w: int, status_w: int) -> None:
+    """Runs in the forked child; never returns."""
+    try:
+        os.setpgid(0, 0)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD,
+                    signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        stage = "cgroup"
+        if spec.get("cgroup"):
+            cgroups.join(spec["cgroup"], os.getpid())
+        stage = "mount"
+        if spec.get("namespace"):
+            from shim.kubelet.runtime import mounts
+
+            mounts.enter(spec.get("mounts") or [], userns=spec["namespace"] == "user")
+        stage = "chdir"
+        cwd = spec.get("cwd") or None
+        if cwd:
+            try:
+                os.chdir(cwd)
+            except OSError as exc:
+                raise OSError(exc.errno, f'chdir to cwd ("{cwd}") set in config.json failed: '
+                                         f'{(exc.strerror or "").lower()}') from None
+        stage = "exec"
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.closerange(3, status_w)
+        os.closerange(status_w + 1, 65536)
+        argv = spec["argv"]
+        try:
+            os.execvpe(argv[0], argv, spec["env"])
+        except OSError as exc:
+            message = exec_error(argv[0], exc)
+        else:  # pragma: no cover
+            message = "exec returned"
+    except BaseException as exc:  # noqa: BLE001 - anything here is a start failure
+        message = str(getattr(exc, "strerror", None) or exc) if stage == "chdir" else f"{stage}: {exc}"
+    try:
+        os.write(status_w, message.encode("utf-8", "replace"))
+    finally:
+        os._exit(127)
+
+
+def _group_rss(pgid: int) -> int:
+    """Resident bytes of every process in a process group (the fallback memory meter)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 21 and int(fields[2]) == pgid:
+            total += int(fields[21]) * PAGE
+    return total
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except OSError:
+        pass
+
+
+def supervise(cdir: str) -> int:
+    with open(os.path.join(cdir, "spec.json"), encoding="utf-8") as fh:
+        spec = json.load(fh)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_IGN)
+    exit_path = os.path.join(cdir, "exit.json")
+    cg = spec.get("cgroup")
+    if cg:
+        try:
+            cgroups.create(cg)
+        except OSError as exc:
+            cgroups.remove(cg)
+            write_json(exit_path, {"start_error": f"failed to create cgroup: {exc}"})
+            return 0
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    status_r, status_w = os.pipe2(os.O_CLOEXEC)
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    pid = os.fork()
+    if pid == 0:
+        os.close(out_r)
+        os.close(err_r)
+        os.close(status_r)
+        _child(spec, out_w, err_w, status_w)
+    os.close(out_w)
+    os.close(err_w)
+    os.close(status_w)
+    failure = b""
+    while True:
+        try:
+            chunk = os.read(status_r, 4096)
+        except InterruptedError:
+            continue
+        if not chunk:
+            break
+        failure += chunk
+    os.close(status_r)
+    if failure:
+        os.waitpid(pid, 0)
+        if cg:
+            cgroups.remove(cg)
+        write_json(exit_path, {"start_error": failure.decode("utf-8", "replace")})
+        return 0
+    started = time.time()
+    write_json(os.path.join(cdir, "pid.json"), {"pid": pid, "supervisor": os.getpid(), "started_at": started})
+
+    log = open(spec["log_path"], "ab", buffering=0)
+    writers = {out_r: LineWriter(log, "stdout"), err_r: LineWriter(log, "stderr")}
+    sel = selectors.DefaultSelector()
+    for fd in writers:
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ)
+    sel.register(wake_r, selectors.EVENT_READ)
+    limit = spec.get("memory_limit") if not cg else None
+    poll = float(spec.get("poll_seconds") or 0.1) if limit else None
+    oom = False
+    next_poll = 0.0
+    status: int | None = None
+    drain_deadline: float | None = None
+    while True:
+        timeout = poll
+        if drain_deadline is not None:
+            timeout = max(0.0, drain_deadline - time.monotonic())
+        for key, _ in sel.select(timeout):
+            fd = key.fileobj
+            if fd == wake_r:
+                try:
+                    while os.read(wake_r, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+                continue
+            try:
+                data = os.read(fd, 65536)  # type: ignore[arg-type]
+            except BlockingIOError:
+                continue
+            if data:
+                writers[fd].feed(data)  # type: ignore[index]
+            else:
+                sel.unregister(fd)
+                os.close(fd)  # type: ignore[arg-type]
+                writers.pop(fd).close()  # type: ignore[arg-type]
+        if status is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                status = st
+                finished = time.time()
+                # The main process is gone: like a container whose pid 1 exited, everything else goes too.
+                _killpg(pid, signal.SIGKILL)
+                if cg:
+                    cgroups.kill_all(cg, timeout=2.0)
+                drain_deadline = time.monotonic() + 1.0
+            elif limit and time.monotonic() >= next_poll:
+                next_poll = time.monotonic() + (poll or 0.1)
+                if _group_rss(pid) > limit:
+                    oom = True
+                    _killpg(pid, signal.SIGKILL)
+        if status is not None and (not writers or time.monotonic() >= drain_deadline):  # type: ignore[operator]
+            break
+    for fd, writer in writers.items():
+        writer.close()
+        os.close(fd)
+    log.close()
+    if os.WIFSIGNALED(status):
+        code, sig = 128 + os.WTERMSIG(status), os.WTERMSIG(status)
+    else:
+        code, sig = os.WEXITSTATUS(status), 0
+    if cg and cgroups.oom_killed(cg):
+        oom = True
+    write_json(exit_path, {"exit_code": code, "signal": sig, "oom_killed": oom, "started_at": started,
+                           "finished_at": finished})
+    if cg:
+        cgroups.remove(cg)
+    return 0
+
+
+def main() -> None:
+    cdir = sys.argv[1]
+    try:
+        sys.exit(supervise(cdir))
+    except BaseException as exc:  # noqa: BLE001 - record why, the kubelet reports it
+        if isinstance(exc, SystemExit):
+            raise
+        try:
+            import traceback
+
+            with open(os.path.join(cdir, "supervisor.log"), "a", encoding="utf-8") as fh:
+                traceback.print_exc(file=fh)
+            if not os.path.exists(os.path.join(cdir, "exit.json")):
+                write_json(os.path.join(cdir, "exit.json"), {"start_error": f"supervisor failed: {exc}"})
+        finally:
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Kubernetes Status errors with upstream's codes, reasons and message shapes.
+
+Mirrors apimachinery pkg/api/errors: every failure a client sees is one of these, never a bare 500.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class StatusError(Exception):
+    """A failure that is answered as a metav1 Status."""
+
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        *,
+        name: str | None = None,
+        group: str | None = None,
+        kind: str | None = None,
+        causes: list[dict[str, str]] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.name = name
+        self.group = group
+        self.kind = kind
+        self.causes = causes
+        self.retry_after = retry_after
+
+    def status(self) -> dict[str, Any]:
+        """The metav1 Status object for this error."""
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        details: dict[str, Any] = {}
+        if self.name is not None:
+            details["name"] = self.name
+        if self.group:
+            details["group"] = self.group
+        if self.kind is not None:
+            details["kind"] = self.kind
+        if self.causes:
+            details["causes"] = self.causes
+        if self.retry_after is not None:
+            details["retryAfterSeconds"] = self.retry_after
+        if details:
+            body["details"] = details
+        return body
+
+
+def _qualified(resource: str, group: str) -> str:
+    return f"{resource}.{group}" if group else resource
+
+
+def not_found(resource: str, name: str, group: str = "") -> StatusError:
+    return StatusError(404, "NotFound", f'{_qualified(resource, group)} "{name}" not found',
+                       name=name, group=group, kind=resource)
+
+
+def already_exists(resource: str, name: str, group: str = "") -> StatusError:
+    return StatusError(409, "AlreadyExists", f'{_qualified(resource, group)} "{name}" already exists',
+                       name=name, group=group, kind=resource)
+
+
+def conflict(resource: str, name: str, detail: str, group: str = "") -> StatusError:
+    return StatusError(409, "Conflict",
+                       f'Operation cannot be fulfilled on {_qualified(resource, group)} "{name}": {detail}',
+                       name=name, group=group, kind=resource)
+
+
+STALE_OBJECT = "the object has been modified; please apply your changes to the latest version and try again"
+
+
+def stale(resource: str, name: str, group: str = "") -> StatusError:
+    return conflict(resource, name, STALE_OBJECT, group)
+
+
+def invalid(kind: str, name: str, causes: list[dict[str, str]], group: str = "") -> StatusError:
+    """422 Invalid; causes are {reason, message, field} as in field.ErrorList."""
+    parts = [f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes]
+    joined = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+    group_kind = f"{kind}.{group}" if group else kind
+    return StatusError(422, "Invalid", f'{group_kind} "{name}" is invalid: {joined}',
+                       name=name, group=group, kind=kind, causes=causes)
+
+
+def field_invalid(field: str, value: Any, detail: str) -> dict[str, str]:
+    """A FieldValueInvalid cause."""
+    return {"reason": "FieldValueInvalid", "message": f"Invalid value: {_render(value)}: {detail}", "field": field}
+
+
+def field_required(field: str, detail: str = "") -> dict[str, str]:
+    return {"reason": "FieldValueRequired", "message": "Required value" + (f": {detail}" if detail else ""),
+            "field": field}
+
+
+def field_forbidden(field: str, detail: str) -> dict[str, str]:
+    return {"reason": "FieldValueForbidden", "message": f"Forbidden: {detail}", "field": field}
+
+
+def field_not_supported(field: str, value: Any, supported: list[str]) -> dict[str, str]:
+    values = ", ".join(f'"{v}"' for v in supported)
+    return {"reason": "FieldValueNotSupported",
+            "message": f"Unsupported value: {_render(value)}: supported values: {values}", "field": field}
+
+
+def field_too_long(field: str, value: Any, limit: int) -> dict[str, str]:
+    return {"reason": "FieldValueTooLong", "message": f"Too long: may not be more than {limit} bytes",
+            "field": field}
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def bad_request(message: str) -> StatusError:
+    return StatusError(400, "BadRequest", message)
+
+
+def forbidden(resource: str, name: str, message: str, group: str = "",
+              causes: list[dict[str, str]] | None = None) -> StatusError:
+    qualified = _qualified(resource, group)
+    target = f'{qualified} "{name}"' if name else qualified
+    return StatusError(403, "Forbidden", f"{target} is forbidden: {message}",
+                       name=name or None, group=group, kind=resource, causes=causes)
+
+
+def unauthorized(message: str = "Unauthorized") -> StatusError:
+    return StatusError(401, "Unauthorized", message)
+
+
+def method_not_allowed() -> StatusError:
+    return StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+
+def unsupported_media_type(accepted: list[str]) -> StatusError:
+    return StatusError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                       "accepted media types include: " + ", ".join(accepted))
+
+
+def not_acceptable(accepted: str) -> StatusError:
+    return StatusError(406, "NotAcceptable", f"only the following media types are accepted: {accepted}")
+
+
+def too_large(limit: int) -> StatusError:
+    return StatusError(413, "RequestEntityTooLarge", f"the request body is too large: limit is {limit} bytes")
+
+
+def expired(message: str) -> StatusError:
+    return StatusError(410, "Expired", message)
+
+
+def gone(message: str) -> StatusError:
+    return StatusError(410, "Gone", message)
+
+
+def timeout(message: str, causes: list[dict[str, str]] | None = None, retry_after: int | None = None) -> StatusError:
+    return StatusError(504, "Timeout", message, causes=causes, retry_after=retry_after)
+
+
+def internal(message: str) -> StatusError:
+    return StatusError(500, "InternalError", f"Internal error occurred: {message}")
+
+
+def invalid_options(field: str, value: object, detail: str) -> StatusError:
+    """422 for bad list/watch/delete options, as upstream reports ListOptions validation."""
+    return invalid("ListOptions", "", [{"reason": "FieldValueInvalid", "message": f"Invalid value: "
+                                        f"{_render(value)}: {detail}", "field": field}], "meta.k8s.io")

@@ -1,0 +1,87 @@
+"""Field selectors: `=`, `==`, `!=` joined by commas, matched against a kind's selectable fields."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from shim.machinery.errors import bad_request
+
+
+@dataclass(frozen=True)
+class FieldRequirement:
+    field: str
+    equal: bool
+    value: str
+
+    def matches(self, fields: Mapping[str, str]) -> bool:
+        return (fields.get(self.field) == self.value) == self.equal
+
+
+@dataclass(frozen=True)
+class FieldSelector:
+    requirements: tuple[FieldRequirement, ...]
+
+    def matches(self, fields: Mapping[str, str]) -> bool:
+        return all(r.matches(fields) for r in self.requirements)
+
+    @property
+    def empty(self) -> bool:
+        return not self.requirements
+
+    def value_of(self, field: str) -> str | None:
+        """The value an equality requirement pins `field` to, if any (for fast lookups)."""
+        for r in self.requirements:
+            if r.field == field and r.equal:
+                return r.value
+        return None
+
+
+EVERYTHING = FieldSelector(())
+
+
+def _split(text: str) -> list[str]:
+    """Split on commas not escaped with a backslash."""
+    parts, cur, escaped = [], [], False
+    for ch in text:
+        if escaped:
+            cur.append(ch)
+            escaped = False
+        elif ch == "\\":
+            cur.append(ch)
+            escaped = True
+        elif ch == ",":
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return parts
+
+
+def _unescape(value: str) -> str:
+    return value.replace("\\,", ",").replace("\\=", "=").replace("\\\\", "\\")
+
+
+def parse_field_selector(text: str | None) -> FieldSelector:
+    if not text or not text.strip():
+        return EVERYTHING
+    reqs = []
+    for part in _split(text):
+        part = part.strip()
+        if not part:
+            continue
+        for op, equal in (("!=", False), ("==", True), ("=", True)):
+            idx = part.find(op)
+            if idx > 0:
+                reqs.append(FieldRequirement(part[:idx].strip(), equal, _unescape(part[idx + len(op):].strip())))
+                break
+        else:
+            raise bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
+    return FieldSelector(tuple(reqs))
+
+
+def check_supported(selector: FieldSelector, supported: set[str] | frozenset[str]) -> None:
+    """Upstream answers 400 for a field a kind cannot be selected by."""
+    for r in selector.requirements:
+        if r.field not in supported:
+            raise bad_request(f'field label not supported: {r.field}')

@@ -1,0 +1,77 @@
+"""Object name rules (apimachinery pkg/util/validation and pkg/api/validation/path) and generateName."""
+from __future__ import annotations
+
+import re
+import secrets
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def dns1123_label(name: str) -> list[str]:
+    """Problems with `name` as an RFC 1123 label (namespaces, services)."""
+    errs = []
+    if len(name) > 63:
+        errs.append("must be no more than 63 characters")
+    if not _DNS1123_LABEL.match(name):
+        errs.append("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+                    "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
+                    "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+    return errs
+
+
+def dns1123_subdomain(name: str) -> list[str]:
+    """Problems with `name` as an RFC 1123 subdomain (most kinds)."""
+    errs = []
+    if len(name) > 253:
+        errs.append("must be no more than 253 characters")
+    if not _DNS1123_SUBDOMAIN.match(name):
+        errs.append("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+                    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+                    "regex used for validation is "
+                    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+    return errs
+
+
+def path_segment(name: str) -> list[str]:
+    """Problems with `name` as a path segment (RBAC objects and other kinds with loose names)."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    for bad in ("/", "%"):
+        if bad in name:
+            return [f"may not contain '{bad}'"]
+    return []
+
+
+def label_key(key: str) -> list[str]:
+    """Problems with a label or annotation key (optional DNS prefix + qualified name)."""
+    prefix, _, name = key.rpartition("/")
+    errs = []
+    if prefix and dns1123_subdomain(prefix):
+        errs.append("prefix part " + dns1123_subdomain(prefix)[-1])
+    if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+        errs.append("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and "
+                    "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex "
+                    "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+    return errs
+
+
+def label_value(value: str) -> list[str]:
+    if value == "":
+        return []
+    errs = []
+    if len(value) > 63:
+        errs.append("must be no more than 63 characters")
+    if not _QUALIFIED_NAME.match(value):
+        errs.append("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+                    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+                    "'my_value',  or '12345', regex used for validation is "
+                    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+    return errs
+
+
+def generate_name(prefix: str) -> str:
+    """generateName as upstream: the prefix cut to 58 characters plus 5 random characters."""
+    return prefix[:58] + "".join(secrets.choice(_GENERATE_ALPHABET) for _ in range(5))

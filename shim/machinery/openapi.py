@@ -1,0 +1,553 @@
+"""OpenAPI v3 documents for `/openapi/v3` and `/openapi/v3/<api|apis/group>/<version>`, as kubectl reads them.
+
+What the clients need (kubectl and cli-runtime 1.27-1.33):
+
+- `/openapi/v3` is an index `{"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=H"}}}`;
+  client-go fetches each group-version document through its serverRelativeURL and caches it (on disk too) by
+  that URL, so the hash must change whenever the document does (`document_hash`; upstream uses the
+  upper-case hex SHA-512 of the document).
+- Field validation (cli-runtime `query_param_verifier_v3.go`): kubectl create/apply/replace look in the
+  group-version document for a PATCH operation whose `x-kubernetes-group-version-kind` is the object's GVK
+  and check that it lists a `fieldValidation` parameter. If it does, validation is left to the server
+  (`?fieldValidation=Strict`); every PATCH operation of a kind (the main path and `/status`) carries it,
+  since the verifier stops at the first matching one it meets.
+- Client-side apply (kubectl `cmd/apply/patcher.go`, v3 path used by default from 1.29 on): the PATCH
+  operation's `requestBody.content` must offer `application/strategic-merge-patch+json` (built-in kinds
+  only; for CRDs it is absent and kubectl falls back to a JSON merge patch), and `components.schemas`
+  must hold the kind's schema (found by `x-kubernetes-group-version-kind`) with `x-kubernetes-patch-merge-key`
+  / `x-kubernetes-patch-strategy` on its fields and references written `#/components/schemas/<name>`
+  (optionally wrapped in a one-element `allOf`, as upstream writes them).
+- `kubectl explain` (`pkg/explain/v2`, default since 1.27): fetches the group-version document, finds the GVK
+  from an operation on `/api[s/<group>]/<version>/[namespaces/{namespace}/]<resource>[/{name}]`, then the
+  schema in `components.schemas` whose `x-kubernetes-group-version-kind` list contains it; its templates
+  compare `type` with strings, so types must be plain strings, not JSON-schema type lists.
+
+`/openapi/v2`: client-go asks for it only as protobuf (`application/com.github.proto-openapi.spec.v2@v1.0+
+protobuf`) and treats any failure as "no v2". With the v3 documents above, kubectl 1.27-1.33 never needs it:
+field validation is settled by v3 (v2 is only the fallback when v3 fails); explain uses v3 (v2 only for
+`--output plaintext-openapiv2` or when `/openapi/v3` itself fails); client-side apply ignores a v2 failure and
+computes the patch from v3 (1.29+) or from its compiled-in types (1.27-1.28, whose v3 patch path is opt-in).
+So the server answers `/openapi/v2` with a 404 NotFound Status. (Only a v3 failure would make kubectl need
+v2, and then `--validate=strict` would fail with "failed to download openapi".)
+
+Built-in schemas come from `shim.machinery.schemas` (kubernetes-validate), converted from their JSON-schema
+flavour back to upstream's OpenAPI v3 shapes: `["string", "null"]` types become `"string"`, the `enum`s the
+package adds to `apiVersion`/`kind` are dropped, IntOrString and Quantity become upstream's `type: string`
+definitions, and a `$ref` with siblings becomes `allOf: [{$ref}]` plus the siblings. Definition names are
+upstream's (`io.k8s.api.core.v1.Pod`); CRD kinds are named like upstream's CRD publisher does
+(`com.example.stable.v1.CronTab` for group `stable.example.com`).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import Any, Iterable, Mapping
+
+try:
+    import orjson
+
+    def _canonical(value: Any) -> bytes:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+except ImportError:  # pragma: no cover
+    import json
+
+    def _canonical(value: Any) -> bytes:
+        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+from shim.machinery import schemas
+
+__all__ = [
+    "V3_REF_PREFIX", "gv_path", "document_hash", "v3_index", "v3_document", "crd_definition_name",
+    "builtin_definition", "V2_UNAVAILABLE_MESSAGE",
+]
+
+V3_REF_PREFIX = "#/components/schemas/"
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
+DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
+STATUS = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
+PATCH = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
+SCALE = "io.k8s.api.autoscaling.v1.Scale"
+INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+
+#: Message for the 404 the server gives on /openapi/v2 (see the module docstring).
+V2_UNAVAILABLE_MESSAGE = "the server could not find the requested resource"
+
+GVK = "x-kubernetes-group-version-kind"
+
+_API_VERSION_DESCRIPTION = (
+    "APIVersion defines the versioned schema of this representation of an object. Servers should convert "
+    "recognized schemas to the latest internal value, and may reject unrecognized values. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources")
+_KIND_DESCRIPTION = (
+    "Kind is a string value representing the REST resource this object represents. Servers may infer this "
+    "from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds")
+_METADATA_DESCRIPTION = (
+    "Standard object's metadata. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
+_LIST_METADATA_DESCRIPTION = (
+    "Standard list metadata. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#lists-and-maps")
+
+# Upstream's own shapes for the two definitions kubernetes-validate rewrites as `oneOf`s.
+_REPLACED_DEFINITIONS: dict[str, dict] = {
+    INT_OR_STRING: {
+        "description": "IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML "
+                       "marshalling and unmarshalling, it produces or consumes the inner type.  This allows you "
+                       "to have, for example, a JSON field that can accept a name or number.",
+        "format": "int-or-string",
+        "type": "string",
+    },
+    QUANTITY: {
+        "description": "Quantity is a fixed-point representation of a number. It provides convenient "
+                       "marshaling/unmarshaling in JSON and YAML, in addition to String() and AsInt64() "
+                       "accessors.\n\nThe serialization format is:\n\n``` <quantity>        ::= "
+                       "<signedNumber><suffix>\n```\n\nExamples: 100m, 1, 1.5, 1Gi, 500Mi, 2k.",
+        "type": "string",
+    },
+}
+
+_SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs")
+_SCHEMA_LISTS = ("allOf", "oneOf", "anyOf", "prefixItems")
+_SCHEMA_VALUES = ("items", "additionalProperties", "not", "additionalItems")
+
+
+# ---------------------------------------------------------------------------------------------- names
+
+def split_group_version(group_version: str) -> tuple[str, str]:
+    """`"apps/v1"` -> `("apps", "v1")`, `"v1"` -> `("", "v1")`."""
+    return schemas.split_api_version(group_version)
+
+
+def gv_path(group_version: str) -> str:
+    """The index key of a group-version: `api/v1` or `apis/<group>/<version>`."""
+    group, version = split_group_version(group_version)
+    return f"api/{version}" if not group else f"apis/{group}/{version}"
+
+
+def crd_definition_name(group: str, version: str, kind: str) -> str:
+    """Upstream's definition name for a CRD kind: the group's DNS labels reversed, then version and kind."""
+    labels = [label for label in group.split(".") if label]
+    return ".".join([*reversed(labels), version, kind])
+
+
+def _camel(group: str) -> str:
+    if not group:
+        return "Core"
+    trimmed = group[: -len(".k8s.io")] if group.endswith(".k8s.io") else group
+    return "".join(part[:1].upper() + part[1:] for part in trimmed.replace("-", ".").split(".") if part)
+
+
+def _tag(group: str, version: str) -> str:
+    camel = _camel(group)
+    return f"{camel[:1].lower()}{camel[1:]}_{version}"
+
+
+# ---------------------------------------------------------------------------------------------- hashing / index
+
+def document_hash(document: Mapping[str, Any]) -> str:
+    """Upper-case hex SHA-512 of the document's canonical JSON (the `hash` query value clients cache by)."""
+    return hashlib.sha512(_canonical(document)).hexdigest().upper()
+
+
+def v3_index(group_versions: Iterable[str] | Mapping[str, str], hashes: Mapping[str, str] | None = None) -> dict:
+    """The `/openapi/v3` index.
+
+    `group_versions` lists `"v1"`, `"apps/v1"`, ...; `hashes` (or `group_versions` itself when it is a mapping)
+    gives each one's `document_hash`. A group-version without a hash gets one derived from its name and the
+    schema version, which is only right for documents that never change while the server runs.
+    """
+    if isinstance(group_versions, Mapping):
+        hashes = {**group_versions, **(hashes or {})}
+    paths: dict[str, dict] = {}
+    for group_version in group_versions:
+        path = gv_path(group_version)
+        digest = (hashes or {}).get(group_version)
+        if not digest:
+            digest = hashlib.sha512(f"{schemas.schema_version()}:{path}".encode()).hexdigest().upper()
+        paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={digest}"}
+    return {"paths": dict(sorted(paths.items()))}
+
+
+# ---------------------------------------------------------------------------------------------- conversion
+
+def _ref(name: str) -> dict:
+    return {"$ref": V3_REF_PREFIX + name}
+
+
+def _convert(node: Any, *, drop_type_enums: bool = False) -> Any:
+    """A kubernetes-validate (JSON schema) node in OpenAPI v3 form; the input is not modified."""
+    if isinstance(node, list):
+        return [_convert(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str):
+            name = schemas.ref_name(value)
+            out[key] = V3_REF_PREFIX + name if name is not None else value
+        elif key == "type" and isinstance(value, list):
+            concrete = [t for t in value if t != "null"]
+            if len(concrete) == 1:
+                out[key] = concrete[0]
+            elif concrete:
+                out[key] = concrete
+        elif key in _SCHEMA_MAPS and isinstance(value, dict):
+            converted = {}
+            for field, sub in value.items():
+                sub = _convert(sub)
+                if drop_type_enums and key == "properties" and field in ("apiVersion", "kind") \
+                        and isinstance(sub, dict):
+                    sub.pop("enum", None)
+                converted[field] = sub
+            out[key] = converted
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [_convert(item) for item in value]
+        elif key in _SCHEMA_VALUES and isinstance(value, dict):
+            out[key] = _convert(value)
+        else:
+            out[key] = copy.deepcopy(value)
+    if "$ref" in out and len(out) > 1:
+        ref = out.pop("$ref")
+        out = {"allOf": [{"$ref": ref}], **out}
+    return out
+
+
+_converted: dict[str, dict] = {}
+_converted_lock = threading.Lock()
+
+
+def builtin_definition(name: str) -> dict | None:
+    """A built-in definition in OpenAPI v3 form (cached and shared: do not mutate)."""
+    cached = _converted.get(name)
+    if cached is not None:
+        return cached
+    if name in _REPLACED_DEFINITIONS:
+        converted = _REPLACED_DEFINITIONS[name]
+    else:
+        raw = schemas.definition(name)
+        if raw is None:
+            return None
+        converted = _convert(raw, drop_type_enums=True)
+    with _converted_lock:
+        return _converted.setdefault(name, converted)
+
+
+def _v3_references(node: Any) -> Iterable[str]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            ref = current.get("$ref")
+            if isinstance(ref, str) and ref.startswith(V3_REF_PREFIX):
+                yield ref[len(V3_REF_PREFIX):]
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+
+
+def _add_with_references(components: dict[str, dict], roots: Iterable[str]) -> None:
+    """Add built-in definitions `roots` and everything they reference to `components`."""
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        if name in components:
+            continue
+        definition = builtin_definition(name)
+        if definition is None:
+            continue
+        components[name] = definition
+        pending.extend(n for n in _v3_references(definition) if n not in components)
+
+
+# ---------------------------------------------------------------------------------------------- CRD schemas
+
+def _crd_schema(schema: dict | None, group: str, version: str, kind: str) -> dict:
+    """A CRD version's openAPIV3Schema as upstream publishes it: GVK added, metadata typed as ObjectMeta."""
+    converted = copy.deepcopy(schema) if isinstance(schema, dict) else {}
+    if not converted:
+        converted = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    converted.setdefault("type", "object")
+    properties = converted.setdefault("properties", {})
+    api_version = properties.get("apiVersion") or {}
+    properties["apiVersion"] = {"description": _API_VERSION_DESCRIPTION, "type": "string",
+                                **{k: v for k, v in api_version.items() if k not in ("type",)}}
+    kind_property = properties.get("kind") or {}
+    properties["kind"] = {"description": _KIND_DESCRIPTION, "type": "string",
+                          **{k: v for k, v in kind_property.items() if k not in ("type",)}}
+    metadata = properties.get("metadata") or {}
+    properties["metadata"] = {"allOf": [_ref(OBJECT_META)],
+                              "description": metadata.get("description", _METADATA_DESCRIPTION)}
+    converted[GVK] = [{"group": group, "kind": kind, "version": version}]
+    return converted
+
+
+def _crd_list_schema(item_name: str, group: str, version: str, kind: str) -> dict:
+    return {
+        "description": f"{kind}List is a list of {kind}",
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "apiVersion": {"description": _API_VERSION_DESCRIPTION, "type": "string"},
+            "items": {"description": f"List of {kind.lower()}s. More info: "
+                                     "https://git.k8s.io/community/contributors/devel/api-conventions.md",
+                      "type": "array", "items": _ref(item_name)},
+            "kind": {"description": _KIND_DESCRIPTION, "type": "string"},
+            "metadata": {"allOf": [_ref(LIST_META)], "description": _LIST_METADATA_DESCRIPTION},
+        },
+        GVK: [{"group": group, "kind": f"{kind}List", "version": version}],
+    }
+
+
+# ---------------------------------------------------------------------------------------------- operations
+
+def _query(name: str, description: str, kind: str = "string") -> dict:
+    return {"name": name, "in": "query", "description": description,
+            "schema": {"type": kind, "uniqueItems": True}}
+
+
+_PRETTY = _query("pretty", "If 'true', then the output is pretty printed. Defaults to 'false' unless the "
+                           "user-agent indicates a browser or command-line HTTP tool (curl and wget).")
+_DRY_RUN = _query("dryRun", "When present, indicates that modifications should not be persisted. An invalid or "
+                            "unrecognized dryRun directive will result in an error response and no further "
+                            "processing of the request. Valid values are: - All: all dry run stages will be "
+                            "processed")
+_FIELD_MANAGER = _query("fieldManager", "fieldManager is a name associated with the actor or entity that is "
+                                        "making these changes. The value must be less than or 128 characters "
+                                        "long, and only contain printable characters, as defined by "
+                                        "https://golang.org/pkg/unicode/#IsPrint.")
+_FIELD_VALIDATION = _query(
+    "fieldValidation",
+    "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing "
+    "unknown or duplicate fields. Valid values are: - Ignore: This will ignore any unknown fields that are "
+    "silently dropped from the object, and will ignore all but the last duplicate field that the decoder "
+    "encounters. This is the default behavior prior to v1.23. - Warn: This will send a warning via the "
+    "standard warning response header for each unknown field that is dropped from the object, and for each "
+    "duplicate field that is encountered. The request will still succeed if there are no other errors, and "
+    "will only persist the last of any duplicate fields. This is the default in v1.23+ - Strict: This will "
+    "fail the request with a BadRequest error if any unknown fields would be dropped from the object, or if "
+    "any duplicate fields are present. The error returned from the server will contain all unknown and "
+    "duplicate fields encountered.")
+_FORCE = _query("force", "Force is going to \"force\" Apply requests. It means user will re-acquire conflicting "
+                         "fields owned by other people. Force flag must be unset for non-apply patch requests.",
+                "boolean")
+_LIST_PARAMETERS = [
+    _query("allowWatchBookmarks", "allowWatchBookmarks requests watch events with type \"BOOKMARK\".", "boolean"),
+    _query("continue", "The continue option should be set when retrieving more results from the server."),
+    _query("fieldSelector", "A selector to restrict the list of returned objects by their fields. Defaults to "
+                            "everything."),
+    _query("labelSelector", "A selector to restrict the list of returned objects by their labels. Defaults to "
+                            "everything."),
+    _query("limit", "limit is a maximum number of responses to return for a list call.", "integer"),
+    _query("resourceVersion", "resourceVersion sets a constraint on what resource versions a request may be "
+                              "served from."),
+    _query("resourceVersionMatch", "resourceVersionMatch determines how resourceVersion is applied to list "
+                                   "calls."),
+    _query("sendInitialEvents", "`sendInitialEvents=true` may be set together with `watch=true`.", "boolean"),
+    _query("timeoutSeconds", "Timeout for the list/watch call.", "integer"),
+    _query("watch", "Watch for changes to the described resources and return them as a stream of add, update, "
+                    "and remove notifications.", "boolean"),
+]
+_DELETE_PARAMETERS = [
+    _DRY_RUN,
+    _query("gracePeriodSeconds", "The duration in seconds before the object should be deleted.", "integer"),
+    _query("orphanDependents", "Deprecated: please use the PropagationPolicy, this field will be deprecated in "
+                               "1.7.", "boolean"),
+    _query("propagationPolicy", "Whether and how garbage collection will be performed. Acceptable values are: "
+                                "'Orphan', 'Background', 'Foreground'."),
+]
+_WRITE_PARAMETERS = [_DRY_RUN, _FIELD_MANAGER, _FIELD_VALIDATION]
+_PATCH_PARAMETERS = [_DRY_RUN, _FIELD_MANAGER, _FIELD_VALIDATION, _FORCE]
+
+_JSON_YAML = ("application/json", "application/yaml")
+_WITH_PROTOBUF = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf")
+_PATCH_TYPES = ("application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json")
+_BUILTIN_PATCH_TYPES = (*_PATCH_TYPES, "application/strategic-merge-patch+json")
+
+
+def _path_parameter(name: str, description: str) -> dict:
+    return {"name": name, "in": "path", "description": description, "required": True,
+            "schema": {"type": "string", "uniqueItems": True}}
+
+
+def _content(schema_name: str, media_types: Iterable[str]) -> dict:
+    return {media_type: {"schema": _ref(schema_name)} for media_type in media_types}
+
+
+def _responses(schema_name: str, media_types: Iterable[str], *codes: str) -> dict:
+    media_types = tuple(media_types)
+    responses = {code: {"description": {"200": "OK", "201": "Created", "202": "Accepted"}[code],
+                        "content": _content(schema_name, media_types)} for code in codes}
+    responses["401"] = {"description": "Unauthorized"}
+    return responses
+
+
+def _operation(verb: str, action: str, operation_id: str, tag: str, gvk: dict, description: str,
+               parameters: list[dict], responses: dict, request_body: dict | None = None) -> dict:
+    operation: dict[str, Any] = {
+        "tags": [tag],
+        "description": description,
+        "operationId": operation_id,
+        "parameters": [dict(p) for p in parameters],
+    }
+    if request_body is not None:
+        operation["requestBody"] = request_body
+    operation["responses"] = responses
+    operation["x-kubernetes-action"] = action
+    operation["x-kubernetes-group-version-kind"] = dict(gvk)
+    return operation
+
+
+def _resource_paths(entry: Mapping[str, Any], kind_name: str, list_name: str, builtin: bool) -> dict[str, dict]:
+    group = entry.get("group", "") or ""
+    version = entry["version"]
+    kind = entry["kind"]
+    plural = entry["plural"]
+    namespaced = bool(entry.get("namespaced", True))
+    prefix = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    tag = _tag(group, version)
+    camel = _camel(group) + version[:1].upper() + version[1:]
+    scope = "Namespaced" if namespaced else ""
+    gvk = {"group": group, "kind": kind, "version": version}
+    media = _WITH_PROTOBUF if builtin else _JSON_YAML
+    patch_types = _BUILTIN_PATCH_TYPES if builtin else _PATCH_TYPES
+
+    base = f"{prefix}/namespaces/{{namespace}}/{plural}" if namespaced else f"{prefix}/{plural}"
+    common = [_path_parameter("namespace", "object name and auth scope, such as for teams and projects")] \
+        if namespaced else []
+    named = [_path_parameter("name", f"name of the {kind}")]
+    body = {"content": _content(kind_name, media), "required": True}
+    patch_body = {"content": {media_type: {"schema": _ref(PATCH)} for media_type in patch_types},
+                  "required": True}
+    delete_body = {"content": _content(DELETE_OPTIONS, _JSON_YAML)}
+
+    paths: dict[str, dict] = {}
+    paths[base] = {
+        "get": _operation("get", "list", f"list{camel}{scope}{kind}", tag, gvk,
+                          f"list or watch objects of kind {kind}", _LIST_PARAMETERS,
+                          _responses(list_name, (*media, "application/json;stream=watch"), "200")),
+        "post": _operation("post", "post", f"create{camel}{scope}{kind}", tag, gvk, f"create a {kind}",
+                           _WRITE_PARAMETERS, _responses(kind_name, media, "200", "201", "202"), body),
+        "delete": _operation("delete", "deletecollection", f"deletecollection{camel}{scope}{kind}", tag, gvk,
+                             f"delete collection of {kind}", [*_LIST_PARAMETERS, *_DELETE_PARAMETERS],
+                             _responses(STATUS, media, "200"), delete_body),
+        "parameters": [*common, _PRETTY],
+    }
+    paths[f"{base}/{{name}}"] = {
+        "get": _operation("get", "get", f"read{camel}{scope}{kind}", tag, gvk, f"read the specified {kind}",
+                          [], _responses(kind_name, media, "200")),
+        "put": _operation("put", "put", f"replace{camel}{scope}{kind}", tag, gvk, f"replace the specified {kind}",
+                          _WRITE_PARAMETERS, _responses(kind_name, media, "200", "201"), body),
+        "patch": _operation("patch", "patch", f"patch{camel}{scope}{kind}", tag, gvk,
+                            f"partially update the specified {kind}", _PATCH_PARAMETERS,
+                            _responses(kind_name, media, "200", "201"), patch_body),
+        "delete": _operation("delete", "delete", f"delete{camel}{scope}{kind}", tag, gvk,
+                             f"delete a {kind}", _DELETE_PARAMETERS,
+                             _responses(STATUS, media, "200", "202"), delete_body),
+        "parameters": [*named, *common, _PRETTY],
+    }
+    if namespaced:
+        paths[f"{prefix}/{plural}"] = {
+            "get": _operation("get", "list", f"list{camel}{kind}ForAllNamespaces", tag, gvk,
+                              f"list or watch objects of kind {kind}", _LIST_PARAMETERS,
+                              _responses(list_name, (*media, "application/json;stream=watch"), "200")),
+            "parameters": [_PRETTY],
+        }
+    subresources = set(entry.get("subresources") or ())
+    if "status" in subresources:
+        paths[f"{base}/{{name}}/status"] = {
+            "get": _operation("get", "get", f"read{camel}{scope}{kind}Status", tag, gvk,
+                              f"read status of the specified {kind}", [], _responses(kind_name, media, "200")),
+            "put": _operation("put", "put", f"replace{camel}{scope}{kind}Status", tag, gvk,
+                              f"replace status of the specified {kind}", _WRITE_PARAMETERS,
+                              _responses(kind_name, media, "200", "201"), body),
+            "patch": _operation("patch", "patch", f"patch{camel}{scope}{kind}Status", tag, gvk,
+                                f"partially update status of the specified {kind}", _PATCH_PARAMETERS,
+                                _responses(kind_name, media, "200", "201"), patch_body),
+            "parameters": [*named, *common, _PRETTY],
+        }
+    if "scale" in subresources:
+        scale_gvk = {"group": "autoscaling", "kind": "Scale", "version": "v1"}
+        scale_body = {"content": _content(SCALE, media), "required": True}
+        paths[f"{base}/{{name}}/scale"] = {
+            "get": _operation("get", "get", f"read{camel}{scope}{kind}Scale", tag, scale_gvk,
+                              f"read scale of the specified {kind}", [], _responses(SCALE, media, "200")),
+            "put": _operation("put", "put", f"replace{camel}{scope}{kind}Scale", tag, scale_gvk,
+                              f"replace scale of the specified {kind}", _WRITE_PARAMETERS,
+                              _responses(SCALE, media, "200", "201"), scale_body),
+            "patch": _operation("patch", "patch", f"patch{camel}{scope}{kind}Scale", tag, scale_gvk,
+                                f"partially update scale of the specified {kind}", _PATCH_PARAMETERS,
+                                _responses(SCALE, media, "200", "201"), patch_body),
+            "parameters": [*named, *common, _PRETTY],
+        }
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------- documents
+
+_doc_cache: "OrderedDict[bytes, dict]" = OrderedDict()
+_doc_cache_lock = threading.Lock()
+_DOC_CACHE_SIZE = 64
+
+
+def v3_document(group_version: str, kinds: list[dict]) -> dict:
+    """The OpenAPI v3 document of one group-version.
+
+    Each entry of `kinds` describes a resource: `group`, `version`, `kind`, `plural`, `namespaced` (bool),
+    `schema` (a CRD version's openAPIV3Schema, or None for a built-in kind, whose schema comes from
+    kubernetes-validate) and optionally `subresources` (names; "status" and "scale" get paths).
+    Documents are cached by their input and shared: treat the result as read-only.
+    """
+    key = _canonical([group_version, kinds])
+    with _doc_cache_lock:
+        cached = _doc_cache.get(key)
+        if cached is not None:
+            _doc_cache.move_to_end(key)
+            return cached
+    document = _build_document(group_version, kinds)
+    with _doc_cache_lock:
+        _doc_cache[key] = document
+        while len(_doc_cache) > _DOC_CACHE_SIZE:
+            _doc_cache.popitem(last=False)
+    return document
+
+
+def _build_document(group_version: str, kinds: list[dict]) -> dict:
+    group, version = split_group_version(group_version)
+    components: dict[str, dict] = {}
+    paths: dict[str, dict] = {}
+    roots = [PATCH, DELETE_OPTIONS, STATUS]
+    for entry in sorted(kinds, key=lambda e: (e.get("plural", ""), e.get("kind", ""))):
+        entry_group = entry.get("group", group) or ""
+        entry_version = entry.get("version", version)
+        entry = {**entry, "group": entry_group, "version": entry_version}
+        kind = entry["kind"]
+        api_version = f"{entry_group}/{entry_version}" if entry_group else entry_version
+        builtin_name = schemas.definition_name_for(api_version, kind) if entry.get("schema") is None else None
+        if builtin_name is not None:
+            kind_name = builtin_name
+            list_name = schemas.definition_name_for(api_version, f"{kind}List") or builtin_name
+            roots.extend([kind_name, list_name])
+            builtin = True
+        else:
+            kind_name = crd_definition_name(entry_group, entry_version, kind)
+            list_name = f"{kind_name}List"
+            components[kind_name] = _crd_schema(entry.get("schema"), entry_group, entry_version, kind)
+            components[list_name] = _crd_list_schema(kind_name, entry_group, entry_version, kind)
+            roots.extend(_v3_references(components[kind_name]))
+            roots.extend([OBJECT_META, LIST_META])
+            builtin = False
+        if "scale" in (entry.get("subresources") or ()):
+            roots.append(SCALE)
+        paths.update(_resource_paths(entry, kind_name, list_name, builtin))
+    _add_with_references(components, roots)
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": f"v{schemas.schema_version()}.0"},
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": dict(sorted(components.items()))},
+    }

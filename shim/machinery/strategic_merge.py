@@ -1,0 +1,581 @@
+"""Strategic merge patch (`application/strategic-merge-patch+json`), as the API server applies it.
+
+Semantics follow apimachinery `pkg/util/strategicpatch` (StrategicMergeMapPatch with MergeParallelList and
+IgnoreUnmatchedNulls, the server-side options), driven by a schema's patch metadata instead of Go struct tags:
+
+- `x-kubernetes-patch-strategy` on a field: `merge` (lists are merged element-wise), `replace` (the patch value
+  replaces the field), `retainKeys` (only matters to patch *generation*; applying honours a `$retainKeys`
+  directive wherever it appears) and combinations such as `merge,retainKeys`.
+- `x-kubernetes-patch-merge-key`: lists of maps with the merge strategy match elements by this key.
+- Lists without the merge strategy are replaced; lists of scalars with it are unioned (duplicates dropped).
+- Maps are merged recursively; `null` deletes a key.
+
+Directives: `$patch: delete` (a map becomes `{}`; a list element deletes every element with its merge key),
+`$patch: replace` (a map is replaced by the rest of the patch map; in a list, the list is replaced by the
+patch's other elements), `$patch: merge` (accepted and ignored: merging is the default; upstream rejects it),
+`$retainKeys: [..]` (clear every key of the original map not listed), `$setElementOrder/<field>: [..]` (final
+order of a merging list: its order first, then the patch's, then the live object's) and
+`$deleteFromPrimitiveList/<field>: [..]` (remove scalars from a list, whatever its strategy).
+
+Where upstream leaves directives or nulls inside values that did not exist in the original (it copies them
+verbatim), this implementation cleans them, so the result never carries a directive key. A map
+`{"$patch": "replace", ...}` for an absent field becomes the rest of the map (newest upstream drops it).
+
+Ordering of merged lists reproduces upstream exactly, including how Go slice aliasing makes elements appended
+after a deletion count as "live" when `$setElementOrder` is applied (visible in upstream's test
+"add map and delete map from merging list").
+
+`list_types=True` adds the structural-schema view (for CRD-style schemas, where no patch metadata exists):
+`x-kubernetes-list-type: map` lists merge by all their `x-kubernetes-list-map-keys` (so container ports keyed
+by containerPort+protocol stay distinct), `set` lists are unioned, `atomic` lists are replaced. Upstream
+strategic merge never does this: with the default `list_types=False`, container ports merge by `containerPort`
+alone (kubernetes/kubernetes#39188) and map-typed lists without a patch strategy are replaced, exactly as a
+real API server does for built-in kinds.
+
+Errors are `StatusError`s with upstream's codes: malformed directive lists 400 BadRequest, lists of lists 422,
+and everything upstream reports as a plain error (missing merge key, unknown `$patch` value, order mismatch)
+500 with no reason, the message worded as upstream's.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shim.machinery import schemas
+from shim.machinery.errors import StatusError, bad_request
+
+__all__ = ["strategic_merge_patch"]
+
+DIRECTIVE = "$patch"
+DELETE = "delete"
+REPLACE = "replace"
+MERGE = "merge"
+RETAIN_KEYS = "$retainKeys"
+SET_ELEMENT_ORDER = "$setElementOrder"
+DELETE_FROM_PRIMITIVE_LIST = "$deleteFromPrimitiveList"
+
+PATCH_STRATEGY = "x-kubernetes-patch-strategy"
+PATCH_MERGE_KEY = "x-kubernetes-patch-merge-key"
+LIST_TYPE = "x-kubernetes-list-type"
+LIST_MAP_KEYS = "x-kubernetes-list-map-keys"
+
+_MISSING = object()
+_DROP = object()  # a value that must not appear in the result (a map carrying `$patch: delete`)
+
+
+def strategic_merge_patch(original: dict, patch: dict, schema: dict | None, *,
+                          list_types: bool = False) -> dict:
+    """Apply a strategic merge `patch` to `original` using the patch metadata of `schema`.
+
+    `schema` is the kind's schema (`schemas.definition_for(...)`, or any node whose `$ref`s `schemas.resolve`
+    can follow); None means no metadata: maps merge, lists are replaced. Neither argument is modified.
+    """
+    if not isinstance(patch, dict):
+        raise bad_request("invalid JSON document")
+    if original is None:
+        original = {}
+    if not isinstance(original, dict):
+        raise bad_request("invalid JSON document")
+    result = _merge_map(_copy(original), _copy(patch), schema, list_types)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+def _server_error(message: str) -> StatusError:
+    """What the API server answers for a plain Go error from strategicpatch: 500, no reason."""
+    return StatusError(500, "", message)
+
+
+def _go(value: Any) -> str:
+    """Render a value as Go's %v prints decoded JSON, so messages read like upstream's."""
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go(value[k])}" for k in sorted(value)) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(_go(v) for v in value) + "]"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _go_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "map[string]interface {}"
+    if isinstance(value, list):
+        return "[]interface {}"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "float64"
+    if isinstance(value, str):
+        return "string"
+    return "<nil>"
+
+
+def _bad_arg_type(expected: str, actual: Any) -> StatusError:
+    return _server_error(f"expected a {expected}, but received a {_go_type(actual)}")
+
+
+def _no_merge_key(element: dict, keys: tuple[str, ...]) -> StatusError:
+    return _server_error(f"map: {_go(element)} does not contain declared merge key: {','.join(keys)}")
+
+
+# ---------------------------------------------------------------------------------------------- values
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _scalar_key(value: Any) -> tuple:
+    """A hashable identity for a JSON value that, like Go's interface equality, never equates true with 1."""
+    if value is None:
+        return ("null",)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (int, float)):
+        return ("number", value)
+    if isinstance(value, str):
+        return ("string", value)
+    return ("json", json.dumps(value, sort_keys=True))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "map"
+    if isinstance(value, list):
+        return "list"
+    return "scalar"
+
+
+def _element_kind(*lists: list) -> str | None:
+    """"map" or "scalar" for the elements of the lists; None when they are all empty."""
+    found: str | None = None
+    for items in lists:
+        for item in items:
+            kind = _kind(item)
+            if kind == "list":
+                raise StatusError(422, "Invalid", "lists of lists are not supported")
+            if found is None:
+                found = kind
+            elif found != kind:
+                raise _server_error(f"list element types are not identical: {_go(list(lists))}")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- schema
+
+@dataclass(frozen=True)
+class _Field:
+    schema: Any            # schema of the value (of the items, for lists), $refs unresolved
+    strategy: str          # "merge", "replace" or "" (replace)
+    keys: tuple[str, ...]  # merge key(s) of a merging list of maps
+
+
+_NO_FIELD = _Field(None, "", ())
+
+
+def _lookup(schema: Any, key: str, for_list: bool, list_types: bool) -> _Field:
+    """Patch metadata and sub-schema of field `key` of the object `schema` describes."""
+    resolved = schemas.resolve(schema) if schema is not None else None
+    if not isinstance(resolved, dict):
+        return _NO_FIELD
+    node = None
+    properties = resolved.get("properties")
+    if isinstance(properties, dict) and key in properties:
+        node = properties[key]
+    elif isinstance(resolved.get("additionalProperties"), dict):
+        node = resolved["additionalProperties"]
+    if not isinstance(node, dict):
+        return _NO_FIELD
+    strategies = [s.strip() for s in str(node.get(PATCH_STRATEGY) or "").split(",") if s.strip()]
+    others = [s for s in strategies if s != "retainKeys"]
+    strategy = others[0] if others else ""
+    merge_key = node.get(PATCH_MERGE_KEY)
+    keys: tuple[str, ...] = (merge_key,) if isinstance(merge_key, str) and merge_key else ()
+    sub = node
+    if for_list:
+        target = schemas.resolve(node)
+        sub = target.get("items") if isinstance(target, dict) else None
+        if list_types and isinstance(target, dict):
+            list_type = node.get(LIST_TYPE, target.get(LIST_TYPE))
+            map_keys = node.get(LIST_MAP_KEYS, target.get(LIST_MAP_KEYS))
+            if list_type == "map" and map_keys:
+                strategy, keys = MERGE, tuple(map_keys)
+            elif list_type == "set":
+                strategy, keys = MERGE, ()
+            elif list_type == "atomic":
+                strategy, keys = "", ()
+    return _Field(sub, strategy, keys)
+
+
+# ---------------------------------------------------------------------------------------------- element keys
+
+def _element_key(element: Any, keys: tuple[str, ...]) -> tuple:
+    """The merge-key identity of a list element; errors like upstream when it has none."""
+    if not isinstance(element, dict):
+        raise _bad_arg_type("map[string]interface {}", element)
+    if len(keys) == 1:
+        if keys[0] not in element:
+            raise _no_merge_key(element, keys)
+        return (_scalar_key(element[keys[0]]),)
+    if not any(k in element for k in keys):
+        raise _no_merge_key(element, keys)
+    return tuple(_scalar_key(element[k]) if k in element else ("missing",) for k in keys)
+
+
+def _identity(item: Any, keys: tuple[str, ...], is_map: bool) -> tuple | None:
+    """Lenient identity used for ordering: None when the item cannot be keyed."""
+    if not is_map:
+        return _scalar_key(item)
+    if not isinstance(item, dict) or not any(k in item for k in keys):
+        return None
+    return tuple(_scalar_key(item[k]) if k in item else ("missing",) for k in keys)
+
+
+def _index(items: list, item: Any, keys: tuple[str, ...], is_map: bool) -> int:
+    wanted = _identity(item, keys, is_map)
+    if wanted is None:
+        return -1
+    for i, candidate in enumerate(items):
+        if _identity(candidate, keys, is_map) == wanted:
+            return i
+    return -1
+
+
+# ---------------------------------------------------------------------------------------------- ordering
+
+def _sort_by(items: list, order: list, keys: tuple[str, ...], is_map: bool) -> list:
+    """Stable sort of `items` by their position in `order`; items absent from it keep their place at the end."""
+    end = len(order)
+
+    def position(item: Any) -> int:
+        i = _index(order, item, keys, is_map)
+        return i if i >= 0 else end
+
+    return sorted(items, key=position)
+
+
+def _normalize(patch_items: list, server_only: list, patch_order: list, server_order: list,
+               keys: tuple[str, ...], is_map: bool) -> list:
+    """Order patch items by the patch, server-only items by the live list, then interleave them.
+
+    Interleaving (upstream mergeSortedSlice): a server-only item goes first only when both it and the next
+    patch item are in the live list and it comes earlier there; otherwise the patch item goes first.
+    """
+    if is_map:
+        for item in (*patch_items, *patch_order, *server_only, *server_order):
+            _element_key(item, keys)
+    patch_items = _sort_by(patch_items, patch_order, keys, is_map)
+    server_only = _sort_by(server_only, server_order, keys, is_map)
+    merged: list = []
+    i = j = 0
+    while i < len(server_only) or j < len(patch_items):
+        if i >= len(server_only):
+            merged.append(patch_items[j])
+            j += 1
+        elif j >= len(patch_items):
+            merged.append(server_only[i])
+            i += 1
+        else:
+            li = _index(server_order, server_only[i], keys, is_map)
+            ri = _index(server_order, patch_items[j], keys, is_map)
+            if li >= 0 and ri >= 0 and li < ri:
+                merged.append(server_only[i])
+                i += 1
+            else:
+                merged.append(patch_items[j])
+                j += 1
+    return merged
+
+
+def _partition(items: list, by: list, keys: tuple[str, ...], is_map: bool) -> tuple[list, list]:
+    """Split `items` into those present in `by` and the rest, keeping their order."""
+    if is_map:
+        present = {_element_key(b, keys) for b in by if isinstance(b, dict) and any(k in b for k in keys)}
+        inside = [item for item in items if _element_key(item, keys) in present]
+        outside = [item for item in items if _element_key(item, keys) not in present]
+    else:
+        present = {_scalar_key(b) for b in by}
+        inside = [item for item in items if _scalar_key(item) in present]
+        outside = [item for item in items if _scalar_key(item) not in present]
+    return inside, outside
+
+
+# ---------------------------------------------------------------------------------------------- new values
+
+def _fresh_value(value: Any, field: _Field, list_types: bool) -> Any:
+    """A patch value that lands where the original had nothing (or something of another type): cleaned of
+    directives and nulls, as upstream's discardNullValuesFromPatch + removeDirectives do."""
+    if isinstance(value, dict):
+        return _fresh_map(value, field.schema, list_types)
+    if isinstance(value, list):
+        return _fresh_list(value, field.schema, list_types)
+    return value
+
+
+def _fresh_map(value: dict, schema: Any, list_types: bool) -> Any:
+    if DIRECTIVE in value:
+        directive = value[DIRECTIVE]
+        if directive == DELETE:
+            return _DROP
+        if directive not in (REPLACE, MERGE):
+            raise _server_error(f"unknown patch type: {_go(directive)} in map: {_go(value)}")
+        value = {k: v for k, v in value.items() if k != DIRECTIVE}
+    return _merge_map({}, value, schema, list_types)
+
+
+def _fresh_list(value: list, item_schema: Any, list_types: bool) -> list:
+    cleaned: list = []
+    for element in value:
+        if isinstance(element, dict):
+            if DIRECTIVE in element:  # a delete of nothing, or a list-level marker: neither is an element
+                continue
+            cleaned.append(_merge_map({}, element, item_schema, list_types))
+        elif isinstance(element, list):
+            cleaned.append(_fresh_list(element, None, list_types))
+        else:
+            cleaned.append(element)
+    return cleaned
+
+
+# ---------------------------------------------------------------------------------------------- maps
+
+def _extract_key(directive_key: str, prefix: str) -> str:
+    head, sep, field = directive_key.partition("/")
+    if not sep or head != prefix:
+        if prefix == DELETE_FROM_PRIMITIVE_LIST:
+            raise bad_request("invalid patch format of primitive list")
+        raise bad_request("invalid patch format of setElementOrder list")
+    return field
+
+
+def _merge_map(original: dict, patch: dict, schema: Any, list_types: bool) -> dict:
+    """Merge `patch` into `original` (mutated and returned, unless a `$patch` directive replaces it)."""
+    if DIRECTIVE in patch:
+        directive = patch[DIRECTIVE]
+        if directive == DELETE:
+            return {}
+        rest = {k: v for k, v in patch.items() if k != DIRECTIVE}
+        if directive == REPLACE:
+            return _merge_map({}, rest, schema, list_types)
+        if directive != MERGE:
+            raise _server_error(f"unknown patch type: {_go(directive)} in map: {_go(patch)}")
+        patch = rest
+
+    _apply_retain_keys(original, patch)
+    _apply_set_element_order(original, patch, schema, list_types)
+
+    deletions: list[tuple[str, Any]] = []
+    for key, value in patch.items():
+        if key.startswith(DELETE_FROM_PRIMITIVE_LIST):
+            deletions.append((_extract_key(key, DELETE_FROM_PRIMITIVE_LIST), value))
+            continue
+        if value is None:
+            original.pop(key, None)
+            continue
+        current = original.get(key, _MISSING)
+        value_kind = _kind(value)
+        if value_kind == "scalar":
+            original[key] = value
+            continue
+        field = _lookup(schema, key, value_kind == "list", list_types)
+        if current is _MISSING or _kind(current) != value_kind:
+            fresh = _fresh_value(value, field, list_types)
+            if fresh is _DROP:
+                original.pop(key, None)
+            else:
+                original[key] = fresh
+        elif value_kind == "map":
+            if field.strategy == REPLACE:
+                fresh = _fresh_map(value, field.schema, list_types)
+                if fresh is _DROP:
+                    original.pop(key, None)
+                else:
+                    original[key] = fresh
+            else:
+                original[key] = _merge_map(current, value, field.schema, list_types)
+        else:
+            original[key] = _merge_list_field(current, value, field, list_types)[0]
+
+    for key, values in deletions:
+        current = original.get(key)
+        if not isinstance(current, list):
+            continue  # nothing to delete from; never creates the list
+        if not isinstance(values, list):
+            raise _bad_arg_type("[]interface {}", values)
+        doomed = {_scalar_key(v) for v in values if _kind(v) == "scalar"}
+        original[key] = [item for item in current if _kind(item) != "scalar" or _scalar_key(item) not in doomed]
+    return original
+
+
+def _apply_retain_keys(original: dict, patch: dict) -> None:
+    """`$retainKeys`: every key of the patch must be listed; keys of the original not listed are cleared."""
+    if RETAIN_KEYS not in patch:
+        return
+    retained = patch.pop(RETAIN_KEYS)
+    if not isinstance(retained, list):
+        raise bad_request("invalid patch format of retainKeys")
+    allowed = {k for k in retained if isinstance(k, str)}
+    for key, value in patch.items():
+        if value is None or key.startswith(DELETE_FROM_PRIMITIVE_LIST) or key.startswith(SET_ELEMENT_ORDER):
+            continue
+        if key not in allowed:
+            raise bad_request("invalid patch format of retainKeys")
+    for key in [k for k in original if k not in allowed]:
+        del original[key]
+
+
+def _apply_set_element_order(original: dict, patch: dict, schema: Any, list_types: bool) -> None:
+    """Merge each list named by a `$setElementOrder/<field>` directive and put it in the requested order."""
+    for directive_key in [k for k in patch if k.startswith(SET_ELEMENT_ORDER)]:
+        order = patch.pop(directive_key)
+        if not isinstance(order, list):
+            raise _bad_arg_type("[]interface {}", order)
+        name = _extract_key(directive_key, SET_ELEMENT_ORDER)
+        live = original.get(name, _MISSING)
+        patched = patch.get(name, _MISSING)
+        if live is not _MISSING and not isinstance(live, list):
+            raise _bad_arg_type("[]interface {}", live)
+        if patched is not _MISSING and not isinstance(patched, list):
+            raise _bad_arg_type("[]interface {}", patched)
+        field = _lookup(schema, name, True, list_types)
+        _validate_order(patched if patched is not _MISSING else [], order, field.keys)
+
+        if live is not _MISSING and patched is _MISSING:
+            merged, server_order = live, live
+        elif live is _MISSING and patched is not _MISSING:
+            merged, server_order = _fresh_list(patched, field.schema, list_types), []
+        elif live is not _MISSING:
+            merged, server_order = _merge_list_field(live, patched, field, list_types)
+        else:
+            continue
+
+        kind = _element_kind(live if live is not _MISSING else [], patched if patched is not _MISSING else [])
+        is_map = kind == "map"
+        if kind is None or (is_map and not field.keys):
+            original[name] = merged
+        else:
+            inside, outside = _partition(merged, order, field.keys, is_map)
+            original[name] = _normalize(inside, outside, order, server_order, field.keys, is_map)
+        patch.pop(name, None)
+
+
+def _validate_order(patch_list: list, order: list, keys: tuple[str, ...]) -> None:
+    """The patch list's elements must appear in the `$setElementOrder` list, in the same relative order."""
+    if not patch_list or not order:
+        return
+    if keys:
+        for item in patch_list:
+            if not isinstance(item, dict):
+                raise _bad_arg_type("map[string]interface {}", item)
+        candidates = [item for item in patch_list if item.get(DIRECTIVE) != DELETE]
+    else:
+        candidates = patch_list
+    p = s = 0
+    while p < len(candidates) and s < len(order):
+        item = candidates[p]
+        if isinstance(item, dict) and DIRECTIVE in item:
+            p += 1
+            continue
+        if keys:
+            if not isinstance(order[s], dict):
+                raise _bad_arg_type("map[string]interface {}", order[s])
+            equal = _element_key(item, keys) == _element_key(order[s], keys)
+        else:
+            equal = _kind(item) == "scalar" and _kind(order[s]) == "scalar" and \
+                _scalar_key(item) == _scalar_key(order[s])
+        if equal:
+            p += 1
+        s += 1
+    if p < len(candidates) and s >= len(order):
+        raise _server_error(f"the order in patch list:\n{_go(patch_list)}\n doesn't match "
+                            f"{SET_ELEMENT_ORDER} list:\n{_go(order)}")
+
+
+# ---------------------------------------------------------------------------------------------- lists
+
+def _merge_list_field(live: list, patched: list, field: _Field, list_types: bool) -> tuple[list, list]:
+    """Merge a list field; returns the merged list and the live order `$setElementOrder` must sort against."""
+    if field.strategy == MERGE:
+        return _merge_slice(live, patched, field.schema, field.keys, list_types)
+    return _fresh_list(patched, field.schema, list_types), live
+
+
+def _merge_slice(live: list, patched: list, item_schema: Any, keys: tuple[str, ...],
+                 list_types: bool) -> tuple[list, list]:
+    if not live and not patched:
+        return live, live
+    kind = _element_kind(live, patched)
+    if kind == "scalar":
+        merged: list = []
+        seen: set = set()
+        for item in (*live, *patched):
+            identity = _scalar_key(item)
+            if identity not in seen:
+                seen.add(identity)
+                merged.append(item)
+        inside, outside = _partition(merged, patched, (), False)
+        return _normalize(inside, outside, patched, live, (), False), live
+    if not keys:
+        raise _server_error("cannot merge lists without merge key for type map")
+
+    # `view` mirrors the Go backing array that upstream's caller keeps looking at: deletions shift elements
+    # down inside it and the first appends land in the freed tail.
+    view = list(live)
+    length = len(view)
+    regular: list = []
+    replace = False
+    for element in patched:
+        directive = element.get(DIRECTIVE, _MISSING)
+        if directive is _MISSING:
+            regular.append(element)
+        elif directive == DELETE:
+            doomed = _element_key(element, keys)
+            i = 0
+            while i < length:
+                if _identity(view[i], keys, True) == doomed:
+                    view[i:length - 1] = view[i + 1:length]
+                    length -= 1
+                else:
+                    i += 1
+        elif directive == REPLACE:
+            replace = True
+        elif directive == MERGE:
+            rest = {k: v for k, v in element.items() if k != DIRECTIVE}
+            if any(k in rest for k in keys):
+                regular.append(rest)
+        else:
+            raise _server_error(f"unknown patch type: {_go(directive)} in map: {_go(element)}")
+    if replace:
+        return _fresh_list(regular, item_schema, list_types), view
+
+    after_deletions = view[:length]
+    working = list(after_deletions)
+    shared = True
+    for element in regular:
+        wanted = _element_key(element, keys)
+        for i, candidate in enumerate(working):
+            if _identity(candidate, keys, True) == wanted:
+                working[i] = _merge_map(candidate, element, item_schema, list_types)
+                if shared:
+                    view[i] = working[i]
+                break
+        else:
+            added = _merge_map({}, element, item_schema, list_types)
+            working.append(added)
+            if shared and length < len(view):
+                view[length] = added
+                length += 1
+            else:
+                shared = False
+    inside, outside = _partition(working, regular, keys, True)
+    return _normalize(inside, outside, regular, after_deletions, keys, True), view

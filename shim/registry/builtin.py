@@ -1,0 +1,63 @@
+"""The built-in resources kubeshim serves, each with its strategy (pkg/registry in upstream)."""
+from __future__ import annotations
+
+from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
+from shim.registry.kinds.crds import CRDStrategy
+from shim.registry.kinds.events import EventStrategy, EventsV1Strategy, from_core, to_core
+from shim.registry.kinds.namespaces import NamespaceStrategy
+from shim.registry.kinds.nodes import NodeStrategy
+from shim.registry.kinds.pods import PodStrategy
+from shim.registry.kinds.services import ServiceStrategy
+from shim.registry.kinds.simple import (ClaimStrategy, LeaseStrategy, PathSegmentNamed, StatusStrategy,
+                                        WebhookConfigurationStrategy)
+from shim.registry.resource import ResourceInfo
+from shim.registry.strategy import NoStatusStrategy
+
+CREATE_ONLY = ("create",)
+
+
+def builtin_resources() -> list[ResourceInfo]:
+    R = ResourceInfo
+    return [
+        R("", "v1", "namespaces", "namespace", "Namespace", False, NamespaceStrategy(), ("ns",),
+          subresources={"status": "Namespace", "finalize": "Namespace"}),
+        R("", "v1", "pods", "pod", "Pod", True, PodStrategy(), ("po",), ("all",),
+          subresources={"status": "Pod", "log": "Pod", "binding": "Binding", "eviction": "Eviction"}),
+        R("", "v1", "bindings", "binding", "Binding", True, NoStatusStrategy(), verbs=CREATE_ONLY),
+        R("", "v1", "configmaps", "configmap", "ConfigMap", True, ConfigMapStrategy(), ("cm",)),
+        R("", "v1", "secrets", "secret", "Secret", True, SecretStrategy()),
+        R("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, NoStatusStrategy(), ("sa",),
+          subresources={"token": "TokenRequest"}),
+        R("", "v1", "services", "service", "Service", True, ServiceStrategy(), ("svc",), ("all",),
+          subresources={"status": "Service"}),
+        R("", "v1", "endpoints", "endpoints", "Endpoints", True, NoStatusStrategy(), ("ep",)),
+        R("", "v1", "events", "event", "Event", True, EventStrategy(), ("ev",)),
+        R("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", True, StatusStrategy(), ("quota",),
+          subresources={"status": "ResourceQuota"}),
+        R("", "v1", "limitranges", "limitrange", "LimitRange", True, NoStatusStrategy(), ("limits",)),
+        R("", "v1", "podtemplates", "podtemplate", "PodTemplate", True, NoStatusStrategy()),
+        R("", "v1", "nodes", "node", "Node", False, NodeStrategy(), ("no",), subresources={"status": "Node"}),
+        R("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", True,
+          ClaimStrategy(), ("pvc",), subresources={"status": "PersistentVolumeClaim"}),
+        R("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", False, StatusStrategy(), ("pv",),
+          subresources={"status": "PersistentVolume"}),
+        R("coordination.k8s.io", "v1", "leases", "lease", "Lease", True, LeaseStrategy()),
+        R("events.k8s.io", "v1", "events", "event", "Event", True, EventsV1Strategy(), ("ev",),
+          storage="/events", to_storage=to_core, from_storage=from_core),
+        R("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
+          "CustomResourceDefinition", False, CRDStrategy(), ("crd", "crds"), ("api-extensions",),
+          subresources={"status": "CustomResourceDefinition"}),
+        R("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration",
+          "MutatingWebhookConfiguration", False, WebhookConfigurationStrategy(), categories=("api-extensions",)),
+        R("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+          "validatingwebhookconfiguration", "ValidatingWebhookConfiguration", False,
+          WebhookConfigurationStrategy(), categories=("api-extensions",)),
+        R("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True, PathSegmentNamed()),
+        R("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True, PathSegmentNamed()),
+        R("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", False,
+          PathSegmentNamed()),
+        R("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding",
+          False, PathSegmentNamed()),
+    ]
+
+

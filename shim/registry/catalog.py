@@ -1,0 +1,102 @@
+"""The served resources: built-in kinds plus one entry per served version of every stored CRD."""
+from __future__ import annotations
+
+import re
+
+import orjson
+
+from shim.registry.builtin import builtin_resources
+from shim.registry.kinds.custom import CustomResourceStrategy
+from shim.registry.resource import ResourceInfo
+from shim.storage.store import Store
+
+CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
+Obj = dict
+
+
+def _version_key(version: str) -> tuple[int, int, int, str]:
+    """Kubernetes version priority: GA > beta > alpha, higher numbers first (for preferred versions)."""
+    m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    if not m:
+        return (3, 0, 0, version)
+    major, stage, minor = int(m.group(1)), m.group(2), int(m.group(3) or 0)
+    rank = {None: 0, "beta": 1, "alpha": 2}[stage]
+    return (rank, -major, -minor, version)
+
+
+class Catalog:
+    """Looks resources up by group/version/plural; custom ones follow the CRDs in the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.builtin = builtin_resources()
+        self._by_path = {(r.group, r.version, r.plural): r for r in self.builtin}
+        self._crd_revs: dict[str, int] = {}
+        self._custom: dict[tuple[str, str, str], ResourceInfo] = {}
+
+    def _refresh(self) -> None:
+        revs = {name: entry.rv for _, name, entry in self.store.items(CRD_KEY)}
+        if revs == self._crd_revs:
+            return
+        custom: dict[tuple[str, str, str], ResourceInfo] = {}
+        for _, name, entry in self.store.items(CRD_KEY):
+            crd = orjson.loads(entry.raw)
+            if crd.get("metadata", {}).get("deletionTimestamp") and not crd.get("metadata", {}).get("finalizers"):
+                continue
+            for info in custom_resources(crd):
+                custom[(info.group, info.version, info.plural)] = info
+        self._custom = custom
+        self._crd_revs = revs
+
+    def lookup(self, group: str, version: str, plural: str) -> ResourceInfo | None:
+        info = self._by_path.get((group, version, plural))
+        if info is not None:
+            return info
+        self._refresh()
+        return self._custom.get((group, version, plural))
+
+    def by_kind(self, group: str, version: str, kind: str) -> ResourceInfo | None:
+        for info in self.all():
+            if (info.group, info.version, info.kind) == (group, version, kind):
+                return info
+        return None
+
+    def all(self) -> list[ResourceInfo]:
+        self._refresh()
+        return self.builtin + list(self._custom.values())
+
+    def groups(self) -> dict[str, list[str]]:
+        """group -> served versions, preferred first."""
+        out: dict[str, list[str]] = {}
+        for info in self.all():
+            versions = out.setdefault(info.group, [])
+            if info.version not in versions:
+                versions.append(info.version)
+        for group, versions in out.items():
+            versions.sort(key=_version_key)
+        return out
+
+
+def custom_resources(crd: Obj) -> list[ResourceInfo]:
+    """A ResourceInfo for every served version of a CRD."""
+    spec = crd.get("spec") or {}
+    names = (crd.get("status") or {}).get("acceptedNames") or spec.get("names") or {}
+    if not names.get("plural") or not names.get("kind"):
+        return []
+    out = []
+    for version in spec.get("versions") or []:
+        if not version.get("served", True):
+            continue
+        subresources = {}
+        if "status" in (version.get("subresources") or {}):
+            subresources["status"] = names["kind"]
+        if "scale" in (version.get("subresources") or {}):
+            subresources["scale"] = "Scale"
+        out.append(ResourceInfo(
+            group=spec["group"], version=version["name"], plural=names["plural"],
+            singular=names.get("singular") or names["kind"].lower(), kind=names["kind"],
+            namespaced=spec.get("scope") == "Namespaced", strategy=CustomResourceStrategy(version),
+            short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
+            subresources=subresources, crd=crd, storage_version=bool(version.get("storage")),
+            storage=f"{spec['group']}/{names['plural']}"))
+    return out

@@ -1,0 +1,673 @@
+"""The generic registry: every verb implemented once for every kind (upstream's generic/registry/store.go).
+
+Runs on the event loop: each verb decides against the in-memory state and hands its write to the store
+without awaiting in between, so conflicts are decided atomically; the verb returns once the write committed.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+import orjson
+
+from shim.machinery import errors, managed_fields, names, timeutil
+from shim.machinery.errors import StatusError
+from shim.machinery.fields import FieldSelector, check_supported
+from shim.machinery.fields import EVERYTHING as ALL_FIELDS
+from shim.machinery.labels import LabelSelector
+from shim.machinery.labels import EVERYTHING as ALL_LABELS
+from shim.registry.resource import Attrs, ResourceInfo
+from shim.storage.store import ADDED, DELETED, MODIFIED, Entry, Event, Store, Subscription, TooOld
+
+Obj = dict[str, Any]
+
+ORPHAN = "orphan"
+FOREGROUND = "foregroundDeletion"
+NAMESPACES_KEY = "/namespaces"
+TOO_LARGE_WAIT = 3.0
+
+
+@dataclass
+class ListOptions:
+    label_selector: LabelSelector = ALL_LABELS
+    field_selector: FieldSelector = ALL_FIELDS
+    limit: int = 0
+    continue_token: str = ""
+    resource_version: str = ""
+    resource_version_match: str = ""
+
+
+@dataclass
+class ListResult:
+    entries: list[Entry]
+    resource_version: int
+    continue_token: str = ""
+    remaining: int | None = None
+
+
+@dataclass
+class DeleteOptions:
+    grace_period_seconds: int | None = None
+    propagation_policy: str | None = None
+    uid: str | None = None
+    resource_version: str | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class WriteOptions:
+    dry_run: bool = False
+    field_manager: str = ""
+    user_agent: str = ""
+
+
+@dataclass
+class Watch:
+    """An open watch: initial events first, then filtered live events from the subscription."""
+
+    info: ResourceInfo
+    initial: list[tuple[str, Entry]]
+    sub: Subscription
+    after: int
+    labels: LabelSelector
+    fields: FieldSelector
+    registry: "Registry"
+    name: str | None = None
+    #: for sendInitialEvents: the revision of the initial-events-end bookmark
+    initial_end: int | None = None
+    closed: bool = field(default=False)
+
+    async def next(self, timeout: float | None = None) -> tuple[str, Entry] | None:
+        """The next event that passes the selectors, or None when the watch was closed by the store.
+
+        Raises asyncio.TimeoutError after `timeout` seconds without one.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            event = await asyncio.wait_for(self.sub.queue.get(), remaining)
+            if event is None:
+                return None
+            if event.rv <= self.after:
+                continue
+            out = self.registry.filter_event(self.info, event, self.labels, self.fields, self.name)
+            if out is not None:
+                return out
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.registry.store.unsubscribe(self.sub)
+
+
+def _meta(obj: Obj) -> Obj:
+    meta = obj.get("metadata")
+    if meta is None:
+        meta = obj["metadata"] = {}
+    if not isinstance(meta, dict):
+        raise errors.bad_request("metadata must be an object")
+    return meta
+
+
+def _dumps(obj: Obj) -> bytes:
+    return orjson.dumps(obj)
+
+
+def parse_rv(value: str, what: str = "resourceVersion") -> int:
+    """A resourceVersion string as a number; anything else is a 400 as upstream answers."""
+    try:
+        rv = int(value)
+        if rv < 0:
+            raise ValueError
+        return rv
+    except (TypeError, ValueError):
+        raise errors.bad_request(f'invalid resource version "{value}"' if what == "resourceVersion"
+                                 else f"invalid {what}: {value}") from None
+
+
+class Registry:
+    """Create/get/list/watch/update/patch/delete for any ResourceInfo, over one Store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- attributes ---------------------------------------------------------------------------------------
+
+    def attrs(self, info: ResourceInfo, entry: Entry) -> Attrs:
+        if entry.cache is None:
+            entry.cache = self._attrs_of(info, orjson.loads(entry.raw))
+        return entry.cache
+
+    @staticmethod
+    def _attrs_of(info: ResourceInfo, obj: Obj) -> Attrs:
+        return Attrs(dict(obj.get("metadata", {}).get("labels") or {}), info.strategy.fields(obj))
+
+    def decode(self, info: ResourceInfo, entry: Entry) -> Obj:
+        """The object as served at info's version."""
+        obj = orjson.loads(entry.raw)
+        return self.present(info, obj)
+
+    @staticmethod
+    def present(info: ResourceInfo, obj: Obj) -> Obj:
+        if info.from_storage is not None:
+            obj = info.from_storage(obj)
+        elif info.crd is not None:
+            obj["apiVersion"] = info.api_version
+        return obj
+
+    # -- reads --------------------------------------------------------------------------------------------
+
+    def get(self, info: ResourceInfo, namespace: str, name: str) -> Obj:
+        entry = self.store.get(info.storage, namespace, name)
+        if entry is None:
+            raise errors.not_found(info.plural, name, info.group)
+        return self.decode(info, entry)
+
+    def get_entry(self, info: ResourceInfo, namespace: str, name: str) -> Entry | None:
+        return self.store.get(info.storage, namespace, name)
+
+    async def list(self, info: ResourceInfo, namespace: str, opts: ListOptions) -> ListResult:
+        supported = {"metadata.name", "metadata.namespace"} | set(info.strategy.field_names)
+        check_supported(opts.field_selector, supported)
+        rv_param = opts.resource_version
+        match = opts.resource_version_match
+        if match and not rv_param:
+            raise errors.invalid_options("resourceVersionMatch", match,
+                                         "resourceVersionMatch is forbidden unless resourceVersion is provided")
+        if match and match not in ("Exact", "NotOlderThan"):
+            raise errors.invalid_options("resourceVersionMatch", match,
+                                         'supported values: "Exact", "NotOlderThan"')
+        if match == "Exact" and rv_param == "0":
+            raise errors.invalid_options("resourceVersionMatch", match,
+                                         "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"")
+        if opts.continue_token and rv_param and rv_param != "0":
+            raise errors.invalid_options("resourceVersion", rv_param,
+                                         "specifying resource version is not allowed when using continue")
+        start_after = ""
+        snapshot_rv = self.store.revision
+        if opts.continue_token:
+            snapshot_rv, start_after = self._decode_continue(opts.continue_token)
+        elif rv_param and rv_param != "0":
+            asked = parse_rv(rv_param)
+            await self._wait_for_revision(asked)
+            if match == "Exact" and asked != self.store.revision:
+                return self._list_at(info, namespace, opts, asked)
+        entries = []
+        selected = self._select(info, namespace, opts, start_after)
+        remaining = 0
+        last_key = ""
+        for key, entry in selected:
+            if opts.limit and len(entries) >= opts.limit:
+                remaining += 1
+                continue
+            entries.append(entry)
+            last_key = key
+        token = ""
+        if remaining:
+            token = self._encode_continue(snapshot_rv, last_key)
+        exact_count = remaining if remaining and opts.label_selector.empty and opts.field_selector.empty else None
+        return ListResult(entries, snapshot_rv, token, exact_count)
+
+    def _select(self, info: ResourceInfo, namespace: str, opts: ListOptions,
+                start_after: str = "") -> list[tuple[str, Entry]]:
+        name_pin = opts.field_selector.value_of("metadata.name")
+        out = []
+        for ns, name, entry in self.store.items(info.storage, namespace):
+            if name_pin is not None and name != name_pin:
+                continue
+            key = f"{ns}/{name}"
+            if start_after and key <= start_after:
+                continue
+            if not self._matches(info, entry, opts.label_selector, opts.field_selector):
+                continue
+            out.append((key, entry))
+        return out
+
+    def _matches(self, info: ResourceInfo, entry: Entry, labels: LabelSelector, fields: FieldSelector) -> bool:
+        if labels.empty and fields.empty:
+            return True
+        a = self.attrs(info, entry)
+        return labels.matches(a.labels) and fields.matches(a.fields)
+
+    def _list_at(self, info: ResourceInfo, namespace: str, opts: ListOptions, rv: int) -> ListResult:
+        """An exact list at an older revision, rebuilt by undoing newer events."""
+        try:
+            newer = self.store.history_since(rv)
+        except TooOld as exc:
+            raise errors.expired(str(exc)) from None
+        state: dict[tuple[str, str], Entry | None] = {}
+        for ns, name, entry in self.store.items(info.storage, namespace):
+            state[(ns, name)] = entry
+        for event in reversed(newer):
+            if event.resource != info.storage or (namespace and event.namespace != namespace):
+                continue
+            if event.type != ADDED and event.prev is None:
+                raise errors.expired(f"too old resource version: {rv} ({self.store.oldest_watchable + 1})")
+            state[(event.namespace, event.name)] = event.prev if event.type != ADDED else None
+        entries = [e for (ns, name), e in sorted(state.items())
+                   if e is not None and self._matches(info, e, opts.label_selector, opts.field_selector)
+                   and (opts.field_selector.value_of("metadata.name") in (None, name))]
+        return ListResult(entries, rv)
+
+    @staticmethod
+    def _encode_continue(rv: int, key: str) -> str:
+        raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": key})
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _decode_continue(self, token: str) -> tuple[int, str]:
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            data = orjson.loads(base64.urlsafe_b64decode(padded))
+            rv, start = int(data["rv"]), str(data["start"])
+        except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+            raise errors.bad_request("continue key is not valid: illegal base64 data") from None
+        if rv < self.store.oldest_watchable:
+            raise errors.expired("The provided continue parameter is too old to display a consistent list "
+                                 "result. You can start a new list without the continue parameter.")
+        return rv, start
+
+    async def _wait_for_revision(self, asked: int) -> None:
+        """Like the watch cache: wait briefly for a revision ahead of us, then answer Timeout."""
+        if asked <= self.store.revision:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TOO_LARGE_WAIT
+        while asked > self.store.revision and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if asked > self.store.revision:
+            raise errors.timeout(f"Too large resource version: {asked}, current: {self.store.revision}",
+                                 causes=[{"reason": "ResourceVersionTooLarge",
+                                          "message": "Too large resource version"}], retry_after=1)
+
+    # -- watch --------------------------------------------------------------------------------------------
+
+    async def watch(self, info: ResourceInfo, namespace: str, opts: ListOptions, *,
+                    send_initial_events: bool | None = None) -> Watch:
+        """Open a watch. RV unset or "0" (or sendInitialEvents) starts with the current state as ADDED."""
+        supported = {"metadata.name", "metadata.namespace"} | set(info.strategy.field_names)
+        check_supported(opts.field_selector, supported)
+        rv_param = opts.resource_version
+        if send_initial_events is not None:
+            if opts.resource_version_match != "NotOlderThan":
+                raise errors.invalid_options(
+                    "resourceVersionMatch", opts.resource_version_match,
+                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+        elif opts.resource_version_match:
+            raise errors.invalid_options("resourceVersionMatch", opts.resource_version_match,
+                                         "resourceVersionMatch is forbidden for watch")
+        name_pin = opts.field_selector.value_of("metadata.name")
+        initial: list[tuple[str, Entry]] = []
+        if send_initial_events or (send_initial_events is None and rv_param in ("", "0")):
+            if rv_param not in ("", "0"):
+                await self._wait_for_revision(parse_rv(rv_param))
+            after = self.store.revision
+            _, sub = self.store.subscribe(info.storage, namespace, after)
+            initial = [(ADDED, e) for _, e in self._select(info, namespace, opts)]
+            w = Watch(info, initial, sub, after, opts.label_selector, opts.field_selector, self, name_pin)
+            if send_initial_events:
+                w.initial_end = after
+            return w
+        asked = parse_rv(rv_param)
+        await self._wait_for_revision(asked)
+        try:
+            backlog, sub = self.store.subscribe(info.storage, namespace, asked)
+        except TooOld as exc:
+            raise errors.expired(str(exc)) from None
+        for event in backlog:
+            sub.queue.put_nowait(event)
+        return Watch(info, [], sub, asked, opts.label_selector, opts.field_selector, self, name_pin)
+
+    def filter_event(self, info: ResourceInfo, event: Event, labels: LabelSelector, fields: FieldSelector,
+                     name: str | None) -> tuple[str, Entry] | None:
+        """Apply selectors to a change: leaving the selection is DELETED, entering it is ADDED."""
+        if name is not None and event.name != name:
+            return None
+        if labels.empty and fields.empty:
+            return event.type, event.entry
+        now_matches = self._matches(info, event.entry, labels, fields)
+        if event.type == DELETED:
+            return (DELETED, event.entry) if now_matches else None
+        before = event.prev is not None and self._matches(info, event.prev, labels, fields)
+        if event.type == ADDED or event.prev is None:
+            return (ADDED if event.type == ADDED else MODIFIED, event.entry) if now_matches else None
+        if now_matches and before:
+            return MODIFIED, event.entry
+        if now_matches:
+            return ADDED, event.entry
+        if before:
+            old = orjson.loads(event.prev.raw)
+            _meta(old)["resourceVersion"] = str(event.rv)
+            return DELETED, Entry(event.rv, _dumps(old), event.prev.cache)
+        return None
+
+    # -- writes -------------------------------------------------------------------------------------------
+
+    def _check_namespace(self, info: ResourceInfo, namespace: str, *, creating: bool) -> None:
+        if not info.namespaced:
+            return
+        ns = self.store.get(NAMESPACES_KEY, "", namespace)
+        if ns is None:
+            raise errors.not_found("namespaces", namespace)
+        if creating and b'"deletionTimestamp"' in ns.raw:
+            raise errors.forbidden(info.plural, "", f"unable to create new content in namespace {namespace} "
+                                   f"because it is being terminated", info.group,
+                                   causes=[{"reason": "NamespaceTerminating",
+                                            "message": f"namespace {namespace} is being terminated",
+                                            "field": "metadata.namespace"}])
+
+    def _check_type(self, info: ResourceInfo, obj: Obj) -> None:
+        if not isinstance(obj, dict):
+            raise errors.bad_request("the body of the request must be an object")
+        kind, api_version = obj.get("kind"), obj.get("apiVersion")
+        if kind and kind != info.kind:
+            raise errors.bad_request(f"the kind in the data ({kind}) does not match the expected kind "
+                                     f"({info.kind})" if api_version == info.api_version else
+                                     f'{kind} in version "{api_version}" cannot be handled as a {info.kind}: '
+                                     f'no kind "{kind}" is registered for version "{api_version}"')
+        if api_version and api_version != info.api_version:
+            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                     f"API version ({info.api_version})")
+        obj["kind"], obj["apiVersion"] = info.kind, info.api_version
+
+    def _to_storage(self, info: ResourceInfo, obj: Obj) -> Obj:
+        return info.to_storage(obj) if info.to_storage is not None else obj
+
+    async def create(self, info: ResourceInfo, namespace: str, obj: Obj, opts: WriteOptions | None = None) -> Obj:
+        opts = opts or WriteOptions()
+        self._check_type(info, obj)
+        meta = _meta(obj)
+        if info.namespaced:
+            if meta.get("namespace") not in (None, "", namespace):
+                raise errors.bad_request("the namespace of the provided object does not match the namespace "
+                                         "sent on the request")
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+            namespace = ""
+        if meta.get("resourceVersion"):
+            raise errors.bad_request("resourceVersion should not be set on objects to be created")
+        if not meta.get("name"):
+            if meta.get("generateName"):
+                meta["name"] = names.generate_name(meta["generateName"])
+            else:
+                raise errors.invalid(info.kind, "", [errors.field_required("metadata.name",
+                                                                           "name or generateName is required")],
+                                     info.group)
+        name = meta["name"]
+        if not isinstance(name, str):
+            raise errors.bad_request("metadata.name must be a string")
+        self._validate_meta(info, obj)
+        self._check_namespace(info, namespace, creating=True)
+        for key in ("deletionTimestamp", "deletionGracePeriodSeconds"):
+            meta.pop(key, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = timeutil.now_string()
+        if info.strategy.tracks_generation:
+            meta["generation"] = 1
+        else:
+            meta.pop("generation", None)
+        info.strategy.prepare_for_create(obj)
+        causes = info.strategy.validate(obj)
+        if causes:
+            raise errors.invalid(info.kind, name, causes, info.group)
+        if self.store.get(info.storage, namespace, name) is not None:
+            raise errors.already_exists(info.plural, name, info.group)
+        managed_fields.record(obj, None, opts.field_manager or _manager_from_agent(opts.user_agent),
+                              "Update", info.api_version, "")
+        if opts.dry_run:
+            return obj
+        return await self._write(info, namespace, name, ADDED, obj)
+
+    async def _write(self, info: ResourceInfo, namespace: str, name: str, event: str, obj: Obj) -> Obj:
+        """Stamp the next revision, apply to memory, await the commit; returns the served object."""
+        stored = self._to_storage(info, obj) if info.to_storage is not None else obj
+        _meta(stored)["resourceVersion"] = str(self.store.next_revision())
+        raw = _dumps(stored)
+        future = self.store.write(info.storage, namespace, name, event, raw, self._attrs_of(info, stored))
+        await future
+        if stored is not obj:
+            return self.present(info, orjson.loads(raw))
+        return obj
+
+    def _validate_meta(self, info: ResourceInfo, obj: Obj) -> None:
+        meta = obj["metadata"]
+        name = meta.get("name", "")
+        causes = []
+        if not isinstance(name, str):
+            raise errors.bad_request("metadata.name must be a string")
+        for problem in info.strategy.validate_name(name):
+            causes.append(errors.field_invalid("metadata.name", name, problem))
+        if meta.get("generateName"):
+            for problem in info.strategy.validate_name(meta["generateName"].rstrip("-") or "x"):
+                causes.append(errors.field_invalid("metadata.generateName", meta["generateName"], problem))
+        labels = meta.get("labels") or {}
+        if not isinstance(labels, dict):
+            raise errors.bad_request("metadata.labels must be an object")
+        for key, value in labels.items():
+            for problem in names.label_key(key):
+                causes.append(errors.field_invalid("metadata.labels", key, problem))
+            if not isinstance(value, str):
+                raise errors.bad_request(f"metadata.labels[{key}] must be a string")
+            for problem in names.label_value(value):
+                causes.append(errors.field_invalid(f"metadata.labels", value, problem))
+        annotations = meta.get("annotations") or {}
+        if not isinstance(annotations, dict):
+            raise errors.bad_request("metadata.annotations must be an object")
+        for key, value in annotations.items():
+            for problem in names.label_key(key):
+                causes.append(errors.field_invalid("metadata.annotations", key, problem))
+            if not isinstance(value, str):
+                raise errors.bad_request(f"metadata.annotations[{key}] must be a string")
+        if sum(len(k) + len(v) for k, v in annotations.items()) > 256 * 1024:
+            causes.append(errors.field_too_long("metadata.annotations", "", 256 * 1024))
+        finalizers = meta.get("finalizers") or []
+        if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+            raise errors.bad_request("metadata.finalizers must be a list of strings")
+        if causes:
+            raise errors.invalid(info.kind, name, causes, info.group)
+
+    async def update(self, info: ResourceInfo, namespace: str, name: str, obj: Obj,
+                     opts: WriteOptions | None = None, *, subresource: str = "") -> Obj:
+        """PUT: replace the object (or its status), with resourceVersion as an optimistic lock."""
+        opts = opts or WriteOptions()
+        self._check_type(info, obj)
+        meta = _meta(obj)
+        namespace = namespace if info.namespaced else ""
+        if meta.get("name") not in (None, "", name):
+            raise errors.bad_request(f"the name of the object ({meta.get('name')}) does not match the name on "
+                                     f"the URL ({name})")
+        if info.namespaced and meta.get("namespace") not in (None, "", namespace):
+            raise errors.bad_request("the namespace of the provided object does not match the namespace sent "
+                                     "on the request")
+        entry = self.store.get(info.storage, namespace, name)
+        if entry is None:
+            raise errors.not_found(info.plural, name, info.group)
+        rv = meta.get("resourceVersion")
+        if rv:
+            if parse_rv(str(rv)) != entry.rv:
+                raise errors.stale(info.plural, name, info.group)
+        old = self.decode(info, entry)
+        return await self._apply_update(info, namespace, name, old, obj, opts, subresource)
+
+    async def _apply_update(self, info: ResourceInfo, namespace: str, name: str, old: Obj, obj: Obj,
+                            opts: WriteOptions, subresource: str) -> Obj:
+        meta = _meta(obj)
+        old_meta = old["metadata"]
+        meta["name"] = name
+        if info.namespaced:
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
+            if key in old_meta:
+                meta[key] = old_meta[key]
+            else:
+                meta.pop(key, None)
+        if subresource == "status":
+            info.strategy.prepare_for_status_update(obj, old)
+            for key in ("labels", "annotations", "finalizers", "ownerReferences", "generateName"):
+                if key in old_meta:
+                    meta[key] = old_meta[key]
+                else:
+                    meta.pop(key, None)
+        elif subresource:
+            info.strategy.prepare_for_subresource(subresource, obj, old)
+        else:
+            info.strategy.prepare_for_update(obj, old)
+            self._validate_meta(info, obj)
+            if old_meta.get("deletionTimestamp"):
+                added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
+                if added:
+                    raise errors.invalid(info.kind, name, [errors.field_forbidden(
+                        "metadata.finalizers", f"no new finalizers can be added if the object is being deleted, "
+                        f"found new finalizers {sorted(added)!r}".replace("'", '"'))], info.group)
+        if info.strategy.tracks_generation and info.strategy.spec_changed(obj, old):
+            meta["generation"] = int(old_meta.get("generation", 1)) + 1
+        causes = info.strategy.validate_update(obj, old)
+        if causes:
+            raise errors.invalid(info.kind, name, causes, info.group)
+        managed_fields.record(obj, old, opts.field_manager or _manager_from_agent(opts.user_agent), "Update",
+                              info.api_version, subresource)
+        if _same(obj, old):
+            return old
+        if opts.dry_run:
+            meta["resourceVersion"] = old_meta.get("resourceVersion", "")
+            return obj
+        if meta.get("deletionTimestamp") and self._may_go(info, obj):
+            return await self._write(info, namespace, name, DELETED, obj)
+        return await self._write(info, namespace, name, MODIFIED, obj)
+
+    def _may_go(self, info: ResourceInfo, obj: Obj) -> bool:
+        meta = obj["metadata"]
+        return (not meta.get("finalizers") and not meta.get("deletionGracePeriodSeconds")
+                and not info.strategy.blocks_deletion(obj))
+
+    async def update_with(self, info: ResourceInfo, namespace: str, name: str, mutate: Any,
+                          opts: WriteOptions | None = None, *, subresource: str = "",
+                          require_rv: str | None = None) -> Obj:
+        """Read-modify-write in one step (patches): `mutate(current) -> new`."""
+        opts = opts or WriteOptions()
+        namespace = namespace if info.namespaced else ""
+        entry = self.store.get(info.storage, namespace, name)
+        if entry is None:
+            raise errors.not_found(info.plural, name, info.group)
+        old = self.decode(info, entry)
+        new = mutate(copy.deepcopy(old))
+        if not isinstance(new, dict):
+            raise errors.bad_request("the patch must result in an object")
+        self._check_type(info, new)
+        new_meta = _meta(new)
+        new_rv = new_meta.get("resourceVersion")
+        if new_rv and str(new_rv) != old["metadata"].get("resourceVersion"):
+            parse_rv(str(new_rv))
+            raise errors.stale(info.plural, name, info.group)
+        if new_meta.get("name") not in (None, name):
+            raise errors.bad_request(f"the name of the object ({new_meta.get('name')}) does not match the name "
+                                     f"on the URL ({name})")
+        if info.namespaced and new_meta.get("namespace") not in (None, "", namespace):
+            raise errors.bad_request("the namespace of the provided object does not match the namespace sent "
+                                     "on the request")
+        if new_meta.get("uid") not in (None, old["metadata"].get("uid")):
+            raise errors.invalid(info.kind, name, [errors.field_invalid("metadata.uid", new_meta.get("uid"),
+                                                                        "field is immutable")], info.group)
+        return await self._apply_update(info, namespace, name, old, new, opts, subresource)
+
+    async def delete(self, info: ResourceInfo, namespace: str, name: str,
+                     opts: DeleteOptions | None = None) -> tuple[Obj, bool]:
+        """Delete or start deleting. Returns (object, gone): gone is False while finalizers or grace hold it."""
+        opts = opts or DeleteOptions()
+        namespace = namespace if info.namespaced else ""
+        entry = self.store.get(info.storage, namespace, name)
+        if entry is None:
+            raise errors.not_found(info.plural, name, info.group)
+        obj = self.decode(info, entry)
+        meta = obj["metadata"]
+        if opts.uid is not None and opts.uid != meta.get("uid"):
+            raise errors.conflict(info.plural, name, f"Precondition failed: UID in precondition: {opts.uid}, "
+                                  f"UID in object meta: {meta.get('uid')}", info.group)
+        if opts.resource_version is not None and opts.resource_version != meta.get("resourceVersion"):
+            raise errors.conflict(info.plural, name, f"Precondition failed: ResourceVersion in precondition: "
+                                  f"{opts.resource_version}, ResourceVersion in object meta: "
+                                  f"{meta.get('resourceVersion')}", info.group)
+        policy = opts.propagation_policy
+        if policy not in (None, "Orphan", "Foreground", "Background"):
+            raise errors.invalid_options("propagationPolicy", policy,
+                                         'supported values: "Foreground", "Background", "Orphan"')
+        if opts.grace_period_seconds is not None and opts.grace_period_seconds < 0:
+            opts.grace_period_seconds = 1
+        finalizers = list(meta.get("finalizers") or [])
+        if policy == "Orphan" and ORPHAN not in finalizers:
+            finalizers.append(ORPHAN)
+        elif policy == "Foreground" and FOREGROUND not in finalizers:
+            finalizers.append(FOREGROUND)
+        if policy in ("Foreground", "Background"):
+            finalizers = [f for f in finalizers if f != ORPHAN]
+        if policy in ("Orphan", "Background"):
+            finalizers = [f for f in finalizers if f != FOREGROUND]
+        grace = info.strategy.grace_period(obj, opts.grace_period_seconds)
+        already = bool(meta.get("deletionTimestamp"))
+        current_grace = meta.get("deletionGracePeriodSeconds")
+        blocked = info.strategy.blocks_deletion(obj)
+        if not finalizers and grace == 0 and not blocked:
+            if opts.dry_run:
+                return obj, True
+            obj.setdefault("metadata", {})
+            await self._write(info, namespace, name, DELETED, obj)
+            return obj, True
+        changed = False
+        if finalizers != list(meta.get("finalizers") or []):
+            meta["finalizers"] = finalizers
+            changed = True
+        if not already:
+            now = timeutil.now()
+            meta["deletionTimestamp"] = timeutil.format_time(now + dt.timedelta(seconds=grace))
+            meta["deletionGracePeriodSeconds"] = grace
+            info.strategy.prepare_for_delete(obj)
+            changed = True
+        elif current_grace is not None and grace < int(current_grace):
+            now = timeutil.now()
+            meta["deletionTimestamp"] = timeutil.format_time(now + dt.timedelta(seconds=grace))
+            meta["deletionGracePeriodSeconds"] = grace
+            changed = True
+        if not changed or opts.dry_run:
+            return obj, False
+        if self._may_go(info, obj):
+            await self._write(info, namespace, name, DELETED, obj)
+            return obj, True
+        if info.strategy.tracks_generation:
+            meta["generation"] = int(meta.get("generation", 1)) + 1
+        return await self._write(info, namespace, name, MODIFIED, obj), False
+
+
+def _same(new: Obj, old: Obj) -> bool:
+    """A write that changes nothing but managedFields timestamps is a no-op (no new revision)."""
+    a = dict(new)
+    b = dict(old)
+    am, bm = dict(a.get("metadata", {})), dict(b.get("metadata", {}))
+    for m in (am, bm):
+        m.pop("resourceVersion", None)
+        m.pop("managedFields", None)
+    a["metadata"], b["metadata"] = am, bm
+    return a == b
+
+
+def _manager_from_agent(user_agent: str) -> str:
+    """Upstream's default field manager: the user agent up to the first '/'."""
+    return (user_agent or "unknown").split("/")[0][:128]
+
+
+async def iterate(watch: Watch) -> AsyncIterator[tuple[str, Entry]]:
+    """Initial events, then live ones until the store closes the watch."""
+    for item in watch.initial:
+        yield item
+    while True:
+        item = await watch.next()
+        if item is None:
+            return
+        yield item

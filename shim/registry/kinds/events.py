@@ -1,0 +1,80 @@
+"""Events: stored in core/v1 form; events.k8s.io/v1 is the same storage seen through a conversion."""
+from __future__ import annotations
+
+from shim.machinery import names, timeutil
+from shim.registry.strategy import NoStatusStrategy, Obj
+
+_INVOLVED = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+
+
+class EventStrategy(NoStatusStrategy):
+    field_names = frozenset({f"involvedObject.{f}" for f in _INVOLVED}
+                            | {"reason", "reportingComponent", "source", "type"})
+
+    def validate_name(self, name: str) -> list[str]:
+        return names.path_segment(name) if name else ["name is required"]
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        if not obj.get("firstTimestamp") and not obj.get("eventTime"):
+            obj["firstTimestamp"] = timeutil.now_string()
+        if not obj.get("lastTimestamp") and obj.get("firstTimestamp"):
+            obj["lastTimestamp"] = obj["firstTimestamp"]
+        obj.setdefault("count", 1)
+
+    def fields(self, obj: Obj) -> dict[str, str]:
+        out = super().fields(obj)
+        involved = obj.get("involvedObject") or {}
+        for f in _INVOLVED:
+            out[f"involvedObject.{f}"] = str(involved.get(f, ""))
+        out["reason"] = obj.get("reason", "")
+        out["reportingComponent"] = obj.get("reportingComponent", "")
+        out["source"] = (obj.get("source") or {}).get("component", "")
+        out["type"] = obj.get("type", "")
+        return out
+
+
+class EventsV1Strategy(EventStrategy):
+    """events.k8s.io/v1 selects by `regarding.*`; the stored form names them `involvedObject.*`."""
+
+    field_names = EventStrategy.field_names | frozenset({f"regarding.{f}" for f in _INVOLVED}
+                                                        | {"deprecatedSource", "reportingController"})
+
+    def fields(self, obj: Obj) -> dict[str, str]:
+        stored = to_core(obj) if "regarding" in obj or obj.get("apiVersion") == "events.k8s.io/v1" else obj
+        out = super().fields(stored)
+        for f in _INVOLVED:
+            out[f"regarding.{f}"] = out[f"involvedObject.{f}"]
+        out["deprecatedSource"] = out["source"]
+        out["reportingController"] = out["reportingComponent"]
+        return out
+
+
+def to_core(obj: Obj) -> Obj:
+    """events.k8s.io/v1 Event -> core/v1 Event (pkg/apis/events/v1 conversion)."""
+    out: Obj = {"apiVersion": "v1", "kind": "Event", "metadata": obj.get("metadata", {})}
+    pairs = {"regarding": "involvedObject", "related": "related", "note": "message", "reason": "reason",
+             "type": "type", "action": "action", "eventTime": "eventTime", "series": "series",
+             "reportingController": "reportingComponent", "reportingInstance": "reportingInstance",
+             "deprecatedFirstTimestamp": "firstTimestamp", "deprecatedLastTimestamp": "lastTimestamp",
+             "deprecatedCount": "count", "deprecatedSource": "source"}
+    for new, old in pairs.items():
+        if new in obj and obj[new] is not None:
+            out[old] = obj[new]
+    if "involvedObject" not in out:
+        out["involvedObject"] = {}
+    return out
+
+
+def from_core(obj: Obj) -> Obj:
+    """core/v1 Event -> events.k8s.io/v1 Event."""
+    out: Obj = {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": obj.get("metadata", {})}
+    pairs = {"involvedObject": "regarding", "related": "related", "message": "note", "reason": "reason",
+             "type": "type", "action": "action", "eventTime": "eventTime", "series": "series",
+             "reportingComponent": "reportingController", "reportingInstance": "reportingInstance",
+             "firstTimestamp": "deprecatedFirstTimestamp", "lastTimestamp": "deprecatedLastTimestamp",
+             "count": "deprecatedCount", "source": "deprecatedSource"}
+    for old, new in pairs.items():
+        if old in obj and obj[old] is not None:
+            out[new] = obj[old]
+    out.setdefault("eventTime", None)
+    return out

@@ -1,0 +1,60 @@
+"""Namespaces: RFC 1123 labels, phase Active/Terminating, and the `kubernetes` spec finalizer."""
+from __future__ import annotations
+
+from shim.machinery import names
+from shim.registry.strategy import Obj, Strategy
+
+NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+class NamespaceStrategy(Strategy):
+    tracks_generation = False
+    has_status_subresource = True
+    field_names = frozenset({"status.phase"})
+
+    def validate_name(self, name: str) -> list[str]:
+        return names.dns1123_label(name)
+
+    def _label(self, obj: Obj) -> None:
+        meta = obj["metadata"]
+        meta.setdefault("labels", {})[NAME_LABEL] = meta["name"]
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        spec = obj.setdefault("spec", {})
+        spec["finalizers"] = ["kubernetes"]
+        obj["status"] = {"phase": "Active"}
+        self._label(obj)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        new["spec"] = old.get("spec", {})
+        self._label(new)
+
+    def prepare_for_subresource(self, subresource: str, new: Obj, old: Obj) -> None:
+        """/finalize changes only spec.finalizers."""
+        if subresource != "finalize":
+            return
+        finalizers = (new.get("spec") or {}).get("finalizers") or []
+        for key in list(new):
+            if key not in ("apiVersion", "kind", "metadata"):
+                del new[key]
+        for key, value in old.items():
+            if key not in ("apiVersion", "kind", "metadata"):
+                new[key] = value
+        new["spec"] = {**(old.get("spec") or {}), "finalizers": finalizers}
+        if not finalizers:
+            new["spec"].pop("finalizers")
+
+    def fields(self, obj: Obj) -> dict[str, str]:
+        out = super().fields(obj)
+        out["status.phase"] = (obj.get("status") or {}).get("phase", "")
+        return out
+
+    def blocks_deletion(self, obj: Obj) -> bool:
+        return bool((obj.get("spec") or {}).get("finalizers"))
+
+    def prepare_for_delete(self, obj: Obj) -> None:
+        obj.setdefault("status", {})["phase"] = "Terminating"
+
+    def spec_changed(self, new: Obj, old: Obj) -> bool:
+        return False

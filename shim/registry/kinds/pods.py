@@ -1,0 +1,213 @@
+"""Pods: upstream defaults, the Pending phase, selectable fields, spec immutability and graceful deletion."""
+from __future__ import annotations
+
+from typing import Any
+
+from shim.machinery import errors
+from shim.registry.strategy import Causes, Obj, Strategy
+
+_MUTABLE_SPEC = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
+                 "schedulingGates", "nodeName")
+
+
+def _default_container(c: Obj, policy_fallback: str) -> None:
+    c.setdefault("terminationMessagePath", "/dev/termination-log")
+    c.setdefault("terminationMessagePolicy", "File")
+    image = str(c.get("image", ""))
+    tag = image.rsplit("/", 1)[-1]
+    if "imagePullPolicy" not in c:
+        c["imagePullPolicy"] = "Always" if (":" not in tag and "@" not in image) or tag.endswith(":latest") \
+            else "IfNotPresent"
+    c.setdefault("resources", {})
+    for port in c.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+    for env in c.get("env") or []:
+        ref = env.get("valueFrom", {}).get("fieldRef") if isinstance(env, dict) else None
+        if isinstance(ref, dict):
+            ref.setdefault("apiVersion", "v1")
+    limits = (c.get("resources") or {}).get("limits")
+    if isinstance(limits, dict):
+        requests = c["resources"].setdefault("requests", {})
+        for key, value in limits.items():
+            requests.setdefault(key, value)
+    for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
+        probe = c.get(probe_name)
+        if isinstance(probe, dict):
+            probe.setdefault("timeoutSeconds", 1)
+            probe.setdefault("periodSeconds", 10)
+            probe.setdefault("successThreshold", 1)
+            probe.setdefault("failureThreshold", 3)
+            if isinstance(probe.get("httpGet"), dict):
+                probe["httpGet"].setdefault("path", "/")
+                probe["httpGet"].setdefault("scheme", "HTTP")
+
+
+def _validate_containers(spec: Obj, field: str, causes: Causes, required: bool) -> set[str]:
+    containers = spec.get(field)
+    seen: set[str] = set()
+    if containers is None:
+        if required:
+            causes.append(errors.field_required(f"spec.{field}"))
+        return seen
+    if not isinstance(containers, list):
+        causes.append(errors.field_invalid(f"spec.{field}", containers, "must be a list"))
+        return seen
+    if required and not containers:
+        causes.append(errors.field_required(f"spec.{field}"))
+    for i, c in enumerate(containers):
+        path = f"spec.{field}[{i}]"
+        if not isinstance(c, dict):
+            causes.append(errors.field_invalid(path, c, "must be an object"))
+            continue
+        name = c.get("name")
+        if not name:
+            causes.append(errors.field_required(f"{path}.name"))
+        elif name in seen:
+            causes.append({"reason": "FieldValueDuplicate", "message": f'Duplicate value: "{name}"',
+                           "field": f"{path}.name"})
+        else:
+            seen.add(name)
+        if not c.get("image"):
+            causes.append(errors.field_required(f"{path}.image"))
+    return seen
+
+
+class PodStrategy(Strategy):
+    has_status_subresource = True
+    returns_deleted_object = True
+    field_names = frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                             "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
+                             "status.podIPs", "status.nominatedNodeName"})
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        spec = obj.setdefault("spec", {})
+        if not isinstance(spec, dict):
+            return
+        spec.setdefault("restartPolicy", "Always")
+        spec.setdefault("terminationGracePeriodSeconds", 30)
+        spec.setdefault("dnsPolicy", "ClusterFirst")
+        spec.setdefault("securityContext", {})
+        spec.setdefault("schedulerName", "default-scheduler")
+        spec.setdefault("enableServiceLinks", True)
+        spec.setdefault("priority", 0)
+        spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+        if "serviceAccountName" in spec:
+            spec.setdefault("serviceAccount", spec["serviceAccountName"])
+        else:
+            spec["serviceAccountName"] = spec.setdefault("serviceAccount", "default")
+        spec.setdefault("tolerations", [
+            {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
+             "tolerationSeconds": 300},
+            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+             "tolerationSeconds": 300}])
+        for field in ("initContainers", "containers"):
+            for c in spec.get(field) or []:
+                if isinstance(c, dict):
+                    _default_container(c, spec["restartPolicy"])
+        for volume in spec.get("volumes") or []:
+            if not isinstance(volume, dict):
+                continue
+            for source in ("configMap", "secret", "downwardAPI", "projected"):
+                if isinstance(volume.get(source), dict):
+                    volume[source].setdefault("defaultMode", 420)
+            if isinstance(volume.get("emptyDir"), dict):
+                pass
+        obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
+
+    def validate(self, obj: Obj) -> Causes:
+        causes: Causes = []
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            return [errors.field_required("spec")]
+        names = _validate_containers(spec, "containers", causes, True)
+        names |= _validate_containers(spec, "initContainers", causes, False)
+        policy = spec.get("restartPolicy")
+        if policy not in ("Always", "OnFailure", "Never"):
+            causes.append(errors.field_not_supported("spec.restartPolicy", policy, ["Always", "OnFailure", "Never"]))
+        grace = spec.get("terminationGracePeriodSeconds")
+        if grace is not None and (not isinstance(grace, int) or grace < 0):
+            causes.append(errors.field_invalid("spec.terminationGracePeriodSeconds", grace,
+                                               "must be greater than or equal to 0"))
+        volumes = set()
+        for i, v in enumerate(spec.get("volumes") or []):
+            if not isinstance(v, dict) or not v.get("name"):
+                causes.append(errors.field_required(f"spec.volumes[{i}].name"))
+                continue
+            volumes.add(v["name"])
+        for field in ("initContainers", "containers"):
+            for i, c in enumerate(spec.get(field) or []):
+                if not isinstance(c, dict):
+                    continue
+                for j, m in enumerate(c.get("volumeMounts") or []):
+                    if isinstance(m, dict) and m.get("name") not in volumes:
+                        causes.append({"reason": "FieldValueNotFound", "message": f'Not found: "{m.get("name")}"',
+                                       "field": f"spec.{field}[{i}].volumeMounts[{j}].name"})
+        return causes
+
+    def validate_update(self, new: Obj, old: Obj) -> Causes:
+        causes = self.validate(new)
+        a, b = dict(new.get("spec") or {}), dict(old.get("spec") or {})
+        for key in _MUTABLE_SPEC:
+            a.pop(key, None)
+            b.pop(key, None)
+        for field in ("containers", "initContainers"):
+            for spec in (a, b):
+                if isinstance(spec.get(field), list):
+                    spec[field] = [{k: v for k, v in c.items() if k != "image"} if isinstance(c, dict) else c
+                                   for c in spec[field]]
+        if a != b:
+            causes.append(errors.field_forbidden("spec", "pod updates may not change fields other than "
+                                                 "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+                                                 "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions "
+                                                 "to existing tolerations),`spec.terminationGracePeriodSeconds` "
+                                                 "(allow it to be set to 1 if it was previously negative)"))
+        return causes
+
+    def fields(self, obj: Obj) -> dict[str, str]:
+        out = super().fields(obj)
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        out["spec.nodeName"] = spec.get("nodeName", "")
+        out["spec.restartPolicy"] = spec.get("restartPolicy", "")
+        out["spec.schedulerName"] = spec.get("schedulerName", "")
+        out["spec.serviceAccountName"] = spec.get("serviceAccountName", "")
+        out["spec.hostNetwork"] = "true" if spec.get("hostNetwork") else "false"
+        out["status.phase"] = status.get("phase", "")
+        out["status.podIP"] = status.get("podIP", "")
+        out["status.podIPs"] = ",".join(p.get("ip", "") for p in status.get("podIPs") or [])
+        out["status.nominatedNodeName"] = status.get("nominatedNodeName", "")
+        return out
+
+    def grace_period(self, obj: Obj, requested: int | None) -> int:
+        """Unscheduled and finished pods go at once; others wait for the kubelet (pod strategy.go)."""
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+            return 0
+        if requested is not None:
+            return max(0, requested)
+        meta_grace = obj.get("metadata", {}).get("deletionGracePeriodSeconds")
+        if meta_grace is not None:
+            return int(meta_grace)
+        return int(spec.get("terminationGracePeriodSeconds", 30) or 0)
+
+    def spec_changed(self, new: Obj, old: Obj) -> bool:
+        return new.get("spec") != old.get("spec")
+
+
+def qos_class(spec: dict[str, Any]) -> str:
+    """Guaranteed, Burstable or BestEffort from the containers' requests and limits (core/v1/helper/qos)."""
+    containers = [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
+                  if isinstance(c, dict)]
+    any_set = False
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources") or {}
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        if req or lim:
+            any_set = True
+        for key in ("cpu", "memory"):
+            if key not in lim or req.get(key, lim[key]) != lim[key]:
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"

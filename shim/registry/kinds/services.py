@@ -1,0 +1,69 @@
+"""Services: type, ports and a cluster IP from a private range (nothing routes to it; it is bookkeeping)."""
+from __future__ import annotations
+
+import ipaddress
+import zlib
+
+from shim.machinery import errors, names
+from shim.registry.strategy import Causes, Obj, Strategy
+
+_RANGE = ipaddress.ip_network("10.96.0.0/12")
+
+
+def cluster_ip_for(namespace: str, name: str) -> str:
+    """A stable address per service name; collisions are harmless since nothing routes here."""
+    offset = zlib.crc32(f"{namespace}/{name}".encode()) % (_RANGE.num_addresses - 2) + 1
+    return str(_RANGE.network_address + offset)
+
+
+class ServiceStrategy(Strategy):
+    has_status_subresource = True
+    tracks_generation = False
+
+    def validate_name(self, name: str) -> list[str]:
+        return names.dns1123_label(name)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        spec = obj.setdefault("spec", {})
+        meta = obj["metadata"]
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        if spec["type"] != "ExternalName":
+            if not spec.get("clusterIP"):
+                spec["clusterIP"] = cluster_ip_for(meta.get("namespace", ""), meta["name"])
+            if spec["clusterIP"] != "None":
+                spec.setdefault("clusterIPs", [spec["clusterIP"]])
+            spec.setdefault("ipFamilies", ["IPv4"])
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
+            spec.setdefault("internalTrafficPolicy", "Cluster")
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+                port.setdefault("targetPort", port.get("port"))
+        obj["status"] = {"loadBalancer": {}}
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
+        for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if key in old_spec and not spec.get(key):
+                spec[key] = old_spec[key]
+
+    def validate(self, obj: Obj) -> Causes:
+        spec = obj.get("spec") or {}
+        causes: Causes = []
+        if spec.get("type") not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
+            causes.append(errors.field_not_supported("spec.type", spec.get("type"),
+                                                     ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]))
+        for i, port in enumerate(spec.get("ports") or []):
+            if not isinstance(port, dict) or not isinstance(port.get("port"), int):
+                causes.append(errors.field_required(f"spec.ports[{i}].port"))
+        return causes
+
+    def validate_update(self, new: Obj, old: Obj) -> Causes:
+        causes = self.validate(new)
+        old_ip = (old.get("spec") or {}).get("clusterIP")
+        if old_ip and (new.get("spec") or {}).get("clusterIP") != old_ip:
+            causes.append(errors.field_invalid("spec.clusterIP", (new.get("spec") or {}).get("clusterIP"),
+                                               "field is immutable"))
+        return causes

@@ -1,0 +1,63 @@
+"""What the registry knows about one served resource: names, scope, verbs, subresources, strategy."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from shim.registry.strategy import Strategy
+
+Obj = dict[str, Any]
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass
+class ResourceInfo:
+    group: str
+    version: str
+    plural: str
+    singular: str
+    kind: str
+    namespaced: bool
+    strategy: Strategy
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ALL_VERBS
+    #: subresource name -> kind served there ("status" -> same kind, "scale" -> Scale, "log" -> ...)
+    subresources: dict[str, str] = field(default_factory=dict)
+    #: storage key; resources sharing one (events and events.k8s.io events) see the same objects
+    storage: str = ""
+    #: the form stored <-> the form served at this version (shared storage across schemas)
+    to_storage: Callable[[Obj], Obj] | None = None
+    from_storage: Callable[[Obj], Obj] | None = None
+    #: custom resources: the CRD this came from (for schema, scale paths, printer columns)
+    crd: Obj | None = None
+    #: preferred version of the group in discovery
+    preferred: bool = True
+    #: storage version (CRDs convert by setting apiVersion only)
+    storage_version: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.storage:
+            self.storage = f"{self.group}/{self.plural}"
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def list_kind(self) -> str:
+        return self.kind + "List"
+
+    @property
+    def qualified(self) -> str:
+        """pods, or leases.coordination.k8s.io: how upstream names the resource in messages."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+@dataclass(slots=True)
+class Attrs:
+    """What selectors look at, computed once per stored version of an object."""
+
+    labels: dict[str, str]
+    fields: dict[str, str]

@@ -1,0 +1,102 @@
+"""Per-kind hooks for the generic registry, in the shape of upstream's rest.RESTCreateStrategy & co.
+
+A kind contributes only what differs: defaults, validation, selectable fields, status rules, graceful
+deletion, printer columns. Everything else is the generic store's.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from shim.machinery import names
+
+Obj = dict[str, Any]
+Causes = list[dict[str, str]]
+
+
+class Strategy:
+    """Defaults for a kind with spec and status, namespaced or not, validated as an RFC 1123 subdomain."""
+
+    #: the status subresource exists: the main endpoint ignores status, /status ignores the rest
+    has_status_subresource: bool = False
+    #: metadata.generation is kept and bumped on spec changes
+    tracks_generation: bool = True
+    #: DELETE answers the deleted object rather than a Status (pods, custom resources)
+    returns_deleted_object: bool = False
+    #: extra selectable fields beyond metadata.name and metadata.namespace
+    field_names: frozenset[str] = frozenset()
+
+    def validate_name(self, name: str) -> list[str]:
+        return names.dns1123_subdomain(name)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        """Defaults and server-owned fields of a new object (mutates obj)."""
+        if self.has_status_subresource:
+            obj.pop("status", None)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        """Main-endpoint update: with a status subresource the old status stays."""
+        if self.has_status_subresource:
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+
+    def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
+        """/status update: everything but status (and metadata's labels/annotations) stays as it was."""
+        for key in list(new):
+            if key not in ("apiVersion", "kind", "metadata", "status"):
+                del new[key]
+        for key, value in old.items():
+            if key not in ("apiVersion", "kind", "metadata", "status"):
+                new[key] = value
+
+    def prepare_for_subresource(self, subresource: str, new: Obj, old: Obj) -> None:
+        """Other subresource writes (binding, scale, finalize): the handler shaped the object already."""
+
+    def validate(self, obj: Obj) -> Causes:
+        return []
+
+    def validate_update(self, new: Obj, old: Obj) -> Causes:
+        return self.validate(new)
+
+    def fields(self, obj: Obj) -> dict[str, str]:
+        """Selectable fields of an object for field selectors."""
+        meta = obj.get("metadata", {})
+        out = {"metadata.name": meta.get("name", "")}
+        if "namespace" in meta:
+            out["metadata.namespace"] = meta["namespace"]
+        return out
+
+    def grace_period(self, obj: Obj, requested: int | None) -> int:
+        """Seconds a delete waits before the object goes (0 = at once). Only pods are graceful."""
+        return 0
+
+    def blocks_deletion(self, obj: Obj) -> bool:
+        """Besides metadata.finalizers, whatever else keeps a deleting object (namespace spec.finalizers)."""
+        return False
+
+    def prepare_for_delete(self, obj: Obj) -> None:
+        """Changes when deletion starts but the object stays (namespace phase Terminating)."""
+
+    def spec_changed(self, new: Obj, old: Obj) -> bool:
+        """Whether a change deserves a generation bump: any non-metadata, non-status field."""
+        skip = ("metadata", "status", "apiVersion", "kind")
+        keys = (set(new) | set(old)) - set(skip)
+        return any(new.get(k) != old.get(k) for k in keys)
+
+    def table_columns(self) -> list[dict[str, Any]]:
+        """Column definitions for Table output (beyond Name); see shim.machinery.tables."""
+        return []
+
+    def table_cells(self, obj: Obj) -> list[Any]:
+        return []
+
+
+class ClusterStrategy(Strategy):
+    """Same defaults for a cluster-scoped kind (the scope itself lives in ResourceInfo)."""
+
+
+class NoStatusStrategy(Strategy):
+    """Kinds without spec/status split and without generation (ConfigMap, Secret, RBAC, ...)."""
+
+    tracks_generation = False

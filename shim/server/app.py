@@ -1,0 +1,107 @@
+"""The HTTP application: health, version, discovery, OpenAPI and the resource endpoints."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from shim.machinery import errors
+from shim.machinery.errors import StatusError
+from shim.server import discovery
+from shim.server.resources import NOT_FOUND_MESSAGE, ApiContext, ResourceEndpoint, status_response
+
+log = logging.getLogger(__name__)
+
+KUBE_VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.1+kubeshim", "gitCommit": "kubeshim",
+                "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
+                "compiler": "gc", "platform": "linux/amd64"}
+
+
+def _json(obj: Any, media_type: str = "application/json") -> Response:
+    return Response(orjson.dumps(obj), media_type=media_type)
+
+
+class DiscoveryEndpoint:
+    """/api, /api/v1, /apis, /apis/G, /apis/G/V; anything deeper is a resource request."""
+
+    def __init__(self, ctx: ApiContext, resources: ResourceEndpoint) -> None:
+        self.ctx = ctx
+        self.resources = resources
+
+    async def __call__(self, request: Request) -> Response:
+        parts = [p for p in request.url.path.split("/") if p]
+        legacy = parts[0] == "api"
+        depth = len(parts) - 1
+        if (legacy and depth >= 2) or (not legacy and depth >= 3):
+            return await self.resources(request)
+        try:
+            self.ctx.authenticator.authenticate(request)
+            if request.method != "GET":
+                raise errors.method_not_allowed()
+            return self._discovery(request, parts, legacy)
+        except StatusError as err:
+            return status_response(err)
+
+    def _discovery(self, request: Request, parts: list[str], legacy: bool) -> Response:
+        catalog = self.ctx.catalog
+        depth = len(parts) - 1
+        if depth == 0:
+            version = discovery.wants_aggregated(request.headers.get("accept", ""))
+            if version:
+                return _json(discovery.aggregated(catalog, legacy, version),
+                             f"application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList")
+            return _json(discovery.api_versions() if legacy else discovery.api_group_list(catalog))
+        if legacy:
+            doc = discovery.resource_list(catalog, "", parts[1])
+        elif depth == 1:
+            doc = discovery.api_group(catalog, parts[1])
+        else:
+            doc = discovery.resource_list(catalog, parts[1], parts[2])
+        if doc is None:
+            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
+        return _json(doc)
+
+
+def build_app(ctx: ApiContext, lifespan: Any = None) -> FastAPI:
+    """The ASGI app. Routes are plain Starlette routes: this is the hot path, so no FastAPI validation layer."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
+    resources = ResourceEndpoint(ctx)
+    discovery_handler = DiscoveryEndpoint(ctx, resources)
+
+    async def discovery_endpoint(request: Request) -> Response:
+        return await discovery_handler(request)
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    async def ok(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def version(request: Request) -> Response:
+        return _json(KUBE_VERSION)
+
+    async def openapi(request: Request) -> Response:
+        from shim.server.openapi_routes import serve_openapi
+        try:
+            ctx.authenticator.authenticate(request)
+            return serve_openapi(ctx, request)
+        except StatusError as err:
+            return status_response(err)
+
+    async def not_found(request: Request) -> Response:
+        return status_response(StatusError(404, "NotFound", NOT_FOUND_MESSAGE))
+
+    app.router.routes[:0] = [
+        Route("/healthz", ok), Route("/livez", ok), Route("/readyz", ok),
+        Route("/healthz/{check:path}", ok), Route("/livez/{check:path}", ok), Route("/readyz/{check:path}", ok),
+        Route("/version", version), Route("/version/", version),
+        Route("/api", discovery_endpoint, methods=methods), Route("/apis", discovery_endpoint, methods=methods),
+        Route("/api/{rest:path}", discovery_endpoint, methods=methods),
+        Route("/apis/{rest:path}", discovery_endpoint, methods=methods),
+        Route("/openapi/{rest:path}", openapi),
+    ]
+    app.router.routes.append(Route("/{rest:path}", not_found, methods=methods))
+    return app

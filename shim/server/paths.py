@@ -1,0 +1,54 @@
+"""Parsing of resource URLs: /api/v1/namespaces/{ns}/{plural}/{name}/{subresource} and the /apis form."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    group: str
+    version: str
+    plural: str
+    namespace: str = ""
+    name: str = ""
+    subresource: str = ""
+    #: legacy /watch/ prefix
+    watch_path: bool = False
+
+
+_NAMESPACE_SUBRESOURCES = {"status", "finalize"}
+
+
+def parse(path: str) -> Target | None:
+    """A resource target, or None for paths that are not resource requests (discovery, unknown)."""
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return None
+    if parts[0] == "api":
+        if len(parts) < 3:
+            return None
+        group, version, rest = "", parts[1], parts[2:]
+    elif parts[0] == "apis":
+        if len(parts) < 4:
+            return None
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    watch_path = False
+    if rest and rest[0] == "watch":
+        watch_path = True
+        rest = rest[1:]
+        if not rest:
+            return None
+    if rest[0] == "namespaces" and len(rest) >= 3 and not (len(rest) == 3 and rest[2] in _NAMESPACE_SUBRESOURCES
+                                                              and group == ""):
+        namespace = rest[1]
+        rest = rest[2:]
+        if len(rest) > 3:
+            return None
+        return Target(group, version, rest[0], namespace, rest[1] if len(rest) > 1 else "",
+                      rest[2] if len(rest) > 2 else "", watch_path)
+    if len(rest) > 3:
+        return None
+    return Target(group, version, rest[0], "", rest[1] if len(rest) > 1 else "", rest[2] if len(rest) > 2 else "",
+                  watch_path)
