@@ -45,6 +45,8 @@ class Options:
     crds_dir: Path = CRDS_DIR
     bookmark_interval: float = 10.0
     log_level: str = "warning"
+    #: revisions of the log kept for watch resume; older resourceVersions answer 410 Expired
+    watch_window: int = 20000
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,7 +69,7 @@ class Cluster:
     def __init__(self, opts: Options) -> None:
         self.opts = opts
         opts.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(opts.data_dir / "state.db")
+        self.store = Store(opts.data_dir / "state.db", window=opts.watch_window)
         self.store.open()
         self.fresh = self.store.revision == 0
         self.registry = Registry(self.store)

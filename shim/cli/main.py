@@ -18,10 +18,13 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
        port: int = typer.Option(6443, help="Port to serve on"),
        no_kubelet: bool = typer.Option(False, "--no-kubelet", help="Do not run pods on this machine"),
        insecure_http: bool = typer.Option(False, "--insecure-http", help="Serve plain HTTP (tests only)"),
-       log_level: str = typer.Option("warning", help="debug, info, warning or error")) -> None:
+       log_level: str = typer.Option("warning", help="debug, info, warning or error"),
+       watch_window: int = typer.Option(20000, "--watch-window", hidden=True, min=1,
+                                        help="Revisions kept for watch resume (tests shrink it to reach 410)")
+       ) -> None:
     """Run kubeshim in the foreground (Ctrl-C stops it)."""
     run(Options(data_dir=data_dir or default_data_dir(), host=host, port=port, tls=not insecure_http,
-                kubelet=not no_kubelet, log_level=log_level))
+                kubelet=not no_kubelet, log_level=log_level, watch_window=watch_window))
 
 
 @app.command()

@@ -22,13 +22,16 @@ What the clients need (kubectl and cli-runtime 1.27-1.33):
   schema in `components.schemas` whose `x-kubernetes-group-version-kind` list contains it; its templates
   compare `type` with strings, so types must be plain strings, not JSON-schema type lists.
 
-`/openapi/v2`: client-go asks for it only as protobuf (`application/com.github.proto-openapi.spec.v2@v1.0+
-protobuf`) and treats any failure as "no v2". With the v3 documents above, kubectl 1.27-1.33 never needs it:
-field validation is settled by v3 (v2 is only the fallback when v3 fails); explain uses v3 (v2 only for
-`--output plaintext-openapiv2` or when `/openapi/v3` itself fails); client-side apply ignores a v2 failure and
-computes the patch from v3 (1.29+) or from its compiled-in types (1.27-1.28, whose v3 patch path is opt-in).
-So the server answers `/openapi/v2` with a 404 NotFound Status. (Only a v3 failure would make kubectl need
-v2, and then `--validate=strict` would fail with "failed to download openapi".)
+`/openapi/v2` cannot be left out: kubectl 1.27 downloads it (protobuf only: client-go sends
+`Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf` and decodes the body as gnostic's
+`openapi_v2.Document` whatever the response says, then tries `/swagger-2.0.0.pb-v1`) before create/apply/replace
+with validation on (its field-validation check reads v2), and kubectl 1.27 and 1.28 `explain` require it in
+`Complete()` even though they render from v3; a 404 there makes those commands fail with "the server could not
+find the requested resource". kubectl 1.29-1.33 only fall back to v2 when v3 fails, and client-side apply of
+every version tolerates a v2 failure (it then uses compiled-in types). So the server serves `v2_document(...)`:
+as protobuf (`v2_protobuf`, content type `V2_PROTOBUF`) for that Accept and as JSON for `application/json`.
+kube-openapi's v2 parser rejects the whole document if one `$ref` does not resolve, a type is a list, or an
+array has no `items`; the builder guarantees all three.
 
 Built-in schemas come from `shim.machinery.schemas` (kubernetes-validate), converted from their JSON-schema
 flavour back to upstream's OpenAPI v3 shapes: `["string", "null"]` types become `"string"`, the `enum`s the
@@ -59,8 +62,8 @@ except ImportError:  # pragma: no cover
 from shim.machinery import schemas
 
 __all__ = [
-    "V3_REF_PREFIX", "gv_path", "document_hash", "v3_index", "v3_document", "crd_definition_name",
-    "builtin_definition", "V2_UNAVAILABLE_MESSAGE",
+    "V3_REF_PREFIX", "V2_REF_PREFIX", "V2_PROTOBUF", "gv_path", "document_hash", "v3_index", "v3_document",
+    "v2_document", "v2_protobuf", "crd_definition_name", "builtin_definition",
 ]
 
 V3_REF_PREFIX = "#/components/schemas/"
@@ -73,8 +76,9 @@ SCALE = "io.k8s.api.autoscaling.v1.Scale"
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 
-#: Message for the 404 the server gives on /openapi/v2 (see the module docstring).
-V2_UNAVAILABLE_MESSAGE = "the server could not find the requested resource"
+V2_REF_PREFIX = "#/definitions/"
+#: The only media type client-go accepts for /openapi/v2.
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 
 GVK = "x-kubernetes-group-version-kind"
 

@@ -249,3 +249,14 @@ async def _wait_pid(pid: int | None) -> None:
     finally:
         loop.remove_reader(fd)
         os.close(fd)
+
+
+def instance_finished(cdir: Path) -> bool:
+    """No more log lines will come: the supervisor recorded an exit, failed to start, or is gone."""
+    if (cdir / "exit.json").exists():
+        return True
+    identity = _read_json(cdir / "identity.json") or _read_json(cdir / "pid.json")
+    if identity is None:
+        return not cdir.exists()
+    return not (_alive(identity.get("supervisor"), identity.get("supervisor_ctime"))
+                or _alive(identity.get("pid"), identity.get("pid_ctime")))
