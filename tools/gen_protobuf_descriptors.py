@@ -116,7 +116,11 @@ def parse_go_package(pkg_dir: Path) -> tuple[dict[str, dict[int, dict]], set[str
             embedded = go_name is None
             json_tag = tags.get("json")
             if json_tag is None and not embedded:
-                continue  # no JSON form of its own (e.g. JSONSchemaPropsOrBool.Allows): special-cased
+                # no JSON name of its own (JSONSchemaPropsOrBool.Schema, Unknown.ContentType): the
+                # type's JSON form is special-cased at runtime; only the pointer fact is recorded
+                structs[current][number] = {"json": None, "ptr": bool(star), "omitempty": True,
+                                            "inline": False, "hidden": False}
+                continue
             json_name, *opts = (json_tag or "").split(",")
             inline = "inline" in opts or (embedded and not json_name)
             hidden = json_name == "-"
@@ -128,6 +132,17 @@ def parse_go_package(pkg_dir: Path) -> tuple[dict[str, dict[int, dict]], set[str
                 "hidden": hidden,
             }
     return structs, slices
+
+
+def registered_kinds(register_go: str) -> list[str]:
+    """Kinds a register.go adds to its group version (``&Pod{}`` in addKnownTypes / AddMetaToScheme)."""
+    kinds: set[str] = set()
+    for func in ("func addKnownTypes", "func AddMetaToScheme"):
+        start = register_go.find(func)
+        if start >= 0:
+            end = register_go.find("\n}\n", start)
+            kinds.update(_KNOWN_TYPES_RE.findall(register_go[start:end]))
+    return sorted(kinds)
 
 
 def main() -> None:
@@ -179,12 +194,7 @@ def main() -> None:
                 if gm is not None and "testapigroup" not in fdp.name:
                     gv_version = go_dir.name
                     gv = f"{gm.group(1)}/{gv_version}" if gm.group(1) else gv_version
-                    body = text[text.find("func addKnownTypes"):] if "func addKnownTypes" in text else ""
-                    body = body[: body.find("\n}\n")]
-                    if "AddMetaToScheme" in text:
-                        body += text[text.find("func AddMetaToScheme"):][: text[text.find("func AddMetaToScheme"):].find("\n}\n")]
-                    kinds = sorted(set(_KNOWN_TYPES_RE.findall(body)))
-                    group_versions[gv] = {"package": pkg, "kinds": kinds}
+                    group_versions[gv] = {"package": pkg, "kinds": registered_kinds(text)}
             for msg in fdp.message_type:
                 full = f"{pkg}.{msg.name}"
                 if msg.name in slices:

@@ -210,4 +210,23 @@ async def _stream(cdir: Path, opts: LogOptions) -> AsyncIterator[bytes]:
             await asyncio.sleep(FOLLOW_POLL_SECONDS)
 
 
-__all__ = ["LogOptions", "read_log", "resolve_container", "container_id_for", "StatusError"]
+
+
+def fallback_message(log_path: Path, max_lines: int = 80, max_bytes: int = 2048) -> str:
+    """FallbackToLogsOnError: the last 80 lines of the log, cut to the last 2048 bytes (upstream's limits)."""
+    try:
+        with open(log_path, "rb") as fh:
+            fh.seek(_tail_offset(fh, max_lines))
+            data = fh.read()
+    except OSError:
+        return ""
+    pieces = []
+    for raw in data.splitlines(keepends=True):
+        rec = parse_line(raw)
+        if rec is not None:
+            pieces.append(rec.content + (b"\n" if rec.full else b""))
+    text = b"".join(pieces)[-max_bytes:]
+    return text.decode("utf-8", "replace")
+
+
+__all__ = ["LogOptions", "read_log", "resolve_container", "container_id_for", "fallback_message", "StatusError"]

@@ -23,7 +23,8 @@ What the clients need (kubectl and cli-runtime 1.27-1.33):
   compare `type` with strings, so types must be plain strings, not JSON-schema type lists.
 
 `/openapi/v2` cannot be left out: kubectl 1.27 downloads it (protobuf only: client-go sends
-`Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf` and decodes the body as gnostic's
+`Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf`, wants the reply typed `V2_PROTOBUF`
+(the same with "." for "@") and decodes the body as gnostic's
 `openapi_v2.Document` whatever the response says, then tries `/swagger-2.0.0.pb-v1`) before create/apply/replace
 with validation on (its field-validation check reads v2), and kubectl 1.27 and 1.28 `explain` require it in
 `Complete()` even though they render from v3; a 404 there makes those commands fail with "the server could not
@@ -44,6 +45,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
+import struct
 import threading
 from collections import OrderedDict
 from typing import Any, Iterable, Mapping
@@ -54,7 +57,6 @@ try:
     def _canonical(value: Any) -> bytes:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 except ImportError:  # pragma: no cover
-    import json
 
     def _canonical(value: Any) -> bytes:
         return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
@@ -62,7 +64,7 @@ except ImportError:  # pragma: no cover
 from shim.machinery import schemas
 
 __all__ = [
-    "V3_REF_PREFIX", "V2_REF_PREFIX", "V2_PROTOBUF", "gv_path", "document_hash", "v3_index", "v3_document",
+    "V3_REF_PREFIX", "V2_REF_PREFIX", "V2_PROTOBUF", "V2_PROTOBUF_ACCEPT", "gv_path", "document_hash", "v3_index", "v3_document",
     "v2_document", "v2_protobuf", "crd_definition_name", "builtin_definition",
 ]
 
@@ -77,8 +79,11 @@ INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 
 V2_REF_PREFIX = "#/definitions/"
-#: The only media type client-go accepts for /openapi/v2.
-V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+#: What client-go sends in `Accept` for /openapi/v2 (the only form it asks for).
+V2_PROTOBUF_ACCEPT = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+#: The Content-Type to answer it with: Go's mime parser rejects the "@" of the Accept form, so upstream
+#: (kube-openapi's handler) replies with this spelling.
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 GVK = "x-kubernetes-group-version-kind"
 
@@ -390,7 +395,7 @@ def _responses(schema_name: str, media_types: Iterable[str], *codes: str) -> dic
     return responses
 
 
-def _operation(verb: str, action: str, operation_id: str, tag: str, gvk: dict, description: str,
+def _operation(action: str, operation_id: str, tag: str, gvk: dict, description: str,
                parameters: list[dict], responses: dict, request_body: dict | None = None) -> dict:
     operation: dict[str, Any] = {
         "tags": [tag],
@@ -431,32 +436,32 @@ def _resource_paths(entry: Mapping[str, Any], kind_name: str, list_name: str, bu
 
     paths: dict[str, dict] = {}
     paths[base] = {
-        "get": _operation("get", "list", f"list{camel}{scope}{kind}", tag, gvk,
+        "get": _operation("list", f"list{camel}{scope}{kind}", tag, gvk,
                           f"list or watch objects of kind {kind}", _LIST_PARAMETERS,
                           _responses(list_name, (*media, "application/json;stream=watch"), "200")),
-        "post": _operation("post", "post", f"create{camel}{scope}{kind}", tag, gvk, f"create a {kind}",
+        "post": _operation("post", f"create{camel}{scope}{kind}", tag, gvk, f"create a {kind}",
                            _WRITE_PARAMETERS, _responses(kind_name, media, "200", "201", "202"), body),
-        "delete": _operation("delete", "deletecollection", f"deletecollection{camel}{scope}{kind}", tag, gvk,
+        "delete": _operation("deletecollection", f"deletecollection{camel}{scope}{kind}", tag, gvk,
                              f"delete collection of {kind}", [*_LIST_PARAMETERS, *_DELETE_PARAMETERS],
                              _responses(STATUS, media, "200"), delete_body),
         "parameters": [*common, _PRETTY],
     }
     paths[f"{base}/{{name}}"] = {
-        "get": _operation("get", "get", f"read{camel}{scope}{kind}", tag, gvk, f"read the specified {kind}",
+        "get": _operation("get", f"read{camel}{scope}{kind}", tag, gvk, f"read the specified {kind}",
                           [], _responses(kind_name, media, "200")),
-        "put": _operation("put", "put", f"replace{camel}{scope}{kind}", tag, gvk, f"replace the specified {kind}",
+        "put": _operation("put", f"replace{camel}{scope}{kind}", tag, gvk, f"replace the specified {kind}",
                           _WRITE_PARAMETERS, _responses(kind_name, media, "200", "201"), body),
-        "patch": _operation("patch", "patch", f"patch{camel}{scope}{kind}", tag, gvk,
+        "patch": _operation("patch", f"patch{camel}{scope}{kind}", tag, gvk,
                             f"partially update the specified {kind}", _PATCH_PARAMETERS,
                             _responses(kind_name, media, "200", "201"), patch_body),
-        "delete": _operation("delete", "delete", f"delete{camel}{scope}{kind}", tag, gvk,
+        "delete": _operation("delete", f"delete{camel}{scope}{kind}", tag, gvk,
                              f"delete a {kind}", _DELETE_PARAMETERS,
                              _responses(STATUS, media, "200", "202"), delete_body),
         "parameters": [*named, *common, _PRETTY],
     }
     if namespaced:
         paths[f"{prefix}/{plural}"] = {
-            "get": _operation("get", "list", f"list{camel}{kind}ForAllNamespaces", tag, gvk,
+            "get": _operation("list", f"list{camel}{kind}ForAllNamespaces", tag, gvk,
                               f"list or watch objects of kind {kind}", _LIST_PARAMETERS,
                               _responses(list_name, (*media, "application/json;stream=watch"), "200")),
             "parameters": [_PRETTY],
@@ -464,12 +469,12 @@ def _resource_paths(entry: Mapping[str, Any], kind_name: str, list_name: str, bu
     subresources = set(entry.get("subresources") or ())
     if "status" in subresources:
         paths[f"{base}/{{name}}/status"] = {
-            "get": _operation("get", "get", f"read{camel}{scope}{kind}Status", tag, gvk,
+            "get": _operation("get", f"read{camel}{scope}{kind}Status", tag, gvk,
                               f"read status of the specified {kind}", [], _responses(kind_name, media, "200")),
-            "put": _operation("put", "put", f"replace{camel}{scope}{kind}Status", tag, gvk,
+            "put": _operation("put", f"replace{camel}{scope}{kind}Status", tag, gvk,
                               f"replace status of the specified {kind}", _WRITE_PARAMETERS,
                               _responses(kind_name, media, "200", "201"), body),
-            "patch": _operation("patch", "patch", f"patch{camel}{scope}{kind}Status", tag, gvk,
+            "patch": _operation("patch", f"patch{camel}{scope}{kind}Status", tag, gvk,
                                 f"partially update status of the specified {kind}", _PATCH_PARAMETERS,
                                 _responses(kind_name, media, "200", "201"), patch_body),
             "parameters": [*named, *common, _PRETTY],
@@ -478,12 +483,12 @@ def _resource_paths(entry: Mapping[str, Any], kind_name: str, list_name: str, bu
         scale_gvk = {"group": "autoscaling", "kind": "Scale", "version": "v1"}
         scale_body = {"content": _content(SCALE, media), "required": True}
         paths[f"{base}/{{name}}/scale"] = {
-            "get": _operation("get", "get", f"read{camel}{scope}{kind}Scale", tag, scale_gvk,
+            "get": _operation("get", f"read{camel}{scope}{kind}Scale", tag, scale_gvk,
                               f"read scale of the specified {kind}", [], _responses(SCALE, media, "200")),
-            "put": _operation("put", "put", f"replace{camel}{scope}{kind}Scale", tag, scale_gvk,
+            "put": _operation("put", f"replace{camel}{scope}{kind}Scale", tag, scale_gvk,
                               f"replace scale of the specified {kind}", _WRITE_PARAMETERS,
                               _responses(SCALE, media, "200", "201"), scale_body),
-            "patch": _operation("patch", "patch", f"patch{camel}{scope}{kind}Scale", tag, scale_gvk,
+            "patch": _operation("patch", f"patch{camel}{scope}{kind}Scale", tag, scale_gvk,
                                 f"partially update scale of the specified {kind}", _PATCH_PARAMETERS,
                                 _responses(SCALE, media, "200", "201"), patch_body),
             "parameters": [*named, *common, _PRETTY],
@@ -555,3 +560,316 @@ def _build_document(group_version: str, kinds: list[dict]) -> dict:
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": dict(sorted(components.items()))},
     }
+
+
+# ---------------------------------------------------------------------------------------------- OpenAPI v2
+
+_v2_cache: "OrderedDict[bytes, dict]" = OrderedDict()
+_pb_cache: "OrderedDict[int, tuple[dict, bytes]]" = OrderedDict()
+
+
+def v2_document(group_versions: Mapping[str, list[dict]]) -> dict:
+    """The single Swagger 2.0 document of the whole server (`/openapi/v2`), for every group-version's kinds.
+
+    `group_versions` maps `"v1"`, `"apps/v1"`, ... to the same kind entries `v3_document` takes. Built from the
+    v3 documents, with `#/definitions/` references and v2 parameters/bodies/responses. Cached by input and
+    shared: treat the result as read-only.
+    """
+    key = _canonical(group_versions)
+    with _doc_cache_lock:
+        cached = _v2_cache.get(key)
+        if cached is not None:
+            _v2_cache.move_to_end(key)
+            return cached
+    paths: dict[str, dict] = {}
+    definitions: dict[str, dict] = {}
+    for group_version, kinds in group_versions.items():
+        document = v3_document(group_version, kinds)
+        for path, item in document["paths"].items():
+            paths[path] = _v2_path_item(item)
+        for name, schema in document["components"]["schemas"].items():
+            if name not in definitions:
+                definitions[name] = _v2_schema(schema)
+    document = {
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": f"v{schemas.schema_version()}.0"},
+        "paths": dict(sorted(paths.items())),
+        "definitions": dict(sorted(definitions.items())),
+    }
+    with _doc_cache_lock:
+        _v2_cache[key] = document
+        while len(_v2_cache) > 8:
+            _v2_cache.popitem(last=False)
+    return document
+
+
+def _v2_ref(ref: str) -> str:
+    return V2_REF_PREFIX + ref[len(V3_REF_PREFIX):] if ref.startswith(V3_REF_PREFIX) else ref
+
+
+def _v2_schema(node: Any) -> Any:
+    """An OpenAPI v3 schema in Swagger 2.0 form: `$ref` siblings instead of `allOf` wrappers, v2 references,
+    and without the keywords v2 lacks (`oneOf`, `anyOf`, `not`, `nullable`)."""
+    if isinstance(node, list):
+        return [_v2_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    all_of = node.get("allOf")
+    if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], dict) and "$ref" in all_of[0] \
+            and "properties" not in node:
+        node = {"$ref": all_of[0]["$ref"], **{k: v for k, v in node.items() if k != "allOf"}}
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("oneOf", "anyOf", "not", "nullable"):
+            continue
+        if key == "$ref" and isinstance(value, str):
+            out[key] = _v2_ref(value)
+        elif key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {field: _v2_schema(sub) for field, sub in value.items()}
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [_v2_schema(item) for item in value]
+        elif key in _SCHEMA_VALUES and isinstance(value, dict):
+            out[key] = _v2_schema(value)
+        else:
+            out[key] = value
+    if out.get("type") == "array" and not isinstance(out.get("items"), dict):
+        out["items"] = {}  # kube-openapi's v2 parser requires exactly one items schema
+    return out
+
+
+def _v2_parameter(parameter: dict) -> dict:
+    schema = parameter.get("schema") or {}
+    converted = {k: v for k, v in parameter.items() if k != "schema"}
+    converted["type"] = schema.get("type", "string")
+    if schema.get("uniqueItems"):
+        converted["uniqueItems"] = True
+    return converted
+
+
+def _v2_operation(operation: dict) -> dict:
+    converted: dict[str, Any] = {k: operation[k] for k in ("tags", "description", "operationId") if k in operation}
+    body = operation.get("requestBody")
+    if body:
+        converted["consumes"] = list(body.get("content", {}))
+    produces: list[str] = []
+    responses: dict[str, dict] = {}
+    for code, response in operation.get("responses", {}).items():
+        entry: dict[str, Any] = {"description": response.get("description", "")}
+        content = response.get("content") or {}
+        for media_type, media in content.items():
+            if media_type not in produces:
+                produces.append(media_type)
+            if "schema" not in entry and isinstance(media, dict) and "schema" in media:
+                entry["schema"] = _v2_schema(media["schema"])
+        responses[code] = entry
+    if produces:
+        converted["produces"] = produces
+    parameters = [_v2_parameter(p) for p in operation.get("parameters", [])]
+    if body:
+        media = next(iter(body.get("content", {}).values()), {})
+        parameters.insert(0, {"name": "body", "in": "body", "required": bool(body.get("required")),
+                              "schema": _v2_schema(media.get("schema", {}))})
+    converted["parameters"] = parameters
+    converted["responses"] = responses
+    converted["schemes"] = ["https"]
+    for key, value in operation.items():
+        if key.startswith("x-"):
+            converted[key] = value
+    return converted
+
+
+def _v2_path_item(item: dict) -> dict:
+    converted: dict[str, Any] = {}
+    for method in ("get", "put", "post", "delete", "patch"):
+        if method in item:
+            converted[method] = _v2_operation(item[method])
+    if item.get("parameters"):
+        converted["parameters"] = [_v2_parameter(p) for p in item["parameters"]]
+    return converted
+
+
+# The wire encoding of gnostic's openapi_v2 messages (openapiv2/OpenAPIv2.proto), for the parts a Kubernetes
+# document uses. Field numbers are the proto's; proto3 leaves out empty scalars, but present sub-messages are
+# always written (presence of `properties` decides between a kind and a map in kube-openapi).
+
+def _varint(value: int) -> bytes:
+    if value < 0:
+        value += 1 << 64
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _pb_len(field: int, data: bytes) -> bytes:
+    return _varint(field << 3 | 2) + _varint(len(data)) + data
+
+
+def _pb_str(field: int, value: Any) -> bytes:
+    if value is None or value == "":
+        return b""
+    return _pb_len(field, str(value).encode())
+
+
+def _pb_strs(field: int, values: Iterable[Any]) -> bytes:
+    return b"".join(_pb_len(field, str(v).encode()) for v in values)
+
+
+def _pb_bool(field: int, value: Any, *, keep_false: bool = False) -> bytes:
+    if not value and not keep_false:
+        return b""
+    return _varint(field << 3) + (b"\x01" if value else b"\x00")
+
+
+def _pb_int(field: int, value: Any) -> bytes:
+    if not isinstance(value, int) or isinstance(value, bool) or value == 0:
+        return b""
+    return _varint(field << 3) + _varint(value)
+
+
+def _pb_double(field: int, value: Any) -> bytes:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value == 0:
+        return b""
+    return _varint(field << 3 | 1) + struct.pack("<d", float(value))
+
+
+def _pb_any(field: int, value: Any) -> bytes:
+    """An `Any` message carrying the value as YAML (JSON is YAML), which is how kube-openapi reads it."""
+    return _pb_len(field, _pb_str(2, json.dumps(value, ensure_ascii=False)))
+
+
+def _pb_extensions(field: int, node: Mapping[str, Any]) -> bytes:
+    return b"".join(_pb_len(field, _pb_str(1, key) + _pb_any(2, value))
+                    for key, value in node.items() if key.startswith("x-"))
+
+
+def _pb_schema(schema: Mapping[str, Any]) -> bytes:
+    parts = [
+        _pb_str(1, schema.get("$ref")),
+        _pb_str(2, schema.get("format")),
+        _pb_str(3, schema.get("title")),
+        _pb_str(4, schema.get("description")),
+        _pb_any(5, schema["default"]) if "default" in schema else b"",
+        _pb_double(6, schema.get("multipleOf")),
+        _pb_double(7, schema.get("maximum")),
+        _pb_bool(8, schema.get("exclusiveMaximum")),
+        _pb_double(9, schema.get("minimum")),
+        _pb_bool(10, schema.get("exclusiveMinimum")),
+        _pb_int(11, schema.get("maxLength")),
+        _pb_int(12, schema.get("minLength")),
+        _pb_str(13, schema.get("pattern")),
+        _pb_int(14, schema.get("maxItems")),
+        _pb_int(15, schema.get("minItems")),
+        _pb_bool(16, schema.get("uniqueItems")),
+        _pb_int(17, schema.get("maxProperties")),
+        _pb_int(18, schema.get("minProperties")),
+        _pb_strs(19, schema.get("required") or ()),
+        b"".join(_pb_any(20, v) for v in schema.get("enum") or ()),
+    ]
+    additional = schema.get("additionalProperties")
+    if isinstance(additional, dict):
+        parts.append(_pb_len(21, _pb_len(1, _pb_schema(additional))))
+    elif isinstance(additional, bool):
+        parts.append(_pb_len(21, _pb_bool(2, additional, keep_false=True)))
+    kind = schema.get("type")
+    if kind:
+        parts.append(_pb_len(22, _pb_strs(1, kind if isinstance(kind, list) else [kind])))
+    items = schema.get("items")
+    if isinstance(items, dict):
+        parts.append(_pb_len(23, _pb_len(1, _pb_schema(items))))
+    elif isinstance(items, list):
+        parts.append(_pb_len(23, b"".join(_pb_len(1, _pb_schema(i)) for i in items if isinstance(i, dict))))
+    parts.extend(_pb_len(24, _pb_schema(s)) for s in schema.get("allOf") or () if isinstance(s, dict))
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        parts.append(_pb_len(25, b"".join(_pb_len(1, _pb_str(1, name) + _pb_len(2, _pb_schema(sub)))
+                                          for name, sub in properties.items() if isinstance(sub, dict))))
+    if isinstance(schema.get("discriminator"), str):
+        parts.append(_pb_str(26, schema["discriminator"]))
+    parts.append(_pb_bool(27, schema.get("readOnly")))
+    if "example" in schema:
+        parts.append(_pb_any(30, schema["example"]))
+    parts.append(_pb_extensions(31, schema))
+    return b"".join(parts)
+
+
+def _pb_parameter(parameter: Mapping[str, Any]) -> bytes:
+    """A ParametersItem: a body parameter, or a query/path non-body one."""
+    where = parameter.get("in")
+    if where == "body":
+        body = (_pb_str(1, parameter.get("description")) + _pb_str(2, parameter.get("name")) + _pb_str(3, where)
+                + _pb_bool(4, parameter.get("required")) + _pb_len(5, _pb_schema(parameter.get("schema") or {})))
+        return _pb_len(1, _pb_len(1, body))
+    common = (_pb_bool(1, parameter.get("required")) + _pb_str(2, where) + _pb_str(3, parameter.get("description"))
+              + _pb_str(4, parameter.get("name")))
+    if where == "path":
+        sub = _pb_len(4, common + _pb_str(5, parameter.get("type")) + _pb_bool(19, parameter.get("uniqueItems")))
+    else:
+        sub = _pb_len(3, common + _pb_str(6, parameter.get("type")) + _pb_bool(20, parameter.get("uniqueItems")))
+    return _pb_len(1, _pb_len(2, sub))
+
+
+def _pb_operation(operation: Mapping[str, Any]) -> bytes:
+    responses = b"".join(
+        _pb_len(1, _pb_str(1, code) + _pb_len(2, _pb_len(1, _pb_str(1, response.get("description"))
+                                                           + (_pb_len(2, _pb_len(1, _pb_schema(response["schema"])))
+                                                              if "schema" in response else b""))))
+        for code, response in (operation.get("responses") or {}).items())
+    return b"".join([
+        _pb_strs(1, operation.get("tags") or ()),
+        _pb_str(3, operation.get("description")),
+        _pb_str(5, operation.get("operationId")),
+        _pb_strs(6, operation.get("produces") or ()),
+        _pb_strs(7, operation.get("consumes") or ()),
+        b"".join(_pb_len(8, _pb_parameter(p)) for p in operation.get("parameters") or ()),
+        _pb_len(9, responses),
+        _pb_strs(10, operation.get("schemes") or ()),
+        _pb_extensions(13, operation),
+    ])
+
+
+def _encode_v2(document: Mapping[str, Any]) -> bytes:
+    info = document.get("info") or {}
+    paths = b""
+    for path, item in (document.get("paths") or {}).items():
+        encoded = b"".join([
+            _pb_len(2, _pb_operation(item["get"])) if "get" in item else b"",
+            _pb_len(3, _pb_operation(item["put"])) if "put" in item else b"",
+            _pb_len(4, _pb_operation(item["post"])) if "post" in item else b"",
+            _pb_len(5, _pb_operation(item["delete"])) if "delete" in item else b"",
+            _pb_len(8, _pb_operation(item["patch"])) if "patch" in item else b"",
+            b"".join(_pb_len(9, _pb_parameter(p)) for p in item.get("parameters") or ()),
+            _pb_extensions(10, item),
+        ])
+        paths += _pb_len(2, _pb_str(1, path) + _pb_len(2, encoded))
+    definitions = b"".join(_pb_len(1, _pb_str(1, name) + _pb_len(2, _pb_schema(schema)))
+                           for name, schema in (document.get("definitions") or {}).items())
+    return b"".join([
+        _pb_str(1, document.get("swagger", "2.0")),
+        _pb_len(2, _pb_str(1, info.get("title")) + _pb_str(2, info.get("version"))),
+        _pb_len(8, paths),
+        _pb_len(9, definitions),
+    ])
+
+
+def v2_protobuf(document: Mapping[str, Any]) -> bytes:
+    """`document` (from `v2_document`) encoded as gnostic's `openapi_v2.Document`, as client-go requests it.
+
+    The encoding of the last few documents is cached by identity, so serving the cached result of
+    `v2_document` again costs nothing.
+    """
+    with _doc_cache_lock:
+        cached = _pb_cache.get(id(document))
+        if cached is not None and cached[0] is document:
+            return cached[1]
+    encoded = _encode_v2(document)
+    with _doc_cache_lock:
+        _pb_cache[id(document)] = (document, encoded)  # keeps the document alive, so its id stays unique
+        while len(_pb_cache) > 8:
+            _pb_cache.popitem(last=False)
+    return encoded

@@ -39,11 +39,19 @@ def human_duration(seconds: float) -> str:
     return f"{days // 365}y"
 
 
-def age(obj: Obj) -> str:
-    created = obj.get("metadata", {}).get("creationTimestamp")
-    if not created:
+def since(timestamp: str | None) -> str:
+    """Upstream's translateTimestampSince: the age of an RFC 3339 (or MicroTime) timestamp, "<unknown>" if unset."""
+    if not timestamp:
         return "<unknown>"
-    return human_duration((timeutil.now() - timeutil.parse_time(created)).total_seconds())
+    try:
+        then = timeutil.parse_time(timestamp)
+    except Exception:  # a malformed stored timestamp must not break a listing
+        return "<unknown>"
+    return human_duration((timeutil.now() - then).total_seconds())
+
+
+def age(obj: Obj) -> str:
+    return since(obj.get("metadata", {}).get("creationTimestamp"))
 
 
 def partial_metadata(obj: Obj, version: str = "v1") -> Obj:
@@ -58,13 +66,18 @@ def partial_metadata_list(items: list[Obj], list_meta: Obj, version: str = "v1")
 
 def table(objs: list[Obj], columns: list[Obj], cells: Callable[[Obj], list[Any]], list_meta: Obj,
           include_object: str = "Metadata", version: str = "v1") -> Obj:
-    """A Table with Name, the kind's columns and Age (kinds place Age themselves when it is not last)."""
-    defs = [NAME_COLUMN] + columns
-    if not any(c["name"] == "Age" for c in columns):
+    """A Table with Name, the kind's columns and Age (kinds place Age themselves when it is not last).
+
+    A kind whose columns include the name column (format "name") lays out the whole row itself: events put
+    Name last, and the default convertor has "Created At" instead of Age.
+    """
+    full_row = any(c.get("format") == "name" for c in columns)
+    defs = columns if full_row else [NAME_COLUMN] + columns
+    if not full_row and not any(c["name"] == "Age" for c in columns):
         defs = defs + [AGE_COLUMN]
     rows = []
     for obj in objs:
-        row_cells = [obj.get("metadata", {}).get("name", "")] + cells(obj)
+        row_cells = cells(obj) if full_row else [obj.get("metadata", {}).get("name", "")] + cells(obj)
         if len(row_cells) < len(defs):
             row_cells.append(age(obj))
         row: Obj = {"cells": row_cells}

@@ -64,6 +64,8 @@ class WriteOptions:
     dry_run: bool = False
     field_manager: str = ""
     user_agent: str = ""
+    #: managedFields were already set by the caller (server-side apply)
+    fields_recorded: bool = False
 
 
 @dataclass
@@ -418,8 +420,9 @@ class Registry:
             raise errors.invalid(info.kind, name, causes, info.group)
         if self.store.get(info.storage, namespace, name) is not None:
             raise errors.already_exists(info.plural, name, info.group)
-        managed_fields.record(obj, None, opts.field_manager or _manager_from_agent(opts.user_agent),
-                              "Update", info.api_version, "")
+        if not opts.fields_recorded:
+            managed_fields.record(obj, None, opts.field_manager or _manager_from_agent(opts.user_agent),
+                                  "Update", info.api_version, "")
         if opts.dry_run:
             return obj
         return await self._write(info, namespace, name, ADDED, obj)
@@ -532,8 +535,9 @@ class Registry:
         causes = info.strategy.validate_update(obj, old)
         if causes:
             raise errors.invalid(info.kind, name, causes, info.group)
-        managed_fields.record(obj, old, opts.field_manager or _manager_from_agent(opts.user_agent), "Update",
-                              info.api_version, subresource)
+        if not opts.fields_recorded:
+            managed_fields.record(obj, old, opts.field_manager or _manager_from_agent(opts.user_agent), "Update",
+                                  info.api_version, subresource)
         if _same(obj, old):
             return old
         if opts.dry_run:

@@ -14,6 +14,7 @@ from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
 from shim.registry import subresources
+from shim.registry.apply import server_side_apply
 from shim.registry.catalog import Catalog
 from shim.registry.generic import DeleteOptions, ListOptions, ListResult, Registry, WriteOptions
 from shim.registry.resource import ResourceInfo
@@ -305,9 +306,8 @@ class ResourceEndpoint:
         opts = _write_options(request, user)
         registry = self.ctx.registry
         if content_type == neg.APPLY_PATCH:
-            from shim.server.apply import server_side_apply
             force = bool(_bool_param(request.query_params, "force"))
-            result = await server_side_apply(registry, info, target, patch, opts, force)
+            result = await server_side_apply(registry, info, target.namespace, target.name, patch, opts, force)
             return self._render(request, info, result)
         if content_type == neg.STRATEGIC_PATCH and info.crd is not None:
             raise errors.unsupported_media_type([neg.JSON_PATCH, neg.MERGE_PATCH, neg.APPLY_PATCH])

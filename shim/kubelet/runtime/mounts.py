@@ -124,3 +124,56 @@ def probe(scratch: str, python: str = sys.executable) -> str | None:
                 os.rmdir(d)
             except OSError:
                 pass
+
+
+class MountError(Exception):
+    """A volume cannot be placed at its mountPath: the container waits in CreateContainerError."""
+
+
+def ensure_mountpoint(target: str, directory: bool) -> bool:
+    """Make an empty directory (or file) for a bind mount to cover; True if we created it."""
+    if os.path.lexists(target):
+        return False
+    try:
+        if directory:
+            os.makedirs(target)
+        else:
+            os.makedirs(os.path.dirname(target) or "/", exist_ok=True)
+            open(target, "a").close()
+    except OSError as exc:
+        raise MountError(f'failed to create mount point "{target}": {(exc.strerror or str(exc)).lower()}') from None
+    return True
+
+
+def link(target: str, source: str, busy: bool) -> bool:
+    """Symlink fallback: target -> source. busy says whether an existing link is held by a live container."""
+    if os.path.islink(target):
+        current = os.readlink(target)
+        if current == source:
+            return False
+        if busy:
+            raise MountError(f'mountPath "{target}" is in use by another running pod and this host allows no '
+                             f"private mount namespaces")
+        os.unlink(target)
+    elif os.path.exists(target):
+        raise MountError(f'mountPath "{target}" already exists on the host and this host allows no private '
+                         f"mount namespaces (kubeshim can only symlink volumes into free paths)")
+    try:
+        os.makedirs(os.path.dirname(target) or "/", exist_ok=True)
+        os.symlink(source, target)
+    except OSError as exc:
+        raise MountError(f'failed to link volume at "{target}": {(exc.strerror or str(exc)).lower()}') from None
+    return True
+
+
+def release(path: str) -> None:
+    """Undo ensure_mountpoint/link: remove the symlink, or the directory/file if still empty."""
+    try:
+        if os.path.islink(path):
+            os.unlink(path)
+        elif os.path.isdir(path):
+            os.rmdir(path)
+        elif os.path.isfile(path) and os.path.getsize(path) == 0:
+            os.unlink(path)
+    except OSError:
+        pass

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shim.machinery import errors
+from shim.machinery import errors, tables
 from shim.registry.strategy import Causes, Obj, Strategy
 
 _MUTABLE_SPEC = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
@@ -192,6 +192,97 @@ class PodStrategy(Strategy):
 
     def spec_changed(self, new: Obj, old: Obj) -> bool:
         return new.get("spec") != old.get("spec")
+
+    def table_columns(self) -> list[dict[str, Any]]:
+        return POD_COLUMNS
+
+    def table_cells(self, obj: Obj) -> list[Any]:
+        return pod_cells(obj)
+
+
+POD_COLUMNS = [
+    tables.column("Ready", description="The aggregate readiness state of this pod for accepting traffic."),
+    tables.column("Status", description="The aggregate status of the containers in this pod."),
+    tables.column("Restarts", description="The number of times the containers in this pod have been restarted "
+                  "and when the last container in this pod has restarted."),
+    tables.AGE_COLUMN,
+    tables.column("IP", priority=1, description="podIP address allocated to the pod."),
+    tables.column("Node", priority=1, description="NodeName indicates in which node this pod is scheduled."),
+    tables.column("Nominated Node", priority=1, description="nominatedNodeName is set only when this pod "
+                  "preempts other pods on the node."),
+    tables.column("Readiness Gates", priority=1, description="If specified, all readiness gates will be "
+                  "evaluated for pod readiness."),
+]
+
+
+def _last_finished(status: Obj, latest: str) -> str:
+    finished = ((status.get("lastState") or {}).get("terminated") or {}).get("finishedAt") or ""
+    return max(latest, finished)
+
+
+def _terminated_reason(terminated: Obj, prefix: str = "") -> str:
+    if terminated.get("reason"):
+        return prefix + terminated["reason"]
+    if terminated.get("signal"):
+        return f"{prefix}Signal:{terminated['signal']}"
+    return f"{prefix}ExitCode:{terminated.get('exitCode', 0)}"
+
+
+def pod_cells(pod: Obj) -> list[Any]:
+    """Ready, Status, Restarts, Age, IP, Node, Nominated Node, Readiness Gates as `kubectl get pods` shows them
+    (upstream's printPod in pkg/printers/internalversion/printers.go)."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    conditions = status.get("conditions") or []
+    reason = status.get("reason") or status.get("phase") or ""
+    if any(c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated" for c in conditions):
+        reason = "SchedulingGated"
+    restarts, ready, last_restart = 0, 0, ""
+    init_specs = spec.get("initContainers") or []
+    initializing = False
+    for i, c in enumerate(status.get("initContainerStatuses") or []):
+        restarts += int(c.get("restartCount") or 0)
+        last_restart = _last_finished(c, last_restart)
+        state = c.get("state") or {}
+        terminated, waiting = state.get("terminated"), state.get("waiting")
+        if terminated is not None and not terminated.get("exitCode"):
+            continue
+        if terminated is not None:
+            reason = _terminated_reason(terminated, "Init:")
+        elif waiting is not None and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            reason = "Init:" + waiting["reason"]
+        else:
+            reason = f"Init:{i}/{len(init_specs)}"
+        initializing = True
+        break
+    if not initializing:
+        restarts, running = 0, False
+        for c in reversed(status.get("containerStatuses") or []):
+            restarts += int(c.get("restartCount") or 0)
+            last_restart = _last_finished(c, last_restart)
+            state = c.get("state") or {}
+            waiting, terminated = state.get("waiting"), state.get("terminated")
+            if waiting is not None and waiting.get("reason"):
+                reason = waiting["reason"]
+            elif terminated is not None:
+                reason = _terminated_reason(terminated)
+            elif c.get("ready") and state.get("running") is not None:
+                running = True
+                ready += 1
+        if reason == "Completed" and running:
+            pod_ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+            reason = "Running" if pod_ready else "NotReady"
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
+    restarts_cell = str(restarts) if not last_restart else f"{restarts} ({tables.since(last_restart)} ago)"
+    ips = status.get("podIPs") or []
+    pod_ip = (ips[0].get("ip") if ips else "") or status.get("podIP") or "<none>"
+    gates = spec.get("readinessGates") or []
+    gates_cell = "<none>"
+    if gates:
+        true_types = {c.get("type") for c in conditions if c.get("status") == "True"}
+        gates_cell = f"{sum(1 for g in gates if g.get('conditionType') in true_types)}/{len(gates)}"
+    return [f"{ready}/{len(spec.get('containers') or [])}", reason, restarts_cell, tables.age(pod), pod_ip,
+            spec.get("nodeName") or "<none>", status.get("nominatedNodeName") or "<none>", gates_cell]
 
 
 def qos_class(spec: dict[str, Any]) -> str:
