@@ -31,19 +31,22 @@ def fields_of(value: Any, top: bool = True) -> Obj:
     out: Obj = {}
     if isinstance(value, dict):
         for key, child in value.items():
-            if top and key in ("apiVersion", "kind", "status"):
-                continue
-            if top and key == "metadata" and isinstance(child, dict):
-                meta = {k: v for k, v in child.items() if k not in _SKIP_META}
-                if meta:
-                    out["f:metadata"] = fields_of(meta, False)
-                continue
-            out["f:" + key] = fields_of(child, False)
+            if top:
+                if key in ("apiVersion", "kind", "status"):
+                    continue
+                if key == "metadata" and isinstance(child, dict):
+                    meta = {k: v for k, v in child.items() if k not in _SKIP_META}
+                    if meta:
+                        out["f:metadata"] = fields_of(meta, False)
+                    continue
+            out["f:" + key] = fields_of(child, False) if isinstance(child, (dict, list)) else {}
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            sub = fields_of(item, False)
             if isinstance(item, dict):
+                sub = fields_of(item, False)
                 sub["."] = {}
+            else:
+                sub = fields_of(item, False) if isinstance(item, list) else {}
             out[_key_of(item, i)] = sub
     return out
 

@@ -9,7 +9,6 @@ import copy
 import functools
 from typing import Any
 
-import jsonschema
 import orjson
 
 from shim.machinery import errors
@@ -107,12 +106,13 @@ def _to_json_schema(schema: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=256)
-def _validator(schema_json: bytes) -> jsonschema.protocols.Validator:
+def _validator(schema_json: bytes) -> Any:
+    import jsonschema  # only custom resources with schemas need it; keeps idle memory down
     schema = _to_json_schema(orjson.loads(schema_json))
     return jsonschema.Draft4Validator(schema)
 
 
-def _path(err: jsonschema.ValidationError) -> str:
+def _path(err: Any) -> str:
     out = ""
     for part in err.absolute_path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -8,8 +8,8 @@ from shim.registry.kinds.namespaces import NamespaceStrategy
 from shim.registry.kinds.nodes import NodeStrategy
 from shim.registry.kinds.pods import PodStrategy
 from shim.registry.kinds.services import ServiceStrategy
-from shim.registry.kinds.simple import (ClaimStrategy, LeaseStrategy, PathSegmentNamed, StatusStrategy,
-                                        WebhookConfigurationStrategy)
+from shim.registry.kinds.simple import (ClaimStrategy, LeaseStrategy, PathSegmentNamed, ReturnsDeletedObject,
+                                        ServiceAccountStrategy, StatusStrategy, WebhookConfigurationStrategy)
 from shim.registry.resource import ResourceInfo
 from shim.registry.strategy import NoStatusStrategy
 
@@ -26,7 +26,7 @@ def builtin_resources() -> list[ResourceInfo]:
         R("", "v1", "bindings", "binding", "Binding", True, NoStatusStrategy(), verbs=CREATE_ONLY),
         R("", "v1", "configmaps", "configmap", "ConfigMap", True, ConfigMapStrategy(), ("cm",)),
         R("", "v1", "secrets", "secret", "Secret", True, SecretStrategy()),
-        R("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, NoStatusStrategy(), ("sa",),
+        R("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ServiceAccountStrategy(), ("sa",),
           subresources={"token": "TokenRequest"}),
         R("", "v1", "services", "service", "Service", True, ServiceStrategy(), ("svc",), ("all",),
           subresources={"status": "Service"}),
@@ -35,7 +35,7 @@ def builtin_resources() -> list[ResourceInfo]:
         R("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", True, StatusStrategy(), ("quota",),
           subresources={"status": "ResourceQuota"}),
         R("", "v1", "limitranges", "limitrange", "LimitRange", True, NoStatusStrategy(), ("limits",)),
-        R("", "v1", "podtemplates", "podtemplate", "PodTemplate", True, NoStatusStrategy()),
+        R("", "v1", "podtemplates", "podtemplate", "PodTemplate", True, ReturnsDeletedObject()),
         R("", "v1", "nodes", "node", "Node", False, NodeStrategy(), ("no",), subresources={"status": "Node"}),
         R("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", True,
           ClaimStrategy(), ("pvc",), subresources={"status": "PersistentVolumeClaim"}),

@@ -5,7 +5,7 @@ import logging
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -67,9 +67,10 @@ class DiscoveryEndpoint:
         return _json(doc)
 
 
-def build_app(ctx: ApiContext, lifespan: Any = None) -> FastAPI:
-    """The ASGI app. Routes are plain Starlette routes: this is the hot path, so no FastAPI validation layer."""
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
+def build_app(ctx: ApiContext, lifespan: Any = None) -> Starlette:
+    """The ASGI app: plain Starlette routes (FastAPI's base). FastAPI itself is not loaded: its import alone
+    costs 20 MB of the 80 MB idle budget, and its validation layer has nothing to do on this path."""
+    app = Starlette(lifespan=lifespan)
     resources = ResourceEndpoint(ctx)
     discovery_handler = DiscoveryEndpoint(ctx, resources)
 
@@ -94,7 +95,7 @@ def build_app(ctx: ApiContext, lifespan: Any = None) -> FastAPI:
     async def not_found(request: Request) -> Response:
         return status_response(StatusError(404, "NotFound", NOT_FOUND_MESSAGE))
 
-    app.router.routes[:0] = [
+    app.router.routes.extend([
         Route("/healthz", ok), Route("/livez", ok), Route("/readyz", ok),
         Route("/healthz/{check:path}", ok), Route("/livez/{check:path}", ok), Route("/readyz/{check:path}", ok),
         Route("/version", version), Route("/version/", version),
@@ -102,6 +103,6 @@ def build_app(ctx: ApiContext, lifespan: Any = None) -> FastAPI:
         Route("/api/{rest:path}", discovery_endpoint, methods=methods),
         Route("/apis/{rest:path}", discovery_endpoint, methods=methods),
         Route("/openapi/{rest:path}", openapi),
-    ]
-    app.router.routes.append(Route("/{rest:path}", not_found, methods=methods))
+        Route("/{rest:path}", not_found, methods=methods),
+    ])
     return app

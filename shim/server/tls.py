@@ -5,28 +5,41 @@ import datetime as dt
 import ipaddress
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from typing import Any
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+def _write_key(path: Path, key: Any) -> None:
+    from cryptography.hazmat.primitives import serialization
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption()))
     path.chmod(0o600)
 
 
-def _name(common: str) -> x509.Name:
+def _name(common: str) -> Any:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
 def ensure_certificates(data_dir: Path, hosts: list[str]) -> tuple[Path, Path, Path]:
-    """(ca.crt, server.crt, server.key), created when missing; valid ten years."""
+    """(ca.crt, server.crt, server.key), created when missing; valid ten years.
+
+    The serving certificate's host names are also kept in server.hosts, so that a normal start does not load
+    the cryptography package (8 MB of resident memory) just to read them back.
+    """
     pki = data_dir / "pki"
     pki.mkdir(parents=True, exist_ok=True)
     ca_crt, ca_key_path = pki / "ca.crt", pki / "ca.key"
     srv_crt, srv_key_path = pki / "server.crt", pki / "server.key"
+    hosts_file = pki / "server.hosts"
+    wanted = sorted(set(hosts) | {"127.0.0.1", "localhost", "::1"})
+    if all(p.exists() for p in (ca_crt, ca_key_path, srv_crt, srv_key_path, hosts_file)) and \
+            set(wanted) <= set(hosts_file.read_text().split()):
+        return ca_crt, srv_crt, srv_key_path
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID
     now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
     until = now + dt.timedelta(days=3650)
     if not ca_crt.exists() or not ca_key_path.exists():
@@ -43,9 +56,6 @@ def ensure_certificates(data_dir: Path, hosts: list[str]) -> tuple[Path, Path, P
         _write_key(ca_key_path, ca_key)
         ca_crt.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
         srv_crt.unlink(missing_ok=True)
-    wanted = sorted(set(hosts) | {"127.0.0.1", "localhost", "::1"})
-    if srv_crt.exists() and srv_key_path.exists() and _covers(srv_crt, wanted):
-        return ca_crt, srv_crt, srv_key_path
     ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
     ca = x509.load_pem_x509_certificate(ca_crt.read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
@@ -63,11 +73,5 @@ def ensure_certificates(data_dir: Path, hosts: list[str]) -> tuple[Path, Path, P
             .sign(ca_key, hashes.SHA256()))  # type: ignore[arg-type]
     _write_key(srv_key_path, key)
     srv_crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    hosts_file.write_text("\n".join(wanted) + "\n")
     return ca_crt, srv_crt, srv_key_path
-
-
-def _covers(cert_path: Path, hosts: list[str]) -> bool:
-    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    names = {str(v) for v in san.get_values_for_type(x509.IPAddress)} | set(san.get_values_for_type(x509.DNSName))
-    return set(hosts) <= names

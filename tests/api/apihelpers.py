@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import time
 import uuid
 from typing import Any, Callable
@@ -59,7 +60,7 @@ def gone(call: Callable[[], Any]) -> bool:
 def http_client(server: Any, token: str | None = None, **kw: Any) -> httpx.Client:
     token = server.token if token is None else token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=server.url, verify=server.ca, headers=headers, timeout=kw.pop("timeout", 30),
+    return httpx.Client(base_url=server.url, verify=ssl.create_default_context(cafile=server.ca), headers=headers, timeout=kw.pop("timeout", 30),
                         **kw)
 
 

@@ -76,3 +76,11 @@ class Provider(Protocol):
     def remove(self, container_id: str) -> None:
         """Forget a finished container and delete its files (logs included)."""
         ...
+
+    def adopt(self, pod_uid: str, container_id: str) -> Observed:
+        """Re-attach to a container started before a kubeshim restart."""
+        ...
+
+    def forget(self, container_id: str) -> None:
+        """Drop bookkeeping only (the pod directory is being deleted as a whole)."""
+        ...

@@ -4,8 +4,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from typing import Any
 
-from shim.machinery import errors
+from shim.machinery import errors, tables
 from shim.registry.strategy import Causes, NoStatusStrategy, Obj
 
 _KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -61,9 +62,22 @@ class ConfigMapStrategy(NoStatusStrategy):
         _check_immutable(new, old, self.FIELDS, causes)
         return causes
 
+    def table_columns(self) -> list[dict[str, Any]]:
+        return [tables.column("Data", description="Data contains the configuration data.")]
+
+    def table_cells(self, obj: Obj) -> list[Any]:
+        return [len(obj.get("data") or {}) + len(obj.get("binaryData") or {})]
+
 
 class SecretStrategy(NoStatusStrategy):
     field_names = frozenset({"type"})
+
+    def table_columns(self) -> list[dict[str, Any]]:
+        return [tables.column("Type", description="Used to facilitate programmatic handling of secret data."),
+                tables.column("Data", description="Data contains the secret data.")]
+
+    def table_cells(self, obj: Obj) -> list[Any]:
+        return [obj.get("type", ""), len(obj.get("data") or {})]
 
     def _fold_string_data(self, obj: Obj) -> None:
         string_data = obj.pop("stringData", None)

@@ -1,8 +1,13 @@
 """CustomResourceDefinitions: names, versions, and the conditions that say they are served."""
 from __future__ import annotations
 
-from shim.machinery import errors, timeutil
+from typing import Any
+
+from shim.machinery import errors, tables, timeutil
 from shim.registry.strategy import Causes, Obj, Strategy
+
+CREATED_AT = tables.column("Created At", "date", description="CreationTimestamp is a timestamp representing the "
+                           "server time when this object was created.")
 
 
 def _condition(kind: str, reason: str, message: str) -> Obj:
@@ -48,6 +53,14 @@ class CRDStrategy(Strategy):
     def prepare_for_create(self, obj: Obj) -> None:
         self._default(obj)
         self._status(obj, None)
+
+    def table_columns(self) -> list[dict[str, Any]]:
+        """apiextensions serves CRDs through the default table convertor: Name and Created At."""
+        return [tables.NAME_COLUMN, CREATED_AT]
+
+    def table_cells(self, obj: Obj) -> list[Any]:
+        meta = obj.get("metadata") or {}
+        return [meta.get("name", ""), meta.get("creationTimestamp")]
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         self._default(new)

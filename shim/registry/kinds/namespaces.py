@@ -1,7 +1,9 @@
 """Namespaces: RFC 1123 labels, phase Active/Terminating, and the `kubernetes` spec finalizer."""
 from __future__ import annotations
 
-from shim.machinery import names
+from typing import Any
+
+from shim.machinery import names, tables
 from shim.registry.strategy import Obj, Strategy
 
 NAME_LABEL = "kubernetes.io/metadata.name"
@@ -58,3 +60,9 @@ class NamespaceStrategy(Strategy):
 
     def spec_changed(self, new: Obj, old: Obj) -> bool:
         return False
+
+    def table_columns(self) -> list[dict[str, Any]]:
+        return [tables.column("Status", description="The status of the namespace")]
+
+    def table_cells(self, obj: Obj) -> list[Any]:
+        return [(obj.get("status") or {}).get("phase", "")]

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import ipaddress
 import zlib
+from typing import Any
 
-from shim.machinery import errors, names
+from shim.machinery import errors, names, tables
 from shim.registry.strategy import Causes, Obj, Strategy
 
 _RANGE = ipaddress.ip_network("10.96.0.0/12")
@@ -19,6 +20,7 @@ def cluster_ip_for(namespace: str, name: str) -> str:
 class ServiceStrategy(Strategy):
     has_status_subresource = True
     tracks_generation = False
+    returns_deleted_object = True
 
     def validate_name(self, name: str) -> list[str]:
         return names.dns1123_label(name)
@@ -60,6 +62,12 @@ class ServiceStrategy(Strategy):
                 causes.append(errors.field_required(f"spec.ports[{i}].port"))
         return causes
 
+    def table_columns(self) -> list[dict[str, Any]]:
+        return SERVICE_COLUMNS
+
+    def table_cells(self, obj: Obj) -> list[Any]:
+        return service_cells(obj)
+
     def validate_update(self, new: Obj, old: Obj) -> Causes:
         causes = self.validate(new)
         old_ip = (old.get("spec") or {}).get("clusterIP")
@@ -67,3 +75,41 @@ class ServiceStrategy(Strategy):
             causes.append(errors.field_invalid("spec.clusterIP", (new.get("spec") or {}).get("clusterIP"),
                                                "field is immutable"))
         return causes
+
+
+SERVICE_COLUMNS = [
+    tables.column("Type", description="type determines how the Service is exposed."),
+    tables.column("Cluster-IP", description="clusterIP is the IP address of the service."),
+    tables.column("External-IP", description="externalIPs is a list of IP addresses for which nodes in the "
+                  "cluster will also accept traffic for this service."),
+    tables.column("Port(s)", description="The list of ports that are exposed by this service."),
+    tables.AGE_COLUMN,
+    tables.column("Selector", priority=1, description="Route service traffic to pods with label keys and values "
+                  "matching this selector."),
+]
+
+
+def _external_ip(spec: Obj, status: Obj) -> str:
+    external = list(spec.get("externalIPs") or [])
+    kind = spec.get("type")
+    if kind in ("ClusterIP", "NodePort"):
+        return ",".join(external) or "<none>"
+    if kind == "LoadBalancer":
+        balanced = sorted({i.get("ip") or i.get("hostname") for i in (status.get("loadBalancer") or {})
+                           .get("ingress") or [] if i.get("ip") or i.get("hostname")})
+        return ",".join(balanced + external) or "<pending>"
+    if kind == "ExternalName":
+        return spec.get("externalName", "")
+    return "<unknown>"
+
+
+def service_cells(obj: Obj) -> list[Any]:
+    """Upstream's printService: Type, Cluster-IP, External-IP, Port(s), Age, Selector."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    ports = []
+    for port in spec.get("ports") or []:
+        node_port = f":{port['nodePort']}" if port.get("nodePort") else ""
+        ports.append(f"{port.get('port')}{node_port}/{port.get('protocol', 'TCP')}")
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items())) or "<none>"
+    return [spec.get("type", ""), (spec.get("clusterIPs") or ["<none>"])[0], _external_ip(spec, status),
+            ",".join(ports) or "<none>", tables.age(obj), selector]

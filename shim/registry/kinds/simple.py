@@ -1,7 +1,9 @@
 """Kinds whose only rules are their name format and, for some, a status subresource."""
 from __future__ import annotations
 
-from shim.machinery import errors, names
+from typing import Any
+
+from shim.machinery import errors, names, tables
 from shim.registry.strategy import Causes, NoStatusStrategy, Obj, Strategy
 
 
@@ -20,6 +22,13 @@ class LeaseStrategy(NoStatusStrategy):
             return [errors.field_invalid("spec.leaseDurationSeconds", duration, "must be greater than 0")]
         return []
 
+    def table_columns(self) -> list[dict[str, Any]]:
+        return [tables.column("Holder", description="holderIdentity contains the identity of the holder of a "
+                              "current lease.")]
+
+    def table_cells(self, obj: Obj) -> list[Any]:
+        return [(obj.get("spec") or {}).get("holderIdentity") or ""]
+
 
 class WebhookConfigurationStrategy(NoStatusStrategy):
     tracks_generation = True
@@ -28,11 +37,30 @@ class WebhookConfigurationStrategy(NoStatusStrategy):
         return new.get("webhooks") != old.get("webhooks")
 
 
+class ReturnsDeletedObject(NoStatusStrategy):
+    """Kinds whose DELETE answers the deleted object rather than a Status (service accounts, pod templates)."""
+
+    returns_deleted_object = True
+
+
+class ServiceAccountStrategy(ReturnsDeletedObject):
+    def table_columns(self) -> list[dict[str, Any]]:
+        return [tables.column("Secrets", description="Secrets is a list of the secrets in the same namespace "
+                              "that pods running using this ServiceAccount are allowed to use.")]
+
+    def table_cells(self, obj: Obj) -> list[Any]:
+        return [len(obj.get("secrets") or [])]
+
+
 class StatusStrategy(Strategy):
-    """Spec plus a status subresource, no generation (resource quotas, claims)."""
+    """Spec plus a status subresource, no generation (resource quotas, volumes, claims).
+
+    Upstream's stores for all of these set ReturnDeletedObject: DELETE answers the object.
+    """
 
     has_status_subresource = True
     tracks_generation = False
+    returns_deleted_object = True
 
 
 class ClaimStrategy(StatusStrategy):

@@ -1,0 +1,164 @@
+"""The kubelet: node registration, one shared pod informer, the scheduler and a worker per pod.
+
+`run_kubelet(client, config)` is the whole public surface for running it; cancel the task to stop. Stopping
+leaves containers running: their supervisors outlive kubeshim and the next start re-adopts them. Pods of
+deleted namespaces need nothing special: the namespace controller deletes them through the API and the
+workers honour the deletion like any other.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from shim.clients.base import PODS, Client
+from shim.kubelet import cgroups, checkpoint
+from shim.kubelet.config import KubeletConfig
+from shim.kubelet.images import ImageResolver
+from shim.kubelet.informer import Informer
+from shim.kubelet.logs import LogOptions, read_log
+from shim.kubelet.node import NodeAgent, capacity
+from shim.kubelet.podworker import PodWorker, mount_targets
+from shim.kubelet.runtime import mounts as mountlib
+from shim.kubelet.runtime.process import ProcessProvider
+from shim.kubelet.runtime.provider import Provider
+from shim.kubelet.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+def host_capabilities(config: KubeletConfig) -> tuple[str | None, dict[str, Any] | None]:
+    """(namespace mode, cgroup setup) this host allows, honouring the config's choices."""
+    scratch = Path(config.data_dir) / "probe"
+    scratch.mkdir(parents=True, exist_ok=True)
+    ns_mode = None
+    if config.mount_mode in ("auto", "namespace"):
+        ns_mode = mountlib.probe(str(scratch), config.python)
+        if ns_mode is None and config.mount_mode == "namespace":
+            raise RuntimeError("mount_mode 'namespace' was requested but this host allows no mount namespaces")
+    shutil.rmtree(scratch, ignore_errors=True)
+    cg = cgroups.detect(config.cgroup_name) if config.cgroups != "off" else None
+    return ns_mode, cg
+
+
+class Kubelet:
+    def __init__(self, client: Client, config: KubeletConfig, *, provider: Provider | None = None,
+                 namespace_mode: str | None = None, cgroup_setup: dict[str, Any] | None = None) -> None:
+        self.client = client
+        self.config = config
+        self.node = NodeAgent(client, config)
+        self.images = ImageResolver.from_config(config.image_rules, config.image_rules_file)
+        self.namespace_mode = namespace_mode
+        self.cgroup_setup = cgroup_setup
+        self._provider = provider
+        self.workers: dict[str, PodWorker] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.informer = Informer(client, PODS, self._on_pod)
+        self.scheduler = Scheduler(client, config.node_name, lambda: list(self.informer.store.values()),
+                                   lambda: self.node.node)
+        self._ready = asyncio.Event()
+
+    @property
+    def provider(self) -> Provider:
+        if self._provider is None:
+            self._provider = ProcessProvider(self.config.pods_dir, python=self.config.python,
+                                             namespace_mode=self.namespace_mode, cgroup_setup=self.cgroup_setup,
+                                             memory_poll_seconds=self.config.memory_poll_seconds)
+        return self._provider
+
+    def allocatable(self) -> dict[str, Any]:
+        return (self.node.node.get("status") or {}).get("allocatable") or capacity(self.config)
+
+    def path_busy(self, path: str, exclude_uid: str) -> bool:
+        """Does another pod with running containers cover this host path?"""
+        path = str(path)
+        for uid, worker in self.workers.items():
+            if uid != exclude_uid and worker.running() and path in mount_targets(worker.pod):
+                return True
+        return False
+
+    async def read_log(self, pod: dict[str, Any], container: str, opts: LogOptions) -> AsyncIterator[bytes]:
+        return await read_log(pod, container, opts, pods_dir=self.config.pods_dir)
+
+    # -- pods -----------------------------------------------------------------------------------------------
+    def _on_pod(self, kind: str, pod: dict[str, Any]) -> None:
+        if self.config.schedule:
+            self.scheduler.on_event(kind, pod)
+        if (pod.get("spec") or {}).get("nodeName") != self.config.node_name:
+            return
+        uid = (pod.get("metadata") or {}).get("uid", "")
+        worker = self.workers.get(uid)
+        if kind == "DELETED":
+            if worker is not None:
+                worker.api_deleted()
+            return
+        if worker is None:
+            self._spawn(pod)
+        else:
+            worker.update(pod)
+
+    def _spawn(self, pod: dict[str, Any]) -> None:
+        uid = (pod.get("metadata") or {}).get("uid", "")
+        worker = PodWorker(self, pod)
+        self.workers[uid] = worker
+
+        async def run() -> None:
+            try:
+                await worker.run()
+            finally:
+                if self.workers.get(uid) is worker and worker.gone:
+                    self.workers.pop(uid, None)
+                    self.tasks.pop(uid, None)
+
+        self.tasks[uid] = asyncio.create_task(run(), name=f"pod-{uid}")
+
+    async def cleanup_orphans(self) -> None:
+        """Pod directories whose pod no longer exists (deleted while kubeshim was down): stop and remove."""
+        if not self.config.pods_dir.exists():
+            return
+        for entry in list(self.config.pods_dir.iterdir()):
+            if not entry.is_dir() or entry.name in self.workers:
+                continue
+            record = checkpoint.load(entry)
+            if record is not None:
+                for r in record.containers.values():
+                    for inst in (r.previous, r.current):
+                        if inst is None:
+                            continue
+                        obs = self.provider.adopt(entry.name, inst.id)
+                        if not obs.done:
+                            await self.provider.stop(inst.id, 2.0)
+                        self.provider.forget(inst.id)
+                for path in record.created_paths:
+                    if not self.path_busy(path, record.uid):
+                        mountlib.release(path)
+            await asyncio.to_thread(shutil.rmtree, entry, True)
+
+    # -- main -----------------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        if self.namespace_mode is None and self.cgroup_setup is None and self._provider is None:
+            self.namespace_mode, self.cgroup_setup = await asyncio.to_thread(host_capabilities, self.config)
+            log.info("kubelet: mount namespaces=%s cgroups=%s", self.namespace_mode,
+                     self.cgroup_setup and self.cgroup_setup["version"])
+        self.config.pods_dir.mkdir(parents=True, exist_ok=True)
+        await self.node.register()
+        background = [asyncio.create_task(self.node.run(), name="node-heartbeat"),
+                      asyncio.create_task(self.informer.run(), name="pod-informer")]
+        if self.config.schedule:
+            background.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        try:
+            await self.informer.synced.wait()
+            await self.cleanup_orphans()
+            self._ready.set()
+            await asyncio.gather(*background)
+        finally:
+            for t in background + list(self.tasks.values()):
+                t.cancel()
+            await asyncio.gather(*background, *self.tasks.values(), return_exceptions=True)
+
+
+async def run_kubelet(client: Client, config: KubeletConfig) -> None:
+    """Run a kubelet for config.node_name against any API reachable through client; cancel to stop."""
+    await Kubelet(client, config).run()

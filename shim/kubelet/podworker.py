@@ -1,0 +1,584 @@
+"""One task per pod bound to this node: make what runs match what the pod says, and report it.
+
+Each `sync()` observes the runtime (exits), applies the state machine's plan (podstate.plan: start, kill),
+and pushes the status when it changed. It is woken by pod updates, container exits, probe results and its own
+timers (back-off, deadline, resync). Deletion: stop everything within the grace period (preStop exec hooks
+first), report the final status, then delete the pod object with grace 0 and a uid precondition, as a real
+kubelet does. When the object is gone, the pod directory (volumes, logs, checkpoint) goes too.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shim.clients.base import CONFIGMAPS, PODS, SECRETS
+from shim.kubelet import checkpoint, podstate, quantity
+from shim.kubelet.images import ImagePullError
+from shim.kubelet.logs import fallback_message
+from shim.kubelet.podstate import Backoff, ContainerRecord, PodRecord
+from shim.kubelet.probes import ProbeTarget, exec_probe, run_probe
+from shim.kubelet.resources import container_limits, container_requests
+from shim.kubelet.runtime import mounts as mountlib
+from shim.kubelet.runtime.env import ConfigError, EnvSources, container_argv, container_env, referenced_objects
+from shim.kubelet.runtime.expand import expand
+from shim.kubelet.runtime.provider import ContainerSpec, Mount, Observed
+from shim.kubelet.volumes import VolumeError, VolumeSources, materialize
+from shim.machinery.errors import StatusError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from shim.kubelet.kubelet import Kubelet
+
+log = logging.getLogger(__name__)
+DEFAULT_GRACE = 30
+#: Volumes the ServiceAccount admission plugin injects; failing to place them must not fail the pod.
+BEST_EFFORT_VOLUME_PREFIX = "kube-api-access-"
+
+
+def _meta(pod: dict[str, Any]) -> dict[str, Any]:
+    return pod.get("metadata") or {}
+
+
+def all_containers(pod: dict[str, Any]) -> list[tuple[dict[str, Any], bool]]:
+    return [(c, True) for c in podstate.init_containers(pod)] + [(c, False) for c in podstate.app_containers(pod)]
+
+
+def mount_targets(pod: dict[str, Any]) -> set[str]:
+    """Every host path this pod's containers may cover (for deciding when a shared mount point is free)."""
+    out = set()
+    for c, _ in all_containers(pod):
+        for vm in c.get("volumeMounts") or []:
+            out.add(os.path.normpath(vm.get("mountPath", "")))
+        out.add(c.get("terminationMessagePath") or "/dev/termination-log")
+    return out
+
+
+class PodWorker:
+    def __init__(self, kubelet: "Kubelet", pod: dict[str, Any]) -> None:
+        self.kubelet = kubelet
+        self.config = kubelet.config
+        self.client = kubelet.client
+        self.provider = kubelet.provider
+        self.pod = pod
+        self.uid: str = _meta(pod).get("uid", "")
+        self.dir: Path = self.config.pod_dir(self.uid)
+        self.record = PodRecord(self.uid, _meta(pod).get("namespace", ""), _meta(pod).get("name", ""))
+        self.backoff = Backoff(self.config.backoff_base, self.config.backoff_max)
+        self.changed = asyncio.Event()
+        self.gone = False
+        self.last_status: dict[str, Any] | None = None
+        self.volumes: dict[str, str] = {}
+        self.volumes_at = 0.0
+        self.deleted_requested = False
+        self.envs: dict[str, dict[str, str]] = {}
+        self._probes: dict[str, list[asyncio.Task[None]]] = {}
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._kills: dict[str, tuple[asyncio.Task[None], float]] = {}
+
+    # -- inputs ---------------------------------------------------------------------------------------------
+    def update(self, pod: dict[str, Any]) -> None:
+        self.pod = pod
+        self.changed.set()
+
+    def api_deleted(self) -> None:
+        self.gone = True
+        self.changed.set()
+
+    @property
+    def name(self) -> str:
+        return _meta(self.pod).get("name", "")
+
+    @property
+    def namespace(self) -> str:
+        return _meta(self.pod).get("namespace", "")
+
+    def running(self) -> list[str]:
+        return [n for n, r in self.record.containers.items() if r.current is not None and r.current.running]
+
+    def save(self) -> None:
+        checkpoint.save(self.dir, self.record, self.pod)
+
+    # -- main loop ------------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            self.restore()
+            while True:
+                self.changed.clear()
+                wake_at = None
+                try:
+                    done, wake_at = await self.sync()
+                    if done:
+                        return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - keep the pod worker alive, retry soon
+                    log.exception("sync of pod %s/%s failed", self.namespace, self.name)
+                    wake_at = time.time() + min(1.0, self.config.resync_seconds)
+                timeout = self.config.resync_seconds
+                if wake_at is not None:
+                    timeout = max(0.0, min(timeout, wake_at - time.time()))
+                try:
+                    await asyncio.wait_for(self.changed.wait(), timeout=timeout)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            self._stop_tasks()
+
+    def _stop_tasks(self) -> None:
+        for tasks in self._probes.values():
+            for t in tasks:
+                t.cancel()
+        for t in self._watchers.values():
+            t.cancel()
+        for t, _ in self._kills.values():
+            t.cancel()
+
+    def restore(self) -> None:
+        """Pick up where an earlier kubeshim left off: checkpoint, live processes, their exit records."""
+        saved = checkpoint.load(self.dir)
+        if saved is not None:
+            self.record = saved
+        else:
+            self._reconstruct_from_api()
+        for name, r in self.record.containers.items():
+            for inst in (r.previous, r.current):
+                if inst is not None:
+                    self.provider.adopt(self.uid, inst.id)
+            if r.current is not None and r.current.running:
+                self._watch(name, r.current.id)
+                self._start_probes(name, r)
+
+    def _reconstruct_from_api(self) -> None:
+        """No checkpoint (data dir lost): trust the API's last status; running containers are gone."""
+        status = self.pod.get("status") or {}
+        if status.get("startTime"):
+            from shim.kubelet.timeutil import parse_time
+
+            self.record.start_time = parse_time(status["startTime"])
+        for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+            state = cs.get("state") or {}
+            cid = (cs.get("containerID") or "").split("://", 1)[-1]
+            if not cid or not (state.get("running") or state.get("terminated")):
+                continue
+            from shim.kubelet.timeutil import parse_time
+
+            r = self.record.container(cs["name"])
+            r.restart_count = int(cs.get("restartCount") or 0)
+            if state.get("running"):
+                started = parse_time(state["running"].get("startedAt") or podstate.rfc3339(time.time()))
+                r.current = podstate.Instance(cid, started)
+                r.current.finished_at = time.time()
+                r.current.exit_code = 137
+                r.current.reason = podstate.VANISHED_REASON
+                r.current.message = podstate.VANISHED_MESSAGE
+                r.retry_at = time.time()
+            else:
+                t = state["terminated"]
+                r.current = podstate.Instance(cid, parse_time(t.get("startedAt") or t.get("finishedAt")),
+                                              finished_at=parse_time(t.get("finishedAt")),
+                                              exit_code=int(t.get("exitCode") or 0), reason=t.get("reason", ""),
+                                              message=t.get("message", ""))
+        if self.record.containers:
+            self.record.sandbox_ready = True
+
+    async def sync(self) -> tuple[bool, float | None]:
+        """One reconciliation; returns (finished, wake_at)."""
+        now = time.time()
+        if self.gone:
+            await self.teardown()
+            return True, None
+        meta = _meta(self.pod)
+        if self.record.start_time is None:
+            self.record.start_time = now
+            self.save()
+        self.observe_exits()
+        api_phase = (self.pod.get("status") or {}).get("phase")
+        if meta.get("deletionTimestamp") and not self.record.terminating:
+            self.record.terminating = True
+            self.save()
+        if not self.record.terminating and api_phase not in podstate.TERMINAL:
+            await self.setup_volumes(now)
+        plan = podstate.plan(self.pod, self.record, now)
+        if plan.deadline_exceeded:
+            self.record.reason, self.record.message = podstate.DEADLINE_REASON, podstate.DEADLINE_MESSAGE
+            self.save()
+        for name in plan.kill:
+            self.kill(name, self.grace_seconds(), pre_stop=self.record.terminating)
+        for name in plan.start:
+            await self.start_container(name)
+        await self.push_status()
+        if self.record.terminating and not self.running() and not self._kills:
+            await self.finish_deletion()
+        return False, plan.wake_at
+
+    # -- observing ------------------------------------------------------------------------------------------
+    def observe_exits(self) -> None:
+        for name, r in self.record.containers.items():
+            if r.current is None or not r.current.running:
+                continue
+            obs = self.provider.observe(r.current.id)
+            if obs.done:
+                self.record_exit(name, r, obs)
+
+    def record_exit(self, name: str, r: ContainerRecord, obs: Observed) -> None:
+        inst = r.current
+        assert inst is not None
+        if obs.state == "unknown":
+            code, reason, message = 137, podstate.VANISHED_REASON, podstate.VANISHED_MESSAGE
+        else:
+            code = obs.exit_code if obs.exit_code is not None else 137
+            reason = podstate.terminated_reason(code, obs.oom_killed)
+            message = self.provider.termination_message(inst.id)
+            spec = self.container_spec(name) or {}
+            if not message.strip() and code != 0 and spec.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+                message = fallback_message(self.provider.log_path(inst.id))
+        podstate.record_exit(r, finished_at=obs.finished_at or time.time(), exit_code=code, reason=reason,
+                             message=message, backoff=self.backoff)
+        for t in self._probes.pop(name, []):
+            t.cancel()
+        self.save()
+
+    def _watch(self, name: str, cid: str) -> None:
+        async def watcher() -> None:
+            await self.provider.wait(cid)
+            self.changed.set()
+
+        old = self._watchers.get(name)
+        if old is not None:
+            old.cancel()
+        self._watchers[name] = asyncio.create_task(watcher())
+
+    # -- volumes --------------------------------------------------------------------------------------------
+    async def fetch_sources(self) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]]:
+        cm_names, secret_names = referenced_objects(self.pod)
+        cms: dict[str, dict[str, Any] | None] = {}
+        secrets: dict[str, dict[str, Any] | None] = {}
+        for resource, names, out in ((CONFIGMAPS, cm_names, cms), (SECRETS, secret_names, secrets)):
+            for n in sorted(names):
+                try:
+                    out[n] = await self.client.get(resource, n, self.namespace)
+                except StatusError as exc:
+                    if exc.code != 404:
+                        raise
+                    out[n] = None
+        return cms, secrets
+
+    async def setup_volumes(self, now: float) -> None:
+        """Materialize volumes on first sync, then refresh them every resync (ConfigMap updates)."""
+        if self.record.sandbox_ready and now - self.volumes_at < self.config.resync_seconds and self.volumes:
+            return
+        try:
+            cms, secrets = await self.fetch_sources()
+            tokens = await self._tokens()
+            sources = VolumeSources(cms, secrets, self.kubelet.allocatable(), self.config.host_ip,
+                                    self.config.host_ip, tokens)
+            self.volumes = await asyncio.to_thread(materialize, self.pod, self.dir, sources,
+                                                   Path(self.config.data_dir) / "volumes" / "pvc")
+        except VolumeError as exc:
+            changed = self.record.volume_error != str(exc)
+            self.record.volume_error = str(exc)
+            if changed:
+                self.save()
+            return
+        self.volumes_at = now
+        if not self.record.sandbox_ready or self.record.volume_error:
+            self.record.sandbox_ready, self.record.volume_error = True, ""
+            self.save()
+
+    async def _tokens(self) -> dict[tuple[str, int], str]:
+        out: dict[tuple[str, int], str] = {}
+        issuer = self.config.token_issuer
+        for vol in (self.pod.get("spec") or {}).get("volumes") or []:
+            for source in (vol.get("projected") or {}).get("sources") or []:
+                tok = source.get("serviceAccountToken")
+                if tok is None:
+                    continue
+                key = (tok.get("audience") or "", int(tok.get("expirationSeconds") or 3607))
+                if issuer is not None and key not in out:
+                    out[key] = await issuer(self.pod, key[0], key[1])
+        return out
+
+    # -- starting -------------------------------------------------------------------------------------------
+    def container_spec(self, name: str) -> dict[str, Any] | None:
+        return next((c for c, _ in all_containers(self.pod) if c.get("name") == name), None)
+
+    async def start_container(self, name: str) -> None:
+        c = self.container_spec(name)
+        if c is None:
+            return
+        r = self.record.container(name)
+        now = time.time()
+        try:
+            image = self.kubelet.images.resolve(c.get("image", ""))
+        except ImagePullError as exc:
+            podstate.record_start_failure(r, "ErrImagePull", str(exc), now, self.backoff)
+            self.save()
+            return
+        try:
+            cms, secrets = await self.fetch_sources()
+            base = self.base_env(image.path, image.env)
+            env = container_env(self.pod, c, EnvSources(cms, secrets, self.kubelet.allocatable(),
+                                                        self.config.host_ip, self.config.host_ip), base)
+        except ConfigError as exc:
+            podstate.record_start_failure(r, "CreateContainerConfigError", str(exc), now, self.backoff)
+            self.save()
+            return
+        argv = container_argv(c, env)
+        cid = uuid.uuid4().hex
+        try:
+            if not argv:
+                raise mountlib.MountError(f"failed to generate container \"{cid}\" spec: no command specified "
+                                          f"(kubeshim has no image entrypoint to fall back on)")
+            mounts, term_path = self.prepare_mounts(c, env)
+        except mountlib.MountError as exc:
+            podstate.record_start_failure(r, "CreateContainerError", str(exc), now, self.backoff)
+            self.save()
+            return
+        limits, requests = container_limits(c), container_requests(c)
+        cwd = c.get("workingDir") or str(self.dir / "work" / name)
+        if not c.get("workingDir"):
+            os.makedirs(cwd, exist_ok=True)
+        spec = ContainerSpec(
+            id=cid, pod_uid=self.uid, name=name, argv=argv, env=env, cwd=cwd, mounts=mounts,
+            memory_limit=quantity.to_bytes(limits["memory"]) if "memory" in limits else None,
+            cpu_limit_millis=quantity.millicores(limits["cpu"]) if "cpu" in limits else None,
+            cpu_request_millis=quantity.millicores(requests["cpu"]) if "cpu" in requests else None,
+            termination_message_path=term_path)
+        obs = await self.provider.start(spec)
+        if obs.state == "failed":
+            self.provider.remove(cid)
+            podstate.record_start_failure(r, "CreateContainerError", obs.error, time.time(), self.backoff)
+            self.save()
+            return
+        if r.previous is not None and r.current is not None:
+            self.provider.remove(r.previous.id)  # keep only the current and the previous run's files
+        podstate.record_started(r, cid, obs.started_at or time.time(), image.image_id)
+        self.envs[name] = env
+        self.save()
+        self._watch(name, cid)
+        self._start_probes(name, r)
+        self._post_start(name, c, cid)
+
+    def base_env(self, path: tuple[str, ...], extra: dict[str, str]) -> dict[str, str]:
+        env = {"PATH": ":".join(path), "HOSTNAME": self.name, "HOME": os.environ.get("HOME", "/root")}
+        for key in ("LANG", "LC_ALL", "TZ"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        env.update(extra)
+        env.update(self.config.api_env)
+        return env
+
+    def prepare_mounts(self, c: dict[str, Any], env: dict[str, str]) -> tuple[list[Mount], str | None]:
+        """Volume mounts for one container, with host-side mount points (or symlinks in fallback mode)."""
+        mode = self.kubelet.namespace_mode
+        out: list[Mount] = []
+        for vm in sorted(c.get("volumeMounts") or [], key=lambda m: m.get("mountPath", "").count("/")):
+            vol_name = vm.get("name", "")
+            target = os.path.normpath(vm.get("mountPath", ""))
+            source = self.volumes.get(vol_name)
+            best_effort = vol_name.startswith(BEST_EFFORT_VOLUME_PREFIX)
+            if source is None:
+                raise mountlib.MountError(f'volume "{vol_name}" is not set up')
+            sub = vm.get("subPath") or (expand(vm["subPathExpr"], env) if vm.get("subPathExpr") else "")
+            if sub:
+                if os.path.isabs(sub) or ".." in Path(sub).parts:
+                    raise mountlib.MountError(f'subPath "{sub}" must be a relative path without ".."')
+                source = os.path.join(source, sub)
+                if not os.path.exists(source):
+                    os.makedirs(source, exist_ok=True)
+            try:
+                if mode:
+                    if self._nested(target, out):
+                        pass  # created inside an earlier volume by the container's own setup
+                    elif mountlib.ensure_mountpoint(target, os.path.isdir(source)):
+                        self._created(target)
+                else:
+                    if mountlib.link(target, source, self.kubelet.path_busy(target, self.uid)):
+                        self._created(target)
+            except mountlib.MountError:
+                if best_effort:
+                    log.info("skipping %s at %s for pod %s", vol_name, target, self.name)
+                    continue
+                raise
+            out.append(Mount(source, target, bool(vm.get("readOnly"))))
+        term_path = None
+        if mode:
+            wanted = c.get("terminationMessagePath") or "/dev/termination-log"
+            try:
+                if mountlib.ensure_mountpoint(wanted, False):
+                    self._created(wanted)
+                term_path = wanted
+            except mountlib.MountError:
+                term_path = None
+        return out, term_path
+
+    @staticmethod
+    def _nested(target: str, earlier: list[Mount]) -> bool:
+        return any(target.startswith(m.target.rstrip("/") + "/") for m in earlier)
+
+    def _created(self, path: str) -> None:
+        if path not in self.record.created_paths:
+            self.record.created_paths.append(path)
+
+    # -- probes and hooks -----------------------------------------------------------------------------------
+    def _probe_target(self, name: str, r: ContainerRecord) -> ProbeTarget:
+        c = self.container_spec(name) or {}
+        ports = {p["name"]: int(p["containerPort"]) for p in c.get("ports") or [] if p.get("name")}
+        pid = self.provider.observe(r.current.id).pid if r.current is not None else None
+        return ProbeTarget(host=self.config.host_ip, pid=pid, namespace_mode=self.kubelet.namespace_mode,
+                           env=self.envs.get(name) or {}, cwd=c.get("workingDir") or None, ports=ports)
+
+    def _start_probes(self, name: str, r: ContainerRecord) -> None:
+        c = self.container_spec(name) or {}
+        for t in self._probes.pop(name, []):
+            t.cancel()
+        tasks: list[asyncio.Task[None]] = []
+        target = self._probe_target(name, r)
+        startup, readiness, liveness = c.get("startupProbe"), c.get("readinessProbe"), c.get("livenessProbe")
+
+        def report(kind: str, ok: bool) -> None:
+            self.on_probe(name, kind, ok)
+
+        if startup and not r.started:
+            tasks.append(asyncio.create_task(run_probe("startup", startup, target, report)))
+        else:
+            r.started = True
+            self._after_started(name, r, tasks, target, readiness, liveness, report)
+        if not readiness and r.started:
+            r.ready = True
+        self._probes[name] = tasks
+
+    def _after_started(self, name: str, r: ContainerRecord, tasks: list[asyncio.Task[None]], target: ProbeTarget,
+                       readiness: Any, liveness: Any, report: Any) -> None:
+        if readiness:
+            tasks.append(asyncio.create_task(run_probe("readiness", readiness, target, report, initial=r.ready)))
+        else:
+            r.ready = True
+        if liveness:
+            tasks.append(asyncio.create_task(run_probe("liveness", liveness, target, report, initial=True)))
+
+    def on_probe(self, name: str, kind: str, ok: bool) -> None:
+        r = self.record.containers.get(name)
+        if r is None or r.current is None or not r.current.running:
+            return
+        c = self.container_spec(name) or {}
+        if kind == "readiness":
+            r.ready = ok
+        elif kind == "startup" and ok:
+            r.started = True
+            tasks = self._probes.setdefault(name, [])
+            target = self._probe_target(name, r)
+            self._after_started(name, r, tasks, target, c.get("readinessProbe"), c.get("livenessProbe"),
+                                lambda k, v: self.on_probe(name, k, v))
+        elif not ok:  # liveness or startup failure: kill; the restart policy decides what comes next
+            probe = c.get("livenessProbe" if kind == "liveness" else "startupProbe") or {}
+            grace = probe.get("terminationGracePeriodSeconds")
+            self.kill(name, float(grace) if grace is not None else self.grace_seconds(spec_only=True), pre_stop=True)
+        self.save()
+        self.changed.set()
+
+    def _post_start(self, name: str, c: dict[str, Any], cid: str) -> None:
+        hook = ((c.get("lifecycle") or {}).get("postStart") or {}).get("exec")
+        if not hook:
+            return
+
+        async def run() -> None:
+            r = self.record.containers.get(name)
+            target = self._probe_target(name, r) if r is not None else ProbeTarget()
+            if not await exec_probe(list(hook.get("command") or []), target, self.grace_seconds(spec_only=True)):
+                log.info("postStart hook of %s/%s failed; killing it", self.name, name)
+                self.kill(name, self.grace_seconds(spec_only=True), pre_stop=False)
+
+        self._probes.setdefault(name, []).append(asyncio.create_task(run()))
+
+    # -- stopping -------------------------------------------------------------------------------------------
+    def grace_seconds(self, spec_only: bool = False) -> float:
+        meta, spec = _meta(self.pod), self.pod.get("spec") or {}
+        if not spec_only and meta.get("deletionTimestamp") and meta.get("deletionGracePeriodSeconds") is not None:
+            return float(meta["deletionGracePeriodSeconds"])
+        value = spec.get("terminationGracePeriodSeconds")
+        return float(value) if value is not None else float(DEFAULT_GRACE)
+
+    def kill(self, name: str, grace: float, *, pre_stop: bool) -> None:
+        """Stop a running container in the background (SIGTERM, SIGKILL after grace)."""
+        r = self.record.containers.get(name)
+        if r is None or r.current is None or not r.current.running:
+            return
+        cid = r.current.id
+        existing = self._kills.get(name)
+        deadline = time.monotonic() + grace
+        if existing is not None and not existing[0].done() and existing[1] <= deadline:
+            return  # already stopping at least as fast
+
+        async def stop() -> None:
+            try:
+                hook = ((self.container_spec(name) or {}).get("lifecycle") or {}).get("preStop") or {}
+                if pre_stop and hook.get("exec") and existing is None:
+                    target = self._probe_target(name, r)
+                    started = time.monotonic()
+                    await exec_probe(list(hook["exec"].get("command") or []), target, max(grace, 0.1))
+                    remaining = max(0.0, grace - (time.monotonic() - started))
+                else:
+                    remaining = grace
+                await self.provider.stop(cid, remaining)
+            finally:
+                if self._kills.get(name, (None,))[0] is asyncio.current_task():
+                    self._kills.pop(name, None)
+                self.changed.set()
+
+        if existing is not None:
+            existing[0].cancel()
+        self._kills[name] = (asyncio.create_task(stop()), deadline)
+
+    async def finish_deletion(self) -> None:
+        if self.deleted_requested:
+            return
+        try:
+            await self.client.delete(PODS, self.name, self.namespace, grace_period_seconds=0, uid=self.uid)
+        except StatusError as exc:
+            if exc.code not in (404, 409):
+                raise
+        self.deleted_requested = True
+
+    async def teardown(self) -> None:
+        """The pod object is gone: stop anything left, then remove the pod's directory and mount points."""
+        for name in self.running():
+            self.kill(name, min(self.grace_seconds(), 2.0), pre_stop=False)
+        kills = [t for t, _ in self._kills.values()]
+        if kills:
+            await asyncio.gather(*kills, return_exceptions=True)
+        self._stop_tasks()
+        for r in self.record.containers.values():
+            for inst in (r.previous, r.current):
+                if inst is not None:
+                    self.provider.forget(inst.id)
+        for path in self.record.created_paths:
+            if not self.kubelet.path_busy(path, self.uid):
+                mountlib.release(path)
+        await asyncio.to_thread(shutil.rmtree, self.dir, True)
+
+    # -- status ---------------------------------------------------------------------------------------------
+    async def push_status(self) -> None:
+        status = podstate.pod_status(self.pod, self.record, time.time(), host_ip=self.config.host_ip,
+                                     pod_ip=self.config.host_ip)
+        if status == self.last_status:
+            return
+        patch_status: dict[str, Any] = dict(status)
+        for key in ("reason", "message", "initContainerStatuses"):
+            if key in (self.pod.get("status") or {}) and key not in status:
+                patch_status[key] = None
+        try:
+            updated = await self.client.patch(PODS, self.name, {"status": patch_status}, namespace=self.namespace,
+                                              subresource="status")
+        except StatusError as exc:
+            if exc.code == 404:
+                return
+            raise
+        self.last_status = status
+        if _meta(updated).get("uid") == self.uid:
+            self.pod = updated
