@@ -241,27 +241,23 @@ def _identity(item: Any, keys: tuple[str, ...], is_map: bool) -> tuple | None:
     return tuple(_scalar_key(item[k]) if k in item else ("missing",) for k in keys)
 
 
-def _index(items: list, item: Any, keys: tuple[str, ...], is_map: bool) -> int:
-    wanted = _identity(item, keys, is_map)
-    if wanted is None:
-        return -1
-    for i, candidate in enumerate(items):
-        if _identity(candidate, keys, is_map) == wanted:
-            return i
-    return -1
+def _positions(order: list, keys: tuple[str, ...], is_map: bool) -> dict[tuple, int]:
+    """First position of each identity in `order` (upstream's index(): first match wins)."""
+    positions: dict[tuple, int] = {}
+    for i, item in enumerate(order):
+        identity = _identity(item, keys, is_map)
+        if identity is not None:
+            positions.setdefault(identity, i)
+    return positions
 
 
 # ---------------------------------------------------------------------------------------------- ordering
 
 def _sort_by(items: list, order: list, keys: tuple[str, ...], is_map: bool) -> list:
     """Stable sort of `items` by their position in `order`; items absent from it keep their place at the end."""
+    positions = _positions(order, keys, is_map)
     end = len(order)
-
-    def position(item: Any) -> int:
-        i = _index(order, item, keys, is_map)
-        return i if i >= 0 else end
-
-    return sorted(items, key=position)
+    return sorted(items, key=lambda item: positions.get(_identity(item, keys, is_map), end))
 
 
 def _normalize(patch_items: list, server_only: list, patch_order: list, server_order: list,
@@ -276,6 +272,7 @@ def _normalize(patch_items: list, server_only: list, patch_order: list, server_o
             _element_key(item, keys)
     patch_items = _sort_by(patch_items, patch_order, keys, is_map)
     server_only = _sort_by(server_only, server_order, keys, is_map)
+    live = _positions(server_order, keys, is_map)
     merged: list = []
     i = j = 0
     while i < len(server_only) or j < len(patch_items):
@@ -286,8 +283,8 @@ def _normalize(patch_items: list, server_only: list, patch_order: list, server_o
             merged.append(server_only[i])
             i += 1
         else:
-            li = _index(server_order, server_only[i], keys, is_map)
-            ri = _index(server_order, patch_items[j], keys, is_map)
+            li = live.get(_identity(server_only[i], keys, is_map), -1)
+            ri = live.get(_identity(patch_items[j], keys, is_map), -1)
             if li >= 0 and ri >= 0 and li < ri:
                 merged.append(server_only[i])
                 i += 1

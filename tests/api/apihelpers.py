@@ -34,6 +34,16 @@ def expect_status(call: Callable[[], Any], code: int, reason: str) -> Obj:
     return status
 
 
+def expect_http(resp: httpx.Response, code: int, reason: str) -> Obj:
+    """A raw response must be a Failure Status with `code`/`reason`; returns the Status."""
+    assert resp.status_code == code, resp.text
+    assert resp.headers["content-type"].startswith("application/json"), resp.headers
+    status = resp.json()
+    assert (status["kind"], status["apiVersion"], status["status"]) == ("Status", "v1", "Failure"), status
+    assert (status["code"], status["reason"]) == (code, reason), status
+    return status
+
+
 def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "") -> Any:
     """Poll until `check()` is truthy; returns its value or fails after `timeout` seconds."""
     deadline = time.monotonic() + timeout
