@@ -5,10 +5,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterator
 
 import uvicorn
 
@@ -137,4 +138,18 @@ def run(opts: Options) -> None:
                             loop="uvloop", http="httptools", timeout_graceful_shutdown=2,
                             timeout_keep_alive=120, **ssl)
     print(f"kubeshim serving {server_url(opts)}; kubeconfig: {path}", flush=True)
-    uvicorn.Server(config).run()
+    _Server(config).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown (so the exit status is the signal's);
+    a clean stop of kubeshim exits 0 instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

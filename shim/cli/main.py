@@ -20,11 +20,14 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
        insecure_http: bool = typer.Option(False, "--insecure-http", help="Serve plain HTTP (tests only)"),
        log_level: str = typer.Option("warning", help="debug, info, warning or error"),
        watch_window: int = typer.Option(20000, "--watch-window", hidden=True, min=1,
-                                        help="Revisions kept for watch resume (tests shrink it to reach 410)")
+                                        help="Revisions kept for watch resume (tests shrink it to reach 410)"),
+       bookmark_interval: float = typer.Option(10.0, "--bookmark-interval", hidden=True, min=0.05,
+                                               help="Seconds of quiet before a watch gets a BOOKMARK")
        ) -> None:
     """Run kubeshim in the foreground (Ctrl-C stops it)."""
     run(Options(data_dir=data_dir or default_data_dir(), host=host, port=port, tls=not insecure_http,
-                kubelet=not no_kubelet, log_level=log_level, watch_window=watch_window))
+                kubelet=not no_kubelet, log_level=log_level, watch_window=watch_window,
+                bookmark_interval=bookmark_interval))
 
 
 @app.command()

@@ -40,9 +40,10 @@ class StatusError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         }
+        if self.reason:
+            body["reason"] = self.reason
         details: dict[str, Any] = {}
         if self.name is not None:
             details["name"] = self.name

@@ -17,9 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlmodel import SQLModel, create_engine
-
-from shim.storage import tables
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +92,23 @@ class Store:
     def open(self) -> None:
         """Create the tables if needed and rebuild memory from SQLite."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._connect()
+        try:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='revision_log'").fetchone():
+                self._create_tables()
+            self._load(conn)
+        finally:
+            conn.close()
+
+    def _create_tables(self) -> None:
+        """First start only: sqlmodel (and SQLAlchemy, 300 ms and 17 MB to import) is not needed afterwards."""
+        from sqlmodel import SQLModel, create_engine
+
+        from shim.storage import tables
         engine = create_engine(f"sqlite:///{self.path}")
         SQLModel.metadata.create_all(engine, tables=[tables.Revision.__table__, tables.Current.__table__,
                                                      tables.Setting.__table__])
         engine.dispose()
-        conn = self._connect()
-        try:
-            self._load(conn)
-        finally:
-            conn.close()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)

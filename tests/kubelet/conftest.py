@@ -1,0 +1,147 @@
+"""Fixtures for the kubelet tier: a real Kubelet (real processes, signals, cgroups) on an in-memory API."""
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+import pytest
+
+from shim.kubelet import cgroups
+from shim.kubelet.config import KubeletConfig
+from shim.kubelet.kubelet import Kubelet, host_capabilities
+
+from .fakeapi import FakeClient
+
+pytestmark = pytest.mark.kubelet
+CGROUP_NAME = f"kubeshim-test-{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def capabilities(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """What this host allows, probed once: (namespace mode, cgroup setup)."""
+    config = KubeletConfig(data_dir=tmp_path_factory.mktemp("probe"), cgroup_name=CGROUP_NAME)
+    caps = host_capabilities(config)
+    yield caps
+    setup = caps[1]
+    if setup:
+        for parent in setup["parents"].values():
+            _rmdir_tree(parent)
+
+
+def _rmdir_tree(path: str) -> None:
+    """cgroup directories can only be rmdir'ed, children first."""
+    if not os.path.isdir(path):
+        return
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            _rmdir_tree(entry.path)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+async def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+def make_pod(name: str, containers: list[dict[str, Any]], namespace: str = "default",
+             **spec: Any) -> dict[str, Any]:
+    for c in containers:
+        c.setdefault("image", "python:3.11")
+    body = {"containers": containers, **spec}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace}, "spec": body}
+
+
+class Harness:
+    def __init__(self, client: FakeClient, config: KubeletConfig, caps: Any) -> None:
+        self.client = client
+        self.config = config
+        self.caps = caps
+        self.kubelet: Kubelet | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, **kwargs: Any) -> Kubelet:
+        ns_mode, cg = self.caps
+        kwargs.setdefault("namespace_mode", ns_mode if self.config.mount_mode != "symlink" else None)
+        kwargs.setdefault("cgroup_setup", cg if self.config.cgroups != "off" else None)
+        self.kubelet = Kubelet(self.client, self.config, **kwargs)
+        self.task = asyncio.create_task(self.kubelet.run())
+        await wait_for(lambda: self.kubelet._ready.is_set() or (self.task.done() and self.task.result()))
+        return self.kubelet
+
+    async def stop(self) -> None:
+        """Stop the kubelet only (containers keep running, as when kubeshim exits)."""
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+            self.task = None
+
+    async def create(self, pod: dict[str, Any]) -> dict[str, Any]:
+        from shim.clients.base import PODS
+
+        return await self.client.create(PODS, pod, pod["metadata"].get("namespace", "default"))
+
+    def pod(self, name: str, namespace: str = "default") -> dict[str, Any] | None:
+        return self.client.pod(name, namespace)
+
+    async def wait_phase(self, name: str, *phases: str, timeout: float = 10.0) -> dict[str, Any]:
+        return await wait_for(lambda: (p := self.pod(name)) and p.get("status", {}).get("phase") in phases and p,
+                              timeout)
+
+    async def wait_status(self, name: str, check: Callable[[dict[str, Any]], Any],
+                          timeout: float = 10.0) -> dict[str, Any]:
+        return await wait_for(lambda: (p := self.pod(name)) and check(p) and p, timeout)
+
+    def container_status(self, pod: dict[str, Any], name: str, init: bool = False) -> dict[str, Any]:
+        key = "initContainerStatuses" if init else "containerStatuses"
+        return next(s for s in pod["status"][key] if s["name"] == name)
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, capabilities: Any) -> AsyncIterator[Harness]:
+    config = KubeletConfig(data_dir=tmp_path / "data", backoff_base=0.3, backoff_max=1.2, resync_seconds=0.5,
+                           heartbeat_seconds=0.2, node_status_seconds=0.5, cgroup_name=CGROUP_NAME,
+                           memory_poll_seconds=0.05)
+    h = Harness(FakeClient(), config, capabilities)
+    yield h
+    await h.stop()
+    # Kill whatever a test left running (tests that want survivors stop them themselves).
+    await _reap(config)
+
+
+async def _reap(config: KubeletConfig) -> None:
+    from shim.kubelet import checkpoint
+    from shim.kubelet.runtime import mounts
+    from shim.kubelet.runtime.process import ProcessProvider
+
+    provider = ProcessProvider(config.pods_dir)
+    if not config.pods_dir.exists():
+        return
+    for pod_dir in config.pods_dir.iterdir():
+        cdirs = pod_dir / "containers"
+        if not cdirs.exists():
+            continue
+        for cdir in cdirs.iterdir():
+            obs = provider.adopt(pod_dir.name, cdir.name)
+            if not obs.done:
+                await provider.stop(cdir.name, 0)
+        record = checkpoint.load(pod_dir)
+        for path in record.created_paths if record else []:
+            mounts.release(path)
+
+
+__all__ = ["wait_for", "make_pod", "Harness", "cgroups"]

@@ -1,0 +1,65 @@
+"""Pods through the whole kubelet (fake API, real processes): exits, restarts, init containers, deletion."""
+from __future__ import annotations
+
+import time
+
+from shim.clients.base import LEASES, NODES, PODS
+
+from .conftest import Harness, make_pod, wait_for
+
+
+async def test_node_registers_with_lease(harness: Harness) -> None:
+    await harness.start()
+    node = await harness.client.get(NODES, "kubeshim")
+    assert node["status"]["allocatable"]["pods"] == "110"
+    assert {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"] == "True"
+    assert {"type": "InternalIP", "address": "127.0.0.1"} in node["status"]["addresses"]
+    lease = await wait_for(lambda: harness.client.objects.get(("leases", "kube-node-lease", "kubeshim")))
+    first = lease["spec"]["renewTime"]
+    await wait_for(lambda: harness.client.objects[("leases", "kube-node-lease", "kubeshim")]["spec"]["renewTime"]
+                   != first, timeout=3)
+
+
+async def test_exit_code_reason_and_log(harness: Harness) -> None:
+    await harness.start()
+    await harness.create(make_pod("p", [{"name": "c", "command": ["sh", "-c", "echo hi; exit 3"]}],
+                                  restartPolicy="Never"))
+    pod = await harness.wait_phase("p", "Failed")
+    st = harness.container_status(pod, "c")
+    term = st["state"]["terminated"]
+    assert term["exitCode"] == 3 and term["reason"] == "Error"
+    assert st["containerID"].startswith("kubeshim://")
+    assert pod["spec"]["nodeName"] == "kubeshim"
+    conds = {c["type"]: c for c in pod["status"]["conditions"]}
+    assert conds["Ready"]["status"] == "False" and conds["Ready"]["reason"] == "PodFailed"
+    assert conds["PodScheduled"]["status"] == "True"
+    assert pod["status"]["qosClass"] == "BestEffort"
+    log = harness.kubelet.provider.log_path(st["containerID"].split("://")[1]).read_text()
+    assert " stdout F hi\n" in log
+
+
+async def test_success_completed(harness: Harness) -> None:
+    await harness.start()
+    await harness.create(make_pod("ok", [{"name": "c", "command": ["true"]}], restartPolicy="OnFailure"))
+    pod = await harness.wait_phase("ok", "Succeeded")
+    assert harness.container_status(pod, "c")["state"]["terminated"]["reason"] == "Completed"
+    conds = {c["type"]: c for c in pod["status"]["conditions"]}
+    assert conds["Ready"]["reason"] == "PodCompleted"
+    assert conds["Initialized"]["reason"] == "PodCompleted"
+
+
+async def test_running_then_deleted_with_grace(harness: Harness) -> None:
+    await harness.start()
+    await harness.create(make_pod("sleepy", [{"name": "c", "command": ["sh", "-c", "trap '' TERM; sleep 1000"]}],
+                                  terminationGracePeriodSeconds=1))
+    pod = await harness.wait_status("sleepy", lambda p: p["status"].get("phase") == "Running"
+                                    and harness.container_status(p, "c")["ready"])
+    await harness.client.delete(PODS, "sleepy", "default")
+    started = time.monotonic()
+    await wait_for(lambda: harness.pod("sleepy") is None, timeout=10)
+    elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 5, elapsed
+    final = harness.client.deletes[-1]
+    assert final["grace"] == 0 and final["uid"] == pod["metadata"]["uid"]
+    # The pod's directory (logs included) goes with the pod.
+    await wait_for(lambda: not harness.config.pod_dir(pod["metadata"]["uid"]).exists())
