@@ -15,6 +15,7 @@ import uvicorn
 
 from shim.clients.local import LocalClient
 from shim.controllers import bootstrap
+from shim.controllers.crds import cleanup_terminating
 from shim.controllers.gc import GarbageCollector
 from shim.controllers.namespaces import finalize_terminating, namespaced_resources
 from shim.controllers.runner import forever
@@ -94,6 +95,7 @@ class Cluster:
             asyncio.create_task(forever("namespaces", lambda: finalize_terminating(
                 self.client, lambda: namespaced_resources(self.catalog)))),
             asyncio.create_task(gc.run()),
+            asyncio.create_task(forever("crds", lambda: cleanup_terminating(self.client))),
         ]
         if self.opts.kubelet:
             await self._start_kubelet()

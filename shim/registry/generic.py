@@ -383,6 +383,9 @@ class Registry:
     async def create(self, info: ResourceInfo, namespace: str, obj: Obj, opts: WriteOptions | None = None) -> Obj:
         opts = opts or WriteOptions()
         self._check_type(info, obj)
+        if info.crd is not None and (info.crd.get("metadata") or {}).get("deletionTimestamp"):
+            raise StatusError(405, "MethodNotAllowed",
+                              "create not allowed while custom resource definition is terminating")
         meta = _meta(obj)
         if info.namespaced:
             if meta.get("namespace") not in (None, "", namespace):

@@ -9,7 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from shim.machinery import errors, patch as patches, tables
+from shim.machinery import errors, field_validation, patch as patches, tables
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
@@ -278,8 +278,9 @@ class ResourceEndpoint:
         if target.name or target.subresource:
             raise errors.method_not_allowed()
         obj = await self._object_body(request)
+        warnings = _checked_fields(request, info, obj)
         created = await registry.create(info, target.namespace, obj, opts)
-        return self._render(request, info, created, 201)
+        return _warn(self._render(request, info, created, 201), warnings)
 
     async def _update(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         if not target.name:
@@ -293,9 +294,10 @@ class ResourceEndpoint:
             updated = await registry.update_with(info, target.namespace, target.name, rescale, opts,
                                                  subresource="scale")
             return self._render_plain(request, subresources.scale_of(info, updated))
+        warnings = _checked_fields(request, info, obj)
         updated = await registry.update(info, target.namespace, target.name, obj, opts,
                                         subresource=target.subresource)
-        return self._render(request, info, updated)
+        return _warn(self._render(request, info, updated), warnings)
 
     async def _patch(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         if not target.name:
@@ -307,8 +309,9 @@ class ResourceEndpoint:
         registry = self.ctx.registry
         if content_type == neg.APPLY_PATCH:
             force = bool(_bool_param(request.query_params, "force"))
+            warnings = _checked_fields(request, info, patch) if isinstance(patch, dict) else []
             result = await server_side_apply(registry, info, target.namespace, target.name, patch, opts, force)
-            return self._render(request, info, result)
+            return _warn(self._render(request, info, result), warnings)
         if content_type == neg.STRATEGIC_PATCH and info.crd is not None:
             raise errors.unsupported_media_type([neg.JSON_PATCH, neg.MERGE_PATCH, neg.APPLY_PATCH])
         mutate = _patcher(info, content_type, patch)
@@ -371,6 +374,20 @@ class ResourceEndpoint:
         if self.ctx.pod_logs is None:
             raise errors.bad_request(f"pod {target.name} has no logs: no kubelet runs here")
         return await self.ctx.pod_logs(pod, request.query_params)
+
+
+def _checked_fields(request: Request, info: ResourceInfo, obj: Obj) -> list[str]:
+    """Drop unknown fields of a built-in kind; Strict refuses them, Warn returns the Warning texts."""
+    if info.crd is not None or info.to_storage is not None:
+        return []
+    unknown = field_validation.drop_unknown_fields(obj, info.api_version, info.kind)
+    return field_validation.enforce(unknown, request.query_params.get("fieldValidation") or "Warn")
+
+
+def _warn(response: Response, warnings: list[str]) -> Response:
+    for text in warnings:
+        response.headers.append("Warning", '299 - "' + text.replace('"', '\\"') + '"')
+    return response
 
 
 def _verb(method: str, target: paths.Target, is_watch: bool) -> str | None:

@@ -101,6 +101,18 @@ func newConfig(t *testing.T) (*rest.Config, *Recorder) {
 	cfg.UserAgent = "kubeshim-clientgo-conformance/" + t.Name()
 	rec := &Recorder{}
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return &recordingTransport{rt, rec} }
+	t.Cleanup(func() {
+		// The wire log of a failed test (or of every test with KUBESHIM_TRACE=1) is the first thing to read.
+		if t.Failed() || os.Getenv("KUBESHIM_TRACE") != "" {
+			reqs := rec.Requests()
+			if len(reqs) > 200 {
+				reqs = reqs[len(reqs)-200:]
+			}
+			for _, req := range reqs {
+				t.Log(req)
+			}
+		}
+	})
 	return cfg, rec
 }
 

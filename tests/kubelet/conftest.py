@@ -104,7 +104,14 @@ class Harness:
 
     async def wait_status(self, name: str, check: Callable[[dict[str, Any]], Any],
                           timeout: float = 10.0) -> dict[str, Any]:
-        return await wait_for(lambda: (p := self.pod(name)) and check(p) and p, timeout)
+        def probe() -> Any:
+            p = self.pod(name)
+            try:
+                return p and check(p) and p
+            except (KeyError, StopIteration):
+                return None
+
+        return await wait_for(probe, timeout)
 
     def container_status(self, pod: dict[str, Any], name: str, init: bool = False) -> dict[str, Any]:
         key = "initContainerStatuses" if init else "containerStatuses"

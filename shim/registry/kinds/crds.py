@@ -6,6 +6,7 @@ from typing import Any
 from shim.machinery import errors, tables, timeutil
 from shim.registry.strategy import Causes, Obj, Strategy
 
+CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 CREATED_AT = tables.column("Created At", "date", description="CreationTimestamp is a timestamp representing the "
                            "server time when this object was created.")
 
@@ -53,6 +54,23 @@ class CRDStrategy(Strategy):
     def prepare_for_create(self, obj: Obj) -> None:
         self._default(obj)
         self._status(obj, None)
+
+    def blocks_deletion(self, obj: Obj) -> bool:
+        """A CRD is never deleted at once: the first delete only marks it (apiextensions' REST.Delete)."""
+        return not (obj.get("metadata") or {}).get("deletionTimestamp")
+
+    def prepare_for_delete(self, obj: Obj) -> None:
+        """Add the cleanup finalizer and the Terminating condition; shim.controllers.crds deletes the instances
+        and then removes the finalizer."""
+        meta = obj["metadata"]
+        if CLEANUP_FINALIZER not in (meta.get("finalizers") or []):
+            meta["finalizers"] = list(meta.get("finalizers") or []) + [CLEANUP_FINALIZER]
+        status = obj.setdefault("status", {})
+        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "Terminating"]
+        status["conditions"] = conditions + [{
+            "type": "Terminating", "status": "True", "lastTransitionTime": timeutil.now_string(),
+            "reason": "InstanceDeletionPending",
+            "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon"}]
 
     def table_columns(self) -> list[dict[str, Any]]:
         """apiextensions serves CRDs through the default table convertor: Name and Created At."""
