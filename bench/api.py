@@ -106,7 +106,15 @@ def pod(name: str) -> bytes:
                                 "nodeName": "bench-nowhere"}}).encode()
 
 
-async def phase(name: str, conns: list[Connection], jobs: list[tuple[str, str, bytes]], expect: int) -> dict:
+def pod_protobuf(name: str) -> bytes:
+    """The same pod as a client-go typed client sends it: a Kubernetes protobuf body."""
+    sys.path.insert(0, str(ROOT))
+    from shim.machinery import protobuf
+    return protobuf.encode(json.loads(pod(name)))
+
+
+async def phase(name: str, conns: list[Connection], jobs: list[tuple[str, str, bytes]], expect: int,
+                content_type: str = "application/json") -> dict:
     queue: asyncio.Queue[tuple[str, str, bytes]] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
@@ -118,7 +126,7 @@ async def phase(name: str, conns: list[Connection], jobs: list[tuple[str, str, b
         while not queue.empty():
             method, path, body = queue.get_nowait()
             t0 = time.perf_counter()
-            status, _ = await conn.request(method, path, body)
+            status, _ = await conn.request(method, path, body, content_type)
             latencies.append((time.perf_counter() - t0) * 1000)
             if status != expect:
                 failures += 1
@@ -192,13 +200,19 @@ async def run(kubeconfig: Path, clients: int, creates: int, list_pods: int, serv
     await conns[0].request("POST", "/api/v1/namespaces",
                            json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}).encode())
     base = f"/api/v1/namespaces/{ns}/pods"
-    await phase(f"create pods ({clients} clients)", conns, [("POST", base, pod(f"p{i}")) for i in range(creates)], 201)
+    json_create = await phase(f"create pods ({clients} clients)", conns,
+                              [("POST", base, pod(f"p{i}")) for i in range(creates)], 201)
+    proto_create = await phase(f"create pods, protobuf bodies ({clients} clients)", conns,
+                               [("POST", base, pod_protobuf(f"b{i}")) for i in range(creates)], 201,
+                               "application/vnd.kubernetes.protobuf")
+    print(json.dumps({"phase": "protobuf/json create throughput ratio",
+                      "ratio": round(proto_create["rate_per_s"] / json_create["rate_per_s"], 2)}), flush=True)
     await phase(f"get pod ({clients} clients)", conns, [("GET", f"{base}/p{i % creates}", b"") for i in range(creates)],
                 200)
     await phase(f"list 100 pods by label ({clients} clients)", conns,
                 [("GET", f"{base}?labelSelector=shard%3D1&limit=100", b"") for _ in range(200)], 200)
-    if list_pods > creates:
-        extra = [("POST", base, pod(f"q{i}")) for i in range(list_pods - creates)]
+    if list_pods > 2 * creates:
+        extra = [("POST", base, pod(f"q{i}")) for i in range(list_pods - 2 * creates)]
         await phase("fill for the big list", conns, extra, 201)
     timings = []
     for _ in range(7):

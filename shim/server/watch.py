@@ -71,7 +71,7 @@ async def stream(registry: Registry, watch: Watch, rendering: Rendering, *, book
                 item = await watch.next(timeout=wait)
             except asyncio.TimeoutError:
                 if bookmarks and deadline - loop.time() > 0:
-                    last_rv = max(last_rv, registry.store.revision)
+                    last_rv = max(last_rv, registry.store.committed_revision)
                     yield _bookmark(watch, last_rv)
                 continue
             if item is None:

@@ -81,6 +81,7 @@ class Store:
         self._history: collections.deque[Event] = collections.deque(maxlen=window)
         self._floor = 0  # newest revision no longer in the history
         self._rev = 0  # newest revision applied to memory
+        self._committed = 0  # newest revision committed and published to watchers
         self._subs: dict[str, set[Subscription]] = collections.defaultdict(set)
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -137,6 +138,7 @@ class Store:
             self._floor = self._history[0].rv - 1
         else:
             self._floor = self._rev
+        self._committed = self._rev
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start the writer thread; results are delivered on `loop`."""
@@ -157,6 +159,11 @@ class Store:
     def revision(self) -> int:
         """The newest revision applied (what a list or get reports)."""
         return self._rev
+
+    @property
+    def committed_revision(self) -> int:
+        """The newest revision whose event every watcher has been handed (what a bookmark may promise)."""
+        return self._committed
 
     @property
     def oldest_watchable(self) -> int:
@@ -300,6 +307,7 @@ class Store:
                     sub.queue.put_nowait(None)
                     continue
                 sub.queue.put_nowait(e)
+            self._committed = e.rv
             if not p.future.done():
                 p.future.set_result(None)
 

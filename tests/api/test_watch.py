@@ -91,7 +91,7 @@ def test_typed_client_watch_from_expired_version_raises_410(tuned):
     assert info.value.status == 410
 
 
-def test_watch_resumes_from_the_oldest_kept_revision(tuned_http):
+def test_watch_resumes_within_the_kept_window(tuned_http):
     tuned_http.post("/api/v1/namespaces", json={"metadata": {"name": "keep"}}).raise_for_status()
     mark = tuned_http.post("/api/v1/namespaces/keep/configmaps", json=cm_manifest("m")).json()
     for i in range(5):

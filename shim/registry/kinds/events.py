@@ -10,6 +10,9 @@ _INVOLVED = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion"
 
 
 class EventStrategy(NoStatusStrategy):
+    """Selectable fields are computed for both API shapes: core and events.k8s.io share one storage (and one
+    cached set of attributes per stored object), each shape only allows its own names."""
+
     field_names = frozenset({f"involvedObject.{f}" for f in _INVOLVED}
                             | {"reason", "reportingComponent", "source", "type"})
 
@@ -27,74 +30,22 @@ class EventStrategy(NoStatusStrategy):
         out = super().fields(obj)
         involved = obj.get("involvedObject") or {}
         for f in _INVOLVED:
-            out[f"involvedObject.{f}"] = str(involved.get(f, ""))
+            out[f"involvedObject.{f}"] = out[f"regarding.{f}"] = str(involved.get(f, ""))
         out["reason"] = obj.get("reason", "")
-        out["reportingComponent"] = obj.get("reportingComponent", "")
-        out["source"] = (obj.get("source") or {}).get("component", "")
+        out["reportingComponent"] = out["reportingController"] = obj.get("reportingComponent", "")
+        out["source"] = out["deprecatedSource"] = (obj.get("source") or {}).get("component", "")
         out["type"] = obj.get("type", "")
         return out
 
 
-    def table_columns(self) -> list[dict[str, Any]]:
-        return EVENT_COLUMNS
-
-    def table_cells(self, obj: Obj) -> list[Any]:
-        return event_cells(obj)
-
-
-EVENT_COLUMNS = [
-    tables.column("Last Seen", description="The time at which the most recent occurrence of this event was "
-                  "recorded."),
-    tables.column("Type", description="Type of this event (Normal, Warning), new types could be added in the "
-                  "future"),
-    tables.column("Reason", description="This should be a short, machine understandable string that gives the "
-                  "reason for the transition into the object's current status."),
-    tables.column("Object", description="The object that this event is about."),
-    tables.column("Subobject", priority=1, description="If referring to a piece of an object instead of an "
-                  "entire object, this string should contain a valid JSON/Go-field access statement."),
-    tables.column("Source", priority=1, description="The component reporting this event."),
-    tables.column("Message", description="A human-readable description of the status of this operation."),
-    tables.column("First Seen", priority=1, description="The time at which the event was first recorded."),
-    tables.column("Count", priority=1, description="The number of times this event has occurred."),
-    {**tables.NAME_COLUMN, "priority": 1},
-]
-
-
-def event_cells(obj: Obj) -> list[Any]:
-    """Upstream's printEvent (both API forms): Last Seen, Type, Reason, Object, Message; the rest is wide."""
-    event = to_core(obj) if obj.get("apiVersion") == "events.k8s.io/v1" else obj
-    first = tables.since(event.get("firstTimestamp") or event.get("eventTime"))
-    last = tables.since(event["lastTimestamp"]) if event.get("lastTimestamp") else first
-    count = event.get("count") or 1
-    series = event.get("series")
-    if isinstance(series, dict):
-        last = tables.since(series.get("lastObservedTime"))
-        count = series.get("count") or count
-    involved = event.get("involvedObject") or {}
-    kind = str(involved.get("kind", "")).lower()
-    target = f"{kind}/{involved['name']}" if involved.get("name") else kind
-    source = event.get("source") or {}
-    component = source.get("component") or event.get("reportingComponent") or ""
-    instance = source.get("host") or event.get("reportingInstance") or ""
-    return [last, event.get("type", ""), event.get("reason", ""), target, involved.get("fieldPath", ""),
-            f"{component}, {instance}" if instance else component, str(event.get("message", "")).strip(), first,
-            int(count), (event.get("metadata") or {}).get("name", "")]
-
-
 class EventsV1Strategy(EventStrategy):
-    """events.k8s.io/v1 selects by `regarding.*`; the stored form names them `involvedObject.*`."""
+    """events.k8s.io/v1 selects by `regarding.*`; objects reach the strategy in their stored (core) form."""
 
     field_names = EventStrategy.field_names | frozenset({f"regarding.{f}" for f in _INVOLVED}
                                                         | {"deprecatedSource", "reportingController"})
 
-    def fields(self, obj: Obj) -> dict[str, str]:
-        stored = to_core(obj) if "regarding" in obj or obj.get("apiVersion") == "events.k8s.io/v1" else obj
-        out = super().fields(stored)
-        for f in _INVOLVED:
-            out[f"regarding.{f}"] = out[f"involvedObject.{f}"]
-        out["deprecatedSource"] = out["source"]
-        out["reportingController"] = out["reportingComponent"]
-        return out
+    def prepare_for_create(self, obj: Obj) -> None:
+        """events.k8s.io clients set eventTime themselves; the core defaults do not apply."""
 
 
 def to_core(obj: Obj) -> Obj:
