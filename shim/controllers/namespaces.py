@@ -48,7 +48,8 @@ async def _empty(client: Client, namespace: str, namespaced: "callable", poll: f
         if err.code == 404:
             return
         raise
-    ns["spec"]["finalizers"] = []
+    # only our own token: other finalizers in spec.finalizers belong to other controllers
+    ns["spec"]["finalizers"] = [f for f in ns["spec"].get("finalizers") or [] if f != "kubernetes"]
     try:
         await client.update(NAMESPACES, ns, subresource="finalize")
     except StatusError as err:

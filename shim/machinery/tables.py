@@ -71,7 +71,7 @@ def table(objs: list[Obj], columns: list[Obj], cells: Callable[[Obj], list[Any]]
     A kind whose columns include the name column (format "name") lays out the whole row itself: events put
     Name last, and the default convertor has "Created At" instead of Age.
     """
-    full_row = any(c.get("format") == "name" for c in columns)
+    full_row = any(c.get("name") == "Name" and c.get("format") == "name" for c in columns)
     defs = columns if full_row else [NAME_COLUMN] + columns
     if not full_row and not any(c["name"] == "Age" for c in columns):
         defs = defs + [AGE_COLUMN]

@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator
 
 import orjson
 
-from shim.machinery import errors, managed_fields, names, timeutil
+from shim.machinery import errors, managed_fields, names, timeutil, typecheck
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import FieldSelector, check_supported
 from shim.machinery.fields import EVERYTHING as ALL_FIELDS
@@ -191,19 +191,23 @@ class Registry:
         if opts.continue_token and rv_param and rv_param != "0":
             raise errors.invalid_options("resourceVersion", rv_param,
                                          "specifying resource version is not allowed when using continue")
-        start_after = ""
+        start_after: tuple[str, str] | None = None
         snapshot_rv = self.store.revision
+        historical = False
         if opts.continue_token:
             snapshot_rv, start_after = self._decode_continue(opts.continue_token)
+            historical = snapshot_rv != self.store.revision
         elif rv_param and rv_param != "0":
             asked = parse_rv(rv_param)
             await self._wait_for_revision(asked)
             if match == "Exact" and asked != self.store.revision:
-                return self._list_at(info, namespace, opts, asked)
+                snapshot_rv, historical = asked, True
+        # continued pages and exact lists show the state at their revision, as etcd's MVCC reads do
+        selected = (self._select_at(info, namespace, opts, snapshot_rv, start_after) if historical
+                    else self._select(info, namespace, opts, start_after))
         entries = []
-        selected = self._select(info, namespace, opts, start_after)
         remaining = 0
-        last_key = ""
+        last_key = ("", "")
         for key, entry in selected:
             if opts.limit and len(entries) >= opts.limit:
                 remaining += 1
@@ -217,14 +221,15 @@ class Registry:
         return ListResult(entries, snapshot_rv, token, exact_count)
 
     def _select(self, info: ResourceInfo, namespace: str, opts: ListOptions,
-                start_after: str = "") -> list[tuple[str, Entry]]:
+                start_after: tuple[str, str] | None = None) -> list[tuple[tuple[str, str], Entry]]:
+        """Current objects passing the selectors, in (namespace, name) order, after `start_after`."""
         name_pin = opts.field_selector.value_of("metadata.name")
         out = []
         for ns, name, entry in self.store.items(info.storage, namespace):
             if name_pin is not None and name != name_pin:
                 continue
-            key = f"{ns}/{name}"
-            if start_after and key <= start_after:
+            key = (ns, name)
+            if start_after is not None and key <= start_after:
                 continue
             if not self._matches(info, entry, opts.label_selector, opts.field_selector):
                 continue
@@ -237,8 +242,9 @@ class Registry:
         a = self.attrs(info, entry)
         return labels.matches(a.labels) and fields.matches(a.fields)
 
-    def _list_at(self, info: ResourceInfo, namespace: str, opts: ListOptions, rv: int) -> ListResult:
-        """An exact list at an older revision, rebuilt by undoing newer events."""
+    def _select_at(self, info: ResourceInfo, namespace: str, opts: ListOptions, rv: int,
+                   start_after: tuple[str, str] | None = None) -> list[tuple[tuple[str, str], Entry]]:
+        """Like _select, at an older revision: the current state with newer events undone."""
         try:
             newer = self.store.history_since(rv)
         except TooOld as exc:
@@ -252,22 +258,27 @@ class Registry:
             if event.type != ADDED and event.prev is None:
                 raise errors.expired(f"too old resource version: {rv} ({self.store.oldest_watchable + 1})")
             state[(event.namespace, event.name)] = event.prev if event.type != ADDED else None
-        entries = [e for (ns, name), e in sorted(state.items())
-                   if e is not None and self._matches(info, e, opts.label_selector, opts.field_selector)
-                   and (opts.field_selector.value_of("metadata.name") in (None, name))]
-        return ListResult(entries, rv)
+        name_pin = opts.field_selector.value_of("metadata.name")
+        return [(key, e) for key, e in sorted(state.items())
+                if e is not None and (start_after is None or key > start_after)
+                and name_pin in (None, key[1])
+                and self._matches(info, e, opts.label_selector, opts.field_selector)]
 
     @staticmethod
-    def _encode_continue(rv: int, key: str) -> str:
-        raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": key})
+    def _encode_continue(rv: int, key: tuple[str, str]) -> str:
+        raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": f"{key[0]}/{key[1]}"})
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def _decode_continue(self, token: str) -> tuple[int, str]:
+    def _decode_continue(self, token: str) -> tuple[int, tuple[str, str]]:
         try:
             padded = token + "=" * (-len(token) % 4)
             data = orjson.loads(base64.urlsafe_b64decode(padded))
-            rv, start = int(data["rv"]), str(data["start"])
-        except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+            rv = int(data["rv"])
+            ns, slash, name = str(data["start"]).partition("/")
+            if not slash or not isinstance(data, dict):
+                raise ValueError
+            start = (ns, name)
+        except (ValueError, KeyError, TypeError, AttributeError, orjson.JSONDecodeError, UnicodeDecodeError):
             raise errors.bad_request("continue key is not valid: illegal base64 data") from None
         if rv < self.store.oldest_watchable:
             raise errors.expired("The provided continue parameter is too old to display a consistent list "
@@ -350,14 +361,14 @@ class Registry:
 
     # -- writes -------------------------------------------------------------------------------------------
 
-    def _check_namespace(self, info: ResourceInfo, namespace: str, *, creating: bool) -> None:
+    def _check_namespace(self, info: ResourceInfo, namespace: str, *, creating: bool, name: str = "") -> None:
         if not info.namespaced:
             return
         ns = self.store.get(NAMESPACES_KEY, "", namespace)
         if ns is None:
             raise errors.not_found("namespaces", namespace)
         if creating and b'"deletionTimestamp"' in ns.raw:
-            raise errors.forbidden(info.plural, "", f"unable to create new content in namespace {namespace} "
+            raise errors.forbidden(info.plural, name, f"unable to create new content in namespace {namespace} "
                                    f"because it is being terminated", info.group,
                                    causes=[{"reason": "NamespaceTerminating",
                                             "message": f"namespace {namespace} is being terminated",
@@ -376,6 +387,11 @@ class Registry:
             raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
                                      f"API version ({info.api_version})")
         obj["kind"], obj["apiVersion"] = info.kind, info.api_version
+        if info.crd is None:  # custom resources get their own schema's structural validation instead
+            problem = typecheck.type_error(info.api_version, info.kind, obj)
+            if problem:
+                raise errors.bad_request(f'{info.kind} in version "{info.version}" cannot be handled as a '
+                                         f'{info.kind}: json: {problem}')
 
     def _to_storage(self, info: ResourceInfo, obj: Obj) -> Obj:
         return info.to_storage(obj) if info.to_storage is not None else obj
@@ -408,7 +424,7 @@ class Registry:
         if not isinstance(name, str):
             raise errors.bad_request("metadata.name must be a string")
         self._validate_meta(info, obj)
-        self._check_namespace(info, namespace, creating=True)
+        self._check_namespace(info, namespace, creating=True, name=name)
         for key in ("deletionTimestamp", "deletionGracePeriodSeconds"):
             meta.pop(key, None)
         meta["uid"] = str(uuid.uuid4())

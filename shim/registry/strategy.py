@@ -100,3 +100,15 @@ class NoStatusStrategy(Strategy):
     """Kinds without spec/status split and without generation (ConfigMap, Secret, RBAC, ...)."""
 
     tracks_generation = False
+
+
+def semantic(value: Any) -> Any:
+    """`value` with None, {} and [] dropped recursively, for comparing objects the way Go's semantic equality
+    does: an absent field and an empty one decode to the same Go value (the protobuf path omits empty
+    non-pointer structs such as a container's `resources: {}` that the JSON path keeps)."""
+    if isinstance(value, dict):
+        pruned = {k: semantic(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, {}, [])}
+    if isinstance(value, list):
+        return [semantic(v) for v in value]
+    return value

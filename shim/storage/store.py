@@ -82,6 +82,7 @@ class Store:
         self._floor = 0  # newest revision no longer in the history
         self._rev = 0  # newest revision applied to memory
         self._committed = 0  # newest revision committed and published to watchers
+        self._inflight: collections.deque[Event] = collections.deque()  # applied to memory, not yet committed
         self._subs: dict[str, set[Subscription]] = collections.defaultdict(set)
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -215,7 +216,9 @@ class Store:
         else:
             names[name] = entry
         future: asyncio.Future[None] = self._loop.create_future()
-        self._queue.put(_Pending(Event(self._rev, event, resource, namespace, name, entry, prev), future))
+        change = Event(self._rev, event, resource, namespace, name, entry, prev)
+        self._inflight.append(change)
+        self._queue.put(_Pending(change, future))
         return future
 
     def _write_forever(self) -> None:
@@ -287,6 +290,8 @@ class Store:
             conn.execute("ROLLBACK")
 
     def _published(self, batch: list[_Pending], error: BaseException | None) -> None:
+        for _ in batch:
+            self._inflight.popleft()
         if error is not None:
             self._failed = error
             for p in batch:
@@ -331,7 +336,8 @@ class Store:
         self._subs.get(sub.resource, set()).discard(sub)
 
     def history_since(self, after: int) -> list[Event]:
-        """Committed events newer than `after` (for rebuilding an older snapshot); TooOld if not kept."""
+        """Events newer than `after`, committed or still in flight: undone in order, they turn the in-memory
+        state back into the state at `after` (an older snapshot). TooOld if not kept."""
         if after < self._floor:
             raise TooOld(after, self._floor + 1)
-        return [e for e in self._history if e.rv > after]
+        return [e for e in self._history if e.rv > after] + [e for e in self._inflight if e.rv > after]

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from apihelpers import http_client, unique
+from apihelpers import http_client, start_kubeshim, unique
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +42,19 @@ def ns(core) -> Iterator[str]:
         core.delete_namespace(name)
     except ApiException:
         pass
+
+
+@pytest.fixture(scope="session")
+def tuned(tmp_path_factory):
+    """A server of our own with a 30-revision watch window (410 Expired is easy to reach) and bookmarks
+    after 0.3 s of quiet; tests on it use their own namespaces."""
+    server = start_kubeshim(tmp_path_factory.mktemp("tuned") / "data", "--no-kubelet", "--watch-window", "30",
+                            "--bookmark-interval", "0.3")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tuned_http(tuned) -> Iterator[httpx.Client]:
+    with http_client(tuned) as c:
+        yield c

@@ -2,29 +2,12 @@
 from __future__ import annotations
 
 import time
-from typing import Iterator
-
 import pytest
 from kubernetes import client, watch
 
-from apihelpers import cm_manifest, expect_http, http_client, pod_manifest, start_kubeshim, unique, watch_events
+from apihelpers import cm_manifest, expect_http, pod_manifest, unique, watch_events
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
-
-
-@pytest.fixture(scope="module")
-def tuned(tmp_path_factory):
-    """A server of our own with a 30-revision watch window and bookmarks after 0.3 s of quiet."""
-    server = start_kubeshim(tmp_path_factory.mktemp("tuned") / "data", "--no-kubelet", "--watch-window", "30",
-                            "--bookmark-interval", "0.3")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def tuned_http(tuned) -> Iterator:
-    with http_client(tuned) as c:
-        yield c
 
 
 def _stream(core: client.CoreV1Api, ns: str, seconds: int, **kw) -> list[tuple[str, str, str]]:
@@ -81,13 +64,16 @@ def test_watch_with_too_old_resource_version_is_410_expired(tuned, tuned_http):
 
 
 def test_typed_client_watch_from_expired_version_raises_410(tuned):
-    api = client.CoreV1Api(__import__("kubernetes").config.new_client_from_config(str(tuned.kubeconfig)))
-    api.create_namespace({"metadata": {"name": "old2"}})
-    first = api.create_namespaced_config_map("old2", cm_manifest("first")).metadata.resource_version
-    for i in range(40):
-        api.create_namespaced_config_map("old2", cm_manifest(f"cm{i}"))
-    with pytest.raises(client.ApiException) as info:
-        list(watch.Watch().stream(api.list_namespaced_config_map, "old2", resource_version=first, timeout_seconds=2))
+    from kubernetes import config
+    with config.new_client_from_config(str(tuned.kubeconfig)) as api_client:
+        api = client.CoreV1Api(api_client)
+        api.create_namespace({"metadata": {"name": "old2"}})
+        first = api.create_namespaced_config_map("old2", cm_manifest("first")).metadata.resource_version
+        for i in range(40):
+            api.create_namespaced_config_map("old2", cm_manifest(f"cm{i}"))
+        with pytest.raises(client.ApiException) as info:
+            list(watch.Watch().stream(api.list_namespaced_config_map, "old2", resource_version=first,
+                                      timeout_seconds=2))
     assert info.value.status == 410
 
 

@@ -37,10 +37,10 @@ func kubeconfigPath(t *testing.T) string {
 
 // Request is what the recording transport saw of one HTTP exchange.
 type Request struct {
-	Method, Path, Query           string
-	ContentType, Accept           string
-	Status                        int
-	ResponseType                  string
+	Method, Path, Query string
+	ContentType, Accept string
+	Status              int
+	ResponseType        string
 }
 
 func (r Request) String() string {
@@ -241,4 +241,17 @@ func expectEqual(t *testing.T, what string, got, want any) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("%s: got %v, want %v", what, got, want)
 	}
+}
+
+// startFactory starts an informer factory and stops it (and waits for its goroutines) when the test ends.
+func startFactory(t *testing.T, factory interface {
+	Start(stopCh <-chan struct{})
+	Shutdown()
+}) {
+	stop := make(chan struct{})
+	factory.Start(stop)
+	t.Cleanup(func() {
+		close(stop)
+		factory.Shutdown()
+	})
 }

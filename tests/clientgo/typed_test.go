@@ -348,3 +348,25 @@ func TestTypedEventsV1CRUDOverProtobuf(t *testing.T) {
 	}
 	assertProtobufWrites(t, rec, "/events", "POST", "PUT")
 }
+
+func TestTypedPodLabelUpdateKeepsSpecAndGeneration(t *testing.T) {
+	t.Parallel()
+	cs, _ := newClientset(t)
+	ns := testNamespace(t, cs)
+	ctx := testContext(t, 30*time.Second)
+	pods := cs.CoreV1().Pods(ns)
+	// No resources, no probes: the protobuf body carries empty structs the server defaulted on create.
+	created, err := pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "plain"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "python:3.11"}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Labels = map[string]string{"touched": "yes"}
+	updated, err := pods.Update(ctx, created, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatalf("label-only update of the object create returned: %v", err)
+	}
+	if updated.Generation != created.Generation {
+		t.Errorf("a label-only update changed generation %d -> %d", created.Generation, updated.Generation)
+	}
+}

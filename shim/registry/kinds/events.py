@@ -37,6 +37,52 @@ class EventStrategy(NoStatusStrategy):
         out["type"] = obj.get("type", "")
         return out
 
+    def table_columns(self) -> list[dict[str, Any]]:
+        return EVENT_COLUMNS
+
+    def table_cells(self, obj: Obj) -> list[Any]:
+        return event_cells(obj)
+
+
+EVENT_COLUMNS = [
+    tables.column("Last Seen", description="The time at which the most recent occurrence of this event was "
+                  "recorded."),
+    tables.column("Type", description="Type of this event (Normal, Warning), new types could be added in the "
+                  "future"),
+    tables.column("Reason", description="This should be a short, machine understandable string that gives the "
+                  "reason for the transition into the object's current status."),
+    tables.column("Object", description="The object that this event is about."),
+    tables.column("Subobject", priority=1, description="If referring to a piece of an object instead of an "
+                  "entire object, this string should contain a valid JSON/Go-field access statement."),
+    tables.column("Source", priority=1, description="The component reporting this event."),
+    tables.column("Message", description="A human-readable description of the status of this operation."),
+    tables.column("First Seen", priority=1, description="The time at which the event was first recorded."),
+    tables.column("Count", priority=1, description="The number of times this event has occurred."),
+    {**tables.NAME_COLUMN, "priority": 1},
+]
+
+
+def event_cells(obj: Obj) -> list[Any]:
+    """Upstream's printEvent for either API shape (the server prints both through the core form): Last Seen,
+    Type, Reason, Object, Message, and for -o wide Subobject, Source, First Seen, Count and Name."""
+    event = to_core(obj) if obj.get("apiVersion") == "events.k8s.io/v1" else obj
+    first = tables.since(event.get("firstTimestamp") or event.get("eventTime"))
+    last = tables.since(event["lastTimestamp"]) if event.get("lastTimestamp") else first
+    count = event.get("count") or 1
+    series = event.get("series")
+    if isinstance(series, dict):
+        last = tables.since(series.get("lastObservedTime"))
+        count = series.get("count") or count
+    involved = event.get("involvedObject") or {}
+    kind = str(involved.get("kind", "")).lower()
+    target = f"{kind}/{involved['name']}" if involved.get("name") else kind
+    source = event.get("source") or {}
+    component = source.get("component") or event.get("reportingComponent") or ""
+    instance = source.get("host") or event.get("reportingInstance") or ""
+    return [last, event.get("type", ""), event.get("reason", ""), target, involved.get("fieldPath", ""),
+            f"{component}, {instance}" if instance else component, str(event.get("message", "")).strip(), first,
+            int(count), (event.get("metadata") or {}).get("name", "")]
+
 
 class EventsV1Strategy(EventStrategy):
     """events.k8s.io/v1 selects by `regarding.*`; objects reach the strategy in their stored (core) form."""

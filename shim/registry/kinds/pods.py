@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from shim.machinery import errors, tables
-from shim.registry.strategy import Causes, Obj, Strategy
+from shim.registry.strategy import Causes, Obj, Strategy, semantic
 
 _MUTABLE_SPEC = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
                  "schedulingGates", "nodeName")
@@ -156,7 +156,7 @@ class PodStrategy(Strategy):
                 if isinstance(spec.get(field), list):
                     spec[field] = [{k: v for k, v in c.items() if k != "image"} if isinstance(c, dict) else c
                                    for c in spec[field]]
-        if a != b:
+        if semantic(a) != semantic(b):
             causes.append(errors.field_forbidden("spec", "pod updates may not change fields other than "
                                                  "`spec.containers[*].image`,`spec.initContainers[*].image`,"
                                                  "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions "
@@ -191,7 +191,7 @@ class PodStrategy(Strategy):
         return int(spec.get("terminationGracePeriodSeconds", 30) or 0)
 
     def spec_changed(self, new: Obj, old: Obj) -> bool:
-        return new.get("spec") != old.get("spec")
+        return semantic(new.get("spec")) != semantic(old.get("spec"))
 
     def table_columns(self) -> list[dict[str, Any]]:
         return POD_COLUMNS

@@ -1,0 +1,126 @@
+"""JSON type checks of built-in objects against upstream's definitions.
+
+Upstream decodes every request body into Go structs, so a field of the wrong JSON type (`"data": []` on a
+ConfigMap, `"command": "echo"` on a container) is a 400 BadRequest before any strategy sees it. kubeshim
+keeps objects as dicts; this module gives the same answer by walking the body along the kind's definition
+from `shim.machinery.schemas`. Only types are checked: unknown fields, formats and enums are other layers'
+business, and `null` is accepted anywhere (Go decodes it to the zero value).
+
+Each definition is compiled once into a small node tree; checking is one walk over the object.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shim.machinery import schemas
+
+_JSON_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+
+
+@dataclass(slots=True)
+class _Node:
+    #: allowed JSON types (None: anything); a union (IntOrString, Quantity) lists all of its alternatives
+    types: frozenset[str] | None = None
+    props: dict[str, "_Node"] = field(default_factory=dict)
+    extra: "_Node | None" = None
+    items: "_Node | None" = None
+    #: a `$ref` to a definition, resolved on first use (definitions refer to each other recursively)
+    ref: str | None = None
+
+
+_ANY = _Node()
+_compiled: dict[str, _Node] = {}
+
+
+def _types_of(schema: dict) -> set[str] | None:
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {kind} - {"null"}
+    if isinstance(kind, list):
+        return {k for k in kind if k != "null"}
+    alternatives = schema.get("oneOf") or schema.get("anyOf")
+    if isinstance(alternatives, list):
+        out: set[str] = set()
+        for alt in alternatives:
+            sub = _types_of(alt) if isinstance(alt, dict) else None
+            if sub is None:
+                return None
+            out |= sub
+        return out
+    return None
+
+
+def _compile(schema: Any) -> _Node:
+    if not isinstance(schema, dict):
+        return _ANY
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        name = schemas.ref_name(ref)
+        return _Node(ref=name) if name else _ANY
+    all_of = schema.get("allOf")
+    if isinstance(all_of, list) and len(all_of) == 1 and "properties" not in schema:
+        return _compile(all_of[0])
+    types = _types_of(schema)
+    node = _Node(frozenset(types) if types else None)
+    for key, sub in (schema.get("properties") or {}).items():
+        node.props[key] = _compile(sub)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        node.extra = _compile(extra)
+    items = schema.get("items")
+    if isinstance(items, dict):
+        node.items = _compile(items)
+    return node
+
+
+def _definition(name: str) -> _Node:
+    node = _compiled.get(name)
+    if node is None:
+        _compiled[name] = _ANY  # a definition that refers to itself checks as "anything" while compiling
+        node = _compiled[name] = _compile(schemas.definition(name) or {})
+    return node
+
+
+def _type_ok(actual: str, allowed: frozenset[str], value: Any) -> bool:
+    if actual in allowed:
+        return True
+    if actual == "integer" and "number" in allowed:
+        return True
+    return actual == "number" and "integer" in allowed and float(value).is_integer()
+
+
+def _walk(value: Any, node: _Node, path: str) -> str | None:
+    while node.ref is not None:
+        node = _definition(node.ref)
+    if value is None:
+        return None
+    actual = _JSON_TYPE.get(type(value))
+    if actual is None:
+        return None
+    if node.types is not None and not _type_ok(actual, node.types, value):
+        return f"cannot unmarshal {actual} into field {path} of type {' or '.join(sorted(node.types))}"
+    if actual == "object":
+        if not node.props and node.extra is None:
+            return None
+        for key, sub in value.items():
+            child = node.props.get(key, node.extra)
+            if child is not None:
+                problem = _walk(sub, child, f"{path}.{key}")
+                if problem:
+                    return problem
+    elif actual == "array" and node.items is not None:
+        for i, sub in enumerate(value):
+            problem = _walk(sub, node.items, f"{path}[{i}]")
+            if problem:
+                return problem
+    return None
+
+
+def type_error(api_version: str, kind: str, obj: dict[str, Any]) -> str | None:
+    """Where `obj` has a JSON type its kind's definition does not allow, as a message; None when it fits
+    (and for kinds without a built-in definition)."""
+    name = schemas.definition_name_for(api_version, kind)
+    if name is None:
+        return None
+    return _walk(obj, _definition(name), kind)
