@@ -85,6 +85,7 @@ class Cluster:
     async def start(self) -> None:
         self.store.start(asyncio.get_running_loop())
         await bootstrap.ensure_namespaces(self.client)
+        await bootstrap.ensure_rbac_defaults(self.client)
         if self.fresh:
             await bootstrap.install_crds(self.client, self.opts.crds_dir)
         resources = lambda: [Resource(i.group, i.version, i.plural) for i in self.catalog.all()  # noqa: E731

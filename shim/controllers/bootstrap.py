@@ -6,11 +6,12 @@ from pathlib import Path
 
 import yaml
 
-from shim.clients.base import CRDS, NAMESPACES, Client
+from shim.clients.base import CRDS, NAMESPACES, Client, Resource
 from shim.machinery.errors import StatusError
 
 log = logging.getLogger(__name__)
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+RBAC_POLICY = Path(__file__).with_name("bootstrap_rbac.yaml")
 
 
 async def ensure_namespaces(client: Client) -> None:
@@ -36,3 +37,14 @@ async def install_crds(client: Client, directory: Path) -> list[str]:
                 if err.code != 409:
                     log.error("installing CRD from %s: %s", path, err.message)
     return installed
+
+
+async def ensure_rbac_defaults(client: Client) -> None:
+    """Create the default cluster roles and bindings that are missing (edited ones are left alone)."""
+    for doc in yaml.safe_load_all(RBAC_POLICY.read_text()):
+        plural = "clusterroles" if doc["kind"] == "ClusterRole" else "clusterrolebindings"
+        try:
+            await client.create(Resource("rbac.authorization.k8s.io", "v1", plural), doc)
+        except StatusError as err:
+            if err.code != 409:
+                raise

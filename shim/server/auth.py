@@ -210,3 +210,18 @@ def _rules_allow(role: Obj, verb: str, group: str, resource: str, name: str) -> 
             continue
         return True
     return False
+
+
+def impersonate(request: Request, user: User, authorizer: Authorizer) -> User:
+    """Impersonate-User/-Group headers (kubectl --as/--as-group): allowed to those who may `impersonate`."""
+    name = request.headers.get("impersonate-user")
+    if not name:
+        return user
+    if not user.is_master and not authorizer.allows(user, "impersonate", "", "users", "", name):
+        raise errors.forbidden("users", name, f'User "{user.name}" cannot impersonate resource "users" in API '
+                               f'group "" at the cluster scope')
+    groups = tuple(v.strip() for k, v in request.headers.items() if k == "impersonate-group")
+    if name.startswith("system:serviceaccount:"):
+        ns = name.split(":")[2]
+        groups += ("system:serviceaccounts", f"system:serviceaccounts:{ns}")
+    return User(name, groups + ("system:authenticated",), request.headers.get("impersonate-uid", ""))

@@ -19,8 +19,8 @@ from shim.registry.catalog import Catalog
 from shim.registry.generic import DeleteOptions, ListOptions, ListResult, Registry, WriteOptions
 from shim.registry.resource import ResourceInfo
 from shim.server import negotiation as neg
-from shim.server import paths, watch as watches
-from shim.server.auth import Authenticator, Authorizer, User
+from shim.server import paths, reviews, watch as watches
+from shim.server.auth import Authenticator, Authorizer, User, impersonate
 from shim.server.printing import table_for
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class ResourceEndpoint:
             return status_response(errors.internal(type(exc).__name__))
 
     async def _handle(self, request: Request) -> Response:
-        user = self.ctx.authenticator.authenticate(request)
+        user = impersonate(request, self.ctx.authenticator.authenticate(request), self.ctx.authorizer)
         target = paths.parse(request.url.path)
         if target is None:
             raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
@@ -278,6 +278,8 @@ class ResourceEndpoint:
         if target.name or target.subresource:
             raise errors.method_not_allowed()
         obj = await self._object_body(request)
+        if (info.group, info.plural) in reviews.REVIEW_KINDS:
+            return self._render_plain(request, reviews.review(self.ctx.authorizer, user, info.plural, obj), 201)
         warnings = _checked_fields(request, info, obj)
         created = await registry.create(info, target.namespace, obj, opts)
         return _warn(self._render(request, info, created, 201), warnings)

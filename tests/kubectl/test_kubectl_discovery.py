@@ -75,6 +75,18 @@ def test_cluster_info_names_the_server(kubectl: Kubectl, kubeshim) -> None:
         "\x1b[0;33m", "")
 
 
-@pytest.mark.xfail(strict=True, reason="authorization.k8s.io SelfSubjectAccessReview is not served yet")
 def test_auth_can_i_as_admin(kubectl: Kubectl) -> None:
     assert kubectl.ok("auth", "can-i", "create", "pods").strip() == "yes"
+
+
+def test_auth_can_i_follows_a_namespaced_role_binding(kubectl: Kubectl, ns: str) -> None:
+    kubectl.ok("create", "rolebinding", "tenant-edit", "--clusterrole=edit", "--user=tenant", "-n", ns)
+    assert kubectl.ok("auth", "can-i", "create", "pods", "--as=tenant", "-n", ns).strip() == "yes"
+    assert kubectl.run("auth", "can-i", "create", "pods", "--as=tenant", "-n", "kube-system").stdout.strip() == "no"
+
+
+def test_a_tenant_is_forbidden_outside_its_namespace(kubectl: Kubectl, ns: str) -> None:
+    kubectl.ok("create", "rolebinding", "tenant-view", "--clusterrole=view", "--user=viewer", "-n", ns)
+    result = kubectl.run("get", "pods", "--as=viewer", "-n", "kube-system")
+    assert result.returncode != 0
+    assert 'User "viewer" cannot list resource "pods"' in result.stderr
