@@ -122,9 +122,10 @@ class PodWorker:
                 timeout = self.config.resync_seconds
                 if wake_at is not None:
                     timeout = max(0.0, min(timeout, wake_at - time.time()))
-                try:
-                    await asyncio.wait_for(self.changed.wait(), timeout=timeout)
-                except asyncio.TimeoutError:
+                try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+                    async with asyncio.timeout(timeout):
+                        await self.changed.wait()
+                except TimeoutError:
                     pass
         finally:
             self._stop_tasks()

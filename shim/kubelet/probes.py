@@ -63,8 +63,9 @@ async def exec_probe(command: list[str], target: ProbeTarget, timeout: float) ->
     except OSError:
         return False
     try:
-        return await asyncio.wait_for(proc.wait(), timeout) == 0
-    except asyncio.TimeoutError:
+        async with asyncio.timeout(timeout):
+            return await proc.wait() == 0
+    except TimeoutError:
         try:
             os.killpg(proc.pid, 9)
         except OSError:
@@ -103,18 +104,20 @@ async def http_probe(spec: dict[str, Any], target: ProbeTarget, timeout: float) 
             writer.close()
 
     try:
-        return await asyncio.wait_for(go(), timeout)
-    except (OSError, ValueError, asyncio.TimeoutError, ssl.SSLError):
+        async with asyncio.timeout(timeout):
+            return await go()
+    except (OSError, ValueError, TimeoutError, ssl.SSLError):
         return False
 
 
 async def tcp_probe(spec: dict[str, Any], target: ProbeTarget, timeout: float) -> bool:
     try:
         port = _port(spec.get("port"), target)
-        _, writer = await asyncio.wait_for(asyncio.open_connection(spec.get("host") or target.host, port), timeout)
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(spec.get("host") or target.host, port)
         writer.close()
         return True
-    except (OSError, ValueError, asyncio.TimeoutError):
+    except (OSError, ValueError, TimeoutError):
         return False
 
 

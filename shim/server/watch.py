@@ -19,12 +19,16 @@ def _frame(kind: str, obj_bytes: bytes) -> bytes:
     return b'{"type":"' + kind.encode() + b'","object":' + obj_bytes + b"}\n"
 
 
-def _bookmark(watch: Watch, rv: int, initial_end: bool = False) -> bytes:
+def _bookmark(watch: Watch, rv: int, initial_end: bool = False, rendering: Rendering | None = None) -> bytes:
     info = watch.info
     meta: dict[str, Any] = {"resourceVersion": str(rv)}
     if initial_end:
         meta["annotations"] = {INITIAL_EVENTS_END: "true"}
-    return _frame("BOOKMARK", orjson.dumps({"kind": info.kind, "apiVersion": info.api_version, "metadata": meta}))
+    obj: dict[str, Any] = {"kind": info.kind, "apiVersion": info.api_version, "metadata": meta}
+    if rendering is not None and rendering.view in ("PartialObjectMetadata", "PartialObjectMetadataList"):
+        # Like every other event of a metadata watch (a metadata client cannot decode the full kind).
+        obj = tables.partial_metadata(obj, rendering.version)
+    return _frame("BOOKMARK", orjson.dumps(obj))
 
 
 class _Encoder:
@@ -61,7 +65,7 @@ async def stream(registry: Registry, watch: Watch, rendering: Rendering, *, book
         for kind, entry in watch.initial:
             yield encode(kind, entry)
         if watch.initial_end is not None:
-            yield _bookmark(watch, watch.initial_end, initial_end=True)
+            yield _bookmark(watch, watch.initial_end, initial_end=True, rendering=rendering)
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -72,7 +76,7 @@ async def stream(registry: Registry, watch: Watch, rendering: Rendering, *, book
             except asyncio.TimeoutError:
                 if bookmarks and deadline - loop.time() > 0:
                     last_rv = max(last_rv, registry.store.committed_revision)
-                    yield _bookmark(watch, last_rv)
+                    yield _bookmark(watch, last_rv, rendering=rendering)
                 continue
             if item is None:
                 return

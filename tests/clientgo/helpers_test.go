@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -254,4 +255,15 @@ func startFactory(t *testing.T, factory interface {
 		close(stop)
 		factory.Shutdown()
 	})
+}
+
+// failOnWatchErrors makes any error the informer's reflector reports (a broken watch, a failed list) fail
+// the test; informers hide them by retrying. Call before the informer starts.
+func failOnWatchErrors(t *testing.T, inf cache.SharedIndexInformer) {
+	t.Helper()
+	if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		t.Errorf("informer watch error: %v", err)
+	}); err != nil {
+		t.Fatal(err)
+	}
 }

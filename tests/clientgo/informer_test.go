@@ -35,6 +35,7 @@ func TestSharedInformerResyncRedeliversObjects(t *testing.T) {
 	}
 	factory := informers.NewSharedInformerFactoryWithOptions(cs, time.Second, informers.WithNamespace(ns))
 	inf := factory.Core().V1().ConfigMaps().Informer()
+	failOnWatchErrors(t, inf)
 	var resyncs atomic.Int32
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: func(oldObj, newObj any) {
 		o, n := oldObj.(*corev1.ConfigMap), newObj.(*corev1.ConfigMap)
@@ -65,6 +66,7 @@ func TestInformerFollowsLabelSelectorTransitions(t *testing.T) {
 	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = "tier=web" }))
 	inf := factory.Core().V1().ConfigMaps().Informer()
+	failOnWatchErrors(t, inf)
 	var mu sync.Mutex
 	var seen []informerEvent
 	record := func(kind string, obj any) {
@@ -153,6 +155,7 @@ func TestInformerResourceVersionAdvancesOnBookmarks(t *testing.T) {
 	ctx := testContext(t, 60*time.Second)
 	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
 	inf := factory.Core().V1().Pods().Informer()
+	failOnWatchErrors(t, inf)
 	startFactory(t, factory)
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		t.Fatal("informer never synced")

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
@@ -61,6 +62,14 @@ func TestMetadataInformerOnPods(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	var watchErrors []error
+	if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		mu.Lock()
+		watchErrors = append(watchErrors, err)
+		mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
 	startFactory(t, factory)
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		t.Fatal("metadata informer never synced")
@@ -70,8 +79,9 @@ func TestMetadataInformerOnPods(t *testing.T) {
 		t.Fatalf("pod from the initial list missing: %v", err)
 	}
 	meta := obj.(*metav1.PartialObjectMetadata)
-	if meta.Kind != "PartialObjectMetadata" || meta.UID == "" || meta.Labels["execution-id"] != "e1" {
-		t.Errorf("initial list item: %+v", meta)
+	// (client-go strips the type meta of watch-list items, so Kind may be empty here)
+	if (meta.Kind != "PartialObjectMetadata" && meta.Kind != "") || meta.UID == "" || meta.Labels["execution-id"] != "e1" {
+		t.Errorf("initial list item: kind %q uid %q labels %v", meta.Kind, meta.UID, meta.Labels)
 	}
 
 	// Changes arrive through the watch in metadata form.
@@ -95,15 +105,17 @@ func TestMetadataInformerOnPods(t *testing.T) {
 
 	// The initial state comes from a list with as=PartialObjectMetadataList, or with WatchList on from a
 	// watch with sendInitialEvents=true; changes come from a watch with as=PartialObjectMetadata.
-	var sawInitial, sawWatch bool
+	var sawInitial, sawWatch, sawWatchList, sawList bool
 	for _, req := range rec.Matching("GET", "/namespaces/"+ns+"/pods") {
 		isWatch := strings.Contains(req.Query, "watch=true") || strings.Contains(req.Query, "watch=1")
 		if !isWatch && strings.Contains(req.Accept, "as=PartialObjectMetadataList") {
-			sawInitial = true
+			sawInitial, sawList = true, true
 		}
 		if isWatch && strings.Contains(req.Accept, "as=PartialObjectMetadata") {
 			sawWatch = true
-			sawInitial = sawInitial || strings.Contains(req.Query, "sendInitialEvents=true")
+			if strings.Contains(req.Query, "sendInitialEvents=true") {
+				sawInitial, sawWatchList = true, true
+			}
 			if !strings.HasPrefix(req.ResponseType, "application/json") {
 				t.Errorf("metadata watch answered as %q", req.ResponseType)
 			}
@@ -114,5 +126,48 @@ func TestMetadataInformerOnPods(t *testing.T) {
 	}
 	if !sawWatch {
 		t.Errorf("no watch with Accept as=PartialObjectMetadata was made")
+	}
+	if sawWatchList && sawList {
+		t.Errorf("the metadata informer's watch-list failed and it fell back to a list")
+	}
+	if len(watchErrors) > 0 {
+		t.Errorf("the metadata informer's watch failed: %v", watchErrors)
+	}
+}
+
+func TestMetadataWatchBookmarksArePartialObjectMetadata(t *testing.T) {
+	t.Parallel()
+	cfg, _ := newConfig(t)
+	cs, _ := newClientset(t)
+	ns := testNamespace(t, cs)
+	ctx := testContext(t, 60*time.Second)
+	mc := metadata.NewForConfigOrDie(cfg)
+	pods := mc.Resource(corev1.SchemeGroupVersion.WithResource("pods")).Namespace(ns)
+	list, err := pods.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pods.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion, AllowWatchBookmarks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	select {
+	case ev, ok := <-w.ResultChan():
+		if !ok {
+			t.Fatal("metadata watch closed before any event")
+		}
+		if ev.Type != watch.Bookmark {
+			t.Fatalf("first event on an idle metadata watch is %s %#v, want a BOOKMARK", ev.Type, ev.Object)
+		}
+		m, ok := ev.Object.(*metav1.PartialObjectMetadata)
+		if !ok {
+			t.Fatalf("bookmark object is %T, want *v1.PartialObjectMetadata", ev.Object)
+		}
+		if m.ResourceVersion == "" {
+			t.Errorf("bookmark without resourceVersion: %+v", m)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no BOOKMARK within 30s on a metadata watch with allowWatchBookmarks=true")
 	}
 }

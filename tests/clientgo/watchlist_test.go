@@ -55,6 +55,7 @@ func TestWatchListInformerInitialSync(t *testing.T) {
 	}
 	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
 	inf := factory.Core().V1().ConfigMaps().Informer()
+	failOnWatchErrors(t, inf)
 	startFactory(t, factory)
 	syncCtx := testContext(t, 20*time.Second)
 	if !cache.WaitForCacheSync(syncCtx.Done(), inf.HasSynced) {

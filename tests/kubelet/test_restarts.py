@@ -88,8 +88,10 @@ async def test_active_deadline(harness: Harness) -> None:
     pod = await harness.wait_phase("dl", "Failed", timeout=10)
     assert pod["status"]["reason"] == "DeadlineExceeded"
     assert pod["status"]["message"] == "Pod was active on the node longer than the specified deadline"
+    # Upstream reports Failed at once and the container as terminated once it is stopped.
+    pod = await harness.wait_status("dl", lambda p: "terminated" in harness.container_status(p, "c")["state"])
     term = harness.container_status(pod, "c")["state"]["terminated"]
-    assert term["exitCode"] in (137, 143)
+    assert term["exitCode"] in (137, 143) and term["reason"] == "Error"
 
 
 async def test_image_without_rule_backs_off(harness: Harness) -> None:

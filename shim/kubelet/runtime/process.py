@@ -189,14 +189,16 @@ class ProcessProvider:
         if _alive(pgid, identity.get("pid_ctime")):
             _killpg(pgid, signal.SIGTERM)
         try:
-            return await asyncio.wait_for(self.wait(container_id), timeout=max(0.0, grace))
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(max(0.0, grace)):
+                return await self.wait(container_id)
+        except TimeoutError:
             pass
         if _alive(pgid, identity.get("pid_ctime")):
             _killpg(pgid, signal.SIGKILL)
         try:
-            return await asyncio.wait_for(self.wait(container_id), timeout=10.0)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(10.0):
+                return await self.wait(container_id)
+        except TimeoutError:
             return self.observe(container_id)
 
     def termination_message(self, container_id: str) -> str:
@@ -243,8 +245,9 @@ async def _wait_pid(pid: int | None) -> None:
     done = loop.create_future()
     loop.add_reader(fd, lambda: done.done() or done.set_result(None))
     try:
-        await asyncio.wait_for(done, timeout=5.0)  # re-check files now and then (zombie children linger)
-    except asyncio.TimeoutError:
+        async with asyncio.timeout(5.0):  # re-check files now and then (zombie children linger)
+            await done
+    except TimeoutError:
         pass
     finally:
         loop.remove_reader(fd)
