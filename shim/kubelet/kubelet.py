@@ -71,13 +71,16 @@ class Kubelet:
     def allocatable(self) -> dict[str, Any]:
         return (self.node.node.get("status") or {}).get("allocatable") or capacity(self.config)
 
-    def path_busy(self, path: str, exclude_uid: str) -> bool:
-        """Does another pod with running containers cover this host path?"""
+    def path_user(self, path: str, exclude_uid: str) -> PodWorker | None:
+        """Another pod with running containers that covers this host path, if any."""
         path = str(path)
         for uid, worker in self.workers.items():
-            if uid != exclude_uid and worker.running() and path in mount_targets(worker.pod):
-                return True
-        return False
+            if uid != exclude_uid and (worker.running() or worker.starting) and path in mount_targets(worker.pod):
+                return worker
+        return None
+
+    def path_busy(self, path: str, exclude_uid: str) -> bool:
+        return self.path_user(path, exclude_uid) is not None
 
     async def read_log(self, pod: dict[str, Any], container: str, opts: LogOptions) -> AsyncIterator[bytes]:
         return await read_log(pod, container, opts, pods_dir=self.config.pods_dir)

@@ -35,6 +35,35 @@ class LogOptions:
     limit_bytes: int | None = None
 
 
+def _bool(value: Any) -> bool:
+    return str(value).lower() in ("1", "true", "yes")
+
+
+def _int(query: Any, key: str) -> int | None:
+    value = query.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise bad_request(f'strconv.ParseInt: parsing "{value}": invalid syntax') from None
+
+
+def options_from_query(query: Any) -> tuple[str, LogOptions]:
+    """(container, options) from the query parameters of GET pods/{name}/log."""
+    opts = LogOptions(follow=_bool(query.get("follow")), previous=_bool(query.get("previous")),
+                      timestamps=_bool(query.get("timestamps")), tail_lines=_int(query, "tailLines"),
+                      since_seconds=_int(query, "sinceSeconds"), since_time=query.get("sinceTime") or None,
+                      limit_bytes=_int(query, "limitBytes"))
+    if opts.since_time:
+        try:
+            parse_time_ns(opts.since_time)
+        except ValueError:
+            raise bad_request(f'parsing time "{opts.since_time}" as "2006-01-02T15:04:05Z07:00": cannot parse') \
+                from None
+    return query.get("container") or "", opts
+
+
 def _names(containers: list[dict[str, Any]]) -> list[str]:
     return [c.get("name", "") for c in containers]
 
@@ -229,4 +258,4 @@ def fallback_message(log_path: Path, max_lines: int = 80, max_bytes: int = 2048)
     return text.decode("utf-8", "replace")
 
 
-__all__ = ["LogOptions", "read_log", "resolve_container", "container_id_for", "fallback_message", "StatusError"]
+__all__ = ["LogOptions", "read_log", "resolve_container", "container_id_for", "fallback_message", "options_from_query"]

@@ -68,6 +68,8 @@ class ContainerRecord:
     image_backoff: float = 0.0
     ready: bool = False
     started: bool = False
+    #: Container id of a start in progress (persisted first, so a restart re-adopts instead of duplicating).
+    pending: str = ""
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "ContainerRecord":

@@ -79,6 +79,8 @@ class PodWorker:
         self._probes: dict[str, list[asyncio.Task[None]]] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._kills: dict[str, tuple[asyncio.Task[None], float]] = {}
+        #: Starts in progress (their mount points must not be released by another pod's teardown).
+        self.starting = 0
 
     # -- inputs ---------------------------------------------------------------------------------------------
     def update(self, pod: dict[str, Any]) -> None:
@@ -150,6 +152,10 @@ class PodWorker:
             for inst in (r.previous, r.current):
                 if inst is not None:
                     self.provider.adopt(self.uid, inst.id)
+            if r.pending:
+                obs = self.provider.adopt(self.uid, r.pending)
+                self.started_instance(name, r, r.pending, obs, "")
+                continue
             if r.current is not None and r.current.running:
                 self._watch(name, r.current.id)
                 self._start_probes(name, r)
@@ -350,20 +356,34 @@ class PodWorker:
             cpu_limit_millis=quantity.millicores(limits["cpu"]) if "cpu" in limits else None,
             cpu_request_millis=quantity.millicores(requests["cpu"]) if "cpu" in requests else None,
             termination_message_path=term_path)
-        obs = await self.provider.start(spec)
-        if obs.state == "failed":
+        r.pending = cid
+        self.save()
+        self.starting += 1
+        try:
+            # Shielded: if kubeshim stops mid-start the container still starts, and the checkpoint's
+            # `pending` makes the next kubeshim adopt it rather than start another.
+            obs = await asyncio.shield(self.provider.start(spec))
+        finally:
+            self.starting -= 1
+        self.envs[name] = env
+        self.started_instance(name, r, cid, obs, image.image_id)
+        self._post_start(name, c, cid)
+
+    def started_instance(self, name: str, r: ContainerRecord, cid: str, obs: Observed, image_id: str) -> None:
+        """Book a start attempt's outcome (also used when re-adopting a start that was in progress)."""
+        r.pending = ""
+        if obs.state in ("failed", "unknown") and obs.pid is None:
             self.provider.remove(cid)
-            podstate.record_start_failure(r, "CreateContainerError", obs.error, time.time(), self.backoff)
+            podstate.record_start_failure(r, "CreateContainerError", obs.error or "container failed to start",
+                                          time.time(), self.backoff)
             self.save()
             return
         if r.previous is not None and r.current is not None:
             self.provider.remove(r.previous.id)  # keep only the current and the previous run's files
-        podstate.record_started(r, cid, obs.started_at or time.time(), image.image_id)
-        self.envs[name] = env
+        podstate.record_started(r, cid, obs.started_at or time.time(), image_id)
         self.save()
         self._watch(name, cid)
         self._start_probes(name, r)
-        self._post_start(name, c, cid)
 
     def base_env(self, path: tuple[str, ...], extra: dict[str, str]) -> dict[str, str]:
         env = {"PATH": ":".join(path), "HOSTNAME": self.name, "HOME": os.environ.get("HOME", "/root")}
@@ -392,10 +412,11 @@ class PodWorker:
                 source = os.path.join(source, sub)
                 if not os.path.exists(source):
                     os.makedirs(source, exist_ok=True)
+            nested = bool(mode) and self._nested(target, out)
             try:
                 if mode:
-                    if self._nested(target, out):
-                        pass  # created inside an earlier volume by the container's own setup
+                    if nested:
+                        pass  # made inside the earlier volume by the container's own setup
                     elif mountlib.ensure_mountpoint(target, os.path.isdir(source)):
                         self._created(target)
                 else:
@@ -406,7 +427,7 @@ class PodWorker:
                     log.info("skipping %s at %s for pod %s", vol_name, target, self.name)
                     continue
                 raise
-            out.append(Mount(source, target, bool(vm.get("readOnly"))))
+            out.append(Mount(source, target, bool(vm.get("readOnly")), nested))
         term_path = None
         if mode:
             wanted = c.get("terminationMessagePath") or "/dev/termination-log"
@@ -559,8 +580,12 @@ class PodWorker:
                 if inst is not None:
                     self.provider.forget(inst.id)
         for path in self.record.created_paths:
-            if not self.kubelet.path_busy(path, self.uid):
+            heir = self.kubelet.path_user(path, self.uid)
+            if heir is None:
                 mountlib.release(path)
+            else:  # still covered by another pod: it now owns the cleanup
+                heir._created(path)
+                heir.save()
         await asyncio.to_thread(shutil.rmtree, self.dir, True)
 
     # -- status ---------------------------------------------------------------------------------------------

@@ -61,7 +61,10 @@ def _changed(new: Any, old: Any) -> Obj:
             if key not in old:
                 out["f:" + key] = fields_of(child, False)
             elif child != old[key]:
-                out["f:" + key] = _changed(child, old[key])
+                sub = _changed(child, old[key])
+                # a map or list that only lost entries is not set by this write: see _removed
+                if sub or not _same_container(child, old[key]):
+                    out["f:" + key] = sub
     elif isinstance(new, list) and isinstance(old, list):
         before = {_key_of(item, i): item for i, item in enumerate(old)}
         for i, item in enumerate(new):
@@ -70,7 +73,51 @@ def _changed(new: Any, old: Any) -> Obj:
                 sub = _changed(item, before.get(key))
                 if isinstance(item, dict) and key not in before:
                     sub["."] = {}
-                out[key] = sub
+                if sub or key not in before or not _same_container(item, before[key]):
+                    out[key] = sub
+    return out
+
+
+def _same_container(a: Any, b: Any) -> bool:
+    return (isinstance(a, dict) and isinstance(b, dict)) or (isinstance(a, list) and isinstance(b, list))
+
+
+def _removed(new: Any, old: Any) -> Obj:
+    """The FieldsV1 paths `old` had and `new` has not; `{}` marks a whole subtree gone (for _subtract)."""
+    out: Obj = {}
+    if isinstance(new, dict) and isinstance(old, dict):
+        for key, child in old.items():
+            if key not in new:
+                out["f:" + key] = {}
+            elif _same_container(new[key], child):
+                sub = _removed(new[key], child)
+                if sub:
+                    out["f:" + key] = sub
+    elif isinstance(new, list) and isinstance(old, list):
+        after = {_key_of(item, i): item for i, item in enumerate(new)}
+        for i, item in enumerate(old):
+            key = _key_of(item, i)
+            if key not in after:
+                out[key] = {}
+            elif _same_container(after[key], item):
+                sub = _removed(after[key], item)
+                if sub:
+                    out[key] = sub
+    return out
+
+
+def _removed_object(new: Obj, old: Obj | None, subresource: str) -> Obj:
+    if old is None:
+        return {}
+    if subresource == "status":
+        sub = _removed(new.get("status") or {}, old.get("status") or {})
+        return {"f:status": sub} if sub else {}
+    strip = lambda o: {k: v for k, v in o.items() if k not in ("apiVersion", "kind", "status", "metadata")}
+    meta = lambda o: {k: v for k, v in (o.get("metadata") or {}).items() if k not in _SKIP_META}
+    out = _removed(strip(new), strip(old))
+    m = _removed(meta(new), meta(old))
+    if m:
+        out["f:metadata"] = m
     return out
 
 
@@ -105,13 +152,15 @@ def _subtract(owned: Obj, taken: Obj) -> Obj:
 
 
 def record(obj: Obj, old: Obj | None, manager: str, operation: str, api_version: str, subresource: str) -> None:
-    """Give `manager` the fields this write set or changed, and take them from everyone else."""
+    """Give `manager` the fields this write set or changed, take them from everyone else, and drop the fields
+    the write removed from every manager (structured-merge-diff's Update)."""
     meta = obj.setdefault("metadata", {})
     changed = _changed_object(obj, old, subresource)
+    removed = _removed_object(obj, old, subresource)
     entries = [e for e in (meta.get("managedFields") or []) if isinstance(e, dict)]
     if old is not None and "managedFields" not in meta:
         entries = list(old.get("metadata", {}).get("managedFields") or [])
-    if not changed:
+    if not changed and not removed:
         if entries:
             meta["managedFields"] = entries
         return
@@ -121,10 +170,13 @@ def record(obj: Obj, old: Obj | None, manager: str, operation: str, api_version:
         if (e.get("manager"), e.get("operation"), e.get("subresource", "")) == (manager, operation, subresource):
             mine = e
             continue
-        rest = _subtract(e.get("fieldsV1") or {}, changed)
+        rest = _subtract(_subtract(e.get("fieldsV1") or {}, changed), removed)
         if rest:
             kept.append({**e, "fieldsV1": rest})
-    owned = changed if mine is None else _merge(mine.get("fieldsV1") or {}, changed)
+    owned = changed if mine is None else _merge(_subtract(mine.get("fieldsV1") or {}, removed), changed)
+    if not owned:
+        meta["managedFields"] = kept
+        return
     entry: Obj = {"manager": manager, "operation": operation, "apiVersion": api_version,
                   "time": timeutil.now_string(), "fieldsType": "FieldsV1", "fieldsV1": owned}
     if subresource:

@@ -31,15 +31,15 @@ class Kind:
     name_for: Callable[[str], str] = lambda n: n
 
     def call(self, api_client: Any, verb: str, ns: str, *args: Any, **kw: Any) -> Any:
+        """`verb` (create, read, list, replace, patch, delete) on this kind, in `ns` when namespaced."""
         api = self.api(api_client)
-        if self.namespaced:
-            verb_all = verb if verb != "list" else "list_namespaced"
-            method = getattr(api, f"{verb}_namespaced_{self.snake}" if verb != "list" else f"{verb_all}_{self.snake}")
-            if verb == "create" or verb == "list":
-                return method(ns, *args, **kw)
-            name, *rest = args
-            return method(name, ns, *rest, **kw)
-        return getattr(api, f"{verb}_{self.snake}")(*args, **kw)
+        if not self.namespaced:
+            return getattr(api, f"{verb}_{self.snake}")(*args, **kw)
+        method = getattr(api, f"{verb}_namespaced_{self.snake}")
+        if verb in ("create", "list"):
+            return method(ns, *args, **kw)
+        name, *rest = args
+        return method(name, ns, *rest, **kw)
 
 
 def _webhooks(name: str) -> list[Obj]:

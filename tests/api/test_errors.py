@@ -147,9 +147,12 @@ def test_body_over_size_limit_is_413_when_sent_chunked(http, ns):
     assert _snapshot(http, ns) == before
 
 
-def test_body_just_under_the_limit_is_accepted(http, ns):
-    body = cm_manifest("almost", data={"k": "x" * (MIB - 200)})
-    assert http.post(f"/api/v1/namespaces/{ns}/configmaps", json=body).status_code == 201
+def test_body_just_under_the_limit_is_read(http, ns):
+    """2.9 MiB passes the body limit and reaches validation (a ConfigMap holds at most 1 MiB)."""
+    big = cm_manifest("big", data={"k": "x" * (3 * MIB - 100 * 1024)})
+    expect_http(http.post(f"/api/v1/namespaces/{ns}/configmaps", json=big), 422, "Invalid")
+    almost = cm_manifest("almost", data={"k": "x" * (MIB - 200)})
+    assert http.post(f"/api/v1/namespaces/{ns}/configmaps", json=almost).status_code == 201
 
 
 def test_bad_token_is_401_unauthorized(kubeshim, ns):

@@ -108,6 +108,20 @@ def test_managed_fields_default_manager_is_the_user_agent_name(http, ns):
     assert obj["metadata"]["managedFields"][0]["manager"] == "some-controller"
 
 
+def test_managed_fields_follow_changes_by_several_managers(http, ns):
+    path = f"/api/v1/namespaces/{ns}/configmaps"
+    obj = http.post(path, params={"fieldManager": "first"},
+                    json=cm_manifest("mf", labels={"a": "1", "b": "2"}, data={"x": "1"})).json()
+    obj["metadata"]["labels"] = {"a": "1"}
+    obj["data"] = {"x": "1", "y": "2"}
+    obj = http.put(f"{path}/mf", params={"fieldManager": "second"}, json=obj).json()
+    by_manager = {e["manager"]: e["fieldsV1"] for e in obj["metadata"]["managedFields"]}
+    assert set(by_manager) == {"first", "second"}
+    assert by_manager["second"] == {"f:data": {"f:y": {}}}
+    assert by_manager["first"]["f:metadata"]["f:labels"] == {"f:a": {}}, "a removed field belongs to nobody"
+    assert by_manager["first"]["f:data"] == {"f:x": {}}
+
+
 def test_noop_update_keeps_resource_version(core, ns):
     created = core.create_namespaced_config_map(ns, cm_manifest("noop"))
     again = core.replace_namespaced_config_map("noop", ns, created)

@@ -29,6 +29,9 @@ const Protobuf = "application/vnd.kubernetes.protobuf"
 func kubeconfigPath(t *testing.T) string {
 	t.Helper()
 	path := os.Getenv("KUBESHIM_KUBECONFIG")
+	if path == "" && os.Getenv("CI") == "true" {
+		t.Fatal("KUBESHIM_KUBECONFIG is not set (required under CI=true): run this suite through tests/go/test_clientgo.py")
+	}
 	if path == "" {
 		t.Skip("KUBESHIM_KUBECONFIG is not set: start `kubeshim up` and point it at <data-dir>/kubeconfig " +
 			"(tests/go/test_clientgo.py does this)")

@@ -89,7 +89,7 @@ func (r *widgetReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 
 func TestControllerRuntimeManagerReconcilesCustomResource(t *testing.T) {
 	t.Parallel()
-	cfg, _ := newConfig(t)
+	cfg, rec := newConfig(t)
 	cs, _ := newClientset(t)
 	ns := testNamespace(t, cs)
 	crd := createCRD(t, cfg)
@@ -179,6 +179,9 @@ func TestControllerRuntimeManagerReconcilesCustomResource(t *testing.T) {
 	if got.GetGeneration() != 2 {
 		t.Errorf("generation after one spec change: %d", got.GetGeneration())
 	}
+
+	// controller-runtime's client writes built-in kinds as protobuf, like client-go's typed clients.
+	assertProtobufWrites(t, rec, "/configmaps", "POST", "PUT")
 
 	// Leader election went through a Lease in the namespace.
 	lease, err := cs.CoordinationV1().Leases(ns).Get(ctx, "widgets-controller", metav1.GetOptions{})

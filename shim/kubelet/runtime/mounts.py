@@ -58,7 +58,9 @@ def _enc(path: str | None) -> bytes | None:
 def enter(mounts: list[dict[str, Any]], userns: bool) -> None:
     """In the container's process, before exec: new mount namespace, then each bind mount in order.
 
-    mounts: [{"source": host path, "target": path, "read_only": bool}], parents before children.
+    mounts: [{"source": host path, "target": path, "read_only": bool, "create": bool}], parents before children.
+    Only "create" targets (inside an earlier mount) are made here; host mount points are the kubelet's job, so
+    that it knows what to remove later.
     """
     libc = _libc()
     uid, gid = os.getuid(), os.getgid()
@@ -70,7 +72,7 @@ def enter(mounts: list[dict[str, Any]], userns: bool) -> None:
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     for m in mounts:
         source, target = m["source"], m["target"]
-        if not os.path.lexists(target):  # e.g. a mount nested inside an earlier volume
+        if not os.path.lexists(target) and m.get("create"):  # nested inside an earlier volume of this container
             if os.path.isdir(source):
                 os.makedirs(target, exist_ok=True)
             else:

@@ -1,12 +1,15 @@
 """Containers as local process groups, each under its own supervisor (see supervise.py).
 
-Layout: `<data>/pods/<pod uid>/containers/<container id>/` holds spec.json, pid.json, exit.json,
-identity.json, container.log and termination-log. Deleting the pod directory deletes the logs with it.
+Layout: `<data>/pods/<pod uid>/containers/<container id>/` holds spec.json, starting.json, pid.json,
+exit.json, container.log and termination-log. Deleting the pod directory deletes the logs with it.
 
-Restart safety: identity.json records the supervisor's and the program's pid with their kernel start times
-(psutil create_time), because a pid alone may be reused after a reboot. It is a file in the container dir, not
-a pod annotation: it is local state of this node, must be written before anything else can observe the
+Restart safety: starting.json (written by us right after spawning) and pid.json (written by the supervisor
+once the program runs) record the supervisor's and the program's pid with their kernel start times (psutil's
+create_time), because a pid alone may be reused after a reboot. They are files in the container dir, not a
+pod annotation: this is local state of this node, it must exist before anything else can observe the
 container, and writing pod metadata through the API would bump resourceVersions under Flyte's own updates.
+The kubelet's checkpoint (checkpoint.py) names the container id before the start, so a kubeshim killed
+mid-start re-adopts the container instead of starting a second one.
 `adopt()` re-attaches to a container after a kubeshim restart; exit.json (written by the surviving supervisor)
 still gives the true exit code. Exits are noticed through pidfds, which work for processes that are not our
 children.
@@ -95,7 +98,8 @@ class ProcessProvider:
         cdir.mkdir(parents=True, exist_ok=True)
         self._dirs[spec.id] = cdir
         (cdir / "termination-log").touch()
-        mounts = [{"source": m.source, "target": m.target, "read_only": m.read_only} for m in spec.mounts]
+        mounts = [{"source": m.source, "target": m.target, "read_only": m.read_only, "create": m.nested}
+                  for m in spec.mounts]
         if self.namespace_mode and spec.termination_message_path:
             mounts.append({"source": str(cdir / "termination-log"), "target": spec.termination_message_path,
                            "read_only": False})
@@ -112,6 +116,8 @@ class ProcessProvider:
                                      stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cdir,
                                      env=env, start_new_session=True, close_fds=True)
         self._children[spec.id] = child
+        with open(cdir / "starting.json", "w", encoding="utf-8") as fh:
+            json.dump({"supervisor": child.pid, "supervisor_ctime": _ctime(child.pid)}, fh)
         delay = 0.002
         while True:
             done = _read_json(cdir / "exit.json")
@@ -119,12 +125,7 @@ class ProcessProvider:
                 child.wait()
                 self._children.pop(spec.id, None)
                 return Observed(spec.id, "failed", error=done["start_error"])
-            info = _read_json(cdir / "pid.json")
-            if info is not None:
-                identity = {"pid": info["pid"], "pid_ctime": _ctime(info["pid"]), "supervisor": child.pid,
-                            "supervisor_ctime": _ctime(child.pid), "started_at": info["started_at"]}
-                with open(cdir / "identity.json", "w", encoding="utf-8") as fh:
-                    json.dump(identity, fh)
+            if (cdir / "pid.json").exists():
                 return self.observe(spec.id)
             if child.poll() is not None:
                 self._children.pop(spec.id, None)
@@ -165,9 +166,9 @@ class ProcessProvider:
                         finished_at=time.time(), exit_code=137, error=VANISHED)
 
     def _identity(self, container_id: str) -> dict[str, Any]:
-        """identity.json, or pid.json when kubeshim died between the supervisor's start and our record."""
+        """pid.json (written by the supervisor once the program runs), else starting.json (supervisor only)."""
         cdir = self.dir(container_id)
-        return _read_json(cdir / "identity.json") or _read_json(cdir / "pid.json") or {}
+        return _read_json(cdir / "pid.json") or _read_json(cdir / "starting.json") or {}
 
     async def wait(self, container_id: str) -> Observed:
         while True:
@@ -182,6 +183,10 @@ class ProcessProvider:
 
     async def stop(self, container_id: str, grace: float) -> Observed:
         obs = self.observe(container_id)
+        deadline = time.monotonic() + 10.0
+        while not obs.done and not obs.pid and time.monotonic() < deadline:  # still starting: wait for its pid
+            await asyncio.sleep(0.01)
+            obs = self.observe(container_id)
         if obs.done or not obs.pid:
             return obs
         identity = self._identity(container_id)
@@ -258,7 +263,7 @@ def instance_finished(cdir: Path) -> bool:
     """No more log lines will come: the supervisor recorded an exit, failed to start, or is gone."""
     if (cdir / "exit.json").exists():
         return True
-    identity = _read_json(cdir / "identity.json") or _read_json(cdir / "pid.json")
+    identity = _read_json(cdir / "pid.json") or _read_json(cdir / "starting.json")
     if identity is None:
         return not cdir.exists()
     return not (_alive(identity.get("supervisor"), identity.get("supervisor_ctime"))

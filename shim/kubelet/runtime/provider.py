@@ -16,6 +16,7 @@ class Mount:
     source: str  # host path of the materialized volume (or file)
     target: str  # mountPath
     read_only: bool = False
+    nested: bool = False  # lies inside an earlier mount: created inside that volume, not on the host
 
 
 @dataclass

@@ -26,6 +26,19 @@ from shim.kubelet.runtime.crilog import LineWriter
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def create_time(pid: int) -> float | None:
+    """A process's start time exactly as psutil computes it (boot time + start ticks), to guard against pid reuse."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        with open("/proc/stat", "rb") as fh:
+            btime = next(int(line.split()[1]) for line in fh if line.startswith(b"btime"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    ticks = int(stat[stat.rfind(b")") + 2:].split()[19])
+    return btime + ticks / os.sysconf("SC_CLK_TCK")
+
+
 def write_json(path: str, data: dict[str, Any]) -> None:
     """Atomic write: readers never see a torn file."""
     tmp = f"{path}.tmp{os.getpid()}"
@@ -166,7 +179,8 @@ def supervise(cdir: str) -> int:
         write_json(exit_path, {"start_error": failure.decode("utf-8", "replace")})
         return 0
     started = time.time()
-    write_json(os.path.join(cdir, "pid.json"), {"pid": pid, "supervisor": os.getpid(), "started_at": started})
+    write_json(os.path.join(cdir, "pid.json"), {"pid": pid, "pid_ctime": create_time(pid), "supervisor": os.getpid(),
+                                                "supervisor_ctime": create_time(os.getpid()), "started_at": started})
 
     log = open(spec["log_path"], "ab", buffering=0)
     writers = {out_r: LineWriter(log, "stdout"), err_r: LineWriter(log, "stderr")}

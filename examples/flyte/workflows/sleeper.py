@@ -1,0 +1,18 @@
+"""A long-running task, to abort."""
+import time
+
+from flytekit import Resources, task, workflow
+
+SMALL = Resources(cpu="100m", mem="400Mi")
+
+
+@task(requests=SMALL, limits=SMALL)
+def nap(seconds: int) -> int:
+    print(f"kubeshim-sleeper: sleeping {seconds}s", flush=True)
+    time.sleep(seconds)
+    return seconds
+
+
+@workflow
+def wf(seconds: int = 600) -> int:
+    return nap(seconds=seconds)

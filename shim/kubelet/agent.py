@@ -1,0 +1,73 @@
+"""Wiring the kubelet into one `kubeshim up` (called by shim.cli.cluster): config from the cluster's options,
+service-account tokens from its authenticator, and the pods/log endpoint's handler.
+
+This is the only kubelet module that knows the in-process server exists; `run_kubelet` itself needs nothing
+but a Client. The log handler builds a Starlette response because that is the contract ApiContext.pod_logs
+has; the reading itself is shim.kubelet.logs.read_log.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from shim.clients.base import SERVICEACCOUNTS, Client
+from shim.kubelet.config import KubeletConfig
+from shim.kubelet.kubelet import Kubelet
+from shim.kubelet.logs import options_from_query, read_log
+from shim.machinery.errors import StatusError
+
+log = logging.getLogger(__name__)
+
+
+def config_from_options(opts: Any) -> KubeletConfig:
+    """KubeletConfig from shim.cli.cluster.Options: `extra["kubelet"]` may hold any KubeletConfig field."""
+    raw = dict((getattr(opts, "extra", None) or {}).get("kubelet") or {})
+    known = {f.name for f in fields(KubeletConfig)}
+    unknown = set(raw) - known
+    if unknown:
+        raise ValueError(f"unknown kubelet settings: {', '.join(sorted(unknown))}")
+    raw.setdefault("data_dir", Path(opts.data_dir) / "kubelet")
+    config = KubeletConfig(**raw)
+    host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    config.api_env = {"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": str(opts.port),
+                      "KUBERNETES_SERVICE_PORT_HTTPS": str(opts.port), **config.api_env}
+    return config
+
+
+def token_issuer(client: Client, authenticator: Any) -> Any:
+    async def issue(pod: dict[str, Any], audience: str, seconds: int) -> str:
+        meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        name = spec.get("serviceAccountName") or "default"
+        uid = ""
+        try:
+            uid = ((await client.get(SERVICEACCOUNTS, name, meta.get("namespace", ""))).get("metadata") or {}).get(
+                "uid", "")
+        except StatusError:
+            pass
+        token, _ = authenticator.issue(meta.get("namespace", ""), name, uid, max(seconds, 600))
+        return token
+
+    return issue
+
+
+def log_handler(kubelet: Kubelet) -> Any:
+    async def pod_logs(pod: dict[str, Any], query: Any) -> Any:
+        from starlette.responses import StreamingResponse
+
+        container, opts = options_from_query(query)
+        stream = await read_log(pod, container, opts, pods_dir=kubelet.config.pods_dir)
+        return StreamingResponse(stream, media_type="text/plain")
+
+    return pod_logs
+
+
+async def start_kubelet(client: Client, opts: Any, ctx: Any) -> None:
+    """Run the kubelet of this kubeshim until cancelled."""
+    config = config_from_options(opts)
+    if getattr(ctx, "authenticator", None) is not None and config.token_issuer is None:
+        config.token_issuer = token_issuer(client, ctx.authenticator)
+    kubelet = Kubelet(client, config)
+    ctx.pod_logs = log_handler(kubelet)
+    await kubelet.run()

@@ -1,0 +1,105 @@
+"""End to end through a real `kubeshim up` (API server + kubelet) with the official Python client."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+
+
+def _root_conftest() -> Any:
+    """tests/conftest.py, loaded under a name of its own (every tier's conftest is called `conftest`)."""
+    import importlib.util
+    import sys
+
+    name = "kubeshim_tests_conftest"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "conftest.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    server = _root_conftest().start_kubeshim(tmp_path_factory.mktemp("kubelet-e2e") / "data")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def core(cluster: Any) -> Iterator[Any]:
+    from kubernetes import client, config
+
+    api = client.CoreV1Api(config.new_client_from_config(str(cluster.kubeconfig)))
+    yield api
+    # Leave nothing behind on the host (processes, mount points) before the server stops.
+    api.delete_collection_namespaced_pod("default", grace_period_seconds=0)
+    wait(lambda: not api.list_namespaced_pod("default").items, timeout=10)
+
+
+def wait(check: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def pod(name: str, command: list[str], **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "main", "image": "busybox", "command": command}], **spec}}
+
+
+def test_node_is_ready(core: Any) -> None:
+    node = wait(lambda: next(iter(core.list_node().items), None))
+    ready = {c.type: c.status for c in node.status.conditions}["Ready"]
+    assert node.metadata.name == "kubeshim" and ready == "True"
+
+
+def test_pod_runs_logs_and_fails(core: Any) -> None:
+    core.create_namespaced_pod("default", pod("e2e-fail", ["sh", "-c", "echo out; echo err >&2; exit 4"],
+                                              restartPolicy="Never"))
+    done = wait(lambda: (p := core.read_namespaced_pod("e2e-fail", "default")).status.phase == "Failed" and p)
+    term = done.status.container_statuses[0].state.terminated
+    assert (term.exit_code, term.reason) == (4, "Error")
+    assert done.spec.node_name == "kubeshim"
+    assert core.read_namespaced_pod_log("e2e-fail", "default") == "out\nerr\n"
+    assert core.read_namespaced_pod_log("e2e-fail", "default", tail_lines=1) == "err\n"
+    from kubernetes.client.exceptions import ApiException
+
+    with pytest.raises(ApiException) as err:
+        core.read_namespaced_pod_log("e2e-fail", "default", container="nope")
+    assert err.value.status == 400 and "container nope is not valid for pod e2e-fail" in err.value.body
+
+
+def test_graceful_delete_finishes(core: Any) -> None:
+    core.create_namespaced_pod("default", pod("e2e-del", ["sleep", "1000"], terminationGracePeriodSeconds=2))
+    wait(lambda: core.read_namespaced_pod("e2e-del", "default").status.phase == "Running")
+    core.delete_namespaced_pod("e2e-del", "default")
+    from kubernetes.client.exceptions import ApiException
+
+    def gone() -> bool:
+        try:
+            core.read_namespaced_pod("e2e-del", "default")
+            return False
+        except ApiException as exc:
+            return exc.status == 404
+
+    wait(gone, timeout=10)
+
+
+def test_unschedulable_pod(core: Any) -> None:
+    body = pod("e2e-huge", ["true"])
+    body["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "1000"}}
+    core.create_namespaced_pod("default", body)
+    cond = wait(lambda: next((c for c in core.read_namespaced_pod("e2e-huge", "default").status.conditions or []
+                              if c.type == "PodScheduled" and c.status == "False"), None))
+    assert cond.reason == "Unschedulable" and cond.message == "0/1 nodes are available: 1 Insufficient cpu."
+    core.delete_namespaced_pod("e2e-huge", "default", grace_period_seconds=0)

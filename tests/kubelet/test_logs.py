@@ -1,0 +1,121 @@
+"""Pod logs: the options of GET pods/log, previous instances, follow, and upstream's 400 messages."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from shim.kubelet.logs import LogOptions, fallback_message, read_log
+from shim.kubelet.runtime.crilog import LineWriter, parse_line
+from shim.kubelet.timeutil import rfc3339_nano
+from shim.machinery.errors import StatusError
+
+from .conftest import Harness, make_pod
+
+
+async def collect(harness: Harness, pod: dict, container: str = "", **opts) -> bytes:
+    stream = await read_log(pod, container, LogOptions(**opts), pods_dir=harness.config.pods_dir)
+    return b"".join([chunk async for chunk in stream])
+
+
+def test_cri_writer_splits_and_marks_partials(tmp_path) -> None:
+    path = tmp_path / "log"
+    with open(path, "wb") as fh:
+        w = LineWriter(fh, "stdout")
+        w.feed(b"a\nb")
+        w.feed(b"c\n" + b"x" * 20000 + b"\nend")
+        w.close()
+    records = [parse_line(line) for line in path.read_bytes().splitlines(keepends=True)]
+    assert [(r.content[:3], r.full) for r in records] == [(b"a", True), (b"bc", True), (b"xxx", False),
+                                                          (b"xxx", True), (b"end", True)]
+    assert len(records[2].content) == 16 * 1024
+
+
+async def test_log_options(harness: Harness) -> None:
+    await harness.start()
+    script = "echo one; sleep 0.3; echo two; echo err >&2; printf 'no newline'"
+    await harness.create(make_pod("logs", [{"name": "c", "command": ["sh", "-c", script]}], restartPolicy="Never"))
+    pod = await harness.wait_phase("logs", "Succeeded")
+    assert await collect(harness, pod) == b"one\ntwo\nerr\nno newline\n"
+    assert await collect(harness, pod, "c", tail_lines=2) == b"err\nno newline\n"
+    assert await collect(harness, pod, tail_lines=0) == b""
+    assert await collect(harness, pod, limit_bytes=6) == b"one\ntw"
+    stamped = (await collect(harness, pod, timestamps=True)).decode().splitlines()
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z one$", stamped[0])
+    second = stamped[1].split(" ")[0]
+    assert await collect(harness, pod, since_time=second) == b"two\nerr\nno newline\n"
+    assert await collect(harness, pod, since_seconds=3600) == b"one\ntwo\nerr\nno newline\n"
+
+
+async def test_previous_and_follow(harness: Harness) -> None:
+    await harness.start()
+    script = "echo run-$(date +%s%N); sleep 0.2; exit 1"
+    await harness.create(make_pod("prev", [{"name": "c", "command": ["sh", "-c", script]}],
+                                  restartPolicy="OnFailure"))
+    pod = await harness.wait_status("prev", lambda p: harness.container_status(p, "c")["restartCount"] >= 1
+                                    and "running" in harness.container_status(p, "c")["state"])
+    previous = await collect(harness, pod, previous=True)
+    current_stream = await read_log(pod, "", LogOptions(follow=True), pods_dir=harness.config.pods_dir)
+    started = time.monotonic()
+    current = b"".join([c async for c in current_stream])
+    assert previous.startswith(b"run-") and current.startswith(b"run-") and previous != current
+    assert time.monotonic() - started < 3  # follow ended with the instance
+
+
+async def test_log_errors(harness: Harness) -> None:
+    await harness.start()
+    await harness.create(make_pod("two", [{"name": "a", "command": ["sleep", "5"]},
+                                          {"name": "b", "command": ["true"]}],
+                                  initContainers=[{"name": "i", "image": "x", "command": ["true"]}]))
+    pod = await harness.wait_status("two", lambda p: "running" in harness.container_status(p, "a")["state"])
+    with pytest.raises(StatusError) as err:
+        await read_log(pod, "", LogOptions(), pods_dir=harness.config.pods_dir)
+    assert err.value.code == 400
+    assert err.value.message == ("a container name must be specified for pod two, choose one of: [a b] "
+                                 "or one of the init containers: [i]")
+    with pytest.raises(StatusError) as err:
+        await read_log(pod, "zzz", LogOptions(), pods_dir=harness.config.pods_dir)
+    assert err.value.message == "container zzz is not valid for pod two"
+    with pytest.raises(StatusError) as err:
+        await read_log(pod, "a", LogOptions(previous=True), pods_dir=harness.config.pods_dir)
+    assert err.value.message == 'previous terminated container "a" in pod "two" not found'
+    with pytest.raises(StatusError) as err:
+        await read_log(pod, "a", LogOptions(tail_lines=-1), pods_dir=harness.config.pods_dir)
+    assert err.value.code == 422
+    pending = make_pod("pending", [{"name": "c"}])
+    pending["metadata"]["uid"] = "x"
+    pending["spec"]["nodeName"] = "kubeshim"
+    pending["status"] = {"containerStatuses": [{"name": "c", "state": {"waiting": {"reason": "ContainerCreating"}},
+                                                "lastState": {}}]}
+    with pytest.raises(StatusError) as err:
+        await read_log(pending, "c", LogOptions(), pods_dir=harness.config.pods_dir)
+    assert err.value.message == 'container "c" in pod "pending" is waiting to start: ContainerCreating'
+
+
+async def test_termination_message_and_fallback_to_logs(harness: Harness) -> None:
+    await harness.start()
+    lines = "; ".join(f"echo line{i}" for i in range(100))
+    await harness.create(make_pod("msg", [
+        {"name": "file", "command": ["sh", "-c", "echo done-ok > /dev/termination-log; exit 0"]},
+        {"name": "logs", "command": ["sh", "-c", f"{lines}; exit 2"],
+         "terminationMessagePolicy": "FallbackToLogsOnError"}], restartPolicy="Never"))
+    pod = await harness.wait_phase("msg", "Failed")
+    logs_msg = harness.container_status(pod, "logs")["state"]["terminated"]["message"]
+    assert logs_msg.splitlines()[0] == "line20" and logs_msg.splitlines()[-1] == "line99"
+    if harness.caps[0]:  # the termination-log file only exists inside a private mount namespace
+        assert harness.container_status(pod, "file")["state"]["terminated"]["message"] == "done-ok\n"
+
+
+def test_fallback_message_limits(tmp_path) -> None:
+    path = tmp_path / "log"
+    with open(path, "wb") as fh:
+        w = LineWriter(fh, "stdout")
+        w.feed(b"".join(b"%d %s\n" % (i, b"y" * 50) for i in range(200)))
+    text = fallback_message(path)
+    assert len(text.encode()) == 2048 and text.endswith("199 " + "y" * 50 + "\n")
+
+
+def test_rfc3339_nano_trims_zeros() -> None:
+    assert rfc3339_nano(1_700_000_000_120_000_000) == "2023-11-14T22:13:20.12Z"
+    assert rfc3339_nano(1_700_000_000_000_000_000) == "2023-11-14T22:13:20Z"
