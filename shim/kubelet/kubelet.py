@@ -134,7 +134,7 @@ class Kubelet:
                         if not obs.done:
                             await self.provider.stop(inst.id, 2.0)
                         self.provider.forget(inst.id)
-                for path in record.created_paths:
+                for path in reversed(record.created_paths):
                     if not self.path_busy(path, record.uid):
                         mountlib.release(path)
             await asyncio.to_thread(shutil.rmtree, entry, True)
@@ -146,7 +146,15 @@ class Kubelet:
             log.info("kubelet: mount namespaces=%s cgroups=%s", self.namespace_mode,
                      self.cgroup_setup and self.cgroup_setup["version"])
         self.config.pods_dir.mkdir(parents=True, exist_ok=True)
-        await self.node.register()
+        delay = 0.2
+        while True:  # a remote API server may not be up yet
+            try:
+                await self.node.register()
+                break
+            except Exception as exc:  # noqa: BLE001
+                log.warning("node registration failed (retrying in %.1fs): %r", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
         background = [asyncio.create_task(self.node.run(), name="node-heartbeat"),
                       asyncio.create_task(self.informer.run(), name="pod-informer")]
         if self.config.schedule:

@@ -28,6 +28,7 @@ from shim.kubelet.runtime import mounts as mountlib
 from shim.kubelet.runtime.env import ConfigError, EnvSources, container_argv, container_env, referenced_objects
 from shim.kubelet.runtime.expand import expand
 from shim.kubelet.runtime.provider import ContainerSpec, Mount, Observed
+from shim.kubelet.timeutil import parse_time, rfc3339
 from shim.kubelet.volumes import VolumeError, VolumeSources, materialize
 from shim.machinery.errors import StatusError
 
@@ -102,6 +103,12 @@ class PodWorker:
     def running(self) -> list[str]:
         return [n for n, r in self.record.containers.items() if r.current is not None and r.current.running]
 
+    def idle(self) -> bool:
+        """Finished for good: terminal phase, nothing running, stopping or starting."""
+        phase = (self.pod.get("status") or {}).get("phase")
+        return phase in podstate.TERMINAL and not self.running() and not self._kills and not self.starting \
+            and not _meta(self.pod).get("deletionTimestamp")
+
     def save(self) -> None:
         checkpoint.save(self.dir, self.record, self.pod)
 
@@ -121,9 +128,11 @@ class PodWorker:
                 except Exception:  # noqa: BLE001 - keep the pod worker alive, retry soon
                     log.exception("sync of pod %s/%s failed", self.namespace, self.name)
                     wake_at = time.time() + min(1.0, self.config.resync_seconds)
-                timeout = self.config.resync_seconds
-                if wake_at is not None:
-                    timeout = max(0.0, min(timeout, wake_at - time.time()))
+                timeout: float | None = self.config.resync_seconds
+                if self.idle():
+                    timeout = None  # a finished pod changes only when its object does
+                elif wake_at is not None:
+                    timeout = max(0.0, min(self.config.resync_seconds, wake_at - time.time()))
                 try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
                     async with asyncio.timeout(timeout):
                         await self.changed.wait()
@@ -164,20 +173,16 @@ class PodWorker:
         """No checkpoint (data dir lost): trust the API's last status; running containers are gone."""
         status = self.pod.get("status") or {}
         if status.get("startTime"):
-            from shim.kubelet.timeutil import parse_time
-
             self.record.start_time = parse_time(status["startTime"])
         for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
             state = cs.get("state") or {}
             cid = (cs.get("containerID") or "").split("://", 1)[-1]
             if not cid or not (state.get("running") or state.get("terminated")):
                 continue
-            from shim.kubelet.timeutil import parse_time
-
             r = self.record.container(cs["name"])
             r.restart_count = int(cs.get("restartCount") or 0)
             if state.get("running"):
-                started = parse_time(state["running"].get("startedAt") or podstate.rfc3339(time.time()))
+                started = parse_time(state["running"].get("startedAt") or rfc3339(time.time()))
                 r.current = podstate.Instance(cid, started)
                 r.current.finished_at = time.time()
                 r.current.exit_code = 137
@@ -415,13 +420,10 @@ class PodWorker:
             nested = bool(mode) and self._nested(target, out)
             try:
                 if mode:
-                    if nested:
-                        pass  # made inside the earlier volume by the container's own setup
-                    elif mountlib.ensure_mountpoint(target, os.path.isdir(source)):
-                        self._created(target)
+                    if not nested:  # nested ones are made inside the earlier volume by the container's setup
+                        self._created(*mountlib.ensure_mountpoint(target, os.path.isdir(source)))
                 else:
-                    if mountlib.link(target, source, self.kubelet.path_busy(target, self.uid)):
-                        self._created(target)
+                    self._created(*mountlib.link(target, source, self.kubelet.path_busy(target, self.uid)))
             except mountlib.MountError:
                 if best_effort:
                     log.info("skipping %s at %s for pod %s", vol_name, target, self.name)
@@ -432,8 +434,7 @@ class PodWorker:
         if mode:
             wanted = c.get("terminationMessagePath") or "/dev/termination-log"
             try:
-                if mountlib.ensure_mountpoint(wanted, False):
-                    self._created(wanted)
+                self._created(*mountlib.ensure_mountpoint(wanted, False))
                 term_path = wanted
             except mountlib.MountError:
                 term_path = None
@@ -443,9 +444,10 @@ class PodWorker:
     def _nested(target: str, earlier: list[Mount]) -> bool:
         return any(target.startswith(m.target.rstrip("/") + "/") for m in earlier)
 
-    def _created(self, path: str) -> None:
-        if path not in self.record.created_paths:
-            self.record.created_paths.append(path)
+    def _created(self, *paths: str) -> None:
+        for path in paths:
+            if path not in self.record.created_paths:
+                self.record.created_paths.append(path)
 
     # -- probes and hooks -----------------------------------------------------------------------------------
     def _probe_target(self, name: str, r: ContainerRecord) -> ProbeTarget:
@@ -579,7 +581,7 @@ class PodWorker:
             for inst in (r.previous, r.current):
                 if inst is not None:
                     self.provider.forget(inst.id)
-        for path in self.record.created_paths:
+        for path in reversed(self.record.created_paths):  # innermost first
             heir = self.kubelet.path_user(path, self.uid)
             if heir is None:
                 mountlib.release(path)
@@ -592,7 +594,8 @@ class PodWorker:
     async def push_status(self) -> None:
         status = podstate.pod_status(self.pod, self.record, time.time(), host_ip=self.config.host_ip,
                                      pod_ip=self.config.host_ip)
-        if status == self.last_status:
+        if status == self.last_status or status == (self.pod.get("status") or {}):
+            self.last_status = status
             return
         patch_status: dict[str, Any] = dict(status)
         for key in ("reason", "message", "initContainerStatuses"):

@@ -55,7 +55,3 @@ def scaled(value: Any, divisor: Any = 1) -> int:
         raise ValueError("divisor must be positive")
     return math.ceil(parse(value) / div)
 
-
-def format_bytes_ki(n: int) -> str:
-    """A byte count as a node would report it (e.g. '24684572Ki')."""
-    return f"{n // 1024}Ki" if n % 1024 == 0 or n > 10 * 1024 else str(n)

@@ -1,10 +1,11 @@
-"""JSON type checks of built-in objects against upstream's definitions.
+"""What decoding a built-in object into upstream's Go structs does: type errors and unknown fields.
 
 Upstream decodes every request body into Go structs, so a field of the wrong JSON type (`"data": []` on a
-ConfigMap, `"command": "echo"` on a container) is a 400 BadRequest before any strategy sees it. kubeshim
-keeps objects as dicts; this module gives the same answer by walking the body along the kind's definition
-from `shim.machinery.schemas`. Only types are checked: unknown fields, formats and enums are other layers'
-business, and `null` is accepted anywhere (Go decodes it to the zero value).
+ConfigMap, `"command": "echo"` on a container) is a 400 BadRequest before any strategy sees it, and a field
+the struct does not have never reaches storage (`fieldValidation=Strict` refuses it, `Warn` — the default —
+answers a Warning per field, `Ignore` drops it silently). kubeshim keeps objects as dicts; this module gives
+the same answers by walking the body along the kind's definition from `shim.machinery.schemas`. Formats and
+enums are other layers' business, and `null` is accepted anywhere (Go decodes it to the zero value).
 
 Each definition is compiled once into a small node tree; checking is one walk over the object.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shim.machinery import schemas
+from shim.machinery import errors, schemas
 
 _JSON_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
 
@@ -90,7 +91,8 @@ def _type_ok(actual: str, allowed: frozenset[str], value: Any) -> bool:
     return actual == "number" and "integer" in allowed and float(value).is_integer()
 
 
-def _walk(value: Any, node: _Node, path: str) -> str | None:
+def _walk(value: Any, node: _Node, path: str, unknown: list[str]) -> str | None:
+    """The first type error under `value`; unknown fields are removed and their paths collected."""
     while node.ref is not None:
         node = _definition(node.ref)
     if value is None:
@@ -103,24 +105,42 @@ def _walk(value: Any, node: _Node, path: str) -> str | None:
     if actual == "object":
         if not node.props and node.extra is None:
             return None
-        for key, sub in value.items():
+        for key in list(value):
             child = node.props.get(key, node.extra)
-            if child is not None:
-                problem = _walk(sub, child, f"{path}.{key}")
-                if problem:
-                    return problem
+            here = f"{path}.{key}" if path else key
+            if child is None:
+                unknown.append(here)
+                del value[key]
+                continue
+            problem = _walk(value[key], child, here, unknown)
+            if problem:
+                return problem
     elif actual == "array" and node.items is not None:
         for i, sub in enumerate(value):
-            problem = _walk(sub, node.items, f"{path}[{i}]")
+            problem = _walk(sub, node.items, f"{path}[{i}]", unknown)
             if problem:
                 return problem
     return None
 
 
-def type_error(api_version: str, kind: str, obj: dict[str, Any]) -> str | None:
-    """Where `obj` has a JSON type its kind's definition does not allow, as a message; None when it fits
-    (and for kinds without a built-in definition)."""
+def decode(api_version: str, kind: str, obj: dict[str, Any]) -> tuple[str | None, list[str]]:
+    """(type error or None, paths of the unknown fields removed from `obj`) for a built-in kind; kinds
+    without a built-in definition pass untouched."""
     name = schemas.definition_name_for(api_version, kind)
     if name is None:
-        return None
-    return _walk(obj, _definition(name), kind)
+        return None, []
+    unknown: list[str] = []
+    return _walk(obj, _definition(name), "", unknown), unknown
+
+
+FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
+
+
+def unknown_field_warnings(unknown: list[str], mode: str) -> list[str]:
+    """Strict: 400 listing the fields; Warn: the Warning texts; Ignore: nothing."""
+    if not unknown or mode == "Ignore":
+        return []
+    messages = [f'unknown field "{path}"' for path in unknown]
+    if mode == "Strict":
+        raise errors.bad_request("strict decoding error: " + ", ".join(messages))
+    return messages

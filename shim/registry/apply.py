@@ -8,6 +8,7 @@ manager owns to a different value is a 409 conflict unless `force=true`, which t
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import orjson
@@ -192,7 +193,7 @@ async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: s
         if key in meta:
             raise errors.bad_request(f"metadata.{key} must not be set in an applied configuration")
     ns = namespace if info.namespaced else ""
-    recorded = WriteOptions(opts.dry_run, opts.field_manager, opts.user_agent, fields_recorded=True)
+    recorded = dataclasses.replace(opts, fields_recorded=True)  # shares opts.warnings with the caller
     if registry.get_entry(info, ns, name) is None:
         obj = copy.deepcopy(applied)
         obj.setdefault("metadata", {})["name"] = name

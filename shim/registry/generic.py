@@ -66,6 +66,10 @@ class WriteOptions:
     user_agent: str = ""
     #: managedFields were already set by the caller (server-side apply)
     fields_recorded: bool = False
+    #: what to do with unknown fields of built-in kinds: Strict, Warn or Ignore
+    field_validation: str = "Warn"
+    #: Warning texts for the client, filled in by the write
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -374,7 +378,8 @@ class Registry:
                                             "message": f"namespace {namespace} is being terminated",
                                             "field": "metadata.namespace"}])
 
-    def _check_type(self, info: ResourceInfo, obj: Obj) -> None:
+    def _check_type(self, info: ResourceInfo, obj: Obj, opts: WriteOptions | None = None) -> None:
+        """The object is of this resource's kind and, for built-in kinds, decodes as upstream's Go types."""
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be an object")
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
@@ -387,18 +392,20 @@ class Registry:
             raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
                                      f"API version ({info.api_version})")
         obj["kind"], obj["apiVersion"] = info.kind, info.api_version
-        if info.crd is None:  # custom resources get their own schema's structural validation instead
-            problem = typecheck.type_error(info.api_version, info.kind, obj)
+        if info.crd is None and info.to_storage is None:  # custom resources: structural schema instead
+            problem, unknown = typecheck.decode(info.api_version, info.kind, obj)
             if problem:
                 raise errors.bad_request(f'{info.kind} in version "{info.version}" cannot be handled as a '
                                          f'{info.kind}: json: {problem}')
+            if opts is not None:
+                opts.warnings += typecheck.unknown_field_warnings(unknown, opts.field_validation)
 
     def _to_storage(self, info: ResourceInfo, obj: Obj) -> Obj:
         return info.to_storage(obj) if info.to_storage is not None else obj
 
     async def create(self, info: ResourceInfo, namespace: str, obj: Obj, opts: WriteOptions | None = None) -> Obj:
         opts = opts or WriteOptions()
-        self._check_type(info, obj)
+        self._check_type(info, obj, opts)
         if info.crd is not None and (info.crd.get("metadata") or {}).get("deletionTimestamp"):
             raise StatusError(405, "MethodNotAllowed",
                               "create not allowed while custom resource definition is terminating")
@@ -498,7 +505,7 @@ class Registry:
                      opts: WriteOptions | None = None, *, subresource: str = "") -> Obj:
         """PUT: replace the object (or its status), with resourceVersion as an optimistic lock."""
         opts = opts or WriteOptions()
-        self._check_type(info, obj)
+        self._check_type(info, obj, opts)
         meta = _meta(obj)
         namespace = namespace if info.namespaced else ""
         if meta.get("name") not in (None, "", name):
@@ -584,7 +591,7 @@ class Registry:
         new = mutate(copy.deepcopy(old))
         if not isinstance(new, dict):
             raise errors.bad_request("the patch must result in an object")
-        self._check_type(info, new)
+        self._check_type(info, new, opts)
         new_meta = _meta(new)
         new_rv = new_meta.get("resourceVersion")
         if new_rv and str(new_rv) != old["metadata"].get("resourceVersion"):

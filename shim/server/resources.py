@@ -9,7 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from shim.machinery import errors, field_validation, patch as patches, tables
+from shim.machinery import errors, patch as patches, tables
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
@@ -100,10 +100,10 @@ def _write_options(request: Request, user: User) -> WriteOptions:
     if len(manager) > 128:
         raise errors.invalid("PatchOptions", "", [errors.field_too_long("fieldManager", manager, 128)],
                              "meta.k8s.io")
-    validation = request.query_params.get("fieldValidation", "")
-    if validation not in ("", "Ignore", "Warn", "Strict"):
+    validation = request.query_params.get("fieldValidation") or "Warn"
+    if validation not in ("Ignore", "Warn", "Strict"):
         raise errors.bad_request(f"fieldValidation must be one of Ignore, Warn, Strict (got {validation!r})")
-    return WriteOptions(bool(dry_run), manager, request.headers.get("user-agent", ""))
+    return WriteOptions(bool(dry_run), manager, request.headers.get("user-agent", ""), field_validation=validation)
 
 
 class ResourceEndpoint:
@@ -280,9 +280,8 @@ class ResourceEndpoint:
         obj = await self._object_body(request)
         if (info.group, info.plural) in reviews.REVIEW_KINDS:
             return self._render_plain(request, reviews.review(self.ctx.authorizer, user, info.plural, obj), 201)
-        warnings = _checked_fields(request, info, obj)
         created = await registry.create(info, target.namespace, obj, opts)
-        return _warn(self._render(request, info, created, 201), warnings)
+        return _warn(self._render(request, info, created, 201), opts.warnings)
 
     async def _update(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         if not target.name:
@@ -296,10 +295,9 @@ class ResourceEndpoint:
             updated = await registry.update_with(info, target.namespace, target.name, rescale, opts,
                                                  subresource="scale")
             return self._render_plain(request, subresources.scale_of(info, updated))
-        warnings = _checked_fields(request, info, obj)
         updated = await registry.update(info, target.namespace, target.name, obj, opts,
                                         subresource=target.subresource)
-        return _warn(self._render(request, info, updated), warnings)
+        return _warn(self._render(request, info, updated), opts.warnings)
 
     async def _patch(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         if not target.name:
@@ -311,9 +309,8 @@ class ResourceEndpoint:
         registry = self.ctx.registry
         if content_type == neg.APPLY_PATCH:
             force = bool(_bool_param(request.query_params, "force"))
-            warnings = _checked_fields(request, info, patch) if isinstance(patch, dict) else []
             result = await server_side_apply(registry, info, target.namespace, target.name, patch, opts, force)
-            return _warn(self._render(request, info, result), warnings)
+            return _warn(self._render(request, info, result), opts.warnings)
         if content_type == neg.STRATEGIC_PATCH and info.crd is not None:
             raise errors.unsupported_media_type([neg.JSON_PATCH, neg.MERGE_PATCH, neg.APPLY_PATCH])
         mutate = _patcher(info, content_type, patch)
@@ -325,7 +322,7 @@ class ResourceEndpoint:
             return self._render_plain(request, subresources.scale_of(info, updated))
         updated = await registry.update_with(info, target.namespace, target.name, mutate, opts,
                                              subresource=target.subresource)
-        return self._render(request, info, updated)
+        return _warn(self._render(request, info, updated), opts.warnings)
 
     async def _delete(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         options = await self._delete_options(request)
@@ -376,14 +373,6 @@ class ResourceEndpoint:
         if self.ctx.pod_logs is None:
             raise errors.bad_request(f"pod {target.name} has no logs: no kubelet runs here")
         return await self.ctx.pod_logs(pod, request.query_params)
-
-
-def _checked_fields(request: Request, info: ResourceInfo, obj: Obj) -> list[str]:
-    """Drop unknown fields of a built-in kind; Strict refuses them, Warn returns the Warning texts."""
-    if info.crd is not None or info.to_storage is not None:
-        return []
-    unknown = field_validation.drop_unknown_fields(obj, info.api_version, info.kind)
-    return field_validation.enforce(unknown, request.query_params.get("fieldValidation") or "Warn")
 
 
 def _warn(response: Response, warnings: list[str]) -> Response:

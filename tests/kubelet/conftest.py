@@ -15,8 +15,15 @@ from shim.kubelet.kubelet import Kubelet, host_capabilities
 
 from .fakeapi import FakeClient
 
-pytestmark = pytest.mark.kubelet
 CGROUP_NAME = f"kubeshim-test-{os.getpid()}"
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Everything here runs real processes: mark it `kubelet` (select with -m kubelet)."""
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).parent == here:
+            item.add_marker(pytest.mark.kubelet)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import uuid
 from typing import Any, AsyncIterator
 
 from shim.clients.base import Resource, WatchEvent
-from shim.machinery.errors import StatusError, already_exists, conflict, not_found
+from shim.machinery.errors import already_exists, conflict, not_found
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from shim.clients.base import LEASES, NODES, PODS
+from shim.clients.base import NODES, PODS
 
 from .conftest import Harness, make_pod, wait_for
 
@@ -63,3 +63,27 @@ async def test_running_then_deleted_with_grace(harness: Harness) -> None:
     assert final["grace"] == 0 and final["uid"] == pod["metadata"]["uid"]
     # The pod's directory (logs included) goes with the pod.
     await wait_for(lambda: not harness.config.pod_dir(pod["metadata"]["uid"]).exists())
+
+
+async def test_prestop_hook_runs_before_sigterm(harness: Harness, tmp_path) -> None:
+    marker = tmp_path / "prestop"
+    await harness.start()
+    container = {"name": "c", "command": ["sleep", "1000"],
+                 "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", f"echo bye > {marker}"]}}}}
+    await harness.create(make_pod("hooked", [container], terminationGracePeriodSeconds=5))
+    await harness.wait_phase("hooked", "Running")
+    await harness.client.delete(PODS, "hooked", "default")
+    await wait_for(lambda: harness.pod("hooked") is None)
+    assert marker.read_text() == "bye\n"
+
+
+async def test_final_status_before_delete(harness: Harness) -> None:
+    """The kubelet reports the terminal phase before it removes the object (propeller reads it)."""
+    await harness.start()
+    await harness.create(make_pod("last", [{"name": "c", "command": ["sleep", "1000"]}], restartPolicy="Never",
+                                  terminationGracePeriodSeconds=1))
+    await harness.wait_phase("last", "Running")
+    await harness.client.delete(PODS, "last", "default")
+    await wait_for(lambda: harness.pod("last") is None)
+    phases = [p[2]["status"].get("phase") for p in harness.client.patches if p[1] == "last" and p[2].get("status")]
+    assert phases[-1] == "Failed"

@@ -1,7 +1,8 @@
 """A map task over a list: one Pod per element (an ArrayNode in Flyte 1.16)."""
 from flytekit import Resources, map_task, task, workflow
 
-SMALL = Resources(cpu="50m", mem="400Mi")
+# Four pods at a time on a 2-core node (CPU limits are enforced; flytekit needs ~1.5 s of CPU to start).
+SMALL = Resources(cpu="500m", mem="400Mi")
 
 
 @task(requests=SMALL, limits=SMALL)

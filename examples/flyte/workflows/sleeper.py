@@ -3,7 +3,8 @@ import time
 
 from flytekit import Resources, task, workflow
 
-SMALL = Resources(cpu="100m", mem="400Mi")
+# CPU limits are enforced (cgroup CFS quota): importing flytekit costs ~1.5 s of CPU, so give a whole core.
+SMALL = Resources(cpu="1", mem="400Mi")
 
 
 @task(requests=SMALL, limits=SMALL)

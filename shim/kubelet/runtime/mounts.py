@@ -132,27 +132,37 @@ class MountError(Exception):
     """A volume cannot be placed at its mountPath: the container waits in CreateContainerError."""
 
 
-def ensure_mountpoint(target: str, directory: bool) -> bool:
-    """Make an empty directory (or file) for a bind mount to cover; True if we created it."""
+def ensure_mountpoint(target: str, directory: bool) -> list[str]:
+    """Make an empty directory (or file) for a bind mount to cover; returns what was created, outermost first."""
     if os.path.lexists(target):
-        return False
+        return []
+    missing = []
+    parent = os.path.dirname(target)
+    while parent and parent != "/" and not os.path.lexists(parent):
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    created = list(reversed(missing))
     try:
+        for path in created:
+            os.mkdir(path)
         if directory:
-            os.makedirs(target)
+            os.mkdir(target)
         else:
-            os.makedirs(os.path.dirname(target) or "/", exist_ok=True)
             open(target, "a").close()
     except OSError as exc:
+        for path in reversed(created):
+            release(path)
         raise MountError(f'failed to create mount point "{target}": {(exc.strerror or str(exc)).lower()}') from None
-    return True
+    return created + [target]
 
 
-def link(target: str, source: str, busy: bool) -> bool:
-    """Symlink fallback: target -> source. busy says whether an existing link is held by a live container."""
+def link(target: str, source: str, busy: bool) -> list[str]:
+    """Symlink fallback: target -> source, returning what was created (outermost first). busy says whether an
+    existing link is held by a live container."""
     if os.path.islink(target):
         current = os.readlink(target)
         if current == source:
-            return False
+            return []
         if busy:
             raise MountError(f'mountPath "{target}" is in use by another running pod and this host allows no '
                              f"private mount namespaces")
@@ -160,12 +170,18 @@ def link(target: str, source: str, busy: bool) -> bool:
     elif os.path.exists(target):
         raise MountError(f'mountPath "{target}" already exists on the host and this host allows no private '
                          f"mount namespaces (kubeshim can only symlink volumes into free paths)")
+    created = []
     try:
-        os.makedirs(os.path.dirname(target) or "/", exist_ok=True)
+        parent = os.path.dirname(target)
+        if not os.path.lexists(parent):
+            created = ensure_mountpoint(parent, True)
         os.symlink(source, target)
-    except OSError as exc:
-        raise MountError(f'failed to link volume at "{target}": {(exc.strerror or str(exc)).lower()}') from None
-    return True
+    except (OSError, MountError) as exc:
+        for path in reversed(created):
+            release(path)
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise MountError(f'failed to link volume at "{target}": {detail.lower()}') from None
+    return created + [target]
 
 
 def release(path: str) -> None:

@@ -119,6 +119,7 @@ class ProcessProvider:
         with open(cdir / "starting.json", "w", encoding="utf-8") as fh:
             json.dump({"supervisor": child.pid, "supervisor_ctime": _ctime(child.pid)}, fh)
         delay = 0.002
+        give_up = time.monotonic() + 60.0
         while True:
             done = _read_json(cdir / "exit.json")
             if done is not None and "start_error" in done:
@@ -131,6 +132,9 @@ class ProcessProvider:
                 self._children.pop(spec.id, None)
                 tail = (cdir / "supervisor.log").read_text(errors="replace")[-500:]
                 return Observed(spec.id, "failed", error=f"supervisor exited with {child.returncode}: {tail}")
+            if time.monotonic() > give_up:  # e.g. a hung mount: give up, leave the supervisor to its fate
+                _killpg(child.pid, signal.SIGKILL)
+                return Observed(spec.id, "failed", error="container did not start within 60s")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
 
