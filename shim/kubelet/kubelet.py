@@ -72,10 +72,13 @@ class Kubelet:
         return (self.node.node.get("status") or {}).get("allocatable") or capacity(self.config)
 
     def path_user(self, path: str, exclude_uid: str) -> PodWorker | None:
-        """Another pod with running containers that covers this host path, if any."""
+        """Another pod with running (or starting) containers that covers this host path or a path below it."""
         path = str(path)
+        below = path.rstrip("/") + "/"
         for uid, worker in self.workers.items():
-            if uid != exclude_uid and (worker.running() or worker.starting) and path in mount_targets(worker.pod):
+            if uid == exclude_uid or not (worker.running() or worker.starting):
+                continue
+            if any(t == path or t.startswith(below) for t in mount_targets(worker.pod)):
                 return worker
         return None
 

@@ -115,8 +115,12 @@ class Rendering:
     version: str = "v1"
 
 
-def choose(accept: str, *, protobuf_ok: bool, views: bool = True) -> Rendering:
-    """Pick the first acceptable form in the client's order; JSON when Accept is empty or */*."""
+def choose(accept: str, *, protobuf_ok: bool, views: bool = True, protobuf_views: bool = True) -> Rendering:
+    """Pick the first acceptable form in the client's order; JSON when Accept is empty or */*.
+
+    `protobuf_ok`: the object itself has a protobuf form (built-in kinds); metadata views always have one
+    (meta.k8s.io PartialObjectMetadata), except on watch streams, which are JSON here.
+    """
     types = parse_media_types(accept)
     if not types:
         return Rendering("json")
@@ -134,14 +138,14 @@ def choose(accept: str, *, protobuf_ok: bool, views: bool = True) -> Rendering:
                 return Rendering("json", view, version)
             if mt.type == YAML:
                 return Rendering("yaml", view, version)
-            if mt.type == PROTOBUF:
-                continue
+            if mt.type == PROTOBUF and view != "Table" and protobuf_views:
+                return Rendering("protobuf", view, version)
             continue
-        if mt.type in (JSON, "*/*", "application/*", "application/json;stream=watch"):
+        if mt.type in (JSON, "*/*", "application/*"):
             return Rendering("json")
         if mt.type == YAML:
             return Rendering("yaml")
-        if mt.type in (PROTOBUF, "application/vnd.kubernetes.protobuf;stream=watch"):
+        if mt.type == PROTOBUF:
             if protobuf_ok:
                 return Rendering("protobuf")
             continue

@@ -236,7 +236,7 @@ class ResourceEndpoint:
 
     async def _watch(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         query = request.query_params
-        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=False)
+        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=False, protobuf_views=False)
         opts = _list_options(query, target.name)
         send_initial = _bool_param(query, "sendInitialEvents")
         if send_initial is not None and not _bool_param(query, "allowWatchBookmarks"):

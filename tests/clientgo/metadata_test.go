@@ -108,7 +108,9 @@ func TestMetadataInformerOnPods(t *testing.T) {
 	var sawInitial, sawWatch, sawWatchList, sawList bool
 	for _, req := range rec.Matching("GET", "/namespaces/"+ns+"/pods") {
 		isWatch := strings.Contains(req.Query, "watch=true") || strings.Contains(req.Query, "watch=1")
-		if !isWatch && strings.Contains(req.Accept, "as=PartialObjectMetadataList") {
+		// An exact list is client-go's consistency detector checking a watch-list, not a fallback.
+		detector := strings.Contains(req.Query, "resourceVersionMatch=Exact")
+		if !isWatch && !detector && strings.Contains(req.Accept, "as=PartialObjectMetadataList") {
 			sawInitial, sawList = true, true
 		}
 		if isWatch && strings.Contains(req.Accept, "as=PartialObjectMetadata") {

@@ -68,7 +68,7 @@ def test_clientgo_flyte_versions(go: str, server) -> None:
 def test_clientgo_flyte_versions_watchlist_env(go: str, server) -> None:
     """v0.34.1 with KUBE_FEATURE_WatchListClient=true: informers sync through watch-list, cross-checked against
     an exact list by client-go's consistency detector (it panics on a difference)."""
-    run_go_test(go, server, "-run", "WatchList|Informer", "-skip", "Metadata",
+    run_go_test(go, server, "-run", "WatchList|Informer",
                 KUBE_FEATURE_WatchListClient="true", KUBE_WATCHLIST_INCONSISTENCY_DETECTOR="true")
 
 

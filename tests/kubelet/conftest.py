@@ -154,7 +154,7 @@ async def _reap(config: KubeletConfig) -> None:
             if not obs.done:
                 await provider.stop(cdir.name, 0)
         record = checkpoint.load(pod_dir)
-        for path in record.created_paths if record else []:
+        for path in reversed(record.created_paths) if record else []:
             mounts.release(path)
 
 

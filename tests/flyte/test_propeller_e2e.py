@@ -1,0 +1,525 @@
+"""Stock flytepropeller v1.16.8 runs real flytekit workflows on kubeshim, end to end, without flyteadmin.
+
+What runs: kubeshim (API server + kubelet, task pods as local processes in the flytekit virtualenv), the
+flytepropeller binary built from Flyte's published Go modules (examples/flyte/propeller), and flytewf, which
+does flyteadmin's part of starting an execution (compile the serialized workflow, offload the inputs to the
+blob store, create the FlyteWorkflow). The workflows are examples/flyte/workflows, packaged by pyflyte.
+
+Figures (execution wall times, kubeshim's peak RSS during the map task, build time) are printed at the end
+of the module and written to <pytest basetemp>/flyte-figures.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any, Callable, Iterator
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.flyte
+
+ROOT = Path(__file__).resolve().parents[2]
+FLYTE_DIR = ROOT / "examples" / "flyte"
+PROPELLER_DIR = FLYTE_DIR / "propeller"
+ROOT_CONFTEST = ROOT / "tests" / "conftest.py"
+NAMESPACE = "flytesnacks-development"  # flyteadmin's default mapping of project flytesnacks, domain development
+FIGURES: dict[str, Any] = {}
+
+
+def _root_conftest(request: pytest.FixtureRequest) -> Any:
+    return request.config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# -- processes ----------------------------------------------------------------------------------------------
+@dataclass
+class Server:
+    """kubeshim with a kubelet whose settings (image rules) come from a file; restartable on the same port."""
+
+    data_dir: Path
+    port: int
+    kubelet_settings: Path
+    log: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.data_dir / "kubeconfig"
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        # tests/flyte/kubeshim_up.py = `kubeshim up` + Options.extra["kubelet"] (no CLI flag for it yet).
+        args = [sys.executable, str(Path(__file__).with_name("kubeshim_up.py")), str(self.kubelet_settings),
+                "--data-dir", str(self.data_dir), "--port", str(self.port), "--log-level", "info"]
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+
+        def ready() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"kubeshim exited with {self.process.returncode}; see {self.log}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", context=ctx, timeout=1) as r:
+                    return r.status == 200 and self.kubeconfig.exists()
+            except OSError:
+                return False
+
+        _wait_until(ready, timeout, "kubeshim /readyz", interval=0.1)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
+class Flyte:
+    """Everything a test needs: the server, propeller, flytewf and the packaged workflows."""
+
+    server: Server
+    propeller: subprocess.Popen
+    propeller_log: Path
+    config: Path
+    flytewf: str
+    package: Path
+    blob_root: Path
+    events: Path
+    kube: Any  # kubernetes.client.ApiClient
+    kubectl: Callable[..., subprocess.CompletedProcess] | None = None
+    created: list[str] = field(default_factory=list)
+
+    def flytewf_run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run([self.flytewf, *args], capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "KUBECONFIG": str(self.server.kubeconfig)})
+
+    def create(self, launchplan: str, name: str, /, **inputs: Any) -> None:
+        args = ["create", "--config", str(self.config), "--pkg", str(self.package), "--launchplan", launchplan,
+                "--name", name]
+        for key, value in inputs.items():
+            args += ["--input", f"{key}={json.dumps(value)}"]
+        r = self.flytewf_run(*args)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == name
+        self.created.append(name)
+
+    def get(self, name: str) -> dict[str, Any]:
+        r = self.flytewf_run("get", "--config", str(self.config), "-n", NAMESPACE, name)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    def wait(self, name: str, timeout: float = 180) -> dict[str, Any]:
+        r = self.flytewf_run("wait", "--config", str(self.config), "-n", NAMESPACE, "--timeout", f"{int(timeout)}s",
+                             name, timeout=timeout + 30)
+        assert r.returncode == 0, f"{r.stderr}\n{r.stdout}\n{self.diagnose(name)}"
+        return json.loads(r.stdout)
+
+    def core(self) -> Any:
+        from kubernetes import client
+        return client.CoreV1Api(self.kube)
+
+    def custom(self) -> Any:
+        from kubernetes import client
+        return client.CustomObjectsApi(self.kube)
+
+    def pods(self, name: str) -> list[Any]:
+        return self.core().list_namespaced_pod(NAMESPACE, label_selector=f"execution-id={name}").items
+
+    def delete_execution(self, name: str) -> None:
+        """What flyteadmin's Abort does: delete the FlyteWorkflow with propagationPolicy Background."""
+        from kubernetes import client
+        self.custom().delete_namespaced_custom_object(
+            "flyte.lyft.com", "v1alpha1", NAMESPACE, "flyteworkflows", name,
+            body=client.V1DeleteOptions(propagation_policy="Background"))
+
+    def workflow_exists(self, name: str) -> bool:
+        from kubernetes.client.exceptions import ApiException
+        try:
+            self.custom().get_namespaced_custom_object("flyte.lyft.com", "v1alpha1", NAMESPACE, "flyteworkflows",
+                                                       name)
+            return True
+        except ApiException as e:
+            if e.status == 404:
+                return False
+            raise
+
+    def diagnose(self, name: str) -> str:
+        """Pods and the tail of propeller's log, for assertion messages."""
+        lines = []
+        try:
+            for p in self.pods(name):
+                lines.append(f"pod {p.metadata.name}: {p.status.phase} {p.status.container_statuses}")
+        except Exception as e:  # noqa: BLE001 - diagnostics only
+            lines.append(f"(pods unavailable: {e})")
+        tail = self.propeller_log.read_text(errors="replace").splitlines()[-15:]
+        return "\n".join(lines + ["propeller log tail:", *tail])
+
+
+def _task_processes(execution: str) -> list[Any]:
+    """The local processes of an execution's task containers (pyflyte-execute with its metadata path)."""
+    import psutil
+    marker = f"/{NAMESPACE}-{execution}/"
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if "pyflyte" in cmd and marker in cmd:
+            found.append(proc)
+    return found
+
+
+def _kill_leftovers(data_dir: Path) -> None:
+    """Container supervisors outlive kubeshim by design: end those of this test's data dir, children first."""
+    import psutil
+    pods_dir = str(data_dir / "kubelet" / "pods")
+    for proc in psutil.process_iter(["cmdline"]):
+        if pods_dir in " ".join(proc.info["cmdline"] or []):
+            try:
+                for child in proc.children(recursive=True):
+                    child.kill()
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+
+def _build(figures: dict[str, Any]) -> tuple[str, str]:
+    start = time.monotonic()
+    r = subprocess.run([str(PROPELLER_DIR / "build.sh")], capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, f"examples/flyte/propeller/build.sh failed:\n{r.stderr[-4000:]}"
+    figures["build_sh_seconds"] = round(time.monotonic() - start, 2)
+    figures["build_sh_rebuilt"] = [line for line in r.stderr.splitlines() if "built in" in line]
+    propeller, flytewf = r.stdout.split()[-2:]
+    return propeller, flytewf
+
+
+def _task_env(figures: dict[str, Any]) -> Path:
+    start = time.monotonic()
+    r = subprocess.run([str(FLYTE_DIR / "task-env.sh")], capture_output=True, text=True, timeout=1800)
+    if r.returncode != 0:
+        reason = f"examples/flyte/task-env.sh failed (flytekit from PyPI):\n{r.stderr[-2000:]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    figures["task_env_seconds"] = round(time.monotonic() - start, 2)
+    return Path(r.stdout.split()[-1]).parent  # .../task-venv/bin -> .../task-venv
+
+
+def _render(template: Path, dest: Path, **values: str) -> Path:
+    dest.write_text(Template(template.read_text()).substitute(values))
+    return dest
+
+
+@pytest.fixture(scope="module")
+def flyte(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flyte]:
+    conftest = _root_conftest(request)
+    conftest.require_tool(shutil.which("go"), "Go toolchain (go >= 1.26) not installed: cannot build flytepropeller")
+    pytest.importorskip("kubernetes")
+    propeller_bin, flytewf = _build(FIGURES)
+    venv = _task_env(FIGURES)
+
+    work = tmp_path_factory.mktemp("flyte")
+    blob_root = work / "blob"
+    (blob_root / "my-bucket").mkdir(parents=True)
+    package = work / "workflows.tgz"
+    r = subprocess.run([str(venv / "bin" / "pyflyte"), "--pkgs", "workflows", "package", "--source", ".",
+                        "-o", str(package), "--force"], cwd=FLYTE_DIR, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    images = _render(PROPELLER_DIR / "images.yaml", work / "images.yaml", TASK_VENV=str(venv),
+                     WORKFLOWS_ROOT=str(FLYTE_DIR))
+    settings = work / "kubelet.yaml"
+    settings.write_text(yaml.safe_dump({"image_rules_file": str(images),
+                                        "cgroup_name": f"kubeshim-flyte-{os.getpid()}"}))
+    server = Server(work / "data", _free_port(), settings, work / "kubeshim.log")
+    server.data_dir.mkdir()
+    server.start()
+
+    from kubernetes import client, config as kconfig
+    kube = kconfig.new_client_from_config(str(server.kubeconfig))
+    core = client.CoreV1Api(kube)
+    # Propeller's own namespace holds the base PodTemplate of every task pod: it makes the container start in
+    # the blob root, where fsspec resolves flytekit's file://my-bucket/... references.
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="flyte")))
+    core.create_namespaced_pod_template("flyte", {
+        "apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "kubeshim-task", "namespace": "flyte"},
+        "template": {"spec": {"containers": [{"name": "default", "image": "kubeshim/placeholder",
+                                              "workingDir": str(blob_root)}]}}})
+
+    events = work / "events.log"
+    cfg = _render(PROPELLER_DIR / "propeller.yaml", work / "propeller.yaml", KUBECONFIG=str(server.kubeconfig),
+                  BLOB_ROOT=str(blob_root), EVENTS_FILE=str(events), PROF_PORT=str(_free_port()),
+                  KUBESHIM_URL=server.url)
+    propeller_log = work / "propeller.log"
+    with open(propeller_log, "ab") as out:
+        propeller = subprocess.Popen([propeller_bin, "--config", str(cfg)], stdout=out, stderr=subprocess.STDOUT)
+    _wait_until(lambda: "Started Worker" in propeller_log.read_text(errors="replace") or propeller.poll() is not None,
+                60, "propeller's workers")
+    assert propeller.poll() is None, propeller_log.read_text()[-3000:]
+
+    env = Flyte(server, propeller, propeller_log, cfg, flytewf, package, blob_root, events, kube)
+    yield env
+
+    propeller.terminate()
+    try:
+        propeller.wait(15)
+    except subprocess.TimeoutExpired:
+        propeller.kill()
+        propeller.wait()
+    # Pods end with their executions: delete what is left and let the kubelet stop the processes.
+    for name in env.created:
+        try:
+            if env.workflow_exists(name):
+                env.custom().patch_namespaced_custom_object(
+                    "flyte.lyft.com", "v1alpha1", NAMESPACE, "flyteworkflows", name, {"metadata": {"finalizers": []}})
+                env.delete_execution(name)
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+    server.stop()
+    _kill_leftovers(server.data_dir)
+    _remove_cgroups(f"kubeshim-flyte-{os.getpid()}")
+    _report(request, tmp_path_factory)
+
+
+def _remove_cgroups(name: str) -> None:
+    try:
+        from shim.kubelet import cgroups
+        setup = cgroups.detect(name)
+    except Exception:  # noqa: BLE001 - best effort
+        return
+    for parent in ((setup or {}).get("parents") or {}).values():
+        for dirpath, _, _ in sorted(os.walk(parent), key=lambda w: -len(w[0])):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass
+
+
+def _report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    if not FIGURES:
+        return
+    path = tmp_path_factory.getbasetemp() / "flyte-figures.json"
+    path.write_text(json.dumps(FIGURES, indent=2))
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_line(f"flyte figures ({path}):")
+        for key, value in FIGURES.items():
+            reporter.write_line(f"  {key}: {value}")
+
+
+@pytest.fixture(scope="module")
+def kubectl(request: pytest.FixtureRequest, flyte: Flyte, tmp_path_factory: pytest.TempPathFactory) -> Callable:
+    binary = _root_conftest(request).kubectl_path("1.33")
+    home = tmp_path_factory.mktemp("kubectl-home")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([binary, "--kubeconfig", str(flyte.server.kubeconfig),
+                               "--cache-dir", str(home / "cache"), *args],
+                              capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": str(home)})
+    return run
+
+
+# -- tests --------------------------------------------------------------------------------------------------
+def test_two_tasks_pass_values(flyte: Flyte) -> None:
+    start = time.monotonic()
+    flyte.create("workflows.basic.wf", "basic-a", x=6, name="propeller")
+    result = flyte.wait("basic-a")
+    FIGURES["basic_create_to_succeeded_s"] = round(time.monotonic() - start, 2)
+
+    assert result["phase"] == "Succeeded", result
+    assert result["outputs"] == {"o0": 36, "o1": "hello propeller, the square is 36"}
+    assert {n: s["phase"] for n, s in result["nodes"].items()} == {
+        "start-node": "Succeeded", "n0": "Succeeded", "n1": "Succeeded", "end-node": "Succeeded"}
+    # Propeller's bookkeeping on a finished workflow: finalizer gone, GC labels set.
+    assert not result.get("finalizers")
+    assert result["labels"]["termination-status"] == "terminated"
+    pods = {p.metadata.name: p for p in flyte.pods("basic-a")}
+    assert set(pods) == {"basic-a-n0-0", "basic-a-n1-0"}
+    for pod in pods.values():
+        assert pod.status.phase == "Succeeded"
+        assert not pod.metadata.finalizers  # flyte.org/finalizer-k8s removed when the task ended
+        owner = pod.metadata.owner_references[0]
+        assert (owner.kind, owner.name, owner.controller) == ("flyteworkflow", "basic-a", True)
+
+
+def test_map_task_over_20_inputs(flyte: Flyte) -> None:
+    import psutil
+    server = psutil.Process(flyte.server.process.pid)
+    peak = {"rss": server.memory_info().rss}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            try:
+                peak["rss"] = max(peak["rss"], server.memory_info().rss)
+            except psutil.Error:
+                return
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    start = time.monotonic()
+    try:
+        flyte.create("workflows.mapping.wf", "map-b")
+        result = flyte.wait("map-b", timeout=300)
+    finally:
+        done.set()
+        sampler.join()
+    FIGURES["map20_create_to_succeeded_s"] = round(time.monotonic() - start, 2)
+    FIGURES["kubeshim_peak_rss_during_map_mb"] = round(peak["rss"] / 2**20, 1)
+
+    assert result["phase"] == "Succeeded", result
+    assert result["outputs"] == {"o0": [x ** 3 for x in range(20)]}
+    pods = flyte.pods("map-b")
+    assert len(pods) == 20
+    assert all(p.status.phase == "Succeeded" for p in pods)
+
+
+def test_retries_then_failure_with_user_message(flyte: Flyte) -> None:
+    flyte.create("workflows.failing.wf", "fail-c", x=7)
+    result = flyte.wait("fail-c")
+
+    assert result["phase"] == "Failed", result
+    message = "kubeshim-intentional-failure: the answer is not 7"
+    error = result["error"]
+    assert error["kind"] == "USER"
+    assert "RetriesExhausted" in error["code"]
+    assert "[3/3] currentAttempt done" in error["message"]
+    assert message in error["message"]
+    node = result["nodes"]["n0"]
+    assert node["phase"] == "Failed"
+    assert node["attempts"] == 2  # zero-based: the third attempt
+    # Propeller deletes an attempt's pod when it retries; the last attempt's pod stays, with the traceback.
+    pods = {p.metadata.name for p in flyte.pods("fail-c")}
+    assert "fail-c-n0-2" in pods, pods
+    log = flyte.core().read_namespaced_pod_log("fail-c-n0-2", NAMESPACE)
+    assert message in log
+
+
+def test_memory_limit_is_reported_as_oom(flyte: Flyte) -> None:
+    flyte.create("workflows.oom.wf", "oom-d")
+    result = flyte.wait("oom-d")
+
+    assert result["phase"] == "Failed", result
+    assert "OOMKilled" in result["error"]["code"], result["error"]
+    assert "OOMKilled" in result["error"]["message"]
+    pod = flyte.core().read_namespaced_pod("oom-d-n0-0", NAMESPACE)
+    assert pod.status.phase == "Failed"
+    terminated = pod.status.container_statuses[0].state.terminated
+    assert (terminated.reason, terminated.exit_code) == ("OOMKilled", 137)
+    # The kill came from the task's own allocation, not from flytekit's start-up.
+    assert "kubeshim-hog: allocating 400 MB" in flyte.core().read_namespaced_pod_log("oom-d-n0-0", NAMESPACE)
+
+
+def test_deleting_a_running_execution_aborts_it(flyte: Flyte) -> None:
+    flyte.create("workflows.sleeper.wf", "abort-e", seconds=600)
+    pod = _wait_until(lambda: next((p for p in flyte.pods("abort-e") if p.status.phase == "Running"), None),
+                      60, "the sleeper pod to run")
+    procs = _wait_until(lambda: _task_processes("abort-e"), 30, "the sleeper's process")
+    grace = pod.spec.termination_grace_period_seconds or 30
+
+    start = time.monotonic()
+    flyte.delete_execution("abort-e")
+    import psutil
+    _wait_until(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in procs), grace,
+                "the task's processes to end")
+    FIGURES["abort_delete_to_processes_gone_s"] = round(time.monotonic() - start, 2)
+    _wait_until(lambda: not flyte.workflow_exists("abort-e"), 30, "the FlyteWorkflow to go")
+    _wait_until(lambda: not flyte.pods("abort-e"), 30, "the pod to go")
+    events = flyte.events.read_text(errors="replace")
+    assert any("[--WF EVENT--]" in line and 'name:"abort-e"' in line and "Phase: ABORTED" in line
+               for line in events.splitlines()), "propeller recorded no ABORTED workflow event"
+
+
+def test_deleting_a_finished_execution_collects_its_pods(flyte: Flyte) -> None:
+    flyte.create("workflows.basic.wf", "gc-f", x=2)
+    assert flyte.wait("gc-f")["phase"] == "Succeeded"
+    assert len(flyte.pods("gc-f")) == 2
+    flyte.delete_execution("gc-f")
+    _wait_until(lambda: not flyte.workflow_exists("gc-f"), 30, "the FlyteWorkflow to go")
+    _wait_until(lambda: not flyte.pods("gc-f"), 30, "the garbage collector to delete the pods")
+
+
+def test_kubectl_shows_executions_pods_and_logs(flyte: Flyte, kubectl: Callable) -> None:
+    flyte.create("workflows.basic.wf", "kubectl-h", x=11, name="kubectl")
+    assert flyte.wait("kubectl-h")["phase"] == "Succeeded"
+
+    r = kubectl("get", "fly", "-A")
+    assert r.returncode == 0, r.stderr
+    assert any(line.split()[:2] == [NAMESPACE, "kubectl-h"] for line in r.stdout.splitlines()), r.stdout
+    r = kubectl("get", "pods", "-n", NAMESPACE, "-l", "execution-id=kubectl-h")
+    assert r.returncode == 0, r.stderr
+    rows = {line.split()[0]: line.split()[2] for line in r.stdout.splitlines()[1:]}
+    assert rows == {"kubectl-h-n0-0": "Completed", "kubectl-h-n1-0": "Completed"}, r.stdout
+    r = kubectl("logs", "-n", NAMESPACE, "kubectl-h-n0-0")
+    assert r.returncode == 0, r.stderr
+    assert "kubeshim-square: 11 * 11 = 121" in r.stdout
+    r = kubectl("logs", "-n", NAMESPACE, "kubectl-h-n1-0")
+    assert "kubeshim-describe: hello kubectl, the square is 121" in r.stdout
+
+
+@pytest.mark.parametrize("down_until", ["task-still-running", "task-finished"])
+def test_execution_survives_kubeshim_sigkill(flyte: Flyte, down_until: str) -> None:
+    name = f"restart-{'r' if down_until == 'task-still-running' else 'f'}"
+    seconds = 20 if down_until == "task-still-running" else 6
+    flyte.create("workflows.sleeper.wf", name, seconds=seconds)
+    _wait_until(lambda: any(p.status.phase == "Running" for p in flyte.pods(name)), 60, "the task pod to run")
+    procs = _wait_until(lambda: _task_processes(name), 30, "the task process")
+
+    flyte.server.kill()
+    if down_until == "task-finished":
+        import psutil
+        _wait_until(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in procs),
+                    seconds + 30, "the task to finish while kubeshim is down")
+    else:
+        time.sleep(3)
+        assert any(p.is_running() for p in procs), "the task process died with kubeshim"
+    flyte.server.start()
+
+    result = flyte.wait(name, timeout=180)
+    assert result["phase"] == "Succeeded", result
+    assert result["outputs"] == {"o0": seconds}
+    pods = flyte.pods(name)
+    assert [p.metadata.name for p in pods] == [f"{name}-n0-0"]  # the same pod, not a retry
