@@ -475,24 +475,8 @@ class Registry:
         if meta.get("generateName"):
             for problem in info.strategy.validate_name(meta["generateName"].rstrip("-") or "x"):
                 causes.append(errors.field_invalid("metadata.generateName", meta["generateName"], problem))
-        labels = meta.get("labels") or {}
-        if not isinstance(labels, dict):
-            raise errors.bad_request("metadata.labels must be an object")
-        for key, value in labels.items():
-            for problem in names.label_key(key):
-                causes.append(errors.field_invalid("metadata.labels", key, problem))
-            if not isinstance(value, str):
-                raise errors.bad_request(f"metadata.labels[{key}] must be a string")
-            for problem in names.label_value(value):
-                causes.append(errors.field_invalid(f"metadata.labels", value, problem))
-        annotations = meta.get("annotations") or {}
-        if not isinstance(annotations, dict):
-            raise errors.bad_request("metadata.annotations must be an object")
-        for key, value in annotations.items():
-            for problem in names.label_key(key):
-                causes.append(errors.field_invalid("metadata.annotations", key, problem))
-            if not isinstance(value, str):
-                raise errors.bad_request(f"metadata.annotations[{key}] must be a string")
+        _check_key_values(meta, "labels", names.label_value, causes)
+        annotations = _check_key_values(meta, "annotations", None, causes)
         if sum(len(k) + len(v) for k, v in annotations.items()) > 256 * 1024:
             causes.append(errors.field_too_long("metadata.annotations", "", 256 * 1024))
         finalizers = meta.get("finalizers") or []
@@ -673,6 +657,21 @@ class Registry:
         if info.strategy.tracks_generation:
             meta["generation"] = int(meta.get("generation", 1)) + 1
         return await self._write(info, namespace, name, MODIFIED, obj), False
+
+
+def _check_key_values(meta: Obj, field: str, check_value: Any, causes: list[dict[str, str]]) -> dict[str, str]:
+    """metadata.labels / metadata.annotations: a map of valid keys to strings (labels: valid values too)."""
+    values = meta.get(field) or {}
+    if not isinstance(values, dict):
+        raise errors.bad_request(f"metadata.{field} must be an object")
+    for key, value in values.items():
+        for problem in names.label_key(key):
+            causes.append(errors.field_invalid(f"metadata.{field}", key, problem))
+        if not isinstance(value, str):
+            raise errors.bad_request(f"metadata.{field}[{key}] must be a string")
+        for problem in check_value(value) if check_value else ():
+            causes.append(errors.field_invalid(f"metadata.{field}", value, problem))
+    return values
 
 
 def _same(new: Obj, old: Obj) -> bool:

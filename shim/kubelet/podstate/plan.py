@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shim.kubelet.podstate.records import TERMINAL, PodRecord
-from shim.kubelet.podstate.status import (app_containers, init_containers, is_sidecar, pod_phase,
-                                          restart_policy, should_restart)
+from shim.kubelet.podstate.records import (TERMINAL, PodRecord, app_containers, init_containers, is_sidecar,
+                                           restart_policy, should_restart)
+from shim.kubelet.podstate.status import pod_phase
 
 
 @dataclass

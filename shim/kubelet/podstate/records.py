@@ -1,4 +1,5 @@
-"""What the kubelet remembers about a pod and its containers, and the transitions the runtime drives.
+"""What the kubelet remembers about a pod and its containers, the transitions the runtime drives, and the
+small spec helpers (restart policy, init/app containers) the planner and the status share.
 
 `PodRecord` holds one `ContainerRecord` per container (current and previous `Instance`, restart count,
 back-off, probe results) and is persisted by checkpoint.py. The `record_*` functions are the only way it changes
@@ -111,14 +112,6 @@ class PodRecord:
 class Backoff:
     base: float = 10.0
     max: float = 300.0
-
-
-@dataclass
-class Plan:
-    start: list[str] = field(default_factory=list)  # containers to (re)start now, in order
-    kill: list[str] = field(default_factory=list)  # running containers to stop
-    wake_at: float | None = None  # re-plan no later than this
-    deadline_exceeded: bool = False
 
 
 # -- small helpers ------------------------------------------------------------------------------------------

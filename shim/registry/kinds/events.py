@@ -94,32 +94,32 @@ class EventsV1Strategy(EventStrategy):
         """events.k8s.io clients set eventTime themselves; the core defaults do not apply."""
 
 
+#: events.k8s.io/v1 field -> core/v1 field (pkg/apis/events/v1 conversion); the reverse is the same table
+V1_TO_CORE = {"regarding": "involvedObject", "related": "related", "note": "message", "reason": "reason",
+              "type": "type", "action": "action", "eventTime": "eventTime", "series": "series",
+              "reportingController": "reportingComponent", "reportingInstance": "reportingInstance",
+              "deprecatedFirstTimestamp": "firstTimestamp", "deprecatedLastTimestamp": "lastTimestamp",
+              "deprecatedCount": "count", "deprecatedSource": "source"}
+CORE_TO_V1 = {core: v1 for v1, core in V1_TO_CORE.items()}
+
+
+def _rename(obj: Obj, names: dict[str, str], api_version: str) -> Obj:
+    out: Obj = {"apiVersion": api_version, "kind": "Event", "metadata": obj.get("metadata", {})}
+    for source, target in names.items():
+        if obj.get(source) is not None:
+            out[target] = obj[source]
+    return out
+
+
 def to_core(obj: Obj) -> Obj:
-    """events.k8s.io/v1 Event -> core/v1 Event (pkg/apis/events/v1 conversion)."""
-    out: Obj = {"apiVersion": "v1", "kind": "Event", "metadata": obj.get("metadata", {})}
-    pairs = {"regarding": "involvedObject", "related": "related", "note": "message", "reason": "reason",
-             "type": "type", "action": "action", "eventTime": "eventTime", "series": "series",
-             "reportingController": "reportingComponent", "reportingInstance": "reportingInstance",
-             "deprecatedFirstTimestamp": "firstTimestamp", "deprecatedLastTimestamp": "lastTimestamp",
-             "deprecatedCount": "count", "deprecatedSource": "source"}
-    for new, old in pairs.items():
-        if new in obj and obj[new] is not None:
-            out[old] = obj[new]
-    if "involvedObject" not in out:
-        out["involvedObject"] = {}
+    """events.k8s.io/v1 Event -> core/v1 Event."""
+    out = _rename(obj, V1_TO_CORE, "v1")
+    out.setdefault("involvedObject", {})
     return out
 
 
 def from_core(obj: Obj) -> Obj:
     """core/v1 Event -> events.k8s.io/v1 Event."""
-    out: Obj = {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": obj.get("metadata", {})}
-    pairs = {"involvedObject": "regarding", "related": "related", "message": "note", "reason": "reason",
-             "type": "type", "action": "action", "eventTime": "eventTime", "series": "series",
-             "reportingComponent": "reportingController", "reportingInstance": "reportingInstance",
-             "firstTimestamp": "deprecatedFirstTimestamp", "lastTimestamp": "deprecatedLastTimestamp",
-             "count": "deprecatedCount", "source": "deprecatedSource"}
-    for old, new in pairs.items():
-        if old in obj and obj[old] is not None:
-            out[new] = obj[old]
+    out = _rename(obj, CORE_TO_V1, "events.k8s.io/v1")
     out.setdefault("eventTime", None)
     return out
