@@ -290,11 +290,7 @@ class ResourceEndpoint:
         opts = _write_options(request, user)
         obj = await self._object_body(request)
         if target.subresource == "scale":
-            def rescale(current: Obj) -> Obj:
-                return subresources.set_scale(info, current, obj)
-            updated = await registry.update_with(info, target.namespace, target.name, rescale, opts,
-                                                 subresource="scale")
-            return self._render_plain(request, subresources.scale_of(info, updated))
+            return await self._write_scale(request, info, target, opts, lambda _current_scale: obj)
         updated = await registry.update(info, target.namespace, target.name, obj, opts,
                                         subresource=target.subresource)
         return _warn(self._render(request, info, updated), opts.warnings)
@@ -315,14 +311,19 @@ class ResourceEndpoint:
             raise errors.unsupported_media_type([neg.JSON_PATCH, neg.MERGE_PATCH, neg.APPLY_PATCH])
         mutate = _patcher(info, content_type, patch)
         if target.subresource == "scale":
-            def scale_patch(current: Obj) -> Obj:
-                return subresources.set_scale(info, current, mutate(subresources.scale_of(info, current)))
-            updated = await registry.update_with(info, target.namespace, target.name, scale_patch, opts,
-                                                 subresource="scale")
-            return self._render_plain(request, subresources.scale_of(info, updated))
+            return await self._write_scale(request, info, target, opts, mutate)
         updated = await registry.update_with(info, target.namespace, target.name, mutate, opts,
                                              subresource=target.subresource)
         return _warn(self._render(request, info, updated), opts.warnings)
+
+    async def _write_scale(self, request: Request, info: ResourceInfo, target: paths.Target, opts: WriteOptions,
+                           new_scale: Callable[[Obj], Obj]) -> Response:
+        """PUT or PATCH of /scale: the new Scale (from the current one) written back into the object."""
+        def rescale(current: Obj) -> Obj:
+            return subresources.set_scale(info, current, new_scale(subresources.scale_of(info, current)))
+        updated = await self.ctx.registry.update_with(info, target.namespace, target.name, rescale, opts,
+                                                      subresource="scale")
+        return self._render_plain(request, subresources.scale_of(info, updated))
 
     async def _delete(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         options = await self._delete_options(request)
