@@ -61,6 +61,9 @@ class KubeletConfig:
     #: Interpreter for the container supervisor.
     python: str = sys.executable
 
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).expanduser()  # YAML settings give strings
+
     @property
     def pods_dir(self) -> Path:
         return Path(self.data_dir) / "pods"

@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from string import Template
 from typing import Any, Callable, Iterator
@@ -482,6 +483,24 @@ def test_deleting_a_finished_execution_collects_its_pods(flyte: Flyte) -> None:
     _wait_until(lambda: not flyte.pods("gc-f"), 30, "the garbage collector to delete the pods")
 
 
+def test_propeller_ttl_gc_deletes_expired_executions_and_their_pods(flyte: Flyte) -> None:
+    """Propeller's own GC: a DeleteCollection per namespace (label selector with notin and !key, grace 0,
+    Background) every gc-interval (15 s in propeller.yaml); kubeshim's garbage collector then takes the pods."""
+    flyte.create("workflows.basic.wf", "ttl-g", x=3)
+    result = flyte.wait("ttl-g")
+    assert result["phase"] == "Succeeded"
+    assert result["labels"]["termination-status"] == "terminated"
+    assert len(flyte.pods("ttl-g")) == 2
+    # Pretend it completed long ago: outside max-ttl-hours.
+    flyte.custom().patch_namespaced_custom_object(
+        "flyte.lyft.com", "v1alpha1", NAMESPACE, "flyteworkflows", "ttl-g",
+        {"metadata": {"labels": {"completed-time": "2020-01-01.00"}}})
+    _wait_until(lambda: not flyte.workflow_exists("ttl-g"), 60, "propeller's GC to delete the FlyteWorkflow")
+    _wait_until(lambda: not flyte.pods("ttl-g"), 30, "the pods of the collected execution to go")
+    log = flyte.propeller_log.read_text(errors="replace")
+    assert "Garbage collection failed" not in log
+
+
 def test_kubectl_shows_executions_pods_and_logs(flyte: Flyte, kubectl: Callable) -> None:
     flyte.create("workflows.basic.wf", "kubectl-h", x=11, name="kubectl")
     assert flyte.wait("kubectl-h")["phase"] == "Succeeded"
@@ -513,9 +532,11 @@ def test_execution_survives_kubeshim_sigkill(flyte: Flyte, down_until: str) -> N
         import psutil
         _wait_until(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in procs),
                     seconds + 30, "the task to finish while kubeshim is down")
+        time.sleep(2)
     else:
         time.sleep(3)
         assert any(p.is_running() for p in procs), "the task process died with kubeshim"
+    restarted = datetime.now(timezone.utc)
     flyte.server.start()
 
     result = flyte.wait(name, timeout=180)
@@ -523,3 +544,9 @@ def test_execution_survives_kubeshim_sigkill(flyte: Flyte, down_until: str) -> N
     assert result["outputs"] == {"o0": seconds}
     pods = flyte.pods(name)
     assert [p.metadata.name for p in pods] == [f"{name}-n0-0"]  # the same pod, not a retry
+    finished = pods[0].status.container_statuses[0].state.terminated.finished_at
+    if down_until == "task-finished":
+        # The exit is reported with the time it happened, not the time kubeshim noticed it.
+        assert finished < restarted, (finished, restarted)
+    else:
+        assert finished > restarted
