@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+import yaml
 
 from shim.cli.cluster import Options, default_data_dir, run
 
@@ -19,15 +20,21 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
        no_kubelet: bool = typer.Option(False, "--no-kubelet", help="Do not run pods on this machine"),
        insecure_http: bool = typer.Option(False, "--insecure-http", help="Serve plain HTTP (tests only)"),
        log_level: str = typer.Option("warning", help="debug, info, warning or error"),
+       kubelet_config: Optional[Path] = typer.Option(
+           None, "--kubelet-config", exists=True, dir_okay=False,
+           help="YAML of kubelet settings, e.g. `image_rules: [{match: 'cr.flyte.org/*', venv: /opt/flytekit}]`"),
        watch_window: int = typer.Option(20000, "--watch-window", hidden=True, min=1,
                                         help="Revisions kept for watch resume (tests shrink it to reach 410)"),
        bookmark_interval: float = typer.Option(10.0, "--bookmark-interval", hidden=True, min=0.05,
                                                help="Seconds of quiet before a watch gets a BOOKMARK")
        ) -> None:
     """Run kubeshim in the foreground (Ctrl-C stops it)."""
+    kubelet_settings = yaml.safe_load(kubelet_config.read_text()) or {} if kubelet_config else {}
+    if not isinstance(kubelet_settings, dict):
+        raise typer.BadParameter("must be a YAML mapping of kubelet settings", param_hint="--kubelet-config")
     run(Options(data_dir=data_dir or default_data_dir(), host=host, port=port, tls=not insecure_http,
                 kubelet=not no_kubelet, log_level=log_level, watch_window=watch_window,
-                bookmark_interval=bookmark_interval))
+                bookmark_interval=bookmark_interval, extra={"kubelet": kubelet_settings}))
 
 
 @app.command()
