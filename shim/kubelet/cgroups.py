@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Any
 
 CPU_PERIOD_US = 100_000
 
@@ -78,7 +77,7 @@ def _writable_dir(path: str) -> bool:
     return os.access(path, os.W_OK)
 
 
-def detect(name: str = "kubeshim") -> dict[str, Any] | None:
+def detect(name: str = "kubeshim") -> dict[str, object] | None:
     """Where container cgroups can be made: {"version", "parents": {controller: dir}}, or None."""
     mounts, unified_point = _mounts()
     own_v1, own_unified = _own_paths()
@@ -115,8 +114,8 @@ def detect(name: str = "kubeshim") -> dict[str, Any] | None:
     return None
 
 
-def plan(setup: dict[str, Any] | None, container_id: str, *, memory_limit: int | None,
-         cpu_limit_millis: int | None, cpu_request_millis: int | None) -> dict[str, Any] | None:
+def plan(setup: dict[str, object] | None, container_id: str, *, memory_limit: int | None,
+         cpu_limit_millis: int | None, cpu_request_millis: int | None) -> dict[str, object] | None:
     """The cgroup plan for one container, or None when cgroups are unavailable."""
     if not setup:
         return None
@@ -146,7 +145,7 @@ def _write(path: str, value: str) -> bool:
         return False
 
 
-def create(cg: dict[str, Any]) -> None:
+def create(cg: dict[str, object]) -> None:
     """Make the container's cgroups and set their limits. Raises OSError if the memory limit cannot be set."""
     for path in cg["dirs"].values():
         os.makedirs(path, exist_ok=True)
@@ -180,20 +179,20 @@ def create(cg: dict[str, Any]) -> None:
             _write(os.path.join(udir, "cpu.weight"), str(max(1, min(10000, weight))))
 
 
-def join(cg: dict[str, Any], pid: int) -> None:
+def join(cg: dict[str, object], pid: int) -> None:
     """Move pid into every one of the container's cgroups (called in the child before exec)."""
     for path in cg["dirs"].values():
         with open(os.path.join(path, "cgroup.procs"), "w") as fh:
             fh.write(str(pid))
 
 
-def procs(cg: dict[str, Any]) -> list[int]:
+def procs(cg: dict[str, object]) -> list[int]:
     key = "memory" if cg["version"] == 1 else "unified"
     text = _read(os.path.join(cg["dirs"][key], "cgroup.procs")) or ""
     return [int(p) for p in text.split()]
 
 
-def oom_killed(cg: dict[str, Any]) -> bool:
+def oom_killed(cg: dict[str, object]) -> bool:
     """Did the kernel OOM-kill anything in this container's memory cgroup?"""
     if cg["version"] == 1:
         text = _read(os.path.join(cg["dirs"]["memory"], "memory.oom_control")) or ""
@@ -206,7 +205,7 @@ def oom_killed(cg: dict[str, Any]) -> bool:
     return False
 
 
-def kill_all(cg: dict[str, Any], timeout: float = 5.0) -> None:
+def kill_all(cg: dict[str, object], timeout: float = 5.0) -> None:
     """SIGKILL whatever is left in the container's cgroup, until it is empty."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -221,7 +220,7 @@ def kill_all(cg: dict[str, Any], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def remove(cg: dict[str, Any]) -> None:
+def remove(cg: dict[str, object]) -> None:
     """Delete the container's cgroups, killing stragglers first (rmdir fails while a task remains)."""
     kill_all(cg)
     for path in cg["dirs"].values():

@@ -6,7 +6,6 @@ container start times are persisted).
 from __future__ import annotations
 
 import datetime as _dt
-import re
 
 _UTC = _dt.timezone.utc
 
@@ -29,7 +28,6 @@ def rfc3339_nano(ts_ns: int) -> str:
     return f"{base}.{frac}Z" if frac else f"{base}Z"
 
 
-_FRACTION = re.compile(r"\.(\d+)")
 
 
 def parse_time(text: str) -> float:
@@ -41,10 +39,13 @@ def parse_time_ns(text: str) -> int:
     """RFC 3339 to epoch nanoseconds, exact (log filtering needs nanos)."""
     text = text.strip()
     nanos = 0
-    match = _FRACTION.search(text)
-    if match:
-        nanos = int((match.group(1) + "000000000")[:9])
-        text = text[:match.start()] + text[match.end():]
+    dot = text.find(".")
+    if dot != -1:
+        end = dot + 1
+        while end < len(text) and text[end].isdigit():
+            end += 1
+        nanos = int((text[dot + 1:end] + "000000000")[:9])
+        text = text[:dot] + text[end:]
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     dt = _dt.datetime.fromisoformat(text)

@@ -136,7 +136,7 @@ class ProcessProvider:
                 _killpg(child.pid, signal.SIGKILL)
                 return Observed(spec.id, "failed", error="container did not start within 60s")
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.01)  # the supervisor needs ~40-70 ms; do not overshoot it
 
     def adopt(self, pod_uid: str, container_id: str) -> Observed:
         """Re-attach to a container started by an earlier kubeshim; returns what it is doing now."""

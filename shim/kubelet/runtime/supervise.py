@@ -18,7 +18,6 @@ import selectors
 import signal
 import sys
 import time
-from typing import Any
 
 from shim.kubelet import cgroups
 from shim.kubelet.runtime.crilog import LineWriter
@@ -39,7 +38,7 @@ def create_time(pid: int) -> float | None:
     return btime + ticks / os.sysconf("SC_CLK_TCK")
 
 
-def write_json(path: str, data: dict[str, Any]) -> None:
+def write_json(path: str, data: dict[str, object]) -> None:
     """Atomic write: readers never see a torn file."""
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -62,7 +61,7 @@ def exec_error(argv0: str, exc: OSError) -> str:
     return f'exec: "{argv0}": {exc.strerror or exc}'
 
 
-def _child(spec: dict[str, Any], out_w: int, err_w: int, status_w: int) -> None:
+def _child(spec: dict[str, object], out_w: int, err_w: int, status_w: int) -> None:
     """Runs in the forked child; never returns."""
     try:
         os.setpgid(0, 0)
