@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from shim.kubelet import quantity
+from shim.machinery import quantity
 from shim.kubelet.resources import container_requests
 
 _SUBSCRIPT = re.compile(r"^metadata\.(labels|annotations)\['(.*)'\]$")

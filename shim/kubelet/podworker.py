@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shim.clients.base import CONFIGMAPS, PODS, SECRETS
-from shim.kubelet import checkpoint, podstate, quantity
+from shim.kubelet import checkpoint, podstate
+from shim.machinery import quantity
 from shim.kubelet.images import ImagePullError
 from shim.kubelet.logs import fallback_message
 from shim.kubelet.podstate import Backoff, ContainerRecord, PodRecord

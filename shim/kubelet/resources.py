@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shim.kubelet import quantity
+from shim.machinery import quantity
 
 QOS_RESOURCES = ("cpu", "memory")
 

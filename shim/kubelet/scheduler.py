@@ -15,7 +15,7 @@ import time
 from typing import Any, Callable
 
 from shim.clients.base import PODS, Client, Resource
-from shim.kubelet import quantity
+from shim.machinery import quantity
 from shim.kubelet.resources import pod_requests
 from shim.kubelet.timeutil import rfc3339
 from shim.machinery.errors import StatusError

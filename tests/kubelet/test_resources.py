@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from shim.kubelet import quantity
+from shim.machinery import quantity
 from shim.kubelet.resources import pod_requests, qos_class
 
 from .conftest import Harness, make_pod
