@@ -312,3 +312,29 @@ def test_failed_requests_never_answer_500(http, ns):
         if not 400 <= resp.status_code < 500 or resp.json().get("kind") != "Status":
             wrong.append((method, path, kw, resp.status_code, resp.text[:200]))
     assert wrong == []
+
+
+def test_a_pod_with_an_unparsable_quantity_is_invalid(api_client, ns) -> None:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    core = client.CoreV1Api(api_client)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "badqty"},
+           "spec": {"containers": [{"name": "c", "image": "x", "resources": {"limits": {"memory": "lots"}}}]}}
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_pod(ns, pod)
+    assert err.value.status == 422
+    assert "spec.containers[0].resources.limits[memory]" in err.value.body
+    assert core.list_namespaced_pod(ns).items == []
+
+
+def test_a_pod_requesting_more_than_its_limit_is_invalid(api_client, ns) -> None:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    core = client.CoreV1Api(api_client)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "overreq"},
+           "spec": {"containers": [{"name": "c", "image": "x", "resources": {"requests": {"cpu": "2"},
+                                                                            "limits": {"cpu": "1"}}}]}}
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_pod(ns, pod)
+    assert err.value.status == 422
+    assert "must be less than or equal to cpu limit" in err.value.body

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shim.machinery import errors, tables
+from shim.machinery import errors, quantity, tables
 from shim.registry.strategy import Causes, Obj, Strategy, semantic
 
 _MUTABLE_SPEC = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
@@ -70,7 +70,32 @@ def _validate_containers(spec: Obj, field: str, causes: Causes, required: bool) 
             seen.add(name)
         if not c.get("image"):
             causes.append(errors.field_required(f"{path}.image"))
+        _validate_resources(c.get("resources"), f"{path}.resources", causes)
     return seen
+
+
+def _validate_resources(resources: Any, path: str, causes: Causes) -> None:
+    """Quantities must parse, be non-negative, and requests may not exceed limits (core validation)."""
+    if not isinstance(resources, dict):
+        return
+    parsed: dict[str, dict[str, Any]] = {}
+    for kind in ("requests", "limits"):
+        for name, value in (resources.get(kind) or {}).items():
+            try:
+                amount = quantity.parse(value)
+            except ValueError as exc:
+                causes.append(errors.field_invalid(f"{path}.{kind}[{name}]", value, str(exc)))
+                continue
+            if amount < 0:
+                causes.append(errors.field_invalid(f"{path}.{kind}[{name}]", value,
+                                                   "must be greater than or equal to 0"))
+            parsed.setdefault(kind, {})[name] = amount
+    for name, request in (parsed.get("requests") or {}).items():
+        limit = (parsed.get("limits") or {}).get(name)
+        if limit is not None and request > limit:
+            causes.append(errors.field_invalid(f"{path}.requests", resources["requests"][name],
+                                               f"must be less than or equal to {name} limit of "
+                                               f"{resources['limits'][name]}"))
 
 
 class PodStrategy(Strategy):
