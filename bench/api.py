@@ -243,7 +243,7 @@ def main() -> None:
     if args.self:
         data = Path(tempfile.mkdtemp(prefix="kubeshim-bench-"))
         sys.path.insert(0, str(ROOT / "tests"))
-        from conftest import start_kubeshim
+        from harness import start_kubeshim
         server = start_kubeshim(data / "data", "--no-kubelet")
         proc = server.process
         time.sleep(2)

@@ -96,7 +96,7 @@ def main() -> None:
     server = None
     if args.self:
         sys.path.insert(0, str(ROOT / "tests"))
-        from conftest import start_kubeshim
+        from harness import start_kubeshim
         server = start_kubeshim(Path(tempfile.mkdtemp(prefix="kubeshim-kbench-")) / "data")
         args.kubeconfig = server.kubeconfig
         time.sleep(2)

@@ -1,13 +1,10 @@
 """Plain helpers for the api tier: unique names, Status parsing, polling, raw watch streams, manifests."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import ssl
-import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any, Callable
 
 import httpx
@@ -15,23 +12,6 @@ import pytest
 from kubernetes.client.rest import ApiException
 
 Obj = dict[str, Any]
-
-
-def _root_conftest():
-    """tests/conftest.py (both conftests are named `conftest`, so it cannot simply be imported)."""
-    name = "kubeshim_tests_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "conftest.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-def start_kubeshim(data_dir: Path, *args: str, **kw: Any) -> Any:
-    """Start a server of our own (tests/conftest.py's start_kubeshim)."""
-    return _root_conftest().start_kubeshim(data_dir, *args, **kw)
 
 
 def unique(prefix: str = "t") -> str:

@@ -12,7 +12,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from apihelpers import http_client, start_kubeshim, unique
+from apihelpers import http_client, unique
+from harness import start_kubeshim
 
 
 @pytest.fixture(scope="session")

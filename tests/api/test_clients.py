@@ -12,7 +12,8 @@ from typing import Any, AsyncIterator
 import httpx
 import pytest
 
-from apihelpers import start_kubeshim, unique
+from apihelpers import unique
+from harness import start_kubeshim
 from shim.clients.base import CONFIGMAPS, NAMESPACES, PODS, Client, Resource, WatchEvent
 from shim.clients.local import LocalClient
 from shim.clients.remote import RemoteClient

@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from apihelpers import cm_manifest, http_client, start_kubeshim, watch_events
+from apihelpers import cm_manifest, http_client, watch_events
+from harness import start_kubeshim
 
 GROUP = "restart.example.com"
 CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",

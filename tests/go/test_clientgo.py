@@ -18,29 +18,26 @@ from typing import Iterator
 
 import pytest
 
+from harness import require_tool, start_kubeshim
+
 pytestmark = pytest.mark.go
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "tests" / "clientgo"
-ROOT_CONFTEST = ROOT / "tests" / "conftest.py"
 WATCH_WINDOW = 500  # small enough for the 410 tests to outrun with a few hundred writes
 GO_TIMEOUT = 1200  # a cold build of both module graphs on 2 cores takes several minutes
 
 
-def _root(request: pytest.FixtureRequest):
-    return request.config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
-
-
 @pytest.fixture(scope="module")
 def go(request: pytest.FixtureRequest) -> str:
-    return _root(request).require_tool(shutil.which("go"), "the Go toolchain (`go`) is not on PATH")
+    return require_tool(shutil.which("go"), "the Go toolchain (`go`) is not on PATH")
 
 
 @pytest.fixture(scope="module")
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, go: str) -> Iterator:
     """A kubeshim of its own: a small watch window (410 reachable) and 1 s bookmarks (bookmark tests are quick)."""
     data = tmp_path_factory.mktemp("clientgo") / "data"
-    shim = _root(request).start_kubeshim(data, "--no-kubelet", "--watch-window", str(WATCH_WINDOW),
+    shim = start_kubeshim(data, "--no-kubelet", "--watch-window", str(WATCH_WINDOW),
                                          "--bookmark-interval", "1")
     yield shim
     shim.stop()

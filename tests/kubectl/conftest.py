@@ -5,21 +5,19 @@ for hours, so a shared cache would hide what the server answers now. Every test 
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from harness import kubectl_path
 from kubectl_helpers import Kubectl, unique
 
 VERSIONS = ("1.27", "1.33")
-ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 
 
 @pytest.fixture(scope="session", params=VERSIONS, ids=[f"kubectl-{v}" for v in VERSIONS])
 def kubectl(request: pytest.FixtureRequest, kubeshim, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    root = request.config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
-    binary = root.kubectl_path(request.param)
+    binary = kubectl_path(request.param)
     home = tmp_path_factory.mktemp(f"kubectl-{request.param}-home")
     return Kubectl(request.param, binary, home, kubeshim.kubeconfig)
 

@@ -2,31 +2,16 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-
-
-def _root_conftest() -> Any:
-    """tests/conftest.py, loaded under a name of its own (every tier's conftest is called `conftest`)."""
-    import importlib.util
-    import sys
-
-    name = "kubeshim_tests_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "conftest.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from harness import start_kubeshim
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    server = _root_conftest().start_kubeshim(tmp_path_factory.mktemp("kubelet-e2e") / "data")
+    server = start_kubeshim(tmp_path_factory.mktemp("kubelet-e2e") / "data")
     yield server
     server.stop()
 

@@ -1,0 +1,106 @@
+"""The test harness every tier shares: a real `kubeshim up` on a free port, and toolchain checks.
+
+A plain module (not a conftest) so that tiers, benchmarks and examples import it by name: `from harness import
+start_kubeshim`. tests/ is on sys.path for every test module through the root conftest.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Kubeshim:
+    """A running `kubeshim up` and what a client needs to reach it."""
+
+    process: subprocess.Popen
+    data_dir: Path
+    port: int
+    args: list[str]
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.data_dir / "kubeconfig"
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def token(self) -> str:
+        return yaml.safe_load(self.kubeconfig.read_text())["users"][0]["user"]["token"]
+
+    @property
+    def ca(self) -> str:
+        return str(self.data_dir / "pki" / "ca.crt")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_kubeshim(data_dir: Path, *extra: str, port: int | None = None, ready_timeout: float = 30) -> Kubeshim:
+    """Start `kubeshim up` and wait until /readyz answers."""
+    import ssl
+    import urllib.request
+    port = port or free_port()
+    args = [sys.executable, "-m", "shim", "up", "--data-dir", str(data_dir), "--port", str(port), *extra]
+    log = open(data_dir.parent / f"{data_dir.name}.log", "ab") if data_dir.parent.exists() else subprocess.DEVNULL
+    data_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"kubeshim exited with {proc.returncode}; see {data_dir}.log")
+        try:
+            with urllib.request.urlopen(f"https://127.0.0.1:{port}/readyz", context=ctx, timeout=1) as r:
+                if r.status == 200 and (data_dir / "kubeconfig").exists():
+                    return Kubeshim(proc, data_dir, port, args)
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("kubeshim did not become ready")
+
+
+def require_tool(path: str | None, reason: str) -> str:
+    """A missing toolchain fails under CI=true and skips elsewhere, saying why."""
+    if path and Path(path).exists():
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (required under CI=true)")
+    pytest.skip(reason)
+
+
+def kubectl_path(version: str) -> str:
+    path = KUBECTL_DIR / f"kubectl.{version}"
+    return require_tool(str(path) if path.exists() else shutil.which(f"kubectl.{version}"),
+                        f"kubectl {version} not installed under {KUBECTL_DIR}")
