@@ -10,17 +10,14 @@ of the module and written to <pytest basetemp>/flyte-figures.json.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,24 +27,15 @@ from typing import Any, Callable, Iterator
 import pytest
 import yaml
 
+from harness import Kubeshim, free_port, kubectl_path, require_tool, start_kubeshim
+
 pytestmark = pytest.mark.flyte
 
 ROOT = Path(__file__).resolve().parents[2]
 FLYTE_DIR = ROOT / "examples" / "flyte"
 PROPELLER_DIR = FLYTE_DIR / "propeller"
-ROOT_CONFTEST = ROOT / "tests" / "conftest.py"
 NAMESPACE = "flytesnacks-development"  # flyteadmin's default mapping of project flytesnacks, domain development
 FIGURES: dict[str, Any] = {}
-
-
-def _root_conftest(request: pytest.FixtureRequest) -> Any:
-    return request.config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
@@ -64,13 +52,12 @@ def _wait_until(check: Callable[[], Any], timeout: float, what: str, interval: f
 # -- processes ----------------------------------------------------------------------------------------------
 @dataclass
 class Server:
-    """kubeshim with a kubelet whose settings (image rules) come from a file; restartable on the same port."""
+    """kubeshim with a kubelet (`--kubelet-config`: image rules), restartable on the same port and data dir."""
 
     data_dir: Path
     port: int
-    kubelet_settings: Path
-    log: Path
-    process: subprocess.Popen | None = None
+    kubelet_config: Path
+    current: Kubeshim | None = None
 
     @property
     def kubeconfig(self) -> Path:
@@ -80,41 +67,22 @@ class Server:
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> None:
-        # tests/flyte/kubeshim_up.py = `kubeshim up` + Options.extra["kubelet"] (no CLI flag for it yet).
-        args = [sys.executable, str(Path(__file__).with_name("kubeshim_up.py")), str(self.kubelet_settings),
-                "--data-dir", str(self.data_dir), "--port", str(self.port), "--log-level", "info"]
-        with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        ctx = ssl.create_default_context()
-        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    @property
+    def pid(self) -> int:
+        assert self.current is not None
+        return self.current.process.pid
 
-        def ready() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"kubeshim exited with {self.process.returncode}; see {self.log}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/readyz", context=ctx, timeout=1) as r:
-                    return r.status == 200 and self.kubeconfig.exists()
-            except OSError:
-                return False
-
-        _wait_until(ready, timeout, "kubeshim /readyz", interval=0.1)
+    def start(self) -> None:
+        self.current = start_kubeshim(self.data_dir, "--kubelet-config", str(self.kubelet_config),
+                                      "--log-level", "info", port=self.port, ready_timeout=60)
 
     def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
+        assert self.current is not None
+        self.current.stop(signal.SIGKILL)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.current is not None:
+            self.current.stop()
 
 
 @dataclass
@@ -254,8 +222,7 @@ def _render(template: Path, dest: Path, **values: str) -> Path:
 
 @pytest.fixture(scope="module")
 def flyte(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flyte]:
-    conftest = _root_conftest(request)
-    conftest.require_tool(shutil.which("go"), "Go toolchain (go >= 1.26) not installed: cannot build flytepropeller")
+    require_tool(shutil.which("go"), "Go toolchain (go >= 1.26) not installed: cannot build flytepropeller")
     pytest.importorskip("kubernetes")
     propeller_bin, flytewf = _build(FIGURES)
     venv = _task_env(FIGURES)
@@ -268,47 +235,61 @@ def flyte(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                         "-o", str(package), "--force"], cwd=FLYTE_DIR, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
 
-    images = _render(PROPELLER_DIR / "images.yaml", work / "images.yaml", TASK_VENV=str(venv),
-                     WORKFLOWS_ROOT=str(FLYTE_DIR))
-    settings = work / "kubelet.yaml"
-    settings.write_text(yaml.safe_dump({"image_rules_file": str(images),
-                                        "cgroup_name": f"kubeshim-flyte-{os.getpid()}"}))
-    server = Server(work / "data", _free_port(), settings, work / "kubeshim.log")
-    server.data_dir.mkdir()
-    server.start()
+    kubelet = _render(PROPELLER_DIR / "kubelet.yaml", work / "kubelet.yaml", TASK_VENV=str(venv),
+                      WORKFLOWS_ROOT=str(FLYTE_DIR))
+    settings = yaml.safe_load(kubelet.read_text())
+    cgroup_name = f"kubeshim-flyte-{os.getpid()}"  # apart from any other kubeshim on this host
+    settings["cgroup_name"] = cgroup_name
+    kubelet.write_text(yaml.safe_dump(settings))
 
-    from kubernetes import client, config as kconfig
-    kube = kconfig.new_client_from_config(str(server.kubeconfig))
-    core = client.CoreV1Api(kube)
-    # Propeller's own namespace holds the base PodTemplate of every task pod: it makes the container start in
-    # the blob root, where fsspec resolves flytekit's file://my-bucket/... references.
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="flyte")))
-    core.create_namespaced_pod_template("flyte", {
-        "apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "kubeshim-task", "namespace": "flyte"},
-        "template": {"spec": {"containers": [{"name": "default", "image": "kubeshim/placeholder",
-                                              "workingDir": str(blob_root)}]}}})
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(_report, request, tmp_path_factory)
+        server = Server(work / "data", free_port(), kubelet)
+        cleanup.callback(_remove_cgroups, cgroup_name)
+        cleanup.callback(_kill_leftovers, server.data_dir)
+        cleanup.callback(server.stop)
+        server.start()
 
-    events = work / "events.log"
-    cfg = _render(PROPELLER_DIR / "propeller.yaml", work / "propeller.yaml", KUBECONFIG=str(server.kubeconfig),
-                  BLOB_ROOT=str(blob_root), EVENTS_FILE=str(events), PROF_PORT=str(_free_port()),
-                  KUBESHIM_URL=server.url)
-    propeller_log = work / "propeller.log"
-    with open(propeller_log, "ab") as out:
-        propeller = subprocess.Popen([propeller_bin, "--config", str(cfg)], stdout=out, stderr=subprocess.STDOUT)
-    _wait_until(lambda: "Started Worker" in propeller_log.read_text(errors="replace") or propeller.poll() is not None,
-                60, "propeller's workers")
-    assert propeller.poll() is None, propeller_log.read_text()[-3000:]
+        from kubernetes import client, config as kconfig
+        kube = kconfig.new_client_from_config(str(server.kubeconfig))
+        core = client.CoreV1Api(kube)
+        # Propeller's own namespace holds the base PodTemplate of every task pod: it makes the container start
+        # in the blob root, where fsspec resolves flytekit's file://my-bucket/... references.
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="flyte")))
+        core.create_namespaced_pod_template("flyte", {
+            "apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "kubeshim-task", "namespace": "flyte"},
+            "template": {"spec": {"containers": [{"name": "default", "image": "kubeshim/placeholder",
+                                                  "workingDir": str(blob_root)}]}}})
 
-    env = Flyte(server, propeller, propeller_log, cfg, flytewf, package, blob_root, events, kube)
-    yield env
+        events = work / "events.log"
+        cfg = _render(PROPELLER_DIR / "propeller.yaml", work / "propeller.yaml",
+                      KUBECONFIG=str(server.kubeconfig), BLOB_ROOT=str(blob_root), EVENTS_FILE=str(events),
+                      PROF_PORT=str(free_port()), KUBESHIM_URL=server.url)
+        propeller_log = work / "propeller.log"
+        with open(propeller_log, "ab") as out:
+            propeller = subprocess.Popen([propeller_bin, "--config", str(cfg)], stdout=out,
+                                         stderr=subprocess.STDOUT)
+        env = Flyte(server, propeller, propeller_log, cfg, flytewf, package, blob_root, events, kube)
+        cleanup.callback(_end_executions, env)
+        cleanup.callback(_stop, propeller)
+        _wait_until(lambda: "Started Worker" in propeller_log.read_text(errors="replace")
+                    or propeller.poll() is not None, 60, "propeller's workers")
+        assert propeller.poll() is None, propeller_log.read_text()[-3000:]
+        yield env
 
-    propeller.terminate()
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
     try:
-        propeller.wait(15)
+        proc.wait(15)
     except subprocess.TimeoutExpired:
-        propeller.kill()
-        propeller.wait()
-    # Pods end with their executions: delete what is left and let the kubelet stop the processes.
+        proc.kill()
+        proc.wait()
+
+
+def _end_executions(env: Flyte) -> None:
+    """Pods end with their executions: delete what is left (propeller is gone, so drop its finalizer) and let
+    the garbage collector and the kubelet stop the processes."""
     for name in env.created:
         try:
             if env.workflow_exists(name):
@@ -317,10 +298,6 @@ def flyte(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                 env.delete_execution(name)
         except Exception:  # noqa: BLE001 - best effort
             pass
-    server.stop()
-    _kill_leftovers(server.data_dir)
-    _remove_cgroups(f"kubeshim-flyte-{os.getpid()}")
-    _report(request, tmp_path_factory)
 
 
 def _remove_cgroups(name: str) -> None:
@@ -351,8 +328,8 @@ def _report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="module")
-def kubectl(request: pytest.FixtureRequest, flyte: Flyte, tmp_path_factory: pytest.TempPathFactory) -> Callable:
-    binary = _root_conftest(request).kubectl_path("1.33")
+def kubectl(flyte: Flyte, tmp_path_factory: pytest.TempPathFactory) -> Callable:
+    binary = kubectl_path("1.33")
     home = tmp_path_factory.mktemp("kubectl-home")
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -387,7 +364,7 @@ def test_two_tasks_pass_values(flyte: Flyte) -> None:
 
 def test_map_task_over_20_inputs(flyte: Flyte) -> None:
     import psutil
-    server = psutil.Process(flyte.server.process.pid)
+    server = psutil.Process(flyte.server.pid)
     peak = {"rss": server.memory_info().rss}
     done = threading.Event()
 
@@ -450,8 +427,13 @@ def test_memory_limit_is_reported_as_oom(flyte: Flyte) -> None:
     assert pod.status.phase == "Failed"
     terminated = pod.status.container_statuses[0].state.terminated
     assert (terminated.reason, terminated.exit_code) == ("OOMKilled", 137)
-    # The kill came from the task's own allocation, not from flytekit's start-up.
-    assert "kubeshim-hog: allocating 400 MB" in flyte.core().read_namespaced_pod_log("oom-d-n0-0", NAMESPACE)
+    # The kill came from the task's own allocation, not from flytekit's start-up...
+    assert "allocating 400 MB" in flyte.core().read_namespaced_pod_log("oom-d-n0-0", NAMESPACE)
+    # ...and the same task under the same 100Mi limit succeeds when it allocates nothing.
+    flyte.create("workflows.oom.wf", "oom-d0", mb=0)
+    control = flyte.wait("oom-d0")
+    assert control["phase"] == "Succeeded", control
+    assert control["outputs"] == {"o0": 0}
 
 
 def test_deleting_a_running_execution_aborts_it(flyte: Flyte) -> None:
