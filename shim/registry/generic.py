@@ -9,9 +9,10 @@ import asyncio
 import base64
 import copy
 import datetime as dt
+import itertools
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterator
 
 import orjson
 
@@ -207,28 +208,24 @@ class Registry:
             if match == "Exact" and asked != self.store.revision:
                 snapshot_rv, historical = asked, True
         # continued pages and exact lists show the state at their revision, as etcd's MVCC reads do
-        selected = (self._select_at(info, namespace, opts, snapshot_rv, start_after) if historical
-                    else self._select(info, namespace, opts, start_after))
-        entries = []
-        remaining = 0
-        last_key = ("", "")
-        for key, entry in selected:
-            if opts.limit and len(entries) >= opts.limit:
-                remaining += 1
-                continue
-            entries.append(entry)
-            last_key = key
-        token = ""
-        if remaining:
-            token = self._encode_continue(snapshot_rv, last_key)
-        exact_count = remaining if remaining and opts.label_selector.empty and opts.field_selector.empty else None
-        return ListResult(entries, snapshot_rv, token, exact_count)
+        selected = iter(self._select_at(info, namespace, opts, snapshot_rv, start_after) if historical
+                        else self._select(info, namespace, opts, start_after))
+        if not opts.limit:
+            return ListResult([entry for _, entry in selected], snapshot_rv)
+        page = list(itertools.islice(selected, opts.limit))
+        if next(selected, None) is None:
+            return ListResult([entry for _, entry in page], snapshot_rv)
+        token = self._encode_continue(snapshot_rv, page[-1][0])
+        exact_count = None
+        if opts.label_selector.empty and opts.field_selector.empty:  # counting is cheap without selectors
+            exact_count = 1 + sum(1 for _ in selected)
+        return ListResult([entry for _, entry in page], snapshot_rv, token, exact_count)
 
     def _select(self, info: ResourceInfo, namespace: str, opts: ListOptions,
-                start_after: tuple[str, str] | None = None) -> list[tuple[tuple[str, str], Entry]]:
-        """Current objects passing the selectors, in (namespace, name) order, after `start_after`."""
+                start_after: tuple[str, str] | None = None) -> Iterator[tuple[tuple[str, str], Entry]]:
+        """Current objects passing the selectors, in (namespace, name) order, after `start_after` (lazily:
+        a limited list stops reading once its page is full)."""
         name_pin = opts.field_selector.value_of("metadata.name")
-        out = []
         for ns, name, entry in self.store.items(info.storage, namespace):
             if name_pin is not None and name != name_pin:
                 continue
@@ -237,8 +234,7 @@ class Registry:
                 continue
             if not self._matches(info, entry, opts.label_selector, opts.field_selector):
                 continue
-            out.append((key, entry))
-        return out
+            yield key, entry
 
     def _matches(self, info: ResourceInfo, entry: Entry, labels: LabelSelector, fields: FieldSelector) -> bool:
         if labels.empty and fields.empty:

@@ -84,6 +84,8 @@ class Store:
         self._committed = 0  # newest revision committed and published to watchers
         self._inflight: collections.deque[Event] = collections.deque()  # applied to memory, not yet committed
         self._subs: dict[str, set[Subscription]] = collections.defaultdict(set)
+        #: names of one (resource, namespace) in key order, rebuilt only after an object came or went
+        self._order: dict[tuple[str, str], list[str]] = {}
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: threading.Thread | None = None
@@ -179,9 +181,16 @@ class Store:
         by_ns = self._objects.get(resource, {})
         spaces = [namespace] if namespace else sorted(by_ns)
         for ns in spaces:
-            names = by_ns.get(ns, {})
-            for name in sorted(names):
-                yield ns, name, names[name]
+            names = by_ns.get(ns)
+            if not names:
+                continue
+            order = self._order.get((resource, ns))
+            if order is None:
+                order = self._order[(resource, ns)] = sorted(names)
+            for name in order:
+                entry = names.get(name)
+                if entry is not None:
+                    yield ns, name, entry
 
     def count(self, resource: str) -> int:
         return sum(len(v) for v in self._objects.get(resource, {}).values())
@@ -209,6 +218,8 @@ class Store:
         spaces = self._objects[resource]
         names = spaces.setdefault(namespace, {})
         prev = names.get(name)
+        if prev is None or event == DELETED:
+            self._order.pop((resource, namespace), None)
         if event == DELETED:
             names.pop(name, None)
             if not names:

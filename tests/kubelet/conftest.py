@@ -1,4 +1,9 @@
-"""Fixtures for the kubelet tier: a real Kubelet (real processes, signals, cgroups) on an in-memory API."""
+"""Fixtures for the kubelet tier: a real Kubelet (real processes, signals, cgroups) on the real registry.
+
+The API is kubeshim's own, in-process: a SQLite Store, the generic Registry and the Catalog behind the
+LocalClient every controller uses, with no HTTP in between. Tests read current objects synchronously from
+the registry and observe what the kubelet wrote through real watches.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -9,11 +14,15 @@ from typing import Any, AsyncIterator, Callable
 
 import pytest
 
+from shim.clients.base import PODS, Resource, WatchEvent
+from shim.clients.local import LocalClient
+from shim.controllers.bootstrap import ensure_namespaces
 from shim.kubelet import cgroups
 from shim.kubelet.config import KubeletConfig
 from shim.kubelet.kubelet import Kubelet, host_capabilities
-
-from .fakeapi import FakeClient
+from shim.registry.catalog import Catalog
+from shim.registry.generic import Registry
+from shim.storage.store import Store
 
 CGROUP_NAME = f"kubeshim-test-{os.getpid()}"
 
@@ -70,9 +79,63 @@ def make_pod(name: str, containers: list[dict[str, Any]], namespace: str = "defa
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace}, "spec": body}
 
 
+class LocalApi:
+    """kubeshim's API in this process: Store + Registry + Catalog, reached through the real LocalClient."""
+
+    def __init__(self, path: Path) -> None:
+        self.store = Store(path)
+        self.store.open()
+        self.registry = Registry(self.store)
+        self.catalog = Catalog(self.store)
+        self.client = LocalClient(self.registry, self.catalog)
+        self._watches: list[asyncio.Task[None]] = []
+
+    async def start(self) -> "LocalApi":
+        """Start the store's writer on the running loop and create the system namespaces."""
+        self.store.start(asyncio.get_running_loop())
+        await ensure_namespaces(self.client)
+        return self
+
+    async def close(self) -> None:
+        for task in self._watches:
+            task.cancel()
+        await asyncio.gather(*self._watches, return_exceptions=True)
+        self._watches.clear()
+        self.store.close()
+
+    def get(self, resource: Resource, name: str, namespace: str = "") -> dict[str, Any] | None:
+        """The object as stored right now (None when it does not exist), read synchronously."""
+        info = self.catalog.lookup(resource.group, resource.version, resource.plural)
+        assert info is not None, resource
+        entry = self.registry.get_entry(info, namespace if info.namespaced else "", name)
+        return self.registry.decode(info, entry) if entry is not None else None
+
+    def record(self, resource: Resource, name: str, namespace: str = "default") -> list[WatchEvent]:
+        """Every change to one object from now on, as a real watch delivers it (the list fills in the
+        background; it is complete up to whatever the caller waits for)."""
+        events: list[WatchEvent] = []
+        since = str(self.store.revision)  # resume point: nothing after this call can be missed
+
+        async def run() -> None:
+            async for event in self.client.watch(resource, namespace, resource_version=since,
+                                                 field_selector=f"metadata.name={name}"):
+                events.append(event)
+
+        self._watches.append(asyncio.create_task(run(), name=f"record-{name}"))
+        return events
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[LocalApi]:
+    local = await LocalApi(tmp_path / "state.db").start()
+    yield local
+    await local.close()
+
+
 class Harness:
-    def __init__(self, client: FakeClient, config: KubeletConfig, caps: Any) -> None:
-        self.client = client
+    def __init__(self, api: LocalApi, config: KubeletConfig, caps: Any) -> None:
+        self.api = api
+        self.client = api.client
         self.config = config
         self.caps = caps
         self.kubelet: Kubelet | None = None
@@ -98,12 +161,14 @@ class Harness:
             self.task = None
 
     async def create(self, pod: dict[str, Any]) -> dict[str, Any]:
-        from shim.clients.base import PODS
-
         return await self.client.create(PODS, pod, pod["metadata"].get("namespace", "default"))
 
     def pod(self, name: str, namespace: str = "default") -> dict[str, Any] | None:
-        return self.client.pod(name, namespace)
+        return self.api.get(PODS, name, namespace)
+
+    def record(self, name: str, namespace: str = "default") -> list[WatchEvent]:
+        """The pod's watch events from now on (see LocalApi.record)."""
+        return self.api.record(PODS, name, namespace)
 
     async def wait_phase(self, name: str, *phases: str, timeout: float = 10.0) -> dict[str, Any]:
         return await wait_for(lambda: (p := self.pod(name)) and p.get("status", {}).get("phase") in phases and p,
@@ -126,11 +191,11 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path, capabilities: Any) -> AsyncIterator[Harness]:
+async def harness(tmp_path: Path, capabilities: Any, api: LocalApi) -> AsyncIterator[Harness]:
     config = KubeletConfig(data_dir=tmp_path / "data", backoff_base=0.3, backoff_max=1.2, resync_seconds=0.5,
                            heartbeat_seconds=0.2, node_status_seconds=0.5, cgroup_name=CGROUP_NAME,
                            memory_poll_seconds=0.05)
-    h = Harness(FakeClient(), config, capabilities)
+    h = Harness(api, config, capabilities)
     yield h
     await h.stop()
     # Kill whatever a test left running (tests that want survivors stop them themselves).
@@ -158,4 +223,4 @@ async def _reap(config: KubeletConfig) -> None:
             mounts.release(path)
 
 
-__all__ = ["wait_for", "make_pod", "Harness", "cgroups"]
+__all__ = ["wait_for", "make_pod", "Harness", "LocalApi", "cgroups"]

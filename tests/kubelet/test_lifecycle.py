@@ -1,9 +1,9 @@
-"""Pods through the whole kubelet (fake API, real processes): exits, restarts, init containers, deletion."""
+"""Pods through the whole kubelet (the real registry in-process, real processes): exits, restarts, init containers, deletion."""
 from __future__ import annotations
 
 import time
 
-from shim.clients.base import NODES, PODS
+from shim.clients.base import LEASES, NODES, PODS
 
 from .conftest import Harness, make_pod, wait_for
 
@@ -14,9 +14,9 @@ async def test_node_registers_with_lease(harness: Harness) -> None:
     assert node["status"]["allocatable"]["pods"] == "110"
     assert {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"] == "True"
     assert {"type": "InternalIP", "address": "127.0.0.1"} in node["status"]["addresses"]
-    lease = await wait_for(lambda: harness.client.objects.get(("leases", "kube-node-lease", "kubeshim")))
+    lease = await wait_for(lambda: harness.api.get(LEASES, "kubeshim", "kube-node-lease"))
     first = lease["spec"]["renewTime"]
-    await wait_for(lambda: harness.client.objects[("leases", "kube-node-lease", "kubeshim")]["spec"]["renewTime"]
+    await wait_for(lambda: harness.api.get(LEASES, "kubeshim", "kube-node-lease")["spec"]["renewTime"]
                    != first, timeout=3)
 
 
@@ -54,13 +54,18 @@ async def test_running_then_deleted_with_grace(harness: Harness) -> None:
                                   terminationGracePeriodSeconds=1))
     pod = await harness.wait_status("sleepy", lambda p: p["status"].get("phase") == "Running"
                                     and harness.container_status(p, "c")["ready"])
+    events = harness.record("sleepy")
     await harness.client.delete(PODS, "sleepy", "default")
     started = time.monotonic()
+    # The graceful delete only marks the pod: it stays until the kubelet's final delete (grace 0, uid
+    # precondition) once its container is stopped; nothing else removes a bound, running pod.
+    marked = harness.pod("sleepy")
+    assert marked["metadata"]["deletionTimestamp"] and marked["metadata"]["deletionGracePeriodSeconds"] == 1
     await wait_for(lambda: harness.pod("sleepy") is None, timeout=10)
     elapsed = time.monotonic() - started
     assert 0.9 <= elapsed < 5, elapsed
-    final = harness.client.deletes[-1]
-    assert final["grace"] == 0 and final["uid"] == pod["metadata"]["uid"]
+    gone = await wait_for(lambda: next((e for e in events if e.type == "DELETED"), None))
+    assert gone.object["metadata"]["uid"] == pod["metadata"]["uid"]
     # The pod's directory (logs included) goes with the pod.
     await wait_for(lambda: not harness.config.pod_dir(pod["metadata"]["uid"]).exists())
 
@@ -80,10 +85,12 @@ async def test_prestop_hook_runs_before_sigterm(harness: Harness, tmp_path) -> N
 async def test_final_status_before_delete(harness: Harness) -> None:
     """The kubelet reports the terminal phase before it removes the object (propeller reads it)."""
     await harness.start()
+    events = harness.record("last")
     await harness.create(make_pod("last", [{"name": "c", "command": ["sleep", "1000"]}], restartPolicy="Never",
                                   terminationGracePeriodSeconds=1))
     await harness.wait_phase("last", "Running")
     await harness.client.delete(PODS, "last", "default")
     await wait_for(lambda: harness.pod("last") is None)
-    phases = [p[2]["status"].get("phase") for p in harness.client.patches if p[1] == "last" and p[2].get("status")]
-    assert phases[-1] == "Failed"
+    await wait_for(lambda: events and events[-1].type == "DELETED")
+    phases = [e.object["status"].get("phase") for e in events[:-1]]
+    assert "Running" in phases and phases[-1] == "Failed"

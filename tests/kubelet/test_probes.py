@@ -6,7 +6,8 @@ import sys
 
 from .conftest import Harness, make_pod
 
-FAST = {"periodSeconds": 0.1, "timeoutSeconds": 1, "failureThreshold": 2}
+# periodSeconds is an int32 the API server refuses as a fraction: 1 is the fastest a real pod can ask for.
+FAST = {"periodSeconds": 1, "timeoutSeconds": 1, "failureThreshold": 2}
 
 
 def _free_port() -> int:

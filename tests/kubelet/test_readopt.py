@@ -97,7 +97,9 @@ async def test_start_in_progress_is_adopted_not_duplicated(harness: Harness) -> 
     from shim.kubelet.runtime.process import ProcessProvider
     from shim.kubelet.runtime.provider import ContainerSpec
 
-    uid = "11111111-2222-3333-4444-555555555555"
+    pod = make_pod("midstart", [{"name": "c", "command": ["sleep", "1000"]}])
+    pod["spec"]["nodeName"] = "kubeshim"
+    uid = (await harness.create(pod))["metadata"]["uid"]  # the API server assigns it
     provider = ProcessProvider(harness.config.pods_dir)
     obs = await provider.start(ContainerSpec(id="c0ffee", pod_uid=uid, name="c", argv=["sleep", "1000"],
                                              env={"PATH": "/usr/bin:/bin"}))
@@ -105,10 +107,6 @@ async def test_start_in_progress_is_adopted_not_duplicated(harness: Harness) -> 
     record = PodRecord(uid, "default", "midstart", start_time=1.0, sandbox_ready=True)
     record.container("c").pending = "c0ffee"
     checkpoint.save(harness.config.pod_dir(uid), record)
-    pod = make_pod("midstart", [{"name": "c", "command": ["sleep", "1000"]}])
-    pod["metadata"]["uid"] = uid
-    pod["spec"]["nodeName"] = "kubeshim"
-    await harness.create(pod)
     await harness.start()
     running = await harness.wait_status("midstart", lambda p: "running" in harness.container_status(p, "c")["state"])
     assert harness.container_status(running, "c")["containerID"] == "kubeshim://c0ffee"

@@ -6,8 +6,7 @@ from typing import Any
 from shim.clients.base import PODS
 from shim.kubelet.scheduler import Scheduler, unfit_reasons, unschedulable_message
 
-from .conftest import Harness, make_pod, wait_for
-from .fakeapi import FakeClient
+from .conftest import Harness, LocalApi, make_pod, wait_for
 
 
 def _req(cpu: str = "", memory: str = "") -> dict[str, Any]:
@@ -55,8 +54,8 @@ async def test_other_schedulers_are_left_alone(harness: Harness) -> None:
     assert not _scheduled(harness.pod("mine"))
 
 
-async def test_priority_then_age() -> None:
-    client = FakeClient()
+async def test_priority_then_age(api: LocalApi) -> None:
+    client = api.client
     pods = []
     for name, prio in (("low-old", 0), ("high", 100), ("low-new", 0)):
         pod = make_pod(name, [{"name": "c", **_req("1")}], priority=prio)
@@ -65,7 +64,8 @@ async def test_priority_then_age() -> None:
     node = {"metadata": {"labels": {}}, "status": {"allocatable": {"cpu": "2", "memory": "1Gi", "pods": "110"}}}
     scheduler = Scheduler(client, "n1", lambda: pods, lambda: node)
     await scheduler.schedule_once()
-    bound = sorted(n for n in ("low-old", "high", "low-new") if _scheduled(client.pod(n)))
+    bound = sorted(n for n in ("low-old", "high", "low-new") if _scheduled(api.get(PODS, n, "default")))
     assert bound == ["high", "low-old"]
-    msg = next(c for c in client.pod("low-new")["status"]["conditions"] if c["type"] == "PodScheduled")["message"]
+    msg = next(c for c in api.get(PODS, "low-new", "default")["status"]["conditions"]
+               if c["type"] == "PodScheduled")["message"]
     assert msg == "0/1 nodes are available: 1 Insufficient cpu."
