@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc as cyclic_gc
 import logging
 import os
 import signal
@@ -100,6 +101,10 @@ class Cluster:
         ]
         if self.opts.kubelet:
             await self._start_kubelet()
+        # Everything loaded so far lives as long as the process: keep it out of the cyclic collector's
+        # sweeps, and let young generations grow before collecting (fewer pauses in the request tail).
+        cyclic_gc.freeze()
+        cyclic_gc.set_threshold(50_000, 20, 100)
 
     async def _start_kubelet(self) -> None:
         try:

@@ -75,27 +75,28 @@ def _validate_containers(spec: Obj, field: str, causes: Causes, required: bool) 
 
 
 def _validate_resources(resources: Any, path: str, causes: Causes) -> None:
-    """Quantities must parse, be non-negative, and requests may not exceed limits (core validation)."""
+    """Quantities must parse, be non-negative, and requests may not exceed limits (core validation).
+
+    Syntax is checked with the quantity pattern alone; exact values are parsed only where a request and a
+    limit of the same resource must be compared (Fraction arithmetic is the costly part, on the create path).
+    """
     if not isinstance(resources, dict):
         return
-    parsed: dict[str, dict[str, Any]] = {}
     for kind in ("requests", "limits"):
         for name, value in (resources.get(kind) or {}).items():
-            try:
-                amount = quantity.parse(value)
-            except ValueError as exc:
-                causes.append(errors.field_invalid(f"{path}.{kind}[{name}]", value, str(exc)))
-                continue
-            if amount < 0:
+            problem = quantity.syntax_error(value)
+            if problem:
+                causes.append(errors.field_invalid(f"{path}.{kind}[{name}]", value, problem))
+            elif str(value).lstrip().startswith("-"):
                 causes.append(errors.field_invalid(f"{path}.{kind}[{name}]", value,
                                                    "must be greater than or equal to 0"))
-            parsed.setdefault(kind, {})[name] = amount
-    for name, request in (parsed.get("requests") or {}).items():
-        limit = (parsed.get("limits") or {}).get(name)
-        if limit is not None and request > limit:
-            causes.append(errors.field_invalid(f"{path}.requests", resources["requests"][name],
-                                               f"must be less than or equal to {name} limit of "
-                                               f"{resources['limits'][name]}"))
+    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    for name in requests.keys() & limits.keys():
+        if quantity.syntax_error(requests[name]) or quantity.syntax_error(limits[name]):
+            continue
+        if quantity.parse(requests[name]) > quantity.parse(limits[name]):
+            causes.append(errors.field_invalid(f"{path}.requests", requests[name],
+                                               f"must be less than or equal to {name} limit of {limits[name]}"))
 
 
 class PodStrategy(Strategy):
