@@ -5,7 +5,6 @@ import asyncio
 import contextlib
 import gc as cyclic_gc
 import logging
-import os
 import signal
 import socket
 from dataclasses import dataclass, field
@@ -34,13 +33,9 @@ log = logging.getLogger("kubeshim")
 CRDS_DIR = Path(__file__).resolve().parents[2] / "crds"
 
 
-def default_data_dir() -> Path:
-    return Path(os.environ.get("KUBESHIM_HOME") or Path.home() / ".kubeshim")
-
-
 @dataclass
 class Options:
-    data_dir: Path = field(default_factory=default_data_dir)
+    data_dir: Path
     host: str = "127.0.0.1"
     port: int = 6443
     tls: bool = True

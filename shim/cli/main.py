@@ -1,16 +1,21 @@
 """The `kubeshim` command."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
 import typer
 import yaml
 
-from shim.cli.cluster import Options, default_data_dir, run
+from shim.cli.cluster import Options, run
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="A Kubernetes API on SQLite that runs Pods "
                   "as local processes.")
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("KUBESHIM_HOME") or Path.home() / ".kubeshim")
 
 
 @app.command()
@@ -29,10 +34,11 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
                                                help="Seconds of quiet before a watch gets a BOOKMARK")
        ) -> None:
     """Run kubeshim in the foreground (Ctrl-C stops it)."""
+    data_dir = data_dir or default_data_dir()
     kubelet_settings = yaml.safe_load(kubelet_config.read_text()) or {} if kubelet_config else {}
     if not isinstance(kubelet_settings, dict):
         raise typer.BadParameter("must be a YAML mapping of kubelet settings", param_hint="--kubelet-config")
-    run(Options(data_dir=data_dir or default_data_dir(), host=host, port=port, tls=not insecure_http,
+    run(Options(data_dir=data_dir, host=host, port=port, tls=not insecure_http,
                 kubelet=not no_kubelet, log_level=log_level, watch_window=watch_window,
                 bookmark_interval=bookmark_interval, extra={"kubelet": kubelet_settings}))
 

@@ -70,6 +70,9 @@ class _Pending:
     future: asyncio.Future[None]
 
 
+SCHEMA = Path(__file__).with_name("schema.sql")
+
+
 class Store:
     """All objects of all resources, keyed by resource ("group/plural"), namespace and name."""
 
@@ -98,21 +101,10 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
         try:
-            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='revision_log'").fetchone():
-                self._create_tables()
+            conn.executescript(SCHEMA.read_text())  # the tables declared in shim.storage.tables
             self._load(conn)
         finally:
             conn.close()
-
-    def _create_tables(self) -> None:
-        """First start only: sqlmodel (and SQLAlchemy, 300 ms and 17 MB to import) is not needed afterwards."""
-        from sqlmodel import SQLModel, create_engine
-
-        from shim.storage import tables
-        engine = create_engine(f"sqlite:///{self.path}")
-        SQLModel.metadata.create_all(engine, tables=[tables.Revision.__table__, tables.Current.__table__,
-                                                     tables.Setting.__table__])
-        engine.dispose()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)

@@ -5,6 +5,8 @@ holds the newest state of every live object so start-up does not replay the whol
 """
 from __future__ import annotations
 
+import sys
+
 from sqlmodel import Field, SQLModel
 
 
@@ -40,3 +42,27 @@ class Setting(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+def ddl() -> str:
+    """The CREATE TABLE statements of the tables above, as SQLite gets them.
+
+    Committed as shim/storage/schema.sql and executed from there: importing sqlmodel (and SQLAlchemy,
+    pydantic) costs ~0.5 s and 17 MB, too much for a server that needs the DDL once. tests/unit checks
+    that schema.sql is exactly what these declarations generate (regenerate with
+    `python -m shim.storage.tables > shim/storage/schema.sql`).
+    """
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    statements = []
+    for table in (Revision.__table__, Current.__table__, Setting.__table__):
+        create = str(CreateTable(table, if_not_exists=True).compile(dialect=sqlite.dialect())).strip()
+        statements.append(create + ";")
+        statements += [str(CreateIndex(index, if_not_exists=True).compile(dialect=sqlite.dialect())) + ";"
+                       for index in sorted(table.indexes, key=lambda i: i.name or "")]
+    return "\n\n".join(statements) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(ddl())
