@@ -5,7 +5,7 @@ from typing import Any
 
 from shim.machinery import errors, timeutil
 from shim.registry.generic import Registry, WriteOptions
-from shim.registry.kinds.custom import _json_path_value
+from shim.registry.kinds.custom import json_path_value
 from shim.registry.resource import ResourceInfo
 
 Obj = dict[str, Any]
@@ -49,8 +49,8 @@ async def bind(registry: Registry, pods: ResourceInfo, namespace: str, binding: 
 def scale_of(info: ResourceInfo, obj: Obj) -> Obj:
     """autoscaling/v1 Scale of a custom resource from its CRD's scale paths."""
     paths = _scale_paths(info)
-    replicas = _json_path_value(obj, paths["specReplicasPath"])
-    status_replicas = _json_path_value(obj, paths.get("statusReplicasPath", ".status.replicas"))
+    replicas = json_path_value(obj, paths["specReplicasPath"])
+    status_replicas = json_path_value(obj, paths.get("statusReplicasPath", ".status.replicas"))
     meta = obj["metadata"]
     scale: Obj = {"kind": "Scale", "apiVersion": "autoscaling/v1",
                   "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
@@ -58,7 +58,7 @@ def scale_of(info: ResourceInfo, obj: Obj) -> Obj:
                   "spec": {"replicas": replicas or 0}, "status": {"replicas": status_replicas or 0}}
     selector_path = paths.get("labelSelectorPath")
     if selector_path:
-        selector = _json_path_value(obj, selector_path)
+        selector = json_path_value(obj, selector_path)
         if selector:
             scale["status"]["selector"] = selector
     return scale

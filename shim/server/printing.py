@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from shim.machinery import tables
-from shim.registry.kinds.custom import _json_path_value
+from shim.registry.kinds.custom import json_path_value
 from shim.registry.resource import ResourceInfo
 
 Obj = dict[str, Any]
@@ -18,7 +18,7 @@ def _crd_columns(info: ResourceInfo) -> list[Obj]:
 
 
 def _crd_cell(obj: Obj, column: Obj) -> Any:
-    value = _json_path_value(obj, column.get("jsonPath", ""))
+    value = json_path_value(obj, column.get("jsonPath", ""))
     if value is None:
         return None
     if column.get("type") == "date" and isinstance(value, str):

@@ -7,7 +7,7 @@ from shim.machinery import structural
 from shim.registry.strategy import Causes, Obj, Strategy
 
 
-def _json_path_value(obj: Obj, path: str) -> Any:
+def json_path_value(obj: Obj, path: str) -> Any:
     """Follow a simple `.a.b` JSON path (what selectableFields and printer columns use)."""
     value: Any = obj
     for part in path.strip(".").split("."):
@@ -53,7 +53,7 @@ class CustomResourceStrategy(Strategy):
     def fields(self, obj: Obj) -> dict[str, str]:
         out = super().fields(obj)
         for path in self.selectable:
-            value = _json_path_value(obj, path)
+            value = json_path_value(obj, path)
             out[path.strip(".")] = "" if value is None else (str(value).lower() if isinstance(value, bool)
                                                             else str(value))
         return out
