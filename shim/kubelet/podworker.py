@@ -67,6 +67,7 @@ class PodWorker:
         self.client = kubelet.client
         self.provider = kubelet.provider
         self.pod = pod
+        self._saved = b""  # the checkpoint as last written, to skip rewriting it unchanged
         self.uid: str = _meta(pod).get("uid", "")
         self.dir: Path = self.config.pod_dir(self.uid)
         self.record = PodRecord(self.uid, _meta(pod).get("namespace", ""), _meta(pod).get("name", ""))
@@ -111,7 +112,7 @@ class PodWorker:
             and not _meta(self.pod).get("deletionTimestamp")
 
     def save(self) -> None:
-        checkpoint.save(self.dir, self.record, self.pod)
+        self._saved = checkpoint.save(self.dir, self.record, self.pod, self._saved)
 
     # -- main loop ------------------------------------------------------------------------------------------
     async def run(self) -> None:
