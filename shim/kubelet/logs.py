@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, BinaryIO
 from shim.kubelet.runtime.crilog import parse_line
 from shim.kubelet.runtime.process import container_dir, instance_finished
 from shim.kubelet.timeutil import parse_time_ns, rfc3339_nano
-from shim.machinery.errors import StatusError, bad_request
+from shim.machinery.errors import bad_request
 
 FOLLOW_POLL_SECONDS = 0.1
 

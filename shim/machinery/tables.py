@@ -1,7 +1,6 @@
 """meta.k8s.io Table and PartialObjectMetadata views of objects (what `kubectl get` asks for)."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Callable
 
 from shim.machinery import timeutil
