@@ -171,6 +171,7 @@ class Kubelet:
             for t in background + list(self.tasks.values()):
                 t.cancel()
             await asyncio.gather(*background, *self.tasks.values(), return_exceptions=True)
+            await self.provider.close()
 
 
 async def run_kubelet(client: Client, config: KubeletConfig) -> None:

@@ -78,7 +78,8 @@ class ProcessProvider:
         self.cgroup_setup = cgroup_setup
         self.memory_poll_seconds = memory_poll_seconds
         self._dirs: dict[str, Path] = {}
-        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._launcher: asyncio.subprocess.Process | None = None
+        self._launch_lock = asyncio.Lock()
 
     # -- layout -----------------------------------------------------------------------------------------
     def dir(self, container_id: str) -> Path:
@@ -110,33 +111,57 @@ class ProcessProvider:
                "namespace": self.namespace_mode if mounts else None, "mounts": mounts}
         with open(cdir / "spec.json", "w", encoding="utf-8") as fh:
             json.dump(doc, fh)
-        env = {"PYTHONPATH": _SHIM_ROOT, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        with open(cdir / "supervisor.log", "ab") as out:
-            child = subprocess.Popen([self.python, "-S", "-m", "shim.kubelet.runtime.supervise", str(cdir)],
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cdir,
-                                     env=env, start_new_session=True, close_fds=True)
-        self._children[spec.id] = child
+        supervisor = await self._launch(cdir)
+        supervisor_ctime = _ctime(supervisor)
         with open(cdir / "starting.json", "w", encoding="utf-8") as fh:
-            json.dump({"supervisor": child.pid, "supervisor_ctime": _ctime(child.pid)}, fh)
+            json.dump({"supervisor": supervisor, "supervisor_ctime": supervisor_ctime}, fh)
         delay = 0.002
         give_up = time.monotonic() + 60.0
         while True:
             done = _read_json(cdir / "exit.json")
             if done is not None and "start_error" in done:
-                child.wait()
-                self._children.pop(spec.id, None)
                 return Observed(spec.id, "failed", error=done["start_error"])
             if (cdir / "pid.json").exists():
                 return self.observe(spec.id)
-            if child.poll() is not None:
-                self._children.pop(spec.id, None)
+            if not _alive(supervisor, supervisor_ctime):
+                if (cdir / "pid.json").exists() or (cdir / "exit.json").exists():
+                    continue  # it finished its work between the two looks
                 tail = (cdir / "supervisor.log").read_text(errors="replace")[-500:]
-                return Observed(spec.id, "failed", error=f"supervisor exited with {child.returncode}: {tail}")
+                return Observed(spec.id, "failed", error=f"supervisor exited early: {tail}")
             if time.monotonic() > give_up:  # e.g. a hung mount: give up, leave the supervisor to its fate
-                _killpg(child.pid, signal.SIGKILL)
+                _killpg(supervisor, signal.SIGKILL)
                 return Observed(spec.id, "failed", error="container did not start within 60s")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.01)  # the supervisor needs ~40-70 ms; do not overshoot it
+
+    async def _launch(self, cdir: Path) -> int:
+        """Fork a supervisor for `cdir` from the warm launcher (started on first use, again if it died)."""
+        async with self._launch_lock:
+            for _attempt in range(2):
+                if self._launcher is None or self._launcher.returncode is not None:
+                    env = {"PYTHONPATH": _SHIM_ROOT, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+                    self._launcher = await asyncio.create_subprocess_exec(
+                        self.python, "-S", "-m", "shim.kubelet.runtime.launcher", stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE, env=env, start_new_session=True, close_fds=True)
+                assert self._launcher.stdin is not None and self._launcher.stdout is not None
+                try:
+                    self._launcher.stdin.write(str(cdir).encode() + b"\n")
+                    await self._launcher.stdin.drain()
+                    answer = await self._launcher.stdout.readline()
+                except (BrokenPipeError, ConnectionResetError):
+                    answer = b""
+                if answer.strip().isdigit():
+                    return int(answer)
+                self._launcher = None
+            raise RuntimeError("the supervisor launcher does not answer")
+
+    async def close(self) -> None:
+        """Let the launcher go (running supervisors are not its to stop)."""
+        if self._launcher is not None and self._launcher.returncode is None:
+            assert self._launcher.stdin is not None
+            self._launcher.stdin.close()
+            await self._launcher.wait()
+        self._launcher = None
 
     def adopt(self, pod_uid: str, container_id: str) -> Observed:
         """Re-attach to a container started by an earlier kubeshim; returns what it is doing now."""
@@ -147,9 +172,6 @@ class ProcessProvider:
         cdir = self.dir(container_id)
         done = _read_json(cdir / "exit.json")
         identity = self._identity(container_id)
-        child = self._children.get(container_id)
-        if child is not None and child.poll() is not None:
-            self._children.pop(container_id, None)
         if done is not None:
             if "start_error" in done:
                 return Observed(container_id, "failed", error=done["start_error"])
@@ -219,18 +241,12 @@ class ProcessProvider:
 
     def remove(self, container_id: str) -> None:
         cdir = self._dirs.pop(container_id, None)
-        child = self._children.pop(container_id, None)
-        if child is not None:
-            child.poll()
         if cdir is not None:
             shutil.rmtree(cdir, ignore_errors=True)
 
     def forget(self, container_id: str) -> None:
         """Drop bookkeeping without touching files (the whole pod dir is going away)."""
         self._dirs.pop(container_id, None)
-        child = self._children.pop(container_id, None)
-        if child is not None:
-            child.poll()
 
 
 def _killpg(pgid: int, sig: int) -> None:

@@ -82,6 +82,9 @@ class Provider(Protocol):
         """Re-attach to a container started before a kubeshim restart."""
         ...
 
+    async def close(self) -> None:
+        """The kubelet stops: release helpers; running containers stay (they are re-adopted later)."""
+
     def forget(self, container_id: str) -> None:
         """Drop bookkeeping only (the pod directory is being deleted as a whole)."""
         ...

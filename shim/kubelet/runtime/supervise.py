@@ -251,22 +251,22 @@ def supervise(cdir: str) -> int:
     return 0
 
 
-def main() -> None:
-    cdir = sys.argv[1]
+def run(cdir: str) -> int:
+    """supervise(), with any failure recorded where the kubelet looks (supervisor.log, exit.json)."""
     try:
-        sys.exit(supervise(cdir))
-    except BaseException as exc:  # noqa: BLE001 - record why, the kubelet reports it
-        if isinstance(exc, SystemExit):
-            raise
-        try:
-            import traceback
+        return supervise(cdir)
+    except Exception as exc:  # noqa: BLE001 - record why, the kubelet reports it
+        import traceback
 
-            with open(os.path.join(cdir, "supervisor.log"), "a", encoding="utf-8") as fh:
-                traceback.print_exc(file=fh)
-            if not os.path.exists(os.path.join(cdir, "exit.json")):
-                write_json(os.path.join(cdir, "exit.json"), {"start_error": f"supervisor failed: {exc}"})
-        finally:
-            sys.exit(1)
+        with open(os.path.join(cdir, "supervisor.log"), "a", encoding="utf-8") as fh:
+            traceback.print_exc(file=fh)
+        if not os.path.exists(os.path.join(cdir, "exit.json")):
+            write_json(os.path.join(cdir, "exit.json"), {"start_error": f"supervisor failed: {exc}"})
+        return 1
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1]))
 
 
 if __name__ == "__main__":
