@@ -17,41 +17,43 @@ Obj = dict[str, Any]
 _ROOT_KEEP = ("apiVersion", "kind", "metadata")
 
 
-def prune(value: Any, schema: Obj | None, root: bool = False) -> Any:
-    """Drop fields the schema does not know, in place; returns the value."""
+def prune(value: Any, schema: Obj | None, root: bool = False, pruned: list[str] | None = None,
+          path: str = "") -> Any:
+    """Drop fields the schema does not know, in place; returns the value. Their paths (`spec.foo`) are
+    appended to `pruned` when given, for fieldValidation."""
+    def here(key: str) -> str:
+        return f"{path}.{key}" if path else key
+
     if schema is None or schema.get("x-kubernetes-preserve-unknown-fields"):
         if isinstance(value, dict) and schema:
             for key, sub in (schema.get("properties") or {}).items():
                 if key in value:
-                    value[key] = prune(value[key], sub)
+                    value[key] = prune(value[key], sub, pruned=pruned, path=here(key))
         return value
     if isinstance(value, dict):
-        if schema.get("x-kubernetes-embedded-resource"):
-            keep = ("apiVersion", "kind", "metadata")
-        else:
-            keep = ()
+        keep = ("apiVersion", "kind", "metadata") if schema.get("x-kubernetes-embedded-resource") else ()
         props = schema.get("properties")
         extra = schema.get("additionalProperties")
         if props is not None or extra is None:
             for key in list(value):
-                if root and key in _ROOT_KEEP:
-                    continue
-                if key in keep:
+                if (root and key in _ROOT_KEEP) or key in keep:
                     continue
                 if props and key in props:
-                    value[key] = prune(value[key], props[key])
+                    value[key] = prune(value[key], props[key], pruned=pruned, path=here(key))
                 elif isinstance(extra, dict):
-                    value[key] = prune(value[key], extra)
+                    value[key] = prune(value[key], extra, pruned=pruned, path=here(key))
                 elif extra is True:
                     continue
                 else:
+                    if pruned is not None:
+                        pruned.append(here(key))
                     del value[key]
         elif isinstance(extra, dict):
             for key in value:
-                value[key] = prune(value[key], extra)
+                value[key] = prune(value[key], extra, pruned=pruned, path=here(key))
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         for i, item in enumerate(value):
-            value[i] = prune(item, schema["items"])
+            value[i] = prune(item, schema["items"], pruned=pruned, path=f"{path}[{i}]")
     return value
 
 

@@ -53,6 +53,11 @@ class Strategy:
     def prepare_for_subresource(self, subresource: str, new: Obj, old: Obj) -> None:
         """Other subresource writes (binding, scale, finalize): the handler shaped the object already."""
 
+    def prune_unknown(self, obj: Obj) -> list[str]:
+        """Remove fields the kind's schema does not have; their paths, for fieldValidation. Built-in kinds
+        are handled by the registry's Go-decoding check instead (shim.machinery.typecheck)."""
+        return []
+
     def validate(self, obj: Obj) -> Causes:
         return []
 

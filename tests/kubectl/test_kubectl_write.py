@@ -293,3 +293,22 @@ def test_create_namespace_and_object_in_it_from_one_file(kubectl: Kubectl, tmp_p
         assert kubectl.get_json("cm", "inside", "-n", name)["data"] == {"k": "v"}
     finally:
         kubectl.run("delete", "namespace", name, "--wait=false")
+
+
+def test_create_refuses_unknown_fields_of_a_custom_resource_with_strict_validation(kubectl: Kubectl, ns: str) -> None:
+    kubectl.ok("apply", "-f", "-", input=yaml.safe_dump({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.strict.example.com"},
+        "spec": {"group": "strict.example.com", "scope": "Namespaced",
+                 "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                     "type": "object", "properties": {"spec": {"type": "object", "properties": {
+                         "size": {"type": "integer"}}}}}}}]}}))
+    gadget = {"apiVersion": "strict.example.com/v1", "kind": "Gadget", "metadata": {"name": "g", "namespace": ns},
+              "spec": {"size": 3, "colour": "red"}}
+    failed = kubectl.fails("create", "-f", "-", input=yaml.safe_dump(gadget))
+    assert 'strict decoding error: unknown field "spec.colour"' in failed.stderr
+    warned = kubectl.run("create", "--validate=warn", "-f", "-", input=yaml.safe_dump(gadget))
+    assert warned.returncode == 0, warned.stderr
+    assert 'unknown field "spec.colour"' in warned.stderr
+    assert kubectl.get_json("gadget", "g", "-n", ns)["spec"] == {"size": 3}

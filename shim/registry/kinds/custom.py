@@ -35,6 +35,12 @@ class CustomResourceStrategy(Strategy):
             structural.prune(obj, self.schema, root=True)
             structural.apply_defaults(obj, self.schema)
 
+    def prune_unknown(self, obj: Obj) -> list[str]:
+        pruned: list[str] = []
+        if self.schema:
+            structural.prune(obj, self.schema, root=True, pruned=pruned)
+        return pruned
+
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
         self._shape(obj)
