@@ -16,6 +16,7 @@ from typing import Any, AsyncIterator
 from shim.clients.base import PODS, Client
 from shim.kubelet import cgroups, checkpoint
 from shim.kubelet.config import KubeletConfig
+from shim.kubelet.events import Recorder
 from shim.kubelet.images import ImageResolver
 from shim.kubelet.informer import Informer
 from shim.kubelet.logs import LogOptions, read_log
@@ -56,8 +57,9 @@ class Kubelet:
         self.workers: dict[str, PodWorker] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.informer = Informer(client, PODS, self._on_pod)
+        self.recorder = Recorder(client, "kubelet", config.node_name)
         self.scheduler = Scheduler(client, config.node_name, lambda: list(self.informer.store.values()),
-                                   lambda: self.node.node)
+                                   lambda: self.node.node, Recorder(client, "default-scheduler", config.node_name))
         self._ready = asyncio.Event()
 
     @property
@@ -158,7 +160,9 @@ class Kubelet:
                 log.warning("node registration failed (retrying in %.1fs): %r", delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-        background = [asyncio.create_task(self.node.run(), name="node-heartbeat"),
+        background = [asyncio.create_task(self.recorder.run(), name="events"),
+                      asyncio.create_task(self.scheduler.recorder.run(), name="scheduler-events"),
+                      asyncio.create_task(self.node.run(), name="node-heartbeat"),
                       asyncio.create_task(self.informer.run(), name="pod-informer")]
         if self.config.schedule:
             background.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))

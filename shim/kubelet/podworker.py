@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shim.clients.base import CONFIGMAPS, PODS, SECRETS
-from shim.kubelet import checkpoint, podstate
+from shim.kubelet import checkpoint, events, podstate
 from shim.machinery import quantity
 from shim.kubelet.images import ImagePullError
 from shim.kubelet.logs import fallback_message
@@ -227,6 +227,9 @@ class PodWorker:
             await self.start_container(name)
         await self.push_status()
         if self.record.terminating and not self.running() and not self._kills:
+            # A last container may have ended while the push above was in flight: its terminal status must
+            # be written before the object goes (propeller reads it from the final state).
+            await self.push_status()
             await self.finish_deletion()
         return False, plan.wake_at
 
@@ -374,7 +377,22 @@ class PodWorker:
             self.starting -= 1
         self.envs[name] = env
         self.started_instance(name, r, cid, obs, image.image_id)
+        self._record_start(name, c, obs)
         self._post_start(name, c, cid)
+
+    def _record_start(self, name: str, c: dict[str, Any], obs: Observed) -> None:
+        """Pulled, Created, Started (or Failed) events, as a kubelet reports a container start."""
+        init = any(is_init for spec, is_init in all_containers(self.pod) if spec.get("name") == name)
+        field_path = f"spec.{'initContainers' if init else 'containers'}{{{name}}}"
+        recorder = self.kubelet.recorder
+        if obs.state in ("failed", "unknown") and obs.pid is None:
+            recorder.pod_event(self.pod, events.WARNING, "Failed", f"Error: {obs.error or 'failed to start'}",
+                               field_path)
+            return
+        recorder.pod_event(self.pod, events.NORMAL, "Pulled",
+                           f'Container image "{c.get("image", "")}" already present on machine', field_path)
+        recorder.pod_event(self.pod, events.NORMAL, "Created", f"Created container {name}", field_path)
+        recorder.pod_event(self.pod, events.NORMAL, "Started", f"Started container {name}", field_path)
 
     def started_instance(self, name: str, r: ContainerRecord, cid: str, obs: Observed, image_id: str) -> None:
         """Book a start attempt's outcome (also used when re-adopting a start that was in progress)."""
@@ -540,6 +558,12 @@ class PodWorker:
         deadline = time.monotonic() + grace
         if existing is not None and not existing[0].done() and existing[1] <= deadline:
             return  # already stopping at least as fast
+
+        if existing is None:
+            spec_kind = "initContainers" if any(i for c, i in all_containers(self.pod) if c.get("name") == name) \
+                else "containers"
+            self.kubelet.recorder.pod_event(self.pod, events.NORMAL, "Killing", f"Stopping container {name}",
+                                            f"spec.{spec_kind}{{{name}}}")
 
         async def stop() -> None:
             try:

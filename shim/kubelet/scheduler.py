@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from shim.clients.base import PODS, Client, Resource
 from shim.machinery import quantity
+from shim.kubelet.events import NORMAL, WARNING, Recorder
 from shim.kubelet.resources import pod_requests
 from shim.kubelet.timeutil import rfc3339
 from shim.machinery.errors import StatusError
@@ -94,8 +95,9 @@ class Scheduler:
     """Fed by the shared pod informer; schedules on every change that could matter."""
 
     def __init__(self, client: Client, node_name: str, pods: Callable[[], list[dict[str, Any]]],
-                 node: Callable[[], dict[str, Any]]) -> None:
+                 node: Callable[[], dict[str, Any]], recorder: Recorder | None = None) -> None:
         self.client = client
+        self.recorder = recorder or Recorder(client, "default-scheduler", node_name)
         self.node_name = node_name
         self.pods = pods
         self.node = node
@@ -145,7 +147,10 @@ class Scheduler:
                 if exc.code not in (404, 409):
                     log.warning("binding %s failed: %s", (pod.get("metadata") or {}).get("name"), exc.message)
                 continue
-            uid = (pod.get("metadata") or {}).get("uid", "")
+            meta = pod.get("metadata") or {}
+            self.recorder.pod_event(pod, NORMAL, "Scheduled", f"Successfully assigned {meta.get('namespace')}/"
+                                    f"{meta.get('name')} to {self.node_name}")
+            uid = meta.get("uid", "")
             self.assumed[uid] = pod
             self._reported.pop(uid, None)
             bound.append(pod)
@@ -169,5 +174,6 @@ class Scheduler:
             await self.client.patch(PODS, meta.get("name", ""), {"status": status},
                                     namespace=meta.get("namespace", ""), subresource="status")
             self._reported[uid] = message
+            self.recorder.pod_event(pod, WARNING, "FailedScheduling", message)
         except StatusError as exc:
             log.debug("could not mark %s unschedulable: %s", meta.get("name"), exc.message)

@@ -201,3 +201,19 @@ def test_running_pods_survive_a_sigkill_of_kubeshim_and_finish_once(cluster: Clu
     assert pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
     assert starts.read_text().split() == [str(first)], "the container was started twice"
     assert cluster.ok("logs", "survivor") == "finished\n"
+
+
+def test_scheduling_and_container_starts_are_recorded_as_events(cluster: Cluster) -> None:
+    cluster.apply(_pod("eventful", "true"))
+    cluster.wait_phase("eventful", "Succeeded")
+
+    def reasons() -> list[str]:
+        listed = json.loads(cluster.ok("get", "events", "--field-selector", "involvedObject.name=eventful",
+                                       "-o", "json"))
+        return [e["reason"] for e in sorted(listed["items"], key=lambda e: int(e["metadata"]["resourceVersion"]))]
+    seen = cluster.wait_for(lambda: (r := reasons()) and {"Scheduled", "Pulled", "Created", "Started"} <= set(r)
+                            and r)
+    assert seen.index("Scheduled") < seen.index("Started")
+    described = cluster.ok("describe", "pod", "eventful")
+    assert "Successfully assigned default/eventful to kubeshim" in described
+    assert "Started container main" in described
