@@ -91,7 +91,7 @@ def _list_options(query: Any, name: str = "") -> ListOptions:
                        query.get("resourceVersion", ""), query.get("resourceVersionMatch", ""))
 
 
-def _write_options(request: Request, user: User) -> WriteOptions:
+def _write_options(request: Request) -> WriteOptions:
     dry_run = request.query_params.getlist("dryRun")
     for value in dry_run:
         if value != "All":
@@ -138,11 +138,10 @@ class ResourceEndpoint:
         is_watch = target.watch_path or (method == "GET" and not target.subresource
                                          and _bool_param(query, "watch") is True)
         verb = _verb(method, target, is_watch)
-        if verb is None or (verb in ("create", "update", "patch", "delete", "deletecollection", "list", "watch",
-                                     "get") and not target.subresource and verb not in info.verbs):
+        if verb is None or (not target.subresource and verb not in info.verbs):
             raise errors.method_not_allowed()
         self.ctx.authorizer.authorize(user, verb, info, target)
-        if target.subresource in ("log",):
+        if target.subresource == "log":
             return await self._pod_log(request, info, target)
         if is_watch:
             return await self._watch(request, info, target)
@@ -151,9 +150,9 @@ class ResourceEndpoint:
         if method == "POST":
             return await self._create(request, info, target, user)
         if method == "PUT":
-            return await self._update(request, info, target, user)
+            return await self._update(request, info, target)
         if method == "PATCH":
-            return await self._patch(request, info, target, user)
+            return await self._patch(request, info, target)
         if method == "DELETE":
             return await (self._delete(request, info, target) if target.name
                           else self._delete_collection(request, info, target))
@@ -255,7 +254,7 @@ class ResourceEndpoint:
 
     async def _create(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         registry = self.ctx.registry
-        opts = _write_options(request, user)
+        opts = _write_options(request)
         if target.subresource == "binding" or info.plural == "bindings":
             pods = self.ctx.catalog.lookup("", "v1", "pods")
             assert pods is not None
@@ -283,11 +282,11 @@ class ResourceEndpoint:
         created = await registry.create(info, target.namespace, obj, opts)
         return _warn(self._render(request, info, created, 201), opts.warnings)
 
-    async def _update(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
+    async def _update(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         if not target.name:
             raise errors.method_not_allowed()
         registry = self.ctx.registry
-        opts = _write_options(request, user)
+        opts = _write_options(request)
         obj = await self._object_body(request)
         if target.subresource == "scale":
             return await self._write_scale(request, info, target, opts, lambda _current_scale: obj)
@@ -295,13 +294,13 @@ class ResourceEndpoint:
                                         subresource=target.subresource)
         return _warn(self._render(request, info, updated), opts.warnings)
 
-    async def _patch(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
+    async def _patch(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         if not target.name:
             raise errors.method_not_allowed()
         content_type = neg.content_type_of(request.headers.get("content-type"))
         body = await self._body(request)
         patch = neg.decode_patch(body, content_type)
-        opts = _write_options(request, user)
+        opts = _write_options(request)
         registry = self.ctx.registry
         if content_type == neg.APPLY_PATCH:
             force = bool(_bool_param(request.query_params, "force"))
