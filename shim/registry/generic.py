@@ -395,9 +395,10 @@ class Registry:
                                          f'{info.kind}: json: {problem}')
             if opts is not None:
                 opts.warnings += typecheck.unknown_field_warnings(unknown, opts.field_validation)
-        elif opts is not None:
+        else:
             unknown = info.strategy.prune_unknown(obj)
-            opts.warnings += typecheck.unknown_field_warnings(unknown, opts.field_validation)
+            if opts is not None:
+                opts.warnings += typecheck.unknown_field_warnings(unknown, opts.field_validation)
 
     def _to_storage(self, info: ResourceInfo, obj: Obj) -> Obj:
         return info.to_storage(obj) if info.to_storage is not None else obj

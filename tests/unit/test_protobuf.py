@@ -17,6 +17,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from harness import require_tool
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import FieldDescriptor
 
@@ -873,15 +875,13 @@ def _differences(decoded, go, path=""):
 
 @pytest.mark.go
 def test_decode_of_go_marshalled_objects_matches_go_json(tmp_path):
-    if shutil.which("go") is None:
-        pytest.skip("Go toolchain not installed")
+    go = require_tool(shutil.which("go"), "the Go toolchain (`go`) is not on PATH")
     (tmp_path / "main.go").write_text(GO_PROGRAM)
     (tmp_path / "go.mod").write_text(GO_MOD)
     env = {**os.environ, "GOFLAGS": "-mod=mod"}
-    tidy = subprocess.run(["go", "mod", "tidy"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    if tidy.returncode != 0:
-        pytest.skip(f"cannot fetch the Go modules: {tidy.stderr[-500:]}")
-    run = subprocess.run(["go", "run", "."], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    tidy = subprocess.run([go, "mod", "tidy"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert tidy.returncode == 0, f"cannot fetch the Go modules: {tidy.stderr[-500:]}"
+    run = subprocess.run([go, "run", "."], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.split()
     assert len(lines) == 18

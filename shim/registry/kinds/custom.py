@@ -28,11 +28,9 @@ class CustomResourceStrategy(Strategy):
         self.schema: Obj | None = (version.get("schema") or {}).get("openAPIV3Schema")
         self.selectable = [f["jsonPath"] for f in version.get("selectableFields") or [] if "jsonPath" in f]
         self.field_names = frozenset(p.strip(".") for p in self.selectable)
-        self.columns = version.get("additionalPrinterColumns") or []
 
-    def _shape(self, obj: Obj) -> None:
-        if self.schema:
-            structural.prune(obj, self.schema, root=True)
+    def _default(self, obj: Obj) -> None:
+        if self.schema:  # unknown fields are already gone: the registry prunes every write (prune_unknown)
             structural.apply_defaults(obj, self.schema)
 
     def prune_unknown(self, obj: Obj) -> list[str]:
@@ -43,15 +41,15 @@ class CustomResourceStrategy(Strategy):
 
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
-        self._shape(obj)
+        self._default(obj)
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)
-        self._shape(new)
+        self._default(new)
 
     def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_status_update(new, old)
-        self._shape(new)
+        self._default(new)
 
     def validate(self, obj: Obj) -> Causes:
         return structural.validate(obj, self.schema)
