@@ -46,6 +46,13 @@ def _meta(pod: dict[str, Any]) -> dict[str, Any]:
     return pod.get("metadata") or {}
 
 
+def _revision(pod: dict[str, Any]) -> int:
+    try:
+        return int(_meta(pod).get("resourceVersion") or 0)
+    except ValueError:  # a server with opaque resourceVersions: trust arrival order
+        return 0
+
+
 def all_containers(pod: dict[str, Any]) -> list[tuple[dict[str, Any], bool]]:
     return [(c, True) for c in podstate.init_containers(pod)] + [(c, False) for c in podstate.app_containers(pod)]
 
@@ -87,8 +94,14 @@ class PodWorker:
 
     # -- inputs ---------------------------------------------------------------------------------------------
     def update(self, pod: dict[str, Any]) -> None:
-        self.pod = pod
+        self._adopt_newer(pod)
         self.changed.set()
+
+    def _adopt_newer(self, pod: dict[str, Any]) -> None:
+        """Take `pod` unless what we hold is newer: a status write's response can resume after the informer
+        already delivered a later version (say, the deletionTimestamp), which must not be overwritten."""
+        if _revision(pod) >= _revision(self.pod):
+            self.pod = pod
 
     def api_deleted(self) -> None:
         self.gone = True
@@ -636,4 +649,4 @@ class PodWorker:
             raise
         self.last_status = status
         if _meta(updated).get("uid") == self.uid:
-            self.pod = updated
+            self._adopt_newer(updated)
