@@ -30,9 +30,10 @@ WRITERS = 6
 def crashed(tmp_path_factory):
     """A server that took writes, was SIGKILLed mid-stream, and was started again on the same data dir.
 
-    Yields (server, acknowledged, mark, before): acknowledged maps each acknowledged config map to the
-    resourceVersion and data the server answered; `mark` is a resourceVersion taken before the stream;
-    `before` is what existed before the stream (CRD, a custom resource, a config map).
+    Yields (server, acknowledged, unanswered, mark, before): acknowledged maps each acknowledged config map to
+    the resourceVersion and data the server answered; unanswered maps a config map to the data of the one later
+    write its writer sent without getting a reply (the kill came first); `mark` is a resourceVersion taken
+    before the stream; `before` is what existed before the stream (CRD, a custom resource, a config map).
     """
     data = tmp_path_factory.mktemp("restart") / "data"
     server = start_kubeshim(data, "--no-kubelet")
@@ -46,6 +47,7 @@ def crashed(tmp_path_factory):
         mark = steady["metadata"]["resourceVersion"]
 
     acknowledged: dict[str, tuple[str, dict]] = {}
+    unanswered: dict[str, dict] = {}
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -60,13 +62,16 @@ def crashed(tmp_path_factory):
                         body = resp.json()
                         with lock:
                             acknowledged[name] = (body["metadata"]["resourceVersion"], body["data"])
-                    if i % 3 == 2:  # updates too: the acknowledged state is the updated one
+                    if i % 3 == 2 and name in acknowledged:  # updates too: then the updated state is acknowledged
+                        with lock:
+                            unanswered[name] = {"i": "u"}
                         resp = c.patch(f"/api/v1/namespaces/crash/configmaps/{name}", json={"data": {"i": "u"}},
                                        headers={"Content-Type": "application/merge-patch+json"})
                         if resp.status_code == 200:
                             body = resp.json()
                             with lock:
                                 acknowledged[name] = (body["metadata"]["resourceVersion"], body["data"])
+                                del unanswered[name]
                 except httpx.HTTPError:
                     return  # the server is gone
                 i += 1
@@ -84,21 +89,30 @@ def crashed(tmp_path_factory):
     assert len(acknowledged) >= 50, "the writers should have been mid-stream"
 
     again = start_kubeshim(data, "--no-kubelet")
-    yield again, acknowledged, mark, {"crd": crd, "thing": thing, "steady": steady}
+    yield again, acknowledged, unanswered, mark, {"crd": crd, "thing": thing, "steady": steady}
     again.stop()
 
 
 def test_every_acknowledged_write_survives_sigkill(crashed):
-    server, acknowledged, _, _ = crashed
+    """Each object holds what was acknowledged, or the one later write of the same writer that took effect
+    without its reply arriving (a write may be committed just before the kill): nothing else, nothing older."""
+    server, acknowledged, unanswered, _, _ = crashed
     with http_client(server) as http:
         items = http.get("/api/v1/namespaces/crash/configmaps").json()["items"]
     stored = {i["metadata"]["name"]: (i["metadata"]["resourceVersion"], i["data"]) for i in items}
-    missing = {name: ack for name, ack in acknowledged.items() if stored.get(name) != ack}
-    assert missing == {}
+
+    def survived(name: str, ack: tuple[str, dict]) -> bool:
+        if stored.get(name) == ack:
+            return True
+        rv, data = stored.get(name, ("0", None))
+        return name in unanswered and data == unanswered[name] and int(rv) > int(ack[0])
+
+    lost = {name: (ack, stored.get(name)) for name, ack in acknowledged.items() if not survived(name, ack)}
+    assert lost == {}
 
 
 def test_objects_keep_uid_and_resource_version_across_restart(crashed):
-    server, _, _, before = crashed
+    server, _, _, _, before = crashed
     with http_client(server) as http:
         steady = http.get("/api/v1/namespaces/crash/configmaps/steady").json()
     assert steady["metadata"]["uid"] == before["steady"]["metadata"]["uid"]
@@ -106,7 +120,7 @@ def test_objects_keep_uid_and_resource_version_across_restart(crashed):
 
 
 def test_resource_versions_keep_increasing_after_restart(crashed):
-    server, acknowledged, _, _ = crashed
+    server, acknowledged, _, _, _ = crashed
     newest = max(int(rv) for rv, _ in acknowledged.values())
     with http_client(server) as http:
         listed = http.get("/api/v1/namespaces/crash/configmaps").json()
@@ -116,7 +130,7 @@ def test_resource_versions_keep_increasing_after_restart(crashed):
 
 
 def test_crds_and_custom_resources_survive_restart(crashed):
-    server, _, _, before = crashed
+    server, _, _, _, before = crashed
     with http_client(server) as http:
         crd = http.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/things.{GROUP}").json()
         assert crd["metadata"]["uid"] == before["crd"]["metadata"]["uid"]
@@ -131,7 +145,7 @@ def test_crds_and_custom_resources_survive_restart(crashed):
 
 
 def test_watch_resumes_from_a_resource_version_taken_before_the_crash(crashed):
-    server, acknowledged, mark, _ = crashed
+    server, acknowledged, _, mark, _ = crashed
     with http_client(server) as http:
         events = watch_events(http, "/api/v1/namespaces/crash/configmaps",
                               {"resourceVersion": mark, "timeoutSeconds": "2"})
@@ -143,7 +157,7 @@ def test_watch_resumes_from_a_resource_version_taken_before_the_crash(crashed):
 
 
 def test_token_and_kubeconfig_work_after_restart(crashed):
-    server, _, _, _ = crashed
+    server, _, _, _, _ = crashed
     from kubernetes import client, config
     api = client.CoreV1Api(config.new_client_from_config(str(server.kubeconfig)))
     assert api.read_namespace("crash").status.phase == "Active"
