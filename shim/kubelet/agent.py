@@ -2,12 +2,13 @@
 service-account tokens from its authenticator, and the pods/log endpoint's handler.
 
 This is the only kubelet module that knows the in-process server exists; `run_kubelet` itself needs nothing
-but a Client. The log handler builds a Starlette response because that is the contract ApiContext.pod_logs
-has; the reading itself is shim.kubelet.logs.read_log.
+but a Client. The log handler answers ApiContext.pod_logs' contract (pod + query in, byte stream out) with
+shim.kubelet.logs.read_log; the server turns the stream into a response.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,10 @@ def token_issuer(client: Client, authenticator: Any) -> Any:
     return issue
 
 
-def log_handler(kubelet: Kubelet) -> Any:
-    async def pod_logs(pod: dict[str, Any], query: Any) -> Any:
-        from starlette.responses import StreamingResponse
-
+def log_handler(kubelet: Kubelet) -> Callable[[dict[str, Any], Mapping[str, str]], Awaitable[AsyncIterator[bytes]]]:
+    async def pod_logs(pod: dict[str, Any], query: Mapping[str, str]) -> AsyncIterator[bytes]:
         container, opts = options_from_query(query)
-        stream = await read_log(pod, container, opts, pods_dir=kubelet.config.pods_dir)
-        return StreamingResponse(stream, media_type="text/plain")
+        return await read_log(pod, container, opts, pods_dir=kubelet.config.pods_dir)
 
     return pod_logs
 

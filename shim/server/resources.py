@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -39,7 +40,9 @@ class ApiContext:
     authorizer: Authorizer
     max_body: int = 3 * 1024 * 1024
     bookmark_interval: float = 10.0
-    pod_logs: Callable[..., Any] | None = None
+    #: (pod, PodLogOptions query) -> the log's byte stream; raises StatusError before the first byte. Set by
+    #: the kubelet of this process (shim.kubelet.agent); None when no kubelet runs here.
+    pod_logs: Callable[[Obj, Mapping[str, str]], Awaitable[AsyncIterator[bytes]]] | None = None
 
 
 def status_response(err: StatusError, rendering: neg.Rendering | None = None) -> Response:
@@ -370,9 +373,14 @@ class ResourceEndpoint:
         if request.method != "GET":
             raise errors.method_not_allowed()
         pod = self.ctx.registry.get(info, target.namespace, target.name)
-        if self.ctx.pod_logs is None:
-            raise errors.bad_request(f"pod {target.name} has no logs: no kubelet runs here")
-        return await self.ctx.pod_logs(pod, request.query_params)
+        return StreamingResponse(await read_pod_log(self.ctx, pod, request.query_params), media_type="text/plain")
+
+
+async def read_pod_log(ctx: ApiContext, pod: Obj, query: Mapping[str, str]) -> AsyncIterator[bytes]:
+    """The pod's log as PodLogOptions in `query` select it (validated before the first byte)."""
+    if ctx.pod_logs is None:
+        raise errors.bad_request(f"pod {pod['metadata']['name']} has no logs: no kubelet runs here")
+    return await ctx.pod_logs(pod, query)
 
 
 def _warn(response: Response, warnings: list[str]) -> Response:
