@@ -27,6 +27,7 @@ from shim.server import kubeconfig, tls
 from shim.server.app import build_app
 from shim.server.auth import Authenticator, Authorizer
 from shim.server.resources import ApiContext
+from shim.server.sessions import Signer, login_url
 from shim.storage.store import Store
 
 log = logging.getLogger("kubeshim")
@@ -74,7 +75,7 @@ class Cluster:
         self.catalog = Catalog(self.store)
         self.auth = Authenticator.load(opts.data_dir)
         self.ctx = ApiContext(self.registry, self.catalog, self.auth, Authorizer(self.registry, self.catalog),
-                              bookmark_interval=opts.bookmark_interval)
+                              bookmark_interval=opts.bookmark_interval, sessions=Signer.load(opts.data_dir))
         self.client = LocalClient(self.registry, self.catalog)
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -141,6 +142,7 @@ def run(opts: Options) -> None:
                             loop="uvloop", http="httptools", timeout_graceful_shutdown=2,
                             timeout_keep_alive=120, **ssl)
     print(f"kubeshim serving {server_url(opts)}; kubeconfig: {path}", flush=True)
+    print(f"logs: {login_url(opts.data_dir, server_url(opts))}", flush=True)
     _Server(config).run()
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 import yaml
@@ -51,6 +51,27 @@ def kubeconfig(data_dir: Optional[Path] = typer.Option(None, help="State directo
         typer.echo(f"no kubeconfig at {path}: run `kubeshim up` first", err=True)
         raise typer.Exit(1)
     typer.echo(path.read_text(), nl=False)
+
+
+@app.command("login-url")
+def login_url_command(
+        data_dir: Annotated[Path | None, typer.Option(help="State directory")] = None,
+        user: Annotated[str | None, typer.Option(help="Sign in as this user of tokens.json (default: the admin)")]
+        = None) -> None:
+    """Print the link that signs a browser in to the log pages (https://HOST:PORT/login?token=...)."""
+    from shim.server.sessions import login_url
+
+    directory = data_dir or default_data_dir()
+    path = directory / "kubeconfig"
+    if not path.exists():
+        typer.echo(f"no kubeconfig at {path}: run `kubeshim up` first", err=True)
+        raise typer.Exit(1)
+    server = yaml.safe_load(path.read_text())["clusters"][0]["cluster"]["server"]
+    try:
+        typer.echo(login_url(directory, server, user))
+    except LookupError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":

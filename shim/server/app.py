@@ -1,4 +1,4 @@
-"""The HTTP application: health, version, discovery, OpenAPI and the resource endpoints."""
+"""The HTTP application: health, version, discovery, OpenAPI, the resource endpoints and the log pages."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from shim.machinery import errors
 from shim.machinery.errors import StatusError
-from shim.server import discovery
+from shim.server import discovery, logpages
 from shim.server.resources import NOT_FOUND_MESSAGE, ApiContext, ResourceEndpoint, status_response
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ def build_app(ctx: ApiContext, lifespan: Any = None) -> Starlette:
         Route("/api/{rest:path}", discovery_endpoint, methods=methods),
         Route("/apis/{rest:path}", discovery_endpoint, methods=methods),
         Route("/openapi/{rest:path}", openapi),
+        *logpages.routes(ctx),
         Route("/{rest:path}", not_found, methods=methods),
     ])
     return app

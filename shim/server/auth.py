@@ -72,6 +72,13 @@ class Authenticator:
                 return token
         raise LookupError("no admin token")
 
+    def user_named(self, name: str) -> User:
+        """The tokens.json user called `name` (LookupError when there is none)."""
+        for user in self.tokens.values():
+            if user.name == name:
+                return user
+        raise LookupError(f"no user {name!r} in tokens.json")
+
     def authenticate(self, request: Request) -> User:
         header = request.headers.get("authorization", "")
         if not header:
@@ -79,11 +86,14 @@ class Authenticator:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise errors.unauthorized()
-        token = token.strip()
-        user = self.tokens.get(token) or self._service_account(token)
+        user = self.user_for_token(token.strip())
         if user is None:
             raise errors.unauthorized()
         return user
+
+    def user_for_token(self, token: str) -> User | None:
+        """The user a bearer token (static or service-account) stands for, None when it is not valid."""
+        return self.tokens.get(token) or self._service_account(token)
 
     def issue(self, namespace: str, name: str, uid: str, seconds: int) -> tuple[str, int]:
         expires = int(time.time()) + seconds

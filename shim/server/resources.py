@@ -23,6 +23,7 @@ from shim.server import negotiation as neg
 from shim.server import paths, reviews, watch as watches
 from shim.server.auth import Authenticator, Authorizer, User, impersonate
 from shim.server.printing import table_for
+from shim.server.sessions import Signer
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -43,6 +44,8 @@ class ApiContext:
     #: (pod, PodLogOptions query) -> the log's byte stream; raises StatusError before the first byte. Set by
     #: the kubelet of this process (shim.kubelet.agent); None when no kubelet runs here.
     pod_logs: Callable[[Obj, Mapping[str, str]], Awaitable[AsyncIterator[bytes]]] | None = None
+    #: signs the web pages' login tickets and session cookies (shim.server.sessions)
+    sessions: Signer | None = None
 
 
 def status_response(err: StatusError, rendering: neg.Rendering | None = None) -> Response:
