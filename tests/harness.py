@@ -91,6 +91,20 @@ def start_kubeshim(data_dir: Path, *extra: str, port: int | None = None, ready_t
     raise RuntimeError("kubeshim did not become ready")
 
 
+def processes_under(directory: Path) -> list[int]:
+    """Pids of processes whose working directory is inside `directory` (containers of a kubeshim whose data
+    dir it is, and their supervisors: they outlive a stopped kubeshim on purpose)."""
+    import psutil
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if Path(proc.cwd()).is_relative_to(directory):
+                found.append(proc.pid)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
 def require_tool(path: str | None, reason: str) -> str:
     """A missing toolchain fails under CI=true and skips elsewhere, saying why."""
     if path and Path(path).exists():

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from harness import Kubeshim, kubectl_path, start_kubeshim
+from harness import Kubeshim, kubectl_path, processes_under, start_kubeshim
 
 pytestmark = pytest.mark.kubelet
 
@@ -69,21 +69,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     c.wait_for(lambda: not json.loads(c.ok("get", "pods", "-o", "json"))["items"], timeout=20)
     # Deleted pods' containers (and their supervisors, which work in the container's directory) must end
     # before the server does: containers outlive a stopped kubeshim on purpose.
-    c.wait_for(lambda: not _processes_under(c.data_dir), timeout=20)
+    c.wait_for(lambda: not processes_under(c.data_dir), timeout=20)
     c.server.stop()
-
-
-def _processes_under(directory: Path) -> list[int]:
-    """Pids of processes whose working directory is inside `directory`."""
-    import psutil
-    found = []
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            if Path(proc.cwd()).is_relative_to(directory):
-                found.append(proc.pid)
-        except (psutil.Error, OSError):
-            continue
-    return found
 
 
 def _pod(name: str, script: str, **spec: Any) -> dict[str, Any]:
