@@ -218,8 +218,12 @@ def _signed_in(ctx: ApiContext, request: Request, user: User, not_after: int | N
 
 
 async def login(ctx: ApiContext, request: Request) -> Response:
-    """GET: a login ticket in the URL (the link). POST: a ticket or a bearer token in a form body."""
+    """GET: a login ticket in the URL (the link). POST: a ticket or a bearer token in a form body, from a page
+    of this server only (a browser's Origin header says; another site must not sign a visitor in as itself)."""
     if request.method == "POST":
+        origin = request.headers.get("origin")
+        if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+            raise StatusError(403, "Forbidden", f"a sign-in posted from {origin} is not accepted")
         body = b""
         async for chunk in request.stream():
             body += chunk
@@ -383,10 +387,13 @@ async def log_page(ctx: ApiContext, request: Request) -> Response:
     try:
         stream = await read_pod_log(ctx, pod, query)
     except StatusError as err:
-        # a known container that has not started yet: the page reloads until it has (or the pod ended)
-        waiting = (ctx.pod_logs is not None and container in {c for _, c in _container_names(pod)}
+        # a container of the pod that has not started yet: the page reloads until it has (or the pod ended)
+        state = (_container_status(pod, container) or {}).get("state") or {}
+        waiting = (err.code == 400 and not previous and ctx.pod_logs is not None
+                   and container in {c for _, c in _container_names(pod)}
+                   and not {"running", "terminated"} & set(state)
                    and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"))
-        return _error_page(err, request, header, refresh=2 if waiting and err.code == 400 else None)
+        return _error_page(err, request, header, refresh=2 if waiting else None)
     data, total = await _tail(stream, PAGE_BYTES)
     note = ""
     if total > len(data):

@@ -173,6 +173,12 @@ def test_the_login_url_command_prints_a_working_link(cluster: Cluster) -> None:
     assert browser.get(link).status_code == 200 and browser.cookies.get(COOKIE)
 
 
+def test_a_sign_in_posted_from_another_site_is_refused(cluster: Cluster, tenant: str) -> None:
+    response = cluster.browser().post(f"{cluster.url}/login", data={"token": tenant},
+                                      headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403 and not response.cookies
+
+
 def test_an_invalid_login_token_is_401(cluster: Cluster) -> None:
     response = cluster.browser().get(f"{cluster.url}/login", params={"token": "login.e30.0000"})
     assert response.status_code == 401 and not response.cookies
