@@ -187,17 +187,18 @@ def _pods(ctx: ApiContext) -> ResourceInfo:
     return info
 
 
-def _may(ctx: ApiContext, user: User, verb: str, namespace: str, name: str = "", sub: str = "") -> bool:
+def _may(ctx: ApiContext, user: User, verb: str, namespace: str) -> bool:
     try:
-        ctx.authorizer.authorize(user, verb, _pods(ctx), Target("", "v1", "pods", namespace, name, sub))
+        ctx.authorizer.authorize(user, verb, _pods(ctx), Target("", "v1", "pods", namespace))
     except StatusError:
         return False
     return True
 
 
 def _local(next_path: str | None) -> str:
-    """`next` when it is a path on this server (no scheme, host or `//`), else the index."""
-    if not next_path or "\\" in next_path:
+    """`next` when it is a path on this server (no scheme, host or `//`), else the index. Backslashes, spaces
+    and control characters are refused outright: browsers drop or rewrite them, so `/<TAB>/x` would be `//x`."""
+    if not next_path or any(c == "\\" or ord(c) <= 0x20 or ord(c) == 0x7F for c in next_path):
         return "/logs"
     parts = urlsplit(next_path)
     if parts.scheme or parts.netloc or not next_path.startswith("/") or next_path.startswith("//"):

@@ -152,7 +152,7 @@ def test_login_goes_to_a_local_next_page_and_never_to_another_site(cluster: Clus
     browser = cluster.browser(follow_redirects=False)
     link = login_url(cluster.data_dir, cluster.url)
     assert browser.get(f"{link}&{urlencode({'next': hello})}").headers["location"] == hello
-    for outside in ("https://evil.example/x", "//evil.example/x", "/\\evil.example"):
+    for outside in ("https://evil.example/x", "//evil.example/x", "/\\evil.example", "/\t/evil.example"):
         assert browser.get(f"{link}&{urlencode({'next': outside})}").headers["location"] == "/logs"
 
 
