@@ -9,9 +9,11 @@ import typer
 import yaml
 
 from shim.cli.cluster import Options, run
+from shim.cli.flyte.commands import app as flyte_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="A Kubernetes API on SQLite that runs Pods "
                   "as local processes.")
+app.add_typer(flyte_app, name="flyte")
 
 
 def default_data_dir() -> Path:

