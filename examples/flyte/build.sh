@@ -15,7 +15,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$here/binary"
-out="${KUBESHIM_FLYTE_BIN:-$HOME/.cache/kubeshim/flyte/flyte-v1.16.8}"
+out="${KUBESHIM_FLYTE_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeshim/flyte/flyte-v1.16.8}"
 flyte_version=v1.16.8
 
 force=0

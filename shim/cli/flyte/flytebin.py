@@ -9,6 +9,8 @@ import os
 import shutil
 from pathlib import Path
 
+from shim.cli.flyte.settings import cache_dir
+
 FLYTE_VERSION = "v1.16.8"
 HOW_TO_GET = ("build one with examples/flyte/build.sh (Go >= 1.26 and Flyte's Go modules), put `flyte` on PATH, "
               "or pass --flyte-bin")
@@ -16,8 +18,7 @@ HOW_TO_GET = ("build one with examples/flyte/build.sh (Go >= 1.26 and Flyte's Go
 
 def build_output() -> Path:
     """Where examples/flyte/build.sh puts the binary."""
-    return Path(os.environ.get("KUBESHIM_FLYTE_BIN") or Path.home() / ".cache" / "kubeshim" / "flyte"
-                / f"flyte-{FLYTE_VERSION}")
+    return Path(os.environ.get("KUBESHIM_FLYTE_BIN") or cache_dir() / "flyte" / f"flyte-{FLYTE_VERSION}")
 
 
 def find(explicit: str | None = None) -> tuple[str | None, str]:

@@ -4,21 +4,22 @@ user names with --database-url.
 flyteadmin's migrations are Postgres-only SQL, so SQLite is not an option for it (kubeshim's own state stays in
 SQLite). The embedded server is initialised on first start with a generated password (scram-sha-256), listens
 on loopback TCP only (no Unix socket), keeps its data under the data dir, and is stopped with SIGINT (fast
-shutdown). Postgres refuses to run as root: under root it runs as `nobody`, owning its data directory.
+shutdown). Postgres refuses to run as root: under root it runs in a user namespace as a non-root id (see
+processes._not_root_inside), so its data can stay under a data dir no other user can enter.
 """
 from __future__ import annotations
 
 import importlib.util
 import os
-import pwd
 import secrets
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from shim.cli.flyte.processes import Child, StartError, owned_by, tcp_open
+from shim.cli.flyte.processes import Child, StartError, run_once, tcp_open
 
 DATABASE = "flyte"
 
@@ -61,14 +62,6 @@ def bin_dir() -> Path | None:
     return path if (path / "postgres").exists() else None
 
 
-def server_user() -> tuple[int, int] | None:
-    """Postgres will not run as root; then it runs as `nobody`."""
-    if os.geteuid() != 0:
-        return None
-    entry = pwd.getpwnam("nobody")
-    return entry.pw_uid, entry.pw_gid
-
-
 def embedded(root: Path, port: int, log_dir: Path) -> tuple[Child, Database]:
     """The embedded server (initialised on first use) as a Child, and how to reach it."""
     binaries = bin_dir()
@@ -82,31 +75,59 @@ def embedded(root: Path, port: int, log_dir: Path) -> tuple[Child, Database]:
         password_file.chmod(0o600)
     password = password_file.read_text().strip()
     pgdata = root / "data"
-    user = server_user()
     if not (pgdata / "PG_VERSION").exists():
-        _initdb(binaries, pgdata, password, user, log_dir / "postgres-initdb.log")
+        _initdb(binaries, pgdata, password, log_dir / "postgres-initdb.log")
+    _clear_stale_lock(pgdata)
     child = Child("postgres", [str(binaries / "postgres"), "-D", str(pgdata), "-h", "127.0.0.1", "-p", str(port),
                                "-c", "unix_socket_directories=", "-c", "logging_collector=off"],
                   log_dir / "postgres.log", ready=lambda: _accepts(binaries, port),
-                  user=user, stop_signal=signal.SIGINT, grace=30)
+                  not_root=True, stop_signal=signal.SIGINT, grace=30)
     return child, Database("127.0.0.1", port, "postgres", password, DATABASE)
 
 
-def _initdb(binaries: Path, pgdata: Path, password: str, user: tuple[int, int] | None, log: Path) -> None:
+def _initdb(binaries: Path, pgdata: Path, password: str, log: Path) -> None:
     pgdata.mkdir(mode=0o700, parents=True, exist_ok=True)
     pwfile = pgdata.parent / "initdb-password"
     pwfile.write_text(password)
-    owned_by(pgdata, user)
-    owned_by(pwfile, user)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
-        result = subprocess.run([str(binaries / "initdb"), "-D", str(pgdata), "-U", "postgres", "--encoding=UTF8",
-                                 "--auth=scram-sha-256", f"--pwfile={pwfile}", "--no-instructions"],
-                                stdout=out, stderr=subprocess.STDOUT, user=user[0] if user else None,
-                                group=user[1] if user else None, extra_groups=[] if user else None)
+    pwfile.chmod(0o600)
+    status = run_once([str(binaries / "initdb"), "-D", str(pgdata), "-U", "postgres", "--encoding=UTF8",
+                       "--auth=scram-sha-256", f"--pwfile={pwfile}", "--no-instructions"], log, not_root=True)
     pwfile.unlink()
-    if result.returncode != 0:
-        raise StartError(f"initdb failed (status {result.returncode}); its log: {log}")
+    if status != 0:
+        raise StartError(f"initdb failed (status {status}); its log: {log}")
+
+
+def _clear_stale_lock(pgdata: Path, timeout: float = 15.0) -> None:
+    """After a crash, postmaster.pid names the dead postmaster. Postgres itself checks that pid with kill(pid, 0),
+    which in its user namespace answers EPERM for any live process, a reused pid or the old postmaster still
+    being reaped, and would refuse to start. Wait for a postmaster of this data dir to be gone; a lock naming
+    any other process is stale and removed."""
+    lock = pgdata / "postmaster.pid"
+    try:
+        pid = int(lock.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    deadline = time.monotonic() + timeout
+    while (state := _postmaster_state(pid, pgdata)) != "gone":
+        if time.monotonic() > deadline:
+            if state == "running":
+                raise StartError(f"another PostgreSQL (pid {pid}) still runs on {pgdata}")
+            break  # a zombie nobody reaps holds the pid: the lock is stale all the same
+        time.sleep(0.1)
+    lock.unlink(missing_ok=True)
+
+
+def _postmaster_state(pid: int, pgdata: Path) -> str:
+    """'running' (a live postgres of this data dir), 'dying' (the pid is a zombie: an exited process not yet
+    reaped, such as a postmaster killed a moment ago) or 'gone' (no such process, or someone else's)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
+    if state == "Z":
+        return "dying"
+    return "running" if str(pgdata).encode() in cmdline else "gone"
 
 
 def _accepts(binaries: Path, port: int) -> bool:

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Callable
 
 PR_SET_PDEATHSIG = 1
+CLONE_NEWUSER = 0x10000000
+#: The uid and gid a child that refuses root sees itself as, inside its user namespace.
+INNER_ID = 1000
 
 
 class StartError(Exception):
@@ -29,6 +32,35 @@ def _die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def _not_root_inside() -> None:
+    """For a program that refuses to run as root (PostgreSQL) when kubeshim is root: a user namespace in which
+    it is uid/gid INNER_ID, mapped onto root outside. It keeps root's ownership of its files, so a data dir
+    under a 0700 home works, but holds no capability outside the namespace. A process may map its own
+    effective ids without privilege, so this needs nothing beyond user namespaces being enabled."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWUSER) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER) failed: user namespaces are disabled here")
+    for name, text in (("uid_map", f"{INNER_ID} 0 1"), ("setgroups", "deny"), ("gid_map", f"{INNER_ID} 0 1")):
+        with open(f"/proc/self/{name}", "w") as fh:
+            fh.write(text)
+
+
+def _child_setup(not_root: bool) -> Callable[[], None]:
+    def setup() -> None:
+        _die_with_parent()
+        if not_root:
+            _not_root_inside()
+    return setup
+
+
+def run_once(argv: list[str], log: Path, not_root: bool = False) -> int:
+    """A one-off helper command (initdb) set up as a Child would be; its output goes to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, check=False,
+                              preexec_fn=_child_setup(not_root and os.geteuid() == 0)).returncode
+
+
 @dataclass
 class Child:
     """One supervised component: how to start it, how to tell it is ready, how to stop it."""
@@ -38,8 +70,8 @@ class Child:
     log_path: Path
     ready: Callable[[], bool]
     env: dict[str, str] | None = None
-    #: (uid, gid) to run as; None runs as the current user.
-    user: tuple[int, int] | None = None
+    #: The program refuses root: under root it runs in a user namespace as a non-root id (see _not_root_inside).
+    not_root: bool = False
     stop_signal: int = signal.SIGTERM
     #: Seconds between the stop signal and SIGKILL.
     grace: float = 10.0
@@ -51,11 +83,9 @@ class Child:
             try:
                 self.process = subprocess.Popen(
                     self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                    process_group=0, preexec_fn=_die_with_parent,
-                    user=self.user[0] if self.user else None, group=self.user[1] if self.user else None,
-                    extra_groups=[] if self.user else None)
-            except OSError as err:
-                raise StartError(f"{self.name}: cannot run {self.argv[0]}: {err.strerror}") from err
+                    process_group=0, preexec_fn=_child_setup(self.not_root and os.geteuid() == 0))
+            except (OSError, subprocess.SubprocessError) as err:
+                raise StartError(f"{self.name}: cannot run {self.argv[0]}: {err}") from err
 
     def wait_ready(self, timeout: float) -> None:
         """Probe until ready; an exit or the timeout is a StartError naming the log."""
@@ -120,12 +150,3 @@ def tcp_open(port: int, host: str = "127.0.0.1") -> bool:
     except OSError:
         return False
 
-
-def owned_by(path: Path, user: tuple[int, int] | None) -> None:
-    """Give a directory tree to the user a child runs as (when kubeshim runs as root)."""
-    if user is None:
-        return
-    for root, dirs, files in os.walk(path):
-        os.chown(root, *user)
-        for name in dirs + files:
-            os.lchown(os.path.join(root, name), *user)

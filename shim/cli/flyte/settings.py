@@ -1,11 +1,18 @@
 """What `kubeshim flyte up` and `kubeshim flyte config` are told, and the paths and ports that follow."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DOMAINS = ("development", "staging", "production")
 DEFAULT_NAMESPACE_TEMPLATE = "{{ project }}-{{ domain }}"
+
+
+def cache_dir() -> Path:
+    """What is built or installed once and shared by every data dir: the task virtualenv, versitygw, the Flyte
+    binary of examples/flyte/build.sh ($XDG_CACHE_HOME/kubeshim, else ~/.cache/kubeshim)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kubeshim"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 It is a virtualenv of its own, apart from kubeshim's: flytekit's dependency tree (botocore, fsspec, grpcio, ...)
 conflicts with the kubernetes client's, and a task environment is what an image rule points at anyway. Only the
 standard library is imported here, so `python3 -m shim.cli.flyte.taskenv` works from a bare checkout
-(examples/flyte/task-env.sh does that). Idempotent: a stamp file holds the pins; a second call returns at once.
+(examples/flyte/task-env.sh does that; settings is stdlib-only too). Idempotent: a stamp file holds the pins; a second call returns at once.
 """
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
+
+from shim.cli.flyte.settings import cache_dir
 
 #: The SDK line released with Flyte 1.16, and the IDL of Flyte v1.16.8 exactly, so the task side speaks the
 #: protos propeller and admin do; exact pins also keep pip's resolver from backtracking for minutes.
@@ -25,8 +27,7 @@ class TaskEnvError(Exception):
 
 
 def default_path() -> Path:
-    return Path(os.environ.get("KUBESHIM_FLYTE_TASK_VENV") or Path.home() / ".cache" / "kubeshim" / "flyte"
-                / "task-venv")
+    return Path(os.environ.get("KUBESHIM_FLYTE_TASK_VENV") or cache_dir() / "flyte" / "task-venv")
 
 
 def is_ready(venv: Path) -> bool:

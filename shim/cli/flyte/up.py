@@ -21,7 +21,7 @@ from shim.cli.flyte import config, flytebin, objectstore, postgres, taskenv
 from shim.cli.flyte.objectstore import ObjectStore
 from shim.cli.flyte.postgres import Database
 from shim.cli.flyte.processes import Child, StartError, port_in_use, tcp_open
-from shim.cli.flyte.settings import FlyteSettings
+from shim.cli.flyte.settings import FlyteSettings, cache_dir
 from shim.server.sessions import login_url
 
 
@@ -76,7 +76,7 @@ def _start(s: FlyteSettings, children: list[Child]) -> None:
     if s.s3_endpoint:
         store = ObjectStore(s.s3_endpoint, s.s3_access_key or "", s.s3_secret_key or "", s.bucket)
     else:
-        binary = objectstore.versitygw_binary(Path.home() / ".cache" / "kubeshim" / "bin", say)
+        binary = objectstore.versitygw_binary(cache_dir() / "bin", say)
         child, store = objectstore.embedded(s.flyte_dir / "s3", s.s3_port, s.bucket, binary, s.log_dir)
         _launch(child, children, 30, f"object store (versitygw) on {store.endpoint}")
     objectstore.ensure_bucket(store)
