@@ -7,6 +7,7 @@ import gc as cyclic_gc
 import logging
 import signal
 import socket
+import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
@@ -31,7 +32,15 @@ from shim.server.sessions import Signer, login_url
 from shim.storage.store import Store
 
 log = logging.getLogger("kubeshim")
-CRDS_DIR = Path(__file__).resolve().parents[2] / "crds"
+
+
+def _crds_dir() -> Path:
+    """crds/ of a source checkout, else the copy a wheel installed under <prefix>/share/kubeshim."""
+    checkout = Path(__file__).resolve().parents[2] / "crds"
+    return checkout if checkout.is_dir() else Path(sysconfig.get_path("data")) / "share" / "kubeshim" / "crds"
+
+
+CRDS_DIR = _crds_dir()
 
 
 @dataclass

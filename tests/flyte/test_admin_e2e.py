@@ -16,198 +16,20 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
+from flyteup import (CONVENTION, NAMESPACE, FlyteUp, flyte_binary, leftovers, task_processes, task_venv,
+                     wait_until)
 from harness import ROOT, free_port, processes_under
 
 pytestmark = pytest.mark.flyte
 
-WORKFLOWS = ROOT / "examples" / "flyte"
-REMOTE = Path(__file__).with_name("remote.py")
-PROJECT, DOMAIN = "x", "d-dev"
-TEMPLATE = "103020-flytepoc-{{ project }}-{{ domain }}"
-NAMESPACE = "103020-flytepoc-x-d-dev"
 FIGURES: dict[str, Any] = {}
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
-def flyte_binary() -> str:
-    """The one toolchain exception: no Flyte binary skips this tier, under CI=true too."""
-    from shim.cli.flyte import flytebin
-    path, why = flytebin.find()
-    if path is None:
-        pytest.skip(f"{why}: the admin tier needs the Flyte single binary ({flytebin.HOW_TO_GET})")
-    return path
-
-
-def task_venv() -> Path:
-    from shim.cli.flyte import taskenv
-    try:
-        return taskenv.ensure(taskenv.default_path(), lambda line: None)
-    except taskenv.TaskEnvError as err:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the flytekit task environment could not be made: {err}")
-        pytest.skip(f"the flytekit task environment could not be made: {err}")
-
-
-@dataclass
-class FlyteUp:
-    """One `kubeshim flyte up` in its own process group, restartable on the same data dir and ports."""
-
-    work: Path
-    flyte_bin: str
-    venv: Path
-    extra: tuple[str, ...] = ()
-    process: subprocess.Popen[bytes] | None = None
-    offset: int = 0
-
-    def __post_init__(self) -> None:
-        self.api_port, self.flyte_port = free_port(), _free_run(5)
-        self.postgres_port, self.s3_port = free_port(), free_port()
-        self.home = self.work / "home"
-        self.home.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def data_dir(self) -> Path:
-        return self.work / "data"
-
-    @property
-    def output(self) -> Path:
-        return self.work / "flyte-up.out"
-
-    @property
-    def flytekit_config(self) -> Path:
-        return self.data_dir / "flyte" / "flytekit.yaml"
-
-    @property
-    def env(self) -> dict[str, str]:
-        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        return {**os.environ, "HOME": str(self.home), "XDG_CACHE_HOME": cache, "PYTHONUNBUFFERED": "1"}
-
-    def args(self) -> list[str]:
-        return [sys.executable, "-m", "shim", "flyte", "up", "--data-dir", str(self.data_dir),
-                "--port", str(self.api_port), "--flyte-port", str(self.flyte_port),
-                "--postgres-port", str(self.postgres_port), "--s3-port", str(self.s3_port),
-                "--flyte-bin", self.flyte_bin, "--task-venv", str(self.venv), *self.extra]
-
-    def start(self, timeout: float = 300) -> float:
-        """Start and wait for `all ready`; returns the seconds it took."""
-        started = time.monotonic()
-        self.offset = self.output.stat().st_size if self.output.exists() else 0
-        with open(self.output, "ab") as out:
-            self.process = subprocess.Popen(self.args(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                            env=self.env, start_new_session=True)
-        proc = self.process
-        wait_until(lambda: "all ready" in self.text() or proc.poll() is not None, timeout, "kubeshim flyte up")
-        assert proc.poll() is None, self.text()[-3000:]
-        return time.monotonic() - started
-
-    def text(self) -> str:
-        """What the current (latest) `kubeshim flyte up` printed."""
-        if not self.output.exists():
-            return ""
-        with open(self.output, "rb") as fh:
-            fh.seek(self.offset)
-            return fh.read().decode(errors="replace")
-
-    def stop(self) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(signal.SIGINT)
-        try:
-            return self.process.wait(120)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            return self.process.wait()
-
-    def kill_group(self) -> None:
-        """What a crash looks like: SIGKILL to the whole process group of `kubeshim flyte up`."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def pyflyte_run(self, script: str, workflow: str, name: str, *inputs: str) -> subprocess.CompletedProcess[str]:
-        argv = [str(self.venv / "bin" / "pyflyte"), "--config", str(self.flytekit_config), "run", "--remote",
-                "--project", PROJECT, "--domain", DOMAIN, "--name", name, script, workflow, *inputs]
-        result = subprocess.run(argv, cwd=WORKFLOWS, capture_output=True, text=True, timeout=300, env=self.env)
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result
-
-    def remote(self, verb: str, name: str, timeout: float = 300) -> dict[str, Any]:
-        argv = [str(self.venv / "bin" / "python"), str(REMOTE), "--config", str(self.flytekit_config),
-                "--project", PROJECT, "--domain", DOMAIN, verb, name, "--timeout", str(timeout)]
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 60, env=self.env)
-        assert result.returncode == 0, result.stdout + result.stderr + self.flyte_log_tail()
-        return json.loads(result.stdout)
-
-    def run_to_end(self, script: str, workflow: str, name: str, *inputs: str, timeout: float = 300) -> dict[str, Any]:
-        self.pyflyte_run(script, workflow, name, *inputs)
-        return self.remote("wait", name, timeout)
-
-    def flyte_log_tail(self, lines: int = 20) -> str:
-        log = self.data_dir / "flyte" / "logs" / "flyte.log"
-        tail = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else []
-        return "\nflyte log tail:\n" + "\n".join(tail)
-
-    def kube(self) -> Any:
-        from kubernetes import config
-        return config.new_client_from_config(str(self.data_dir / "kubeconfig"))
-
-    def pods(self, execution: str) -> list[Any]:
-        from kubernetes import client
-        return client.CoreV1Api(self.kube()).list_namespaced_pod(
-            NAMESPACE, label_selector=f"execution-id={execution}").items
-
-
-def _free_run(count: int) -> int:
-    """A base port with `count` free ports after it (Flyte's ports are consecutive)."""
-    from shim.cli.flyte.processes import port_in_use
-    for _ in range(100):
-        base = free_port()
-        if base + count < 65535 and not any(port_in_use(base + i) for i in range(count)):
-            return base
-    raise RuntimeError("no run of free ports")
-
-
-def _leftovers(data_dir: Path) -> list[Any]:
-    """Components of a data dir (postgres, versitygw, kubeshim, flyte: each names the data dir on its command
-    line) still alive. Task containers are not among them: they outlive kubeshim by design."""
-    import psutil
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        cmd = " ".join(proc.info["cmdline"] or [])
-        if str(data_dir) in cmd and "kubelet/pods" not in cmd and proc.pid != os.getpid():
-            found.append(proc)
-    return found
-
-
-def _task_processes(pod_uid: str, data_dir: Path) -> list[Any]:
-    """The pyflyte processes of a pod's containers."""
-    import psutil
-    found = []
-    for pid in processes_under(data_dir / "kubelet" / "pods" / pod_uid):
-        with contextlib.suppress(psutil.Error):
-            proc = psutil.Process(pid)
-            if "pyflyte" in " ".join(proc.cmdline()):
-                found.append(proc)
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -215,8 +37,7 @@ def flyte(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
     binary = flyte_binary()
     pytest.importorskip("kubernetes")
     venv = task_venv()
-    up = FlyteUp(tmp_path_factory.mktemp("flyte-admin"), binary, venv,
-                 ("--namespace-template", TEMPLATE, "--domains", "d-dev,t-dev,p-dev", "--project", PROJECT))
+    up = FlyteUp(tmp_path_factory.mktemp("flyte-admin"), binary, venv, CONVENTION)
     try:
         FIGURES["flyte_up_cold_s"] = round(up.start(), 2)
         yield up
@@ -324,12 +145,12 @@ def test_memory_limit_is_reported_as_oom(flyte: FlyteUp) -> None:
     assert "OOMKilled" in result["error"]["message"], result["error"]
 
 
-def test_terminate_ends_the_task_processes(flyte: FlyteUp) -> None:
+def test_terminate_ends_thetask_processes(flyte: FlyteUp) -> None:
     import psutil
     flyte.pyflyte_run("workflows/sleeper.py", "wf", "abort-e", "--seconds", "600")
     pod = wait_until(lambda: next((p for p in flyte.pods("abort-e") if p.status.phase == "Running"), None), 120,
                      "the sleeper pod to run")
-    procs = wait_until(lambda: _task_processes(pod.metadata.uid, flyte.data_dir), 60, "the task's process")
+    procs = wait_until(lambda: task_processes(pod.metadata.uid, flyte.data_dir), 60, "the task's process")
     grace = pod.spec.termination_grace_period_seconds or 30
 
     start = time.monotonic()
@@ -383,7 +204,7 @@ def test_execution_survives_sigkill_of_flyte_up(flyte: FlyteUp) -> None:
     wait_until(lambda: any(p.status.phase == "Running" for p in flyte.pods("restart-i")), 120, "the task pod to run")
 
     flyte.kill_group()
-    wait_until(lambda: not _leftovers(flyte.data_dir), 30, "every component to die with kubeshim flyte up")
+    wait_until(lambda: not leftovers(flyte.data_dir), 30, "every component to die with kubeshim flyte up")
     FIGURES["flyte_up_warm_s"] = round(flyte.start(), 2)
 
     result = flyte.remote("wait", "restart-i", 300)
@@ -394,7 +215,7 @@ def test_execution_survives_sigkill_of_flyte_up(flyte: FlyteUp) -> None:
 
 def test_ctrl_c_stops_every_component(flyte: FlyteUp) -> None:
     assert flyte.process is not None
-    children = _leftovers(flyte.data_dir)
+    children = leftovers(flyte.data_dir)
     assert len(children) >= 4, children
     start = time.monotonic()
     assert flyte.stop() == 0, flyte.text()[-2000:]
@@ -437,7 +258,7 @@ def test_a_missing_flyte_binary_says_how_to_get_one(tmp_path: Path) -> None:
     result, up = _refused(tmp_path, task_venv(), str(tmp_path / "no-such-flyte"))
     line = _one_line_error(result)
     assert "is not an executable file" in line and "examples/flyte/build.sh" in line
-    assert not _leftovers(up.data_dir)
+    assert not leftovers(up.data_dir)
 
 
 def test_an_unreachable_database_url_is_one_line(tmp_path: Path) -> None:
@@ -445,7 +266,7 @@ def test_an_unreachable_database_url_is_one_line(tmp_path: Path) -> None:
                           "--database-url", f"postgres://flyte:pw@127.0.0.1:{free_port()}/flyte")
     line = _one_line_error(result)
     assert "cannot reach PostgreSQL at 127.0.0.1:" in line
-    assert not _leftovers(up.data_dir)
+    assert not leftovers(up.data_dir)
 
 
 def test_a_failure_midway_stops_what_was_started(tmp_path: Path) -> None:
@@ -455,4 +276,12 @@ def test_a_failure_midway_stops_what_was_started(tmp_path: Path) -> None:
     line = _one_line_error(result)
     assert "cannot reach the object store" in line
     assert "ready: PostgreSQL" in result.stderr and "stopping postgres" in result.stderr
-    assert not _leftovers(up.data_dir)
+    assert not leftovers(up.data_dir)
+
+
+def test_one_port_for_two_components_is_refused(tmp_path: Path) -> None:
+    up = FlyteUp(tmp_path, flyte_binary(), task_venv())
+    result = subprocess.run([*up.args(), "--port", str(up.flyte_port)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, env=up.env)
+    line = _one_line_error(result)
+    assert f"port {up.flyte_port} is given to both the kubeshim API (--port) and the flyteadmin HTTP" in line

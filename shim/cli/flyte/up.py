@@ -123,6 +123,11 @@ def _preflight(s: FlyteSettings) -> str:
         wanted["PostgreSQL (--postgres-port)"] = s.postgres_port
     if not s.s3_endpoint:
         wanted["object store (--s3-port)"] = s.s3_port
+    by_port: dict[int, str] = {}
+    for name, port in wanted.items():
+        if port in by_port:
+            raise StartError(f"port {port} is given to both the {by_port[port]} and the {name}")
+        by_port[port] = name
     for name, port in wanted.items():
         if port_in_use(port, s.host):
             raise StartError(f"port {port} for the {name} is already in use")
