@@ -367,7 +367,7 @@ class Registry:
         ns = self.store.get(NAMESPACES_KEY, "", namespace)
         if ns is None:
             raise errors.not_found("namespaces", namespace)
-        if creating and b'"deletionTimestamp"' in ns.raw:
+        if creating and orjson.loads(ns.raw)["metadata"].get("deletionTimestamp"):
             raise errors.forbidden(info.plural, name, f"unable to create new content in namespace {namespace} "
                                    f"because it is being terminated", info.group,
                                    causes=[{"reason": "NamespaceTerminating",
