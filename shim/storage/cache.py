@@ -5,10 +5,11 @@ the watch window: watches resume from them and older snapshots are rebuilt by un
 """
 from __future__ import annotations
 
+import bisect
 import collections
 from typing import Any, Iterable, Iterator
 
-from shim.storage.model import DELETED, Entry, Event, TooOld
+from shim.storage.model import ADDED, DELETED, Entry, Event, Key, TooOld
 
 
 class Cache:
@@ -43,21 +44,42 @@ class Cache:
     def get(self, resource: str, namespace: str, name: str) -> Entry | None:
         return self._objects.get(resource, {}).get(namespace, {}).get(name)
 
-    def items(self, resource: str, namespace: str = "") -> Iterator[tuple[str, str, Entry]]:
-        """(namespace, name, entry) in key order, all namespaces when `namespace` is empty."""
+    def items(self, resource: str, namespace: str = "", after: Key | None = None) -> Iterator[tuple[str, str, Entry]]:
+        """(namespace, name, entry) in key order, all namespaces when `namespace` is empty; with `after`, only
+        the keys after it (found by bisection, so a continued page does not walk the ones before)."""
         by_ns = self._objects.get(resource, {})
         spaces = [namespace] if namespace else sorted(by_ns)
         for ns in spaces:
+            if after is not None and ns < after[0]:
+                continue
             names = by_ns.get(ns)
             if not names:
                 continue
             order = self._order.get((resource, ns))
             if order is None:
                 order = self._order[(resource, ns)] = sorted(names)
-            for name in order:
+            start = bisect.bisect_right(order, after[1]) if after is not None and ns == after[0] else 0
+            for name in order[start:] if start else order:
                 entry = names.get(name)
                 if entry is not None:
                     yield ns, name, entry
+
+    def items_at(self, resource: str, namespace: str, revision: int,
+                 after: Key | None = None) -> Iterator[tuple[str, str, Entry]]:
+        """Like `items`, as of an older `revision`: the current state with the newer events undone.
+
+        TooOld when the window does not reach back that far, or an event to undo does not know what it
+        replaced (the window began after it at start-up).
+        """
+        state: dict[Key, Entry | None] = {(ns, name): entry for ns, name, entry in self.items(resource, namespace)}
+        for event in reversed(self._history_since(revision)):
+            if event.resource != resource or (namespace and event.namespace != namespace):
+                continue
+            if event.type != ADDED and event.prev is None:
+                raise TooOld(revision, self.floor + 1)
+            state[(event.namespace, event.name)] = event.prev if event.type != ADDED else None
+        return iter([(ns, name, entry) for (ns, name), entry in sorted(state.items())
+                     if entry is not None and (after is None or (ns, name) > after)])
 
     def events_after(self, after: int, resource: str, namespace: str) -> list[Event]:
         """Committed events of `resource` (and `namespace`, if given) newer than `after`; TooOld if not kept."""
@@ -66,7 +88,7 @@ class Cache:
         return [e for e in self._history if e.rv > after and e.resource == resource
                 and (not namespace or e.namespace == namespace)]
 
-    def history_since(self, after: int) -> list[Event]:
+    def _history_since(self, after: int) -> list[Event]:
         """Events newer than `after`, committed or still in flight: undone in order, they turn the in-memory
         state back into the state at `after` (an older snapshot). TooOld if not kept."""
         if after < self.floor:
@@ -76,7 +98,7 @@ class Cache:
     # -- writes -----------------------------------------------------------------------------------------
 
     def apply(self, resource: str, namespace: str, name: str, type_: str, raw: bytes, cache: Any) -> Event:
-        """Make one change visible at the next revision; it stays in flight until `committed` or `dropped`."""
+        """Make one change visible at the next revision; it stays in flight until `committed_event` or `dropped`."""
         self.revision += 1
         entry = Entry(self.revision, raw, cache)
         spaces = self._objects[resource]

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import collections
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
+from shim.storage import paging
 from shim.storage.cache import Cache
 from shim.storage.fanout import Fanout, Subscription
 from shim.storage.log import RevisionLog
 from shim.storage.model import ADDED, DELETED, MODIFIED, Entry, Event, TooOld
+from shim.storage.paging import ContinueTooOld, Page
 from shim.storage.writer import GroupWriter
 
 __all__ = ["ADDED", "DELETED", "MODIFIED", "Entry", "Event", "Store", "Subscription", "TooOld"]
@@ -81,11 +83,6 @@ class Store:
         """(namespace, name, entry) in key order, all namespaces when `namespace` is empty."""
         return self._cache.items(resource, namespace)
 
-    def history_since(self, after: int) -> list[Event]:
-        """Events newer than `after`, committed or still in flight: undone in order, they turn the in-memory
-        state back into the state at `after` (an older snapshot). TooOld if not kept."""
-        return self._cache.history_since(after)
-
     # -- writes -----------------------------------------------------------------------------------------
 
     def next_revision(self) -> int:
@@ -136,3 +133,28 @@ class Store:
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._fanout.unsubscribe(sub)
+
+    # -- lists ------------------------------------------------------------------------------------------
+
+    def list(self, resource: str, namespace: str = "", *, revision: int | None = None, continue_token: str = "",
+             limit: int = 0, keep: Callable[[str, str, Entry], bool] | None = None) -> Page:
+        """One page of `resource`'s objects (all namespaces when `namespace` is empty) in key order.
+
+        As of `revision` (default: the newest), or of the revision of the page that gave `continue_token`,
+        starting after that page's last key; older states are rebuilt from the window, as etcd's MVCC reads
+        do. `keep(namespace, name, entry)` filters; without it a page also counts the items after it.
+        Raises paging.InvalidContinue, ContinueTooOld or TooOld.
+        """
+        after = None
+        if continue_token:
+            revision, after = paging.decode_continue(continue_token)
+            if revision < self._cache.floor:
+                raise ContinueTooOld(revision, self._cache.floor + 1)
+        if revision is None or revision == self._cache.revision:
+            revision = self._cache.revision
+            items = self._cache.items(resource, namespace, after)
+        else:
+            items = self._cache.items_at(resource, namespace, revision, after)
+        if keep is not None:
+            items = (item for item in items if keep(*item))
+        return paging.paginate(items, revision, limit, count_rest=keep is None)
