@@ -5,15 +5,13 @@ the objects once instead of replaying history; compaction drops log rows older t
 """
 from __future__ import annotations
 
-import logging
+import contextlib
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from shim.storage.model import DELETED, Entry, Event
-
-log = logging.getLogger(__name__)
 
 #: the tables declared in shim.storage.tables, as SQLite gets them
 SCHEMA = Path(__file__).with_name("schema.sql")
@@ -72,9 +70,7 @@ class RevisionLog:
 
         Raises sqlite3.Error (disk full, I/O error) with nothing written.
         """
-        conn = self._conn
-        try:
-            conn.execute("BEGIN")
+        with self._transaction() as conn:
             conn.executemany("INSERT INTO revision_log (id, resource, namespace, name, event, object) "
                              "VALUES (?, ?, ?, ?, ?, ?)",
                              [(e.rv, e.resource, e.namespace, e.name, e.type, e.entry.raw) for e in events])
@@ -86,22 +82,26 @@ class RevisionLog:
                     conn.execute("INSERT OR REPLACE INTO current_state (resource, namespace, name, revision, "
                                  "object) VALUES (?, ?, ?, ?, ?)",
                                  (e.resource, e.namespace, e.name, e.rv, e.entry.raw))
-            conn.execute("COMMIT")
-        except sqlite3.Error:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            raise
 
     def compact(self, floor: int) -> None:
-        """Drop the log rows up to revision `floor` and remember it."""
-        conn = self._conn
-        try:
-            conn.execute("BEGIN")
+        """Drop the log rows up to revision `floor` and remember it. Raises sqlite3.Error with nothing changed."""
+        with self._transaction() as conn:
             conn.execute("DELETE FROM revision_log WHERE id <= ?", (floor,))
             conn.execute("INSERT OR REPLACE INTO store_setting (key, value) VALUES ('compacted', ?)", (str(floor),))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN ... COMMIT, rolled back on any error. SQLite may have ended the transaction itself already (a
+        full disk, an I/O error, an interrupt) or never begun it (a failed BEGIN raises from here): ROLLBACK
+        then has nothing to undo and would fail, so it runs only inside a transaction, and the first error is
+        the one raised."""
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            yield conn
             conn.execute("COMMIT")
-        except sqlite3.Error:
-            log.exception("compaction failed")
-            conn.execute("ROLLBACK")
+        except BaseException:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise

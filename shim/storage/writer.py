@@ -78,9 +78,7 @@ class GroupWriter:
             since_compaction += len(group)
             if since_compaction >= COMPACT_EVERY:
                 since_compaction = 0
-                floor = group[-1].rv - self.window
-                if floor > 0:
-                    revlog.compact(floor)
+                self._compact(revlog, group[-1].rv - self.window)
             if stop:
                 break
         revlog.close()
@@ -93,3 +91,12 @@ class GroupWriter:
         except sqlite3.Error as exc:  # disk full, I/O error: fail the writes, keep serving reads
             log.exception("commit failed")
             return exc
+
+    @staticmethod
+    def _compact(revlog: RevisionLog, floor: int) -> None:
+        if floor <= 0:
+            return
+        try:
+            revlog.compact(floor)
+        except sqlite3.Error:  # the log keeps some older rows until the next compaction; writing goes on
+            log.exception("compaction failed")

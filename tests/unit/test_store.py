@@ -103,7 +103,7 @@ async def test_revisions_are_one_sequence_over_every_resource(store: Store, tmp_
 async def test_writes_sent_together_commit_in_groups_and_are_acknowledged_in_revision_order(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     statements: list[str] = []
-    on_writer_statement(monkeypatch, lambda conn, sql: statements.append(sql))
+    on_connect(monkeypatch, lambda conn: conn.set_trace_callback(statements.append))
     store = await opened(tmp_path / "state.db")
     acked: list[int] = []
     acks = []
@@ -311,16 +311,16 @@ async def test_a_watcher_that_falls_too_far_behind_is_cut_off(tmp_path: Path) ->
 # -- failures ------------------------------------------------------------------------------------------------
 
 
-def on_writer_statement(monkeypatch: pytest.MonkeyPatch, callback: Callable[[sqlite3.Connection, str], None]) -> None:
-    """Call `callback(connection, sql)` as each statement of a log connection opened from now on starts."""
+def on_connect(monkeypatch: pytest.MonkeyPatch, setup: Callable[[sqlite3.Connection], None]) -> None:
+    """Run `setup(connection)` on every log connection opened from now on (the writer's among them)."""
     connect = revision_log.connect
 
-    def connect_traced(path: Path) -> sqlite3.Connection:
+    def connect_and_set_up(path: Path) -> sqlite3.Connection:
         conn = connect(path)
-        conn.set_trace_callback(lambda sql: callback(conn, sql))
+        setup(conn)
         return conn
 
-    monkeypatch.setattr(revision_log, "connect", connect_traced)
+    monkeypatch.setattr(revision_log, "connect", connect_and_set_up)
 
 
 def interrupt(monkeypatch: pytest.MonkeyPatch) -> set[str]:
@@ -328,7 +328,11 @@ def interrupt(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     returned set's strings, as it does on a full disk or an I/O error (here: an interrupt, which rolls the
     transaction back the same way). The set starts empty."""
     failing: set[str] = set()
-    on_writer_statement(monkeypatch, lambda conn, sql: conn.interrupt() if any(map(sql.startswith, failing)) else None)
+
+    def interrupt_failing(conn: sqlite3.Connection) -> None:
+        conn.set_trace_callback(lambda sql: conn.interrupt() if any(map(sql.startswith, failing)) else None)
+
+    on_connect(monkeypatch, interrupt_failing)
     return failing
 
 
@@ -347,3 +351,50 @@ async def test_a_failed_commit_fails_its_writes_and_later_ones_but_reads_go_on(
     finally:
         store.close()
     assert rows(tmp_path / "state.db", "SELECT name FROM revision_log") == [("kept",)]
+
+
+async def test_writes_complete_after_a_compaction_whose_transaction_failed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """SQLite ends the compaction's transaction itself (as when BEGIN fails, or on a full disk): the writer
+    goes on, later writes are acknowledged, and the next compaction does the work."""
+    failing = interrupt(monkeypatch)
+    failing.add("DELETE FROM revision_log")
+    path = tmp_path / "state.db"
+    store = await opened(path, window=10)
+    try:
+        await asyncio.gather(*(send(store, "ns", f"o{i}") for i in range(COMPACT_EVERY)))
+        await asyncio.wait_for(send(store, "ns", "after"), 5)  # the writer has tried to compact by now
+        assert "compaction failed" in caplog.text
+        assert rows(path, "SELECT min(id) FROM revision_log") == [(1,)]
+        failing.clear()
+        await asyncio.wait_for(asyncio.gather(*(send(store, "ns", f"p{i}") for i in range(COMPACT_EVERY))), 10)
+    finally:
+        store.close()
+    [(oldest, compacted)] = rows(path, "SELECT min(id), value FROM revision_log, store_setting "
+                                         "WHERE key='compacted'")
+    assert oldest > COMPACT_EVERY and compacted == str(oldest - 1)
+
+
+def test_a_compaction_that_cannot_begin_leaves_the_log_writable(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite refuses the compaction's BEGIN (an authorizer here): compact raises that error, not the one of a
+    ROLLBACK with no transaction to undo, and the log takes appends and compactions afterwards."""
+    refused = {"BEGIN"}
+
+    def refuse(conn: sqlite3.Connection) -> None:
+        conn.set_authorizer(lambda action, what, *_: sqlite3.SQLITE_DENY
+                            if action == sqlite3.SQLITE_TRANSACTION and what in refused else sqlite3.SQLITE_OK)
+
+    on_connect(monkeypatch, refuse)
+    revlog = revision_log.RevisionLog(tmp_path / "state.db")
+    try:
+        revlog.create()
+        with pytest.raises(sqlite3.DatabaseError, match="^not authorized$"):  # BEGIN's own error, nothing else
+            revlog.compact(1)
+        refused.clear()
+        entries = [Entry(rv, b"{}") for rv in (1, 2, 3)]
+        revlog.append([Event(e.rv, ADDED, CM, "ns", f"o{e.rv}", e, None) for e in entries])
+        revlog.compact(1)
+        assert [e.rv for e in revlog.load(10).events] == [2, 3]
+    finally:
+        revlog.close()
