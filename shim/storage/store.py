@@ -134,7 +134,7 @@ class Store:
     def unsubscribe(self, sub: Subscription) -> None:
         self._fanout.unsubscribe(sub)
 
-    # -- lists ------------------------------------------------------------------------------------------
+    # -- lists (last: mypy would take a `list[...]` annotation below this method for the method) ----------
 
     def list(self, resource: str, namespace: str = "", *, revision: int | None = None, continue_token: str = "",
              limit: int = 0, keep: Callable[[str, str, Entry], bool] | None = None) -> Page:

@@ -1,7 +1,8 @@
 """Group commit: one thread appends queued events to the log, many per transaction, and reports each group.
 
-A transaction per group turns many writes into one fsync; the event loop hears of a group only after its
-COMMIT, so nothing is acknowledged before it is durable. The same thread compacts the log now and then.
+A transaction per group pays SQLite's cost of a commit once for many writes; the event loop hears of a
+group only after its COMMIT, so nothing is acknowledged before it is committed. The same thread compacts
+the log now and then.
 """
 from __future__ import annotations
 
