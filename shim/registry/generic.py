@@ -6,13 +6,11 @@ without awaiting in between, so conflicts are decided atomically; the verb retur
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
 import datetime as dt
-import itertools
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Callable
 
 import orjson
 
@@ -23,6 +21,7 @@ from shim.machinery.fields import EVERYTHING as ALL_FIELDS
 from shim.machinery.labels import LabelSelector
 from shim.machinery.labels import EVERYTHING as ALL_LABELS
 from shim.registry.resource import Attrs, ResourceInfo
+from shim.storage.paging import InvalidContinue
 from shim.storage.store import ADDED, DELETED, MODIFIED, Entry, Event, Store, Subscription, TooOld
 
 Obj = dict[str, Any]
@@ -196,94 +195,37 @@ class Registry:
         if opts.continue_token and rv_param and rv_param != "0":
             raise errors.invalid_options("resourceVersion", rv_param,
                                          "specifying resource version is not allowed when using continue")
-        start_after: tuple[str, str] | None = None
-        snapshot_rv = self.store.revision
-        historical = False
-        if opts.continue_token:
-            snapshot_rv, start_after = self._decode_continue(opts.continue_token)
-            historical = snapshot_rv != self.store.revision
-        elif rv_param and rv_param != "0":
+        revision = None
+        if not opts.continue_token and rv_param and rv_param != "0":
             asked = parse_rv(rv_param)
             await self._wait_for_revision(asked)
-            if match == "Exact" and asked != self.store.revision:
-                snapshot_rv, historical = asked, True
-        # continued pages and exact lists show the state at their revision, as etcd's MVCC reads do
-        selected = iter(self._select_at(info, namespace, opts, snapshot_rv, start_after) if historical
-                        else self._select(info, namespace, opts, start_after))
-        if not opts.limit:
-            return ListResult([entry for _, entry in selected], snapshot_rv)
-        page = list(itertools.islice(selected, opts.limit))
-        if next(selected, None) is None:
-            return ListResult([entry for _, entry in page], snapshot_rv)
-        token = self._encode_continue(snapshot_rv, page[-1][0])
-        exact_count = None
-        if opts.label_selector.empty and opts.field_selector.empty:  # counting is cheap without selectors
-            exact_count = 1 + sum(1 for _ in selected)
-        return ListResult([entry for _, entry in page], snapshot_rv, token, exact_count)
+            if match == "Exact":
+                revision = asked
+        try:
+            page = self.store.list(info.storage, namespace, revision=revision, continue_token=opts.continue_token,
+                                   limit=opts.limit, keep=self._keep(info, opts))
+        except InvalidContinue:
+            raise errors.bad_request("continue key is not valid: illegal base64 data") from None
+        except TooOld as exc:
+            raise errors.expired(str(exc)) from None
+        return ListResult(page.items, page.revision, page.continue_token, page.remaining)
 
-    def _select(self, info: ResourceInfo, namespace: str, opts: ListOptions,
-                start_after: tuple[str, str] | None = None) -> Iterator[tuple[tuple[str, str], Entry]]:
-        """Current objects passing the selectors, in (namespace, name) order, after `start_after` (lazily:
-        a limited list stops reading once its page is full)."""
-        name_pin = opts.field_selector.value_of("metadata.name")
-        for ns, name, entry in self.store.items(info.storage, namespace):
-            if name_pin is not None and name != name_pin:
-                continue
-            key = (ns, name)
-            if start_after is not None and key <= start_after:
-                continue
-            if not self._matches(info, entry, opts.label_selector, opts.field_selector):
-                continue
-            yield key, entry
+    def _keep(self, info: ResourceInfo, opts: ListOptions) -> Callable[[str, str, Entry], bool] | None:
+        """The selectors as a filter of stored entries; None when they select everything."""
+        labels, fields = opts.label_selector, opts.field_selector
+        if labels.empty and fields.empty:
+            return None
+        name_pin = fields.value_of("metadata.name")
+
+        def keep(namespace: str, name: str, entry: Entry) -> bool:
+            return (name_pin is None or name == name_pin) and self._matches(info, entry, labels, fields)
+        return keep
 
     def _matches(self, info: ResourceInfo, entry: Entry, labels: LabelSelector, fields: FieldSelector) -> bool:
         if labels.empty and fields.empty:
             return True
         a = self.attrs(info, entry)
         return labels.matches(a.labels) and fields.matches(a.fields)
-
-    def _select_at(self, info: ResourceInfo, namespace: str, opts: ListOptions, rv: int,
-                   start_after: tuple[str, str] | None = None) -> list[tuple[tuple[str, str], Entry]]:
-        """Like _select, at an older revision: the current state with newer events undone."""
-        try:
-            newer = self.store.history_since(rv)
-        except TooOld as exc:
-            raise errors.expired(str(exc)) from None
-        state: dict[tuple[str, str], Entry | None] = {}
-        for ns, name, entry in self.store.items(info.storage, namespace):
-            state[(ns, name)] = entry
-        for event in reversed(newer):
-            if event.resource != info.storage or (namespace and event.namespace != namespace):
-                continue
-            if event.type != ADDED and event.prev is None:
-                raise errors.expired(f"too old resource version: {rv} ({self.store.oldest_watchable + 1})")
-            state[(event.namespace, event.name)] = event.prev if event.type != ADDED else None
-        name_pin = opts.field_selector.value_of("metadata.name")
-        return [(key, e) for key, e in sorted(state.items())
-                if e is not None and (start_after is None or key > start_after)
-                and name_pin in (None, key[1])
-                and self._matches(info, e, opts.label_selector, opts.field_selector)]
-
-    @staticmethod
-    def _encode_continue(rv: int, key: tuple[str, str]) -> str:
-        raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": f"{key[0]}/{key[1]}"})
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    def _decode_continue(self, token: str) -> tuple[int, tuple[str, str]]:
-        try:
-            padded = token + "=" * (-len(token) % 4)
-            data = orjson.loads(base64.urlsafe_b64decode(padded))
-            rv = int(data["rv"])
-            ns, slash, name = str(data["start"]).partition("/")
-            if not slash or not isinstance(data, dict):
-                raise ValueError
-            start = (ns, name)
-        except (ValueError, KeyError, TypeError, AttributeError, orjson.JSONDecodeError, UnicodeDecodeError):
-            raise errors.bad_request("continue key is not valid: illegal base64 data") from None
-        if rv < self.store.oldest_watchable:
-            raise errors.expired("The provided continue parameter is too old to display a consistent list "
-                                 "result. You can start a new list without the continue parameter.")
-        return rv, start
 
     async def _wait_for_revision(self, asked: int) -> None:
         """Like the watch cache: wait briefly for a revision ahead of us, then answer Timeout."""
@@ -321,7 +263,7 @@ class Registry:
                 await self._wait_for_revision(parse_rv(rv_param))
             after = self.store.revision
             _, sub = self.store.subscribe(info.storage, namespace, after)
-            initial = [(ADDED, e) for _, e in self._select(info, namespace, opts)]
+            initial = [(ADDED, e) for e in self.store.list(info.storage, namespace, keep=self._keep(info, opts)).items]
             w = Watch(info, initial, sub, after, opts.label_selector, opts.field_selector, self, name_pin)
             if send_initial_events:
                 w.initial_end = after
@@ -367,7 +309,7 @@ class Registry:
         ns = self.store.get(NAMESPACES_KEY, "", namespace)
         if ns is None:
             raise errors.not_found("namespaces", namespace)
-        if creating and b'"deletionTimestamp"' in ns.raw:
+        if creating and orjson.loads(ns.raw)["metadata"].get("deletionTimestamp"):
             raise errors.forbidden(info.plural, name, f"unable to create new content in namespace {namespace} "
                                    f"because it is being terminated", info.group,
                                    causes=[{"reason": "NamespaceTerminating",

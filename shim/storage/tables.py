@@ -56,7 +56,8 @@ def ddl() -> str:
     from sqlalchemy.schema import CreateIndex, CreateTable
 
     statements = []
-    for table in (Revision.__table__, Current.__table__, Setting.__table__):
+    for model in (Revision, Current, Setting):
+        table = SQLModel.metadata.tables[str(model.__tablename__)]
         create = str(CreateTable(table, if_not_exists=True).compile(dialect=sqlite.dialect())).strip()
         statements.append(create + ";")
         statements += [str(CreateIndex(index, if_not_exists=True).compile(dialect=sqlite.dialect())) + ";"
