@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from typing import Any, Callable
 
 import pytest
 
-from harness import ROOT, free_port, processes_under
+from harness import ROOT, processes_under
 
 WORKFLOWS = ROOT / "examples" / "flyte"
 REMOTE = Path(__file__).with_name("remote.py")
@@ -186,11 +187,13 @@ class FlyteUp:
 
 
 def _free_run(count: int) -> int:
-    """A base port with `count` free ports after it (Flyte's ports are consecutive)."""
+    """A base port with `count` free ports after it (Flyte's ports are consecutive), below Linux's ephemeral
+    range (32768-60999): a client's outgoing connection may take any ephemeral port, and would then keep a
+    restarted server from binding it again."""
     from shim.cli.flyte.processes import port_in_use
-    for _ in range(100):
-        base = free_port()
-        if base + count < 65535 and not any(port_in_use(base + i) for i in range(count)):
+    for _ in range(200):
+        base = random.randrange(20000, 32768 - count)
+        if not any(port_in_use(base + i) for i in range(count)):
             return base
     raise RuntimeError("no run of free ports")
 
