@@ -1,4 +1,8 @@
-"""SQLite tables: an append-only revision log and the current state, as in kine.
+"""kubeshim's SQLite tables declared in sqlmodel: an append-only revision log and the current state, as in kine.
+
+A development tool, not part of the package: the server executes the DDL these declarations generate,
+committed as shim/storage/schema.sql (regenerate with `python tools/storage_tables.py > shim/storage/schema.sql`),
+and tests/unit checks the two agree. sqlmodel is a dev/test dependency only.
 
 The log's row id is the resourceVersion (one global sequence, like an etcd revision). The current table
 holds the newest state of every live object so start-up does not replay the whole log.
@@ -48,9 +52,7 @@ def ddl() -> str:
     """The CREATE TABLE statements of the tables above, as SQLite gets them.
 
     Committed as shim/storage/schema.sql and executed from there: importing sqlmodel (and SQLAlchemy,
-    pydantic) costs ~0.5 s and 17 MB, too much for a server that needs the DDL once. tests/unit checks
-    that schema.sql is exactly what these declarations generate (regenerate with
-    `python -m shim.storage.tables > shim/storage/schema.sql`).
+    pydantic) costs ~0.5 s and 17 MB, too much for a server that needs the DDL once.
     """
     from sqlalchemy.dialects import sqlite
     from sqlalchemy.schema import CreateIndex, CreateTable
