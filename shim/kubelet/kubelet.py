@@ -62,12 +62,23 @@ class Kubelet:
                                    lambda: self.node.node, Recorder(client, "default-scheduler", config.node_name))
         self._ready = asyncio.Event()
 
+    async def prepare(self) -> None:
+        """Probe what this host allows (unless given) and make the runtime provider; before anything starts a
+        container or reads a log, so that neither gets a provider made without namespaces or cgroups."""
+        if self._provider is not None:
+            return
+        if self.namespace_mode is None and self.cgroup_setup is None:
+            self.namespace_mode, self.cgroup_setup = await asyncio.to_thread(host_capabilities, self.config)
+            log.info("kubelet: mount namespaces=%s cgroups=%s", self.namespace_mode,
+                     self.cgroup_setup and self.cgroup_setup["version"])
+        self._provider = ProcessProvider(self.config.pods_dir, python=self.config.python,
+                                         namespace_mode=self.namespace_mode, cgroup_setup=self.cgroup_setup,
+                                         memory_poll_seconds=self.config.memory_poll_seconds)
+
     @property
     def provider(self) -> Provider:
         if self._provider is None:
-            self._provider = ProcessProvider(self.config.pods_dir, python=self.config.python,
-                                             namespace_mode=self.namespace_mode, cgroup_setup=self.cgroup_setup,
-                                             memory_poll_seconds=self.config.memory_poll_seconds)
+            raise RuntimeError("the kubelet has no runtime provider before prepare()")
         return self._provider
 
     def allocatable(self) -> dict[str, Any]:
@@ -88,7 +99,7 @@ class Kubelet:
         return self.path_user(path, exclude_uid) is not None
 
     async def read_log(self, pod: dict[str, Any], container: str, opts: LogOptions) -> AsyncIterator[bytes]:
-        return await read_log(pod, container, opts, pods_dir=self.config.pods_dir)
+        return await read_log(pod, container, opts, provider=self.provider)
 
     # -- pods -----------------------------------------------------------------------------------------------
     def _on_pod(self, kind: str, pod: dict[str, Any]) -> None:
@@ -146,10 +157,7 @@ class Kubelet:
 
     # -- main -----------------------------------------------------------------------------------------------
     async def run(self) -> None:
-        if self.namespace_mode is None and self.cgroup_setup is None and self._provider is None:
-            self.namespace_mode, self.cgroup_setup = await asyncio.to_thread(host_capabilities, self.config)
-            log.info("kubelet: mount namespaces=%s cgroups=%s", self.namespace_mode,
-                     self.cgroup_setup and self.cgroup_setup["version"])
+        await self.prepare()
         self.config.pods_dir.mkdir(parents=True, exist_ok=True)
         delay = 0.2
         while True:  # a remote API server may not be up yet

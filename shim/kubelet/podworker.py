@@ -223,7 +223,7 @@ class PodWorker:
         if self.record.start_time is None:
             self.record.start_time = now
             self.save()
-        self.observe_exits()
+        await self.observe_exits()
         api_phase = (self.pod.get("status") or {}).get("phase")
         if meta.get("deletionTimestamp") and not self.record.terminating:
             self.record.terminating = True
@@ -247,15 +247,15 @@ class PodWorker:
         return False, plan.wake_at
 
     # -- observing ------------------------------------------------------------------------------------------
-    def observe_exits(self) -> None:
-        for name, r in self.record.containers.items():
+    async def observe_exits(self) -> None:
+        for name, r in list(self.record.containers.items()):
             if r.current is None or not r.current.running:
                 continue
             obs = self.provider.observe(r.current.id)
             if obs.done:
-                self.record_exit(name, r, obs)
+                await self.record_exit(name, r, obs)
 
-    def record_exit(self, name: str, r: ContainerRecord, obs: Observed) -> None:
+    async def record_exit(self, name: str, r: ContainerRecord, obs: Observed) -> None:
         inst = r.current
         assert inst is not None
         if obs.state == "unknown":
@@ -266,7 +266,7 @@ class PodWorker:
             message = self.provider.termination_message(inst.id)
             spec = self.container_spec(name) or {}
             if not message.strip() and code != 0 and spec.get("terminationMessagePolicy") == "FallbackToLogsOnError":
-                message = fallback_message(self.provider.log_path(inst.id))
+                message = await fallback_message(self.provider, self.uid, inst.id)
         podstate.record_exit(r, finished_at=obs.finished_at or time.time(), exit_code=code, reason=reason,
                              message=message, backoff=self.backoff)
         for t in self._probes.pop(name, []):

@@ -12,7 +12,7 @@ The kubelet's checkpoint (checkpoint.py) names the container id before the start
 mid-start re-adopts the container instead of starting a second one.
 `adopt()` re-attaches to a container after a kubeshim restart; exit.json (written by the surviving supervisor)
 still gives the true exit code. Exits are noticed through pidfds, which work for processes that are not our
-children.
+children. `logs` reads container.log through logfile.py, for any instance whose directory exists.
 """
 from __future__ import annotations
 
@@ -24,12 +24,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from shim.kubelet.runtime.provider import ContainerSpec, Observed
+from shim.kubelet.runtime import logfile
+from shim.kubelet.runtime.provider import ContainerSpec, LogOptions, Observed
 
 VANISHED = "container vanished while kubeshim was not watching it (its supervisor is gone without an exit record)"
 _SHIM_ROOT = str(Path(__file__).resolve().parents[3])
@@ -87,9 +89,6 @@ class ProcessProvider:
 
     def log_path(self, container_id: str) -> Path:
         return self.dir(container_id) / "container.log"
-
-    def termination_file(self, pod_uid: str, container_id: str) -> Path:
-        return container_dir(self.pods_dir, pod_uid, container_id) / "termination-log"
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def start(self, spec: ContainerSpec) -> Observed:
@@ -231,6 +230,10 @@ class ProcessProvider:
                 return await self.wait(container_id)
         except TimeoutError:
             return self.observe(container_id)
+
+    def logs(self, pod_uid: str, container_id: str, opts: LogOptions) -> AsyncIterator[bytes]:
+        cdir = container_dir(self.pods_dir, pod_uid, container_id)
+        return logfile.read(cdir / "container.log", opts, lambda: instance_finished(cdir))
 
     def termination_message(self, container_id: str) -> str:
         try:

@@ -1,13 +1,13 @@
 """The seam between kubelet logic and how a container runs (virtual-kubelet's provider idea, per container).
 
 The kubelet resolves everything Kubernetes-specific (image -> environment, env vars, volumes, limits) into a
-`ContainerSpec`; a provider only starts, stops and observes it. `ProcessProvider` is the local implementation;
-a fake provider makes the pod logic testable without processes.
+`ContainerSpec`; a provider starts, stops and observes it and reads its log (`logs`: bytes, never HTTP).
+`ProcessProvider` is the local implementation; a fake provider makes the pod logic testable without processes.
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 
@@ -53,6 +53,19 @@ class Observed:
         return self.state != "running"
 
 
+@dataclass
+class LogOptions:
+    """Which part of a container instance's log to read (the PodLogOptions query; container chosen apart)."""
+
+    follow: bool = False
+    previous: bool = False
+    timestamps: bool = False
+    tail_lines: int | None = None
+    since_seconds: int | None = None
+    since_time: str | None = None  # RFC 3339
+    limit_bytes: int | None = None
+
+
 class Provider(Protocol):
     async def start(self, spec: ContainerSpec) -> Observed:
         """Start and return once the program runs (state running) or definitely failed (state failed)."""
@@ -68,7 +81,10 @@ class Provider(Protocol):
         """Return when the container is no longer running (works for re-adopted containers too)."""
         ...
 
-    def log_path(self, container_id: str) -> Path: ...
+    def logs(self, pod_uid: str, container_id: str, opts: LogOptions) -> AsyncIterator[bytes]:
+        """The instance's log as opts select it (with `follow`, until the instance has ended and the log is
+        drained); also for instances this provider has not seen start, as long as their log is kept."""
+        ...
 
     def termination_message(self, container_id: str) -> str:
         """What the program wrote to its termination-message file (at most 4096 bytes)."""
