@@ -9,6 +9,7 @@ kubelet does. When the object is gone, the pod directory (volumes, logs, checkpo
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import shutil
@@ -23,12 +24,12 @@ from shim.machinery import quantity
 from shim.kubelet.images import ImagePullError
 from shim.kubelet.logs import fallback_message
 from shim.kubelet.podstate import Backoff, ContainerRecord, PodRecord
-from shim.kubelet.probes import ProbeTarget, exec_probe, run_probe
+from shim.kubelet.probes import ProbeTarget, run_probe
 from shim.kubelet.resources import container_limits, container_requests
 from shim.kubelet.runtime import mounts as mountlib
 from shim.kubelet.runtime.env import ConfigError, EnvSources, container_argv, container_env, referenced_objects
 from shim.kubelet.runtime.expand import expand
-from shim.kubelet.runtime.provider import ContainerSpec, Mount, Observed
+from shim.kubelet.runtime.provider import ContainerSpec, Mount, Observed, exec_succeeds
 from shim.kubelet.timeutil import parse_time, rfc3339
 from shim.kubelet.volumes import VolumeError, VolumeSources, materialize
 from shim.machinery.errors import StatusError
@@ -85,7 +86,6 @@ class PodWorker:
         self.volumes: dict[str, str] = {}
         self.volumes_at = 0.0
         self.deleted_requested = False
-        self.envs: dict[str, dict[str, str]] = {}
         self._probes: dict[str, list[asyncio.Task[None]]] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._kills: dict[str, tuple[asyncio.Task[None], float]] = {}
@@ -388,7 +388,6 @@ class PodWorker:
             obs = await asyncio.shield(self.provider.start(spec))
         finally:
             self.starting -= 1
-        self.envs[name] = env
         self.started_instance(name, r, cid, obs, image.image_id)
         self._record_start(name, c, obs)
         self._post_start(name, c, cid)
@@ -483,19 +482,19 @@ class PodWorker:
                 self.record.created_paths.append(path)
 
     # -- probes and hooks -----------------------------------------------------------------------------------
-    def _probe_target(self, name: str, r: ContainerRecord) -> ProbeTarget:
+    def _probe_target(self, name: str, cid: str) -> ProbeTarget:
         c = self.container_spec(name) or {}
         ports = {p["name"]: int(p["containerPort"]) for p in c.get("ports") or [] if p.get("name")}
-        pid = self.provider.observe(r.current.id).pid if r.current is not None else None
-        return ProbeTarget(host=self.config.host_ip, pid=pid, namespace_mode=self.kubelet.namespace_mode,
-                           env=self.envs.get(name) or {}, cwd=c.get("workingDir") or None, ports=ports)
+        return ProbeTarget(run_command=functools.partial(exec_succeeds, self.provider, cid),
+                           host=self.config.host_ip, ports=ports)
 
     def _start_probes(self, name: str, r: ContainerRecord) -> None:
         c = self.container_spec(name) or {}
         for t in self._probes.pop(name, []):
             t.cancel()
         tasks: list[asyncio.Task[None]] = []
-        target = self._probe_target(name, r)
+        assert r.current is not None
+        target = self._probe_target(name, r.current.id)
         startup, readiness, liveness = c.get("startupProbe"), c.get("readinessProbe"), c.get("livenessProbe")
 
         def report(kind: str, ok: bool) -> None:
@@ -529,7 +528,7 @@ class PodWorker:
         elif kind == "startup" and ok:
             r.started = True
             tasks = self._probes.setdefault(name, [])
-            target = self._probe_target(name, r)
+            target = self._probe_target(name, r.current.id)
             self._after_started(name, r, tasks, target, c.get("readinessProbe"), c.get("livenessProbe"),
                                 lambda k, v: self.on_probe(name, k, v))
         elif not ok:  # liveness or startup failure: kill; the restart policy decides what comes next
@@ -545,9 +544,8 @@ class PodWorker:
             return
 
         async def run() -> None:
-            r = self.record.containers.get(name)
-            target = self._probe_target(name, r) if r is not None else ProbeTarget()
-            if not await exec_probe(list(hook.get("command") or []), target, self.grace_seconds(spec_only=True)):
+            command = list(hook.get("command") or [])
+            if not await exec_succeeds(self.provider, cid, command, self.grace_seconds(spec_only=True)):
                 log.info("postStart hook of %s/%s failed; killing it", self.name, name)
                 self.kill(name, self.grace_seconds(spec_only=True), pre_stop=False)
 
@@ -582,9 +580,8 @@ class PodWorker:
             try:
                 hook = ((self.container_spec(name) or {}).get("lifecycle") or {}).get("preStop") or {}
                 if pre_stop and hook.get("exec") and existing is None:
-                    target = self._probe_target(name, r)
                     started = time.monotonic()
-                    await exec_probe(list(hook["exec"].get("command") or []), target, max(grace, 0.1))
+                    await exec_succeeds(self.provider, cid, list(hook["exec"].get("command") or []), max(grace, 0.1))
                     remaining = max(0.0, grace - (time.monotonic() - started))
                 else:
                     remaining = grace
