@@ -9,6 +9,7 @@ kubelet does. When the object is gone, the pod directory (volumes, logs, checkpo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -18,8 +19,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shim.clients.base import CONFIGMAPS, PODS, SECRETS
-from shim.kubelet import checkpoint, events, podstate
+from shim.clients.base import PODS
+from shim.kubelet import checkpoint, events, podstate, sources as podsources
 from shim.machinery import quantity
 from shim.kubelet.images import ImagePullError
 from shim.kubelet.logs import fallback_message
@@ -27,11 +28,12 @@ from shim.kubelet.podstate import Backoff, ContainerRecord, PodRecord
 from shim.kubelet.probes import ProbeTarget, run_probe
 from shim.kubelet.resources import container_limits, container_requests
 from shim.kubelet.runtime import mounts as mountlib
-from shim.kubelet.runtime.env import ConfigError, EnvSources, container_argv, container_env, referenced_objects
+from shim.kubelet.runtime.env import ConfigError, container_argv, container_env
 from shim.kubelet.runtime.expand import expand
 from shim.kubelet.runtime.provider import ContainerSpec, Mount, Observed, exec_succeeds
+from shim.kubelet.sources import PodSources, SourcesOnce
 from shim.kubelet.timeutil import parse_time, rfc3339
-from shim.kubelet.volumes import VolumeError, VolumeSources, materialize
+from shim.kubelet.volumes import VolumeError, materialize
 from shim.machinery.errors import StatusError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -228,8 +230,9 @@ class PodWorker:
         if meta.get("deletionTimestamp") and not self.record.terminating:
             self.record.terminating = True
             self.save()
+        sources = SourcesOnce(self._fetch_sources)
         if not self.record.terminating and api_phase not in podstate.TERMINAL:
-            await self.setup_volumes(now)
+            await self.setup_volumes(now, sources)
         plan = podstate.plan(self.pod, self.record, now)
         if plan.deadline_exceeded:
             self.record.reason, self.record.message = podstate.DEADLINE_REASON, podstate.DEADLINE_MESSAGE
@@ -237,7 +240,7 @@ class PodWorker:
         for name in plan.kill:
             self.kill(name, self.grace_seconds(), pre_stop=self.record.terminating)
         for name in plan.start:
-            await self.start_container(name)
+            await self.start_container(name, sources)
         await self.push_status()
         if self.record.terminating and not self.running() and not self._kills:
             # A last container may have ended while the push above was in flight: its terminal status must
@@ -284,30 +287,18 @@ class PodWorker:
         self._watchers[name] = asyncio.create_task(watcher())
 
     # -- volumes --------------------------------------------------------------------------------------------
-    async def fetch_sources(self) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]]:
-        cm_names, secret_names = referenced_objects(self.pod)
-        cms: dict[str, dict[str, Any] | None] = {}
-        secrets: dict[str, dict[str, Any] | None] = {}
-        for resource, names, out in ((CONFIGMAPS, cm_names, cms), (SECRETS, secret_names, secrets)):
-            for n in sorted(names):
-                try:
-                    out[n] = await self.client.get(resource, n, self.namespace)
-                except StatusError as exc:
-                    if exc.code != 404:
-                        raise
-                    out[n] = None
-        return cms, secrets
+    async def _fetch_sources(self) -> PodSources:
+        return await podsources.fetch(self.client, self.pod, allocatable=self.kubelet.allocatable(),
+                                      host_ip=self.config.host_ip, pod_ip=self.config.host_ip)
 
-    async def setup_volumes(self, now: float) -> None:
+    async def setup_volumes(self, now: float, sources: SourcesOnce) -> None:
         """Materialize volumes on first sync, then refresh them every resync (ConfigMap updates)."""
         if self.record.sandbox_ready and now - self.volumes_at < self.config.resync_seconds and self.volumes:
             return
         try:
-            cms, secrets = await self.fetch_sources()
-            tokens = await self._tokens()
-            sources = VolumeSources(cms, secrets, self.kubelet.allocatable(), self.config.host_ip,
-                                    self.config.host_ip, tokens)
-            self.volumes = await asyncio.to_thread(materialize, self.pod, self.dir, sources,
+            tokens = await podsources.service_account_tokens(self.pod, self.config.token_issuer)
+            with_tokens = dataclasses.replace(await sources.get(), tokens=tokens)
+            self.volumes = await asyncio.to_thread(materialize, self.pod, self.dir, with_tokens,
                                                    Path(self.config.data_dir) / "volumes" / "pvc")
         except VolumeError as exc:
             changed = self.record.volume_error != str(exc)
@@ -320,24 +311,11 @@ class PodWorker:
             self.record.sandbox_ready, self.record.volume_error = True, ""
             self.save()
 
-    async def _tokens(self) -> dict[tuple[str, int], str]:
-        out: dict[tuple[str, int], str] = {}
-        issuer = self.config.token_issuer
-        for vol in (self.pod.get("spec") or {}).get("volumes") or []:
-            for source in (vol.get("projected") or {}).get("sources") or []:
-                tok = source.get("serviceAccountToken")
-                if tok is None:
-                    continue
-                key = (tok.get("audience") or "", int(tok.get("expirationSeconds") or 3607))
-                if issuer is not None and key not in out:
-                    out[key] = await issuer(self.pod, key[0], key[1])
-        return out
-
     # -- starting -------------------------------------------------------------------------------------------
     def container_spec(self, name: str) -> dict[str, Any] | None:
         return next((c for c, _ in all_containers(self.pod) if c.get("name") == name), None)
 
-    async def start_container(self, name: str) -> None:
+    async def start_container(self, name: str, sources: SourcesOnce) -> None:
         c = self.container_spec(name)
         if c is None:
             return
@@ -350,10 +328,7 @@ class PodWorker:
             self.save()
             return
         try:
-            cms, secrets = await self.fetch_sources()
-            base = self.base_env(image.path, image.env)
-            env = container_env(self.pod, c, EnvSources(cms, secrets, self.kubelet.allocatable(),
-                                                        self.config.host_ip, self.config.host_ip), base)
+            env = container_env(self.pod, c, await sources.get(), self.base_env(image.path, image.env))
         except ConfigError as exc:
             podstate.record_start_failure(r, "CreateContainerConfigError", str(exc), now, self.backoff)
             self.save()
