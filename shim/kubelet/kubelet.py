@@ -21,7 +21,8 @@ from shim.kubelet.images import ImageResolver
 from shim.kubelet.informer import Informer
 from shim.kubelet.logs import LogOptions, read_log
 from shim.kubelet.node import NodeAgent, capacity
-from shim.kubelet.podworker import PodWorker, mount_targets
+from shim.kubelet.nodecontext import NodeContext
+from shim.kubelet.podworker import PodWorker
 from shim.kubelet.runtime import mounts as mountlib
 from shim.kubelet.runtime.process import ProcessProvider
 from shim.kubelet.runtime.provider import Provider
@@ -54,6 +55,7 @@ class Kubelet:
         self.namespace_mode = namespace_mode
         self.cgroup_setup = cgroup_setup
         self._provider = provider
+        self._context: NodeContext | None = None
         self.workers: dict[str, PodWorker] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.informer = Informer(client, PODS, self._on_pod)
@@ -81,22 +83,30 @@ class Kubelet:
             raise RuntimeError("the kubelet has no runtime provider before prepare()")
         return self._provider
 
+    @property
+    def context(self) -> NodeContext:
+        """What every pod worker gets of this kubelet (made once the provider exists)."""
+        if self._context is None:
+            self._context = NodeContext(self.config, self.client, self.provider, self.images, self.recorder,
+                                        self.namespace_mode, self.allocatable, self.path_busy, self.hand_over_path)
+        return self._context
+
     def allocatable(self) -> dict[str, Any]:
         return (self.node.node.get("status") or {}).get("allocatable") or capacity(self.config)
 
     def path_user(self, path: str, exclude_uid: str) -> PodWorker | None:
         """Another pod with running (or starting) containers that covers this host path or a path below it."""
-        path = str(path)
-        below = path.rstrip("/") + "/"
-        for uid, worker in self.workers.items():
-            if uid == exclude_uid or not (worker.running() or worker.starting):
-                continue
-            if any(t == path or t.startswith(below) for t in mount_targets(worker.pod)):
-                return worker
-        return None
+        return next((w for uid, w in self.workers.items() if uid != exclude_uid and w.covers(str(path))), None)
 
     def path_busy(self, path: str, exclude_uid: str) -> bool:
         return self.path_user(path, exclude_uid) is not None
+
+    def hand_over_path(self, path: str, from_uid: str) -> bool:
+        """A mount point pod `from_uid` made and another pod still covers: that pod now owns its cleanup."""
+        heir = self.path_user(path, from_uid)
+        if heir is not None:
+            heir.own_path(path)
+        return heir is not None
 
     async def read_log(self, pod: dict[str, Any], container: str, opts: LogOptions) -> AsyncIterator[bytes]:
         return await read_log(pod, container, opts, provider=self.provider)
@@ -120,7 +130,7 @@ class Kubelet:
 
     def _spawn(self, pod: dict[str, Any]) -> None:
         uid = (pod.get("metadata") or {}).get("uid", "")
-        worker = PodWorker(self, pod)
+        worker = PodWorker(self.context, pod)
         self.workers[uid] = worker
 
         async def run() -> None:

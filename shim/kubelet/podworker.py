@@ -5,6 +5,8 @@ and pushes the status when it changed. It is woken by pod updates, container exi
 timers (back-off, deadline, resync). Deletion: stop everything within the grace period (preStop exec hooks
 first), report the final status, then delete the pod object with grace 0 and a uid precondition, as a real
 kubelet does. When the object is gone, the pod directory (volumes, logs, checkpoint) goes too.
+A worker sees its node only through a NodeContext (client, runtime provider, images, events, host paths), and
+the ConfigMaps and Secrets a sync needs are fetched once for all its users (sources.SourcesOnce).
 """
 from __future__ import annotations
 
@@ -17,13 +19,13 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shim.clients.base import PODS
 from shim.kubelet import checkpoint, events, podstate, sources as podsources
-from shim.machinery import quantity
 from shim.kubelet.images import ImagePullError
 from shim.kubelet.logs import fallback_message
+from shim.kubelet.nodecontext import NodeContext
 from shim.kubelet.podstate import Backoff, ContainerRecord, PodRecord
 from shim.kubelet.probes import ProbeTarget, run_probe
 from shim.kubelet.resources import container_limits, container_requests
@@ -34,10 +36,8 @@ from shim.kubelet.runtime.provider import ContainerSpec, Mount, Observed, exec_s
 from shim.kubelet.sources import PodSources, SourcesOnce
 from shim.kubelet.timeutil import parse_time, rfc3339
 from shim.kubelet.volumes import VolumeError, materialize
+from shim.machinery import quantity
 from shim.machinery.errors import StatusError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from shim.kubelet.kubelet import Kubelet
 
 log = logging.getLogger(__name__)
 DEFAULT_GRACE = 30
@@ -71,11 +71,11 @@ def mount_targets(pod: dict[str, Any]) -> set[str]:
 
 
 class PodWorker:
-    def __init__(self, kubelet: "Kubelet", pod: dict[str, Any]) -> None:
-        self.kubelet = kubelet
-        self.config = kubelet.config
-        self.client = kubelet.client
-        self.provider = kubelet.provider
+    def __init__(self, node: NodeContext, pod: dict[str, Any]) -> None:
+        self.node = node
+        self.config = node.config
+        self.client = node.client
+        self.provider = node.provider
         self.pod = pod
         self._saved = b""  # the checkpoint as last written, to skip rewriting it unchanged
         self.uid: str = _meta(pod).get("uid", "")
@@ -119,6 +119,18 @@ class PodWorker:
 
     def running(self) -> list[str]:
         return [n for n, r in self.record.containers.items() if r.current is not None and r.current.running]
+
+    def covers(self, path: str) -> bool:
+        """Does a running (or starting) container of this pod cover this host path or a path below it?"""
+        if not (self.running() or self.starting):
+            return False
+        below = path.rstrip("/") + "/"
+        return any(t == path or t.startswith(below) for t in mount_targets(self.pod))
+
+    def own_path(self, path: str) -> None:
+        """Take over the cleanup of a mount point another pod made and leaves while this one still covers it."""
+        self._created(path)
+        self.save()
 
     def idle(self) -> bool:
         """Finished for good: terminal phase, nothing running, stopping or starting."""
@@ -288,7 +300,7 @@ class PodWorker:
 
     # -- volumes --------------------------------------------------------------------------------------------
     async def _fetch_sources(self) -> PodSources:
-        return await podsources.fetch(self.client, self.pod, allocatable=self.kubelet.allocatable(),
+        return await podsources.fetch(self.client, self.pod, allocatable=self.node.allocatable(),
                                       host_ip=self.config.host_ip, pod_ip=self.config.host_ip)
 
     async def setup_volumes(self, now: float, sources: SourcesOnce) -> None:
@@ -322,7 +334,7 @@ class PodWorker:
         r = self.record.container(name)
         now = time.time()
         try:
-            image = self.kubelet.images.resolve(c.get("image", ""))
+            image = self.node.images.resolve(c.get("image", ""))
         except ImagePullError as exc:
             podstate.record_start_failure(r, "ErrImagePull", str(exc), now, self.backoff)
             self.save()
@@ -371,7 +383,7 @@ class PodWorker:
         """Pulled, Created, Started (or Failed) events, as a kubelet reports a container start."""
         init = any(is_init for spec, is_init in all_containers(self.pod) if spec.get("name") == name)
         field_path = f"spec.{'initContainers' if init else 'containers'}{{{name}}}"
-        recorder = self.kubelet.recorder
+        recorder = self.node.recorder
         if obs.state in ("failed", "unknown") and obs.pid is None:
             recorder.pod_event(self.pod, events.WARNING, "Failed", f"Error: {obs.error or 'failed to start'}",
                                field_path)
@@ -408,7 +420,7 @@ class PodWorker:
 
     def prepare_mounts(self, c: dict[str, Any], env: dict[str, str]) -> tuple[list[Mount], str | None]:
         """Volume mounts for one container, with host-side mount points (or symlinks in fallback mode)."""
-        mode = self.kubelet.namespace_mode
+        mode = self.node.namespace_mode
         out: list[Mount] = []
         for vm in sorted(c.get("volumeMounts") or [], key=lambda m: m.get("mountPath", "").count("/")):
             vol_name = vm.get("name", "")
@@ -430,7 +442,7 @@ class PodWorker:
                     if not nested:  # nested ones are made inside the earlier volume by the container's setup
                         self._created(*mountlib.ensure_mountpoint(target, os.path.isdir(source)))
                 else:
-                    self._created(*mountlib.link(target, source, self.kubelet.path_busy(target, self.uid)))
+                    self._created(*mountlib.link(target, source, self.node.path_busy(target, self.uid)))
             except mountlib.MountError:
                 if best_effort:
                     log.info("skipping %s at %s for pod %s", vol_name, target, self.name)
@@ -548,8 +560,8 @@ class PodWorker:
         if existing is None:
             spec_kind = "initContainers" if any(i for c, i in all_containers(self.pod) if c.get("name") == name) \
                 else "containers"
-            self.kubelet.recorder.pod_event(self.pod, events.NORMAL, "Killing", f"Stopping container {name}",
-                                            f"spec.{spec_kind}{{{name}}}")
+            self.node.recorder.pod_event(self.pod, events.NORMAL, "Killing", f"Stopping container {name}",
+                                         f"spec.{spec_kind}{{{name}}}")
 
         async def stop() -> None:
             try:
@@ -593,12 +605,8 @@ class PodWorker:
                 if inst is not None:
                     self.provider.forget(inst.id)
         for path in reversed(self.record.created_paths):  # innermost first
-            heir = self.kubelet.path_user(path, self.uid)
-            if heir is None:
+            if not self.node.hand_over_path(path, self.uid):  # else still covered by a pod that now owns it
                 mountlib.release(path)
-            else:  # still covered by another pod: it now owns the cleanup
-                heir._created(path)
-                heir.save()
         await asyncio.to_thread(shutil.rmtree, self.dir, True)
 
     # -- status ---------------------------------------------------------------------------------------------
