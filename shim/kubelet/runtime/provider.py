@@ -3,7 +3,7 @@
 The kubelet resolves everything Kubernetes-specific (image -> environment, env vars, volumes, limits) into a
 `ContainerSpec`; a provider starts, stops and observes it, runs commands inside it (`exec`: probes, hooks and
 later `kubectl exec`) and reads its log (`logs`: bytes, never HTTP). `process.ProcessProvider` is the local
-implementation; a fake provider makes the pod logic testable without processes.
+implementation; `fake.FakeProvider` keeps containers in memory, so the pod logic is testable without processes.
 """
 from __future__ import annotations
 
