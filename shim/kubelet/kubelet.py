@@ -160,7 +160,7 @@ class Kubelet:
                         if not obs.done:
                             await self.provider.stop(inst.id, 2.0)
                         self.provider.forget(inst.id)
-                for path in reversed(record.created_paths):
+                for path in mountlib.innermost_first(record.created_paths):
                     if not self.path_busy(path, record.uid):
                         mountlib.release(path)
             await asyncio.to_thread(shutil.rmtree, entry, True)

@@ -604,7 +604,7 @@ class PodWorker:
             for inst in (r.previous, r.current):
                 if inst is not None:
                     self.provider.forget(inst.id)
-        for path in reversed(self.record.created_paths):  # innermost first
+        for path in mountlib.innermost_first(self.record.created_paths):
             if not self.node.hand_over_path(path, self.uid):  # else still covered by a pod that now owns it
                 mountlib.release(path)
         await asyncio.to_thread(shutil.rmtree, self.dir, True)

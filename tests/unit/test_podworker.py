@@ -1,10 +1,13 @@
 """The pod worker without processes: a FakeProvider runs the containers, kubeshim's own registry (LocalClient,
-in-process) holds the pod, and a real pod informer feeds the worker as the kubelet does."""
+in-process) holds the pod, and a real pod informer feeds the worker as the kubelet does. Last, a whole Kubelet
+on a FakeProvider, for what passes between its workers through their NodeContext: shared host paths."""
 from __future__ import annotations
 
 import asyncio
 import base64
 import collections
+import functools
+import os
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
@@ -17,6 +20,7 @@ from shim.kubelet.config import KubeletConfig
 from shim.kubelet.events import Recorder
 from shim.kubelet.images import ImageResolver
 from shim.kubelet.informer import Informer
+from shim.kubelet.kubelet import Kubelet
 from shim.kubelet.nodecontext import NodeContext
 from shim.kubelet.podworker import PodWorker
 from shim.kubelet.runtime.fake import FakeContainer, FakeProvider
@@ -256,3 +260,39 @@ async def test_one_source_fetch_per_sync(node: Node) -> None:
     assert node.client.gets == {}
     worker.api_deleted()
     await worker.sync()
+
+
+async def test_shared_mount_point_is_handed_over_to_the_pod_still_using_it(tmp_path: Path) -> None:
+    """Symlink mode: the pod that made a mount point leaves first; the other pod, still using it, inherits
+    its cleanup, and the path goes when that pod goes."""
+    api = await LocalApi(tmp_path / "state.db").start()
+    config = KubeletConfig(data_dir=tmp_path / "kubelet", resync_seconds=0.3, heartbeat_seconds=0.2)
+    kubelet = Kubelet(api.client, config, provider=FakeProvider())
+    task = asyncio.create_task(kubelet.run())
+    host, mount = tmp_path / "host", tmp_path / "mnt" / "data"
+    host.mkdir()
+
+    def running(name: str) -> bool:
+        pod = api.get(PODS, name, "default") or {}
+        return any("running" in s["state"] for s in (pod.get("status") or {}).get("containerStatuses") or [])
+
+    try:
+        for name in ("first", "second"):
+            await api.client.create(PODS, {"metadata": {"name": name}, "spec": {
+                "nodeName": config.node_name, "volumes": [{"name": "data", "hostPath": {"path": str(host)}}],
+                "containers": [{"name": "main", "image": "python:3.11", "command": ["prog"],
+                                "volumeMounts": [{"name": "data", "mountPath": str(mount)}]}]}}, "default")
+            await wait_for(functools.partial(running, name))
+        assert os.readlink(mount) == str(host)
+        second = next(w for w in kubelet.workers.values() if w.name == "second")
+        await api.client.delete(PODS, "first", "default")
+        await wait_for(lambda: api.get(PODS, "first", "default") is None and len(kubelet.workers) == 1)
+        assert os.readlink(mount) == str(host)
+        assert set(second.record.created_paths) == {str(mount), str(mount.parent)}
+        await api.client.delete(PODS, "second", "default")
+        await wait_for(lambda: not kubelet.workers)
+        assert not os.path.lexists(mount.parent)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await api.close()
