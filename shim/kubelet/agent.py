@@ -3,7 +3,7 @@ service-account tokens from its authenticator, and the pods/log endpoint's handl
 
 This is the only kubelet module that knows the in-process server exists; `run_kubelet` itself needs nothing
 but a Client. The log handler answers ApiContext.pod_logs' contract (pod + query in, byte stream out) with
-shim.kubelet.logs.read_log; the server turns the stream into a response.
+the kubelet's read_log, which reads through the runtime provider; the server turns the stream into a response.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 from shim.clients.base import SERVICEACCOUNTS, Client
 from shim.kubelet.config import KubeletConfig
 from shim.kubelet.kubelet import Kubelet
-from shim.kubelet.logs import options_from_query, read_log
+from shim.kubelet.logs import options_from_query
 from shim.machinery.errors import StatusError
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def token_issuer(client: Client, authenticator: Any) -> Any:
 def log_handler(kubelet: Kubelet) -> Callable[[dict[str, Any], Mapping[str, str]], Awaitable[AsyncIterator[bytes]]]:
     async def pod_logs(pod: dict[str, Any], query: Mapping[str, str]) -> AsyncIterator[bytes]:
         container, opts = options_from_query(query)
-        return await read_log(pod, container, opts, pods_dir=kubelet.config.pods_dir)
+        return await kubelet.read_log(pod, container, opts)
 
     return pod_logs
 
@@ -67,5 +67,6 @@ async def start_kubelet(client: Client, opts: Any, ctx: Any) -> None:
     if getattr(ctx, "authenticator", None) is not None and config.token_issuer is None:
         config.token_issuer = token_issuer(client, ctx.authenticator)
     kubelet = Kubelet(client, config)
+    await kubelet.prepare()
     ctx.pod_logs = log_handler(kubelet)
     await kubelet.run()

@@ -21,7 +21,8 @@ from shim.kubelet.images import ImageResolver
 from shim.kubelet.informer import Informer
 from shim.kubelet.logs import LogOptions, read_log
 from shim.kubelet.node import NodeAgent, capacity
-from shim.kubelet.podworker import PodWorker, mount_targets
+from shim.kubelet.nodecontext import NodeContext
+from shim.kubelet.podworker import PodWorker
 from shim.kubelet.runtime import mounts as mountlib
 from shim.kubelet.runtime.process import ProcessProvider
 from shim.kubelet.runtime.provider import Provider
@@ -54,6 +55,7 @@ class Kubelet:
         self.namespace_mode = namespace_mode
         self.cgroup_setup = cgroup_setup
         self._provider = provider
+        self._context: NodeContext | None = None
         self.workers: dict[str, PodWorker] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.informer = Informer(client, PODS, self._on_pod)
@@ -62,33 +64,52 @@ class Kubelet:
                                    lambda: self.node.node, Recorder(client, "default-scheduler", config.node_name))
         self._ready = asyncio.Event()
 
+    async def prepare(self) -> None:
+        """Probe what this host allows (unless given) and make the runtime provider; before anything starts a
+        container or reads a log, so that neither gets a provider made without namespaces or cgroups."""
+        if self._provider is not None:
+            return
+        if self.namespace_mode is None and self.cgroup_setup is None:
+            self.namespace_mode, self.cgroup_setup = await asyncio.to_thread(host_capabilities, self.config)
+            log.info("kubelet: mount namespaces=%s cgroups=%s", self.namespace_mode,
+                     self.cgroup_setup and self.cgroup_setup["version"])
+        self._provider = ProcessProvider(self.config.pods_dir, python=self.config.python,
+                                         namespace_mode=self.namespace_mode, cgroup_setup=self.cgroup_setup,
+                                         memory_poll_seconds=self.config.memory_poll_seconds)
+
     @property
     def provider(self) -> Provider:
         if self._provider is None:
-            self._provider = ProcessProvider(self.config.pods_dir, python=self.config.python,
-                                             namespace_mode=self.namespace_mode, cgroup_setup=self.cgroup_setup,
-                                             memory_poll_seconds=self.config.memory_poll_seconds)
+            raise RuntimeError("the kubelet has no runtime provider before prepare()")
         return self._provider
+
+    @property
+    def context(self) -> NodeContext:
+        """What every pod worker gets of this kubelet (made once the provider exists)."""
+        if self._context is None:
+            self._context = NodeContext(self.config, self.client, self.provider, self.images, self.recorder,
+                                        self.namespace_mode, self.allocatable, self.path_busy, self.hand_over_path)
+        return self._context
 
     def allocatable(self) -> dict[str, Any]:
         return (self.node.node.get("status") or {}).get("allocatable") or capacity(self.config)
 
     def path_user(self, path: str, exclude_uid: str) -> PodWorker | None:
         """Another pod with running (or starting) containers that covers this host path or a path below it."""
-        path = str(path)
-        below = path.rstrip("/") + "/"
-        for uid, worker in self.workers.items():
-            if uid == exclude_uid or not (worker.running() or worker.starting):
-                continue
-            if any(t == path or t.startswith(below) for t in mount_targets(worker.pod)):
-                return worker
-        return None
+        return next((w for uid, w in self.workers.items() if uid != exclude_uid and w.covers(str(path))), None)
 
     def path_busy(self, path: str, exclude_uid: str) -> bool:
         return self.path_user(path, exclude_uid) is not None
 
+    def hand_over_path(self, path: str, from_uid: str) -> bool:
+        """A mount point pod `from_uid` made and another pod still covers: that pod now owns its cleanup."""
+        heir = self.path_user(path, from_uid)
+        if heir is not None:
+            heir.own_path(path)
+        return heir is not None
+
     async def read_log(self, pod: dict[str, Any], container: str, opts: LogOptions) -> AsyncIterator[bytes]:
-        return await read_log(pod, container, opts, pods_dir=self.config.pods_dir)
+        return await read_log(pod, container, opts, provider=self.provider)
 
     # -- pods -----------------------------------------------------------------------------------------------
     def _on_pod(self, kind: str, pod: dict[str, Any]) -> None:
@@ -109,7 +130,7 @@ class Kubelet:
 
     def _spawn(self, pod: dict[str, Any]) -> None:
         uid = (pod.get("metadata") or {}).get("uid", "")
-        worker = PodWorker(self, pod)
+        worker = PodWorker(self.context, pod)
         self.workers[uid] = worker
 
         async def run() -> None:
@@ -139,17 +160,14 @@ class Kubelet:
                         if not obs.done:
                             await self.provider.stop(inst.id, 2.0)
                         self.provider.forget(inst.id)
-                for path in reversed(record.created_paths):
+                for path in mountlib.innermost_first(record.created_paths):
                     if not self.path_busy(path, record.uid):
                         mountlib.release(path)
             await asyncio.to_thread(shutil.rmtree, entry, True)
 
     # -- main -----------------------------------------------------------------------------------------------
     async def run(self) -> None:
-        if self.namespace_mode is None and self.cgroup_setup is None and self._provider is None:
-            self.namespace_mode, self.cgroup_setup = await asyncio.to_thread(host_capabilities, self.config)
-            log.info("kubelet: mount namespaces=%s cgroups=%s", self.namespace_mode,
-                     self.cgroup_setup and self.cgroup_setup["version"])
+        await self.prepare()
         self.config.pods_dir.mkdir(parents=True, exist_ok=True)
         delay = 0.2
         while True:  # a remote API server may not be up yet

@@ -5,36 +5,39 @@ and pushes the status when it changed. It is woken by pod updates, container exi
 timers (back-off, deadline, resync). Deletion: stop everything within the grace period (preStop exec hooks
 first), report the final status, then delete the pod object with grace 0 and a uid precondition, as a real
 kubelet does. When the object is gone, the pod directory (volumes, logs, checkpoint) goes too.
+A worker sees its node only through a NodeContext (client, runtime provider, images, events, host paths), and
+the ConfigMaps and Secrets a sync needs are fetched once for all its users (sources.SourcesOnce).
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import logging
 import os
 import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from shim.clients.base import CONFIGMAPS, PODS, SECRETS
-from shim.kubelet import checkpoint, events, podstate
-from shim.machinery import quantity
+from shim.clients.base import PODS
+from shim.kubelet import checkpoint, events, podstate, sources as podsources
 from shim.kubelet.images import ImagePullError
 from shim.kubelet.logs import fallback_message
+from shim.kubelet.nodecontext import NodeContext
 from shim.kubelet.podstate import Backoff, ContainerRecord, PodRecord
-from shim.kubelet.probes import ProbeTarget, exec_probe, run_probe
+from shim.kubelet.probes import ProbeTarget, run_probe
 from shim.kubelet.resources import container_limits, container_requests
 from shim.kubelet.runtime import mounts as mountlib
-from shim.kubelet.runtime.env import ConfigError, EnvSources, container_argv, container_env, referenced_objects
+from shim.kubelet.runtime.env import ConfigError, container_argv, container_env
 from shim.kubelet.runtime.expand import expand
-from shim.kubelet.runtime.provider import ContainerSpec, Mount, Observed
+from shim.kubelet.runtime.provider import ContainerSpec, Mount, Observed, exec_succeeds
+from shim.kubelet.sources import PodSources, SourcesOnce
 from shim.kubelet.timeutil import parse_time, rfc3339
-from shim.kubelet.volumes import VolumeError, VolumeSources, materialize
+from shim.kubelet.volumes import VolumeError, materialize
+from shim.machinery import quantity
 from shim.machinery.errors import StatusError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from shim.kubelet.kubelet import Kubelet
 
 log = logging.getLogger(__name__)
 DEFAULT_GRACE = 30
@@ -68,11 +71,11 @@ def mount_targets(pod: dict[str, Any]) -> set[str]:
 
 
 class PodWorker:
-    def __init__(self, kubelet: "Kubelet", pod: dict[str, Any]) -> None:
-        self.kubelet = kubelet
-        self.config = kubelet.config
-        self.client = kubelet.client
-        self.provider = kubelet.provider
+    def __init__(self, node: NodeContext, pod: dict[str, Any]) -> None:
+        self.node = node
+        self.config = node.config
+        self.client = node.client
+        self.provider = node.provider
         self.pod = pod
         self._saved = b""  # the checkpoint as last written, to skip rewriting it unchanged
         self.uid: str = _meta(pod).get("uid", "")
@@ -85,7 +88,6 @@ class PodWorker:
         self.volumes: dict[str, str] = {}
         self.volumes_at = 0.0
         self.deleted_requested = False
-        self.envs: dict[str, dict[str, str]] = {}
         self._probes: dict[str, list[asyncio.Task[None]]] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._kills: dict[str, tuple[asyncio.Task[None], float]] = {}
@@ -117,6 +119,18 @@ class PodWorker:
 
     def running(self) -> list[str]:
         return [n for n, r in self.record.containers.items() if r.current is not None and r.current.running]
+
+    def covers(self, path: str) -> bool:
+        """Does a running (or starting) container of this pod cover this host path or a path below it?"""
+        if not (self.running() or self.starting):
+            return False
+        below = path.rstrip("/") + "/"
+        return any(t == path or t.startswith(below) for t in mount_targets(self.pod))
+
+    def own_path(self, path: str) -> None:
+        """Take over the cleanup of a mount point another pod made and leaves while this one still covers it."""
+        self._created(path)
+        self.save()
 
     def idle(self) -> bool:
         """Finished for good: terminal phase, nothing running, stopping or starting."""
@@ -223,13 +237,14 @@ class PodWorker:
         if self.record.start_time is None:
             self.record.start_time = now
             self.save()
-        self.observe_exits()
+        await self.observe_exits()
         api_phase = (self.pod.get("status") or {}).get("phase")
         if meta.get("deletionTimestamp") and not self.record.terminating:
             self.record.terminating = True
             self.save()
+        sources = SourcesOnce(self._fetch_sources)
         if not self.record.terminating and api_phase not in podstate.TERMINAL:
-            await self.setup_volumes(now)
+            await self.setup_volumes(now, sources)
         plan = podstate.plan(self.pod, self.record, now)
         if plan.deadline_exceeded:
             self.record.reason, self.record.message = podstate.DEADLINE_REASON, podstate.DEADLINE_MESSAGE
@@ -237,7 +252,7 @@ class PodWorker:
         for name in plan.kill:
             self.kill(name, self.grace_seconds(), pre_stop=self.record.terminating)
         for name in plan.start:
-            await self.start_container(name)
+            await self.start_container(name, sources)
         await self.push_status()
         if self.record.terminating and not self.running() and not self._kills:
             # A last container may have ended while the push above was in flight: its terminal status must
@@ -247,15 +262,15 @@ class PodWorker:
         return False, plan.wake_at
 
     # -- observing ------------------------------------------------------------------------------------------
-    def observe_exits(self) -> None:
-        for name, r in self.record.containers.items():
+    async def observe_exits(self) -> None:
+        for name, r in list(self.record.containers.items()):
             if r.current is None or not r.current.running:
                 continue
             obs = self.provider.observe(r.current.id)
             if obs.done:
-                self.record_exit(name, r, obs)
+                await self.record_exit(name, r, obs)
 
-    def record_exit(self, name: str, r: ContainerRecord, obs: Observed) -> None:
+    async def record_exit(self, name: str, r: ContainerRecord, obs: Observed) -> None:
         inst = r.current
         assert inst is not None
         if obs.state == "unknown":
@@ -266,7 +281,7 @@ class PodWorker:
             message = self.provider.termination_message(inst.id)
             spec = self.container_spec(name) or {}
             if not message.strip() and code != 0 and spec.get("terminationMessagePolicy") == "FallbackToLogsOnError":
-                message = fallback_message(self.provider.log_path(inst.id))
+                message = await fallback_message(self.provider, self.uid, inst.id)
         podstate.record_exit(r, finished_at=obs.finished_at or time.time(), exit_code=code, reason=reason,
                              message=message, backoff=self.backoff)
         for t in self._probes.pop(name, []):
@@ -284,30 +299,18 @@ class PodWorker:
         self._watchers[name] = asyncio.create_task(watcher())
 
     # -- volumes --------------------------------------------------------------------------------------------
-    async def fetch_sources(self) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]]:
-        cm_names, secret_names = referenced_objects(self.pod)
-        cms: dict[str, dict[str, Any] | None] = {}
-        secrets: dict[str, dict[str, Any] | None] = {}
-        for resource, names, out in ((CONFIGMAPS, cm_names, cms), (SECRETS, secret_names, secrets)):
-            for n in sorted(names):
-                try:
-                    out[n] = await self.client.get(resource, n, self.namespace)
-                except StatusError as exc:
-                    if exc.code != 404:
-                        raise
-                    out[n] = None
-        return cms, secrets
+    async def _fetch_sources(self) -> PodSources:
+        return await podsources.fetch(self.client, self.pod, allocatable=self.node.allocatable(),
+                                      host_ip=self.config.host_ip, pod_ip=self.config.host_ip)
 
-    async def setup_volumes(self, now: float) -> None:
+    async def setup_volumes(self, now: float, sources: SourcesOnce) -> None:
         """Materialize volumes on first sync, then refresh them every resync (ConfigMap updates)."""
         if self.record.sandbox_ready and now - self.volumes_at < self.config.resync_seconds and self.volumes:
             return
         try:
-            cms, secrets = await self.fetch_sources()
-            tokens = await self._tokens()
-            sources = VolumeSources(cms, secrets, self.kubelet.allocatable(), self.config.host_ip,
-                                    self.config.host_ip, tokens)
-            self.volumes = await asyncio.to_thread(materialize, self.pod, self.dir, sources,
+            tokens = await podsources.service_account_tokens(self.pod, self.config.token_issuer)
+            with_tokens = dataclasses.replace(await sources.get(), tokens=tokens)
+            self.volumes = await asyncio.to_thread(materialize, self.pod, self.dir, with_tokens,
                                                    Path(self.config.data_dir) / "volumes" / "pvc")
         except VolumeError as exc:
             changed = self.record.volume_error != str(exc)
@@ -320,40 +323,24 @@ class PodWorker:
             self.record.sandbox_ready, self.record.volume_error = True, ""
             self.save()
 
-    async def _tokens(self) -> dict[tuple[str, int], str]:
-        out: dict[tuple[str, int], str] = {}
-        issuer = self.config.token_issuer
-        for vol in (self.pod.get("spec") or {}).get("volumes") or []:
-            for source in (vol.get("projected") or {}).get("sources") or []:
-                tok = source.get("serviceAccountToken")
-                if tok is None:
-                    continue
-                key = (tok.get("audience") or "", int(tok.get("expirationSeconds") or 3607))
-                if issuer is not None and key not in out:
-                    out[key] = await issuer(self.pod, key[0], key[1])
-        return out
-
     # -- starting -------------------------------------------------------------------------------------------
     def container_spec(self, name: str) -> dict[str, Any] | None:
         return next((c for c, _ in all_containers(self.pod) if c.get("name") == name), None)
 
-    async def start_container(self, name: str) -> None:
+    async def start_container(self, name: str, sources: SourcesOnce) -> None:
         c = self.container_spec(name)
         if c is None:
             return
         r = self.record.container(name)
         now = time.time()
         try:
-            image = self.kubelet.images.resolve(c.get("image", ""))
+            image = self.node.images.resolve(c.get("image", ""))
         except ImagePullError as exc:
             podstate.record_start_failure(r, "ErrImagePull", str(exc), now, self.backoff)
             self.save()
             return
         try:
-            cms, secrets = await self.fetch_sources()
-            base = self.base_env(image.path, image.env)
-            env = container_env(self.pod, c, EnvSources(cms, secrets, self.kubelet.allocatable(),
-                                                        self.config.host_ip, self.config.host_ip), base)
+            env = container_env(self.pod, c, await sources.get(), self.base_env(image.path, image.env))
         except ConfigError as exc:
             podstate.record_start_failure(r, "CreateContainerConfigError", str(exc), now, self.backoff)
             self.save()
@@ -388,7 +375,6 @@ class PodWorker:
             obs = await asyncio.shield(self.provider.start(spec))
         finally:
             self.starting -= 1
-        self.envs[name] = env
         self.started_instance(name, r, cid, obs, image.image_id)
         self._record_start(name, c, obs)
         self._post_start(name, c, cid)
@@ -397,7 +383,7 @@ class PodWorker:
         """Pulled, Created, Started (or Failed) events, as a kubelet reports a container start."""
         init = any(is_init for spec, is_init in all_containers(self.pod) if spec.get("name") == name)
         field_path = f"spec.{'initContainers' if init else 'containers'}{{{name}}}"
-        recorder = self.kubelet.recorder
+        recorder = self.node.recorder
         if obs.state in ("failed", "unknown") and obs.pid is None:
             recorder.pod_event(self.pod, events.WARNING, "Failed", f"Error: {obs.error or 'failed to start'}",
                                field_path)
@@ -434,7 +420,7 @@ class PodWorker:
 
     def prepare_mounts(self, c: dict[str, Any], env: dict[str, str]) -> tuple[list[Mount], str | None]:
         """Volume mounts for one container, with host-side mount points (or symlinks in fallback mode)."""
-        mode = self.kubelet.namespace_mode
+        mode = self.node.namespace_mode
         out: list[Mount] = []
         for vm in sorted(c.get("volumeMounts") or [], key=lambda m: m.get("mountPath", "").count("/")):
             vol_name = vm.get("name", "")
@@ -456,7 +442,7 @@ class PodWorker:
                     if not nested:  # nested ones are made inside the earlier volume by the container's setup
                         self._created(*mountlib.ensure_mountpoint(target, os.path.isdir(source)))
                 else:
-                    self._created(*mountlib.link(target, source, self.kubelet.path_busy(target, self.uid)))
+                    self._created(*mountlib.link(target, source, self.node.path_busy(target, self.uid)))
             except mountlib.MountError:
                 if best_effort:
                     log.info("skipping %s at %s for pod %s", vol_name, target, self.name)
@@ -483,19 +469,19 @@ class PodWorker:
                 self.record.created_paths.append(path)
 
     # -- probes and hooks -----------------------------------------------------------------------------------
-    def _probe_target(self, name: str, r: ContainerRecord) -> ProbeTarget:
+    def _probe_target(self, name: str, cid: str) -> ProbeTarget:
         c = self.container_spec(name) or {}
         ports = {p["name"]: int(p["containerPort"]) for p in c.get("ports") or [] if p.get("name")}
-        pid = self.provider.observe(r.current.id).pid if r.current is not None else None
-        return ProbeTarget(host=self.config.host_ip, pid=pid, namespace_mode=self.kubelet.namespace_mode,
-                           env=self.envs.get(name) or {}, cwd=c.get("workingDir") or None, ports=ports)
+        return ProbeTarget(run_command=functools.partial(exec_succeeds, self.provider, cid),
+                           host=self.config.host_ip, ports=ports)
 
     def _start_probes(self, name: str, r: ContainerRecord) -> None:
         c = self.container_spec(name) or {}
         for t in self._probes.pop(name, []):
             t.cancel()
         tasks: list[asyncio.Task[None]] = []
-        target = self._probe_target(name, r)
+        assert r.current is not None
+        target = self._probe_target(name, r.current.id)
         startup, readiness, liveness = c.get("startupProbe"), c.get("readinessProbe"), c.get("livenessProbe")
 
         def report(kind: str, ok: bool) -> None:
@@ -529,7 +515,7 @@ class PodWorker:
         elif kind == "startup" and ok:
             r.started = True
             tasks = self._probes.setdefault(name, [])
-            target = self._probe_target(name, r)
+            target = self._probe_target(name, r.current.id)
             self._after_started(name, r, tasks, target, c.get("readinessProbe"), c.get("livenessProbe"),
                                 lambda k, v: self.on_probe(name, k, v))
         elif not ok:  # liveness or startup failure: kill; the restart policy decides what comes next
@@ -545,9 +531,8 @@ class PodWorker:
             return
 
         async def run() -> None:
-            r = self.record.containers.get(name)
-            target = self._probe_target(name, r) if r is not None else ProbeTarget()
-            if not await exec_probe(list(hook.get("command") or []), target, self.grace_seconds(spec_only=True)):
+            command = list(hook.get("command") or [])
+            if not await exec_succeeds(self.provider, cid, command, self.grace_seconds(spec_only=True)):
                 log.info("postStart hook of %s/%s failed; killing it", self.name, name)
                 self.kill(name, self.grace_seconds(spec_only=True), pre_stop=False)
 
@@ -575,16 +560,15 @@ class PodWorker:
         if existing is None:
             spec_kind = "initContainers" if any(i for c, i in all_containers(self.pod) if c.get("name") == name) \
                 else "containers"
-            self.kubelet.recorder.pod_event(self.pod, events.NORMAL, "Killing", f"Stopping container {name}",
-                                            f"spec.{spec_kind}{{{name}}}")
+            self.node.recorder.pod_event(self.pod, events.NORMAL, "Killing", f"Stopping container {name}",
+                                         f"spec.{spec_kind}{{{name}}}")
 
         async def stop() -> None:
             try:
                 hook = ((self.container_spec(name) or {}).get("lifecycle") or {}).get("preStop") or {}
                 if pre_stop and hook.get("exec") and existing is None:
-                    target = self._probe_target(name, r)
                     started = time.monotonic()
-                    await exec_probe(list(hook["exec"].get("command") or []), target, max(grace, 0.1))
+                    await exec_succeeds(self.provider, cid, list(hook["exec"].get("command") or []), max(grace, 0.1))
                     remaining = max(0.0, grace - (time.monotonic() - started))
                 else:
                     remaining = grace
@@ -620,13 +604,9 @@ class PodWorker:
             for inst in (r.previous, r.current):
                 if inst is not None:
                     self.provider.forget(inst.id)
-        for path in reversed(self.record.created_paths):  # innermost first
-            heir = self.kubelet.path_user(path, self.uid)
-            if heir is None:
+        for path in mountlib.innermost_first(self.record.created_paths):
+            if not self.node.hand_over_path(path, self.uid):  # else still covered by a pod that now owns it
                 mountlib.release(path)
-            else:  # still covered by another pod: it now owns the cleanup
-                heir._created(path)
-                heir.save()
         await asyncio.to_thread(shutil.rmtree, self.dir, True)
 
     # -- status ---------------------------------------------------------------------------------------------

@@ -3,17 +3,15 @@
 One asyncio task per (container instance, probe kind). A probe's result only changes after
 successThreshold consecutive successes or failureThreshold consecutive failures; the pod worker is told
 through a callback and decides what it means (Ready/ContainersReady, or a restart for liveness and startup).
-Exec probes run with the container's environment and, where containers have a private mount namespace,
-inside it (nsenter), so they see the same files as the program.
+Exec probes run through the runtime provider's exec, so they see the container's environment and files.
 """
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1,
             "failureThreshold": 3}
@@ -23,11 +21,9 @@ DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1, 
 class ProbeTarget:
     """Where and how to probe one container instance."""
 
+    #: (command, timeout) -> did it exit 0 in time, run inside the container (runtime.provider.exec_succeeds)
+    run_command: Callable[[list[str], float], Awaitable[bool]]
     host: str = "127.0.0.1"
-    pid: int | None = None  # the container's main process (for nsenter)
-    namespace_mode: str | None = None  # "mount" | "user" | None
-    env: dict[str, str] = field(default_factory=dict)
-    cwd: str | None = None
     ports: dict[str, int] = field(default_factory=dict)  # named container ports
 
 
@@ -45,33 +41,6 @@ def _port(value: Any, target: ProbeTarget) -> int:
     if value in target.ports:
         return target.ports[value]
     raise ValueError(f"unknown port: {value}")
-
-
-async def exec_probe(command: list[str], target: ProbeTarget, timeout: float) -> bool:
-    argv = list(command)
-    if target.namespace_mode and target.pid and shutil.which("nsenter"):
-        prefix = ["nsenter", "-t", str(target.pid), "-m"]
-        if target.namespace_mode == "user":
-            prefix += ["-U", "--preserve-credentials"]
-        argv = prefix + ["--"] + argv
-    env = dict(target.env) or dict(os.environ)
-    try:
-        proc = await asyncio.create_subprocess_exec(*argv, env=env, cwd=target.cwd or None,
-                                                    stdin=asyncio.subprocess.DEVNULL,
-                                                    stdout=asyncio.subprocess.DEVNULL,
-                                                    stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
-    except OSError:
-        return False
-    try:
-        async with asyncio.timeout(timeout):
-            return await proc.wait() == 0
-    except TimeoutError:
-        try:
-            os.killpg(proc.pid, 9)
-        except OSError:
-            pass
-        await proc.wait()
-        return False
 
 
 async def http_probe(spec: dict[str, Any], target: ProbeTarget, timeout: float) -> bool:
@@ -124,7 +93,7 @@ async def tcp_probe(spec: dict[str, Any], target: ProbeTarget, timeout: float) -
 async def run_once(probe: dict[str, Any], target: ProbeTarget) -> bool:
     timeout = _setting(probe, "timeoutSeconds")
     if probe.get("exec"):
-        return await exec_probe(list(probe["exec"].get("command") or []), target, timeout)
+        return await target.run_command(list(probe["exec"].get("command") or []), timeout)
     if probe.get("httpGet"):
         return await http_probe(probe["httpGet"], target, timeout)
     if probe.get("tcpSocket"):

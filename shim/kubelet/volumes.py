@@ -16,12 +16,11 @@ import os
 import shutil
 import stat
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from shim.kubelet.downward import field_value, resource_value
-from shim.kubelet.runtime.env import secret_data
+from shim.kubelet.sources import PodSources, secret_data
 
 #: Root CA ConfigMap the ServiceAccount admission plugin projects into every pod. kubeshim may not publish it,
 #: and a missing one must not keep every pod in ContainerCreating, so it is treated as optional.
@@ -30,17 +29,6 @@ ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
 
 class VolumeError(Exception):
     """A volume cannot be set up (yet)."""
-
-
-@dataclass
-class VolumeSources:
-    configmaps: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
-    secrets: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
-    allocatable: Mapping[str, Any] = field(default_factory=dict)
-    host_ip: str = "127.0.0.1"
-    pod_ip: str = "127.0.0.1"
-    #: (audience, expirationSeconds) -> token, fetched by the kubelet for serviceAccountToken projections.
-    tokens: Mapping[tuple[str, int], str] = field(default_factory=dict)
 
 
 PLUGIN_DIRS = {
@@ -53,7 +41,7 @@ PLUGIN_DIRS = {
 }
 
 
-def materialize(pod: dict[str, Any], pod_dir: Path, sources: VolumeSources, pvc_root: Path) -> dict[str, str]:
+def materialize(pod: dict[str, Any], pod_dir: Path, sources: PodSources, pvc_root: Path) -> dict[str, str]:
     """Set up (or refresh) every pod volume; returns volume name -> host path."""
     out: dict[str, str] = {}
     meta = pod.get("metadata") or {}
@@ -85,7 +73,7 @@ def _mode(value: Any, default: int) -> int:
 
 
 def _files(pod: dict[str, Any], vol: dict[str, Any], kind: str,
-           sources: VolumeSources) -> dict[str, tuple[bytes, int]]:
+           sources: PodSources) -> dict[str, tuple[bytes, int]]:
     name = vol.get("name", "")
     spec = vol[kind] or {}
     default_mode = _mode(spec.get("defaultMode"), 0o644)
@@ -128,7 +116,7 @@ def _select(data: dict[str, bytes], items: list[dict[str, Any]], default_mode: i
     return files
 
 
-def _configmap_files(spec: dict[str, Any], sources: VolumeSources, default_mode: int) -> dict[str, tuple[bytes, int]]:
+def _configmap_files(spec: dict[str, Any], sources: PodSources, default_mode: int) -> dict[str, tuple[bytes, int]]:
     cm_name = spec.get("name", "")
     cm = sources.configmaps.get(cm_name)
     optional = bool(spec.get("optional")) or cm_name == ROOT_CA_CONFIGMAP
@@ -142,7 +130,7 @@ def _configmap_files(spec: dict[str, Any], sources: VolumeSources, default_mode:
                    "configmap references non-existent config key")
 
 
-def _secret_files(spec: dict[str, Any], sources: VolumeSources, default_mode: int,
+def _secret_files(spec: dict[str, Any], sources: PodSources, default_mode: int,
                   secret_name: str) -> dict[str, tuple[bytes, int]]:
     secret = sources.secrets.get(secret_name)
     if secret is None:
@@ -153,7 +141,7 @@ def _secret_files(spec: dict[str, Any], sources: VolumeSources, default_mode: in
                    "references non-existent secret key")
 
 
-def _downward_files(pod: dict[str, Any], items: list[dict[str, Any]], sources: VolumeSources,
+def _downward_files(pod: dict[str, Any], items: list[dict[str, Any]], sources: PodSources,
                     default_mode: int) -> dict[str, tuple[bytes, int]]:
     files = {}
     for item in items:

@@ -5,8 +5,9 @@ import base64
 
 import pytest
 
-from shim.kubelet.runtime.env import ConfigError, EnvSources, container_argv, container_env
+from shim.kubelet.runtime.env import ConfigError, container_argv, container_env
 from shim.kubelet.runtime.expand import expand
+from shim.kubelet.sources import PodSources
 
 from .conftest import Harness, make_pod
 
@@ -51,7 +52,7 @@ def test_env_sources_and_order() -> None:
             {"name": "OPT", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "nope", "optional": True}}},
         ],
     }
-    env = container_env(POD, container, EnvSources({"cm": cm, "gone": None}, {"sec": secret}), {"PATH": "/bin"})
+    env = container_env(POD, container, PodSources({"cm": cm, "gone": None}, {"sec": secret}), {"PATH": "/bin"})
     assert env["K1"] == "from-cm" and env["SHARED"] == "cm" and env["S_SHARED"] == "sec"
     assert env["S_PASSWORD"] == "s3cret" and env["PW"] == "s3cret"
     assert env["PLAIN"] == "v-from-cm"
@@ -67,11 +68,12 @@ def test_env_sources_and_order() -> None:
     ([{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "nope"}}}],
      "couldn't find key nope in ConfigMap ns/cm"),
     ([{"name": "X", "valueFrom": {"secretKeyRef": {"name": "missing", "key": "k"}}}], 'secret "missing" not found'),
-    ([{"name": "X", "valueFrom": {"secretKeyRef": {"name": "sec", "key": "k"}}}], "couldn't find key k in Secret ns/sec"),
+    ([{"name": "X", "valueFrom": {"secretKeyRef": {"name": "sec", "key": "k"}}}],
+     "couldn't find key k in Secret ns/sec"),
 ])
 def test_env_errors(env: list, message: str) -> None:
     with pytest.raises(ConfigError) as err:
-        container_env(POD, {"name": "c", "env": env}, EnvSources({"cm": {"data": {}}}, {"sec": {"data": {}}}))
+        container_env(POD, {"name": "c", "env": env}, PodSources({"cm": {"data": {}}}, {"sec": {"data": {}}}))
     assert str(err.value) == message
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from shim.kubelet.logs import LogOptions, fallback_message, read_log
 from shim.kubelet.runtime.crilog import LineWriter, parse_line
+from shim.kubelet.runtime.process import ProcessProvider, container_dir
 from shim.kubelet.timeutil import rfc3339_nano
 from shim.machinery.errors import StatusError
 
@@ -15,7 +16,7 @@ from .conftest import Harness, make_pod
 
 
 async def collect(harness: Harness, pod: dict, container: str = "", **opts) -> bytes:
-    stream = await read_log(pod, container, LogOptions(**opts), pods_dir=harness.config.pods_dir)
+    stream = await read_log(pod, container, LogOptions(**opts), provider=harness.kubelet.provider)
     return b"".join([chunk async for chunk in stream])
 
 
@@ -56,7 +57,7 @@ async def test_previous_and_follow(harness: Harness) -> None:
     pod = await harness.wait_status("prev", lambda p: harness.container_status(p, "c")["restartCount"] >= 1
                                     and "running" in harness.container_status(p, "c")["state"])
     previous = await collect(harness, pod, previous=True)
-    current_stream = await read_log(pod, "", LogOptions(follow=True), pods_dir=harness.config.pods_dir)
+    current_stream = await read_log(pod, "", LogOptions(follow=True), provider=harness.kubelet.provider)
     started = time.monotonic()
     current = b"".join([c async for c in current_stream])
     assert previous.startswith(b"run-") and current.startswith(b"run-") and previous != current
@@ -70,18 +71,18 @@ async def test_log_errors(harness: Harness) -> None:
                                   initContainers=[{"name": "i", "image": "x", "command": ["true"]}]))
     pod = await harness.wait_status("two", lambda p: "running" in harness.container_status(p, "a")["state"])
     with pytest.raises(StatusError) as err:
-        await read_log(pod, "", LogOptions(), pods_dir=harness.config.pods_dir)
+        await read_log(pod, "", LogOptions(), provider=harness.kubelet.provider)
     assert err.value.code == 400
     assert err.value.message == ("a container name must be specified for pod two, choose one of: [a b] "
                                  "or one of the init containers: [i]")
     with pytest.raises(StatusError) as err:
-        await read_log(pod, "zzz", LogOptions(), pods_dir=harness.config.pods_dir)
+        await read_log(pod, "zzz", LogOptions(), provider=harness.kubelet.provider)
     assert err.value.message == "container zzz is not valid for pod two"
     with pytest.raises(StatusError) as err:
-        await read_log(pod, "a", LogOptions(previous=True), pods_dir=harness.config.pods_dir)
+        await read_log(pod, "a", LogOptions(previous=True), provider=harness.kubelet.provider)
     assert err.value.message == 'previous terminated container "a" in pod "two" not found'
     with pytest.raises(StatusError) as err:
-        await read_log(pod, "a", LogOptions(tail_lines=-1), pods_dir=harness.config.pods_dir)
+        await read_log(pod, "a", LogOptions(tail_lines=-1), provider=harness.kubelet.provider)
     assert err.value.code == 422
     pending = make_pod("pending", [{"name": "c"}])
     pending["metadata"]["uid"] = "x"
@@ -89,7 +90,7 @@ async def test_log_errors(harness: Harness) -> None:
     pending["status"] = {"containerStatuses": [{"name": "c", "state": {"waiting": {"reason": "ContainerCreating"}},
                                                 "lastState": {}}]}
     with pytest.raises(StatusError) as err:
-        await read_log(pending, "c", LogOptions(), pods_dir=harness.config.pods_dir)
+        await read_log(pending, "c", LogOptions(), provider=harness.kubelet.provider)
     assert err.value.message == 'container "c" in pod "pending" is waiting to start: ContainerCreating'
 
 
@@ -107,12 +108,14 @@ async def test_termination_message_and_fallback_to_logs(harness: Harness) -> Non
         assert harness.container_status(pod, "file")["state"]["terminated"]["message"] == "done-ok\n"
 
 
-def test_fallback_message_limits(tmp_path) -> None:
-    path = tmp_path / "log"
-    with open(path, "wb") as fh:
+async def test_fallback_message_limits(tmp_path) -> None:
+    provider = ProcessProvider(tmp_path)
+    cdir = container_dir(tmp_path, "uid", "cid")
+    cdir.mkdir(parents=True)
+    with open(cdir / "container.log", "wb") as fh:
         w = LineWriter(fh, "stdout")
         w.feed(b"".join(b"%d %s\n" % (i, b"y" * 50) for i in range(200)))
-    text = fallback_message(path)
+    text = await fallback_message(provider, "uid", "cid")
     assert len(text.encode()) == 2048 and text.endswith("199 " + "y" * 50 + "\n")
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from shim.clients.base import CONFIGMAPS, PODS, SECRETS
-from shim.kubelet.volumes import VolumeError, VolumeSources, materialize, write_atomic
+from shim.kubelet.sources import PodSources
+from shim.kubelet.volumes import VolumeError, materialize, write_atomic
 
 from .conftest import Harness, make_pod, wait_for
 
@@ -27,7 +28,7 @@ def test_configmap_items_modes_and_atomic_layout(tmp_path: Path) -> None:
                                                    "items": [{"key": "a", "path": "sub/a.txt", "mode": 0o644}]}},
                      {"name": "all", "configMap": {"name": "cm"}}])
     cm = {"data": {"a": "A", "b": "B"}, "binaryData": {"bin": base64.b64encode(b"\x00\x01").decode()}}
-    paths = materialize(pod, tmp_path, VolumeSources(configmaps={"cm": cm}), tmp_path / "pvc")
+    paths = materialize(pod, tmp_path, PodSources(configmaps={"cm": cm}), tmp_path / "pvc")
     cfg, everything = Path(paths["cfg"]), Path(paths["all"])
     assert (cfg / "sub" / "a.txt").read_text() == "A"
     assert not (cfg / "b").exists()
@@ -36,7 +37,7 @@ def test_configmap_items_modes_and_atomic_layout(tmp_path: Path) -> None:
     assert os.readlink(everything / "a") == "..data/a" and (everything / "..data").is_symlink()
     # An update swaps the whole set; removed keys disappear.
     cm2 = {"data": {"a": "A2"}}
-    materialize(pod, tmp_path, VolumeSources(configmaps={"cm": cm2}), tmp_path / "pvc")
+    materialize(pod, tmp_path, PodSources(configmaps={"cm": cm2}), tmp_path / "pvc")
     assert (everything / "a").read_text() == "A2" and not (everything / "b").exists()
     assert len([p for p in everything.iterdir() if p.name.startswith("..") and p.is_dir()
                 and not p.is_symlink()]) == 1
@@ -44,14 +45,14 @@ def test_configmap_items_modes_and_atomic_layout(tmp_path: Path) -> None:
 
 def test_missing_and_optional_sources(tmp_path: Path) -> None:
     with pytest.raises(VolumeError) as err:
-        materialize(_pod_with([{"name": "v", "configMap": {"name": "nope"}}]), tmp_path, VolumeSources(), tmp_path)
+        materialize(_pod_with([{"name": "v", "configMap": {"name": "nope"}}]), tmp_path, PodSources(), tmp_path)
     assert str(err.value) == 'MountVolume.SetUp failed for volume "v" : configmap "nope" not found'
     with pytest.raises(VolumeError) as err:
         materialize(_pod_with([{"name": "s", "secret": {"secretName": "x", "items": [{"key": "k", "path": "k"}]}}]),
-                    tmp_path, VolumeSources(secrets={"x": {"data": {}}}), tmp_path)
+                    tmp_path, PodSources(secrets={"x": {"data": {}}}), tmp_path)
     assert "references non-existent secret key: k" in str(err.value)
     paths = materialize(_pod_with([{"name": "o", "secret": {"secretName": "nope", "optional": True}}]),
-                        tmp_path, VolumeSources(), tmp_path)
+                        tmp_path, PodSources(), tmp_path)
     assert [p for p in Path(paths["o"]).iterdir() if not p.name.startswith("..")] == []
 
 
@@ -73,9 +74,9 @@ def test_downward_projected_hostpath_pvc(tmp_path: Path) -> None:
         {"name": "claim", "persistentVolumeClaim": {"claimName": "data"}},
         {"name": "scratch", "emptyDir": {}},
     ])
-    sources = VolumeSources(configmaps={"cm": {"data": {"k": "v"}}},
-                            secrets={"sec": {"data": {"pw": base64.b64encode(b"pw!").decode()}}},
-                            tokens={("", 3600): "tok"})
+    sources = PodSources(configmaps={"cm": {"data": {"k": "v"}}},
+                         secrets={"sec": {"data": {"pw": base64.b64encode(b"pw!").decode()}}},
+                         tokens={("", 3600): "tok"})
     paths = materialize(pod, tmp_path / "pod", sources, tmp_path / "pvc")
     dw, proj = Path(paths["dw"]), Path(paths["proj"])
     assert (dw / "name").read_text() == "p"

@@ -3,7 +3,7 @@
 Chosen over plain text because every record carries its own timestamp (needed for `timestamps=true`,
 `sinceTime` and `sinceSeconds`) and stream, and because it is what containerd writes, so existing tooling
 reads our log files. Lines longer than MAX_LINE are split into P(artial) records ending with an F(ull) one.
-Written by the supervisor (stdlib only: it must start fast), parsed by shim.kubelet.logs.
+Written by the supervisor (stdlib only: it must start fast), read by logfile.py.
 """
 from __future__ import annotations
 

@@ -1,78 +1,28 @@
 """A container's environment as upstream's makeEnvironmentVariables builds it, from already-fetched objects.
 
-Pure: the caller fetches the ConfigMaps and Secrets the pod references (see `referenced_objects`) and passes
+Pure: the caller fetches the ConfigMaps and Secrets the pod references (shim.kubelet.sources) and passes
 them in, so this is testable without an API. Order: base (image PATH, api env), then envFrom sources in
 order, then env entries, each value `$(VAR)`-expanded against what is defined so far. Failures raise
 `ConfigError` whose message becomes the CreateContainerConfigError waiting message.
 """
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from shim.kubelet.downward import field_value, resource_value
 from shim.kubelet.runtime.expand import expand
+from shim.kubelet.sources import PodSources, secret_data
 
 
 class ConfigError(Exception):
     """The container cannot be configured yet (missing ConfigMap/Secret/key): CreateContainerConfigError."""
 
 
-@dataclass
-class EnvSources:
-    """Objects by name; a name mapped to None was looked up and does not exist."""
-
-    configmaps: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
-    secrets: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
-    allocatable: Mapping[str, Any] = field(default_factory=dict)
-    host_ip: str = "127.0.0.1"
-    pod_ip: str = "127.0.0.1"
-
-
-def referenced_objects(pod: dict[str, Any]) -> tuple[set[str], set[str]]:
-    """(configmap names, secret names) referenced by env, envFrom and volumes."""
-    cms: set[str] = set()
-    secrets: set[str] = set()
-    spec = pod.get("spec") or {}
-    for c in list(spec.get("initContainers") or []) + list(spec.get("containers") or []):
-        for src in c.get("envFrom") or []:
-            if src.get("configMapRef"):
-                cms.add(src["configMapRef"].get("name", ""))
-            if src.get("secretRef"):
-                secrets.add(src["secretRef"].get("name", ""))
-        for var in c.get("env") or []:
-            ref = var.get("valueFrom") or {}
-            if ref.get("configMapKeyRef"):
-                cms.add(ref["configMapKeyRef"].get("name", ""))
-            if ref.get("secretKeyRef"):
-                secrets.add(ref["secretKeyRef"].get("name", ""))
-    for vol in spec.get("volumes") or []:
-        if vol.get("configMap"):
-            cms.add(vol["configMap"].get("name", ""))
-        if vol.get("secret"):
-            secrets.add(vol["secret"].get("secretName", ""))
-        for source in (vol.get("projected") or {}).get("sources") or []:
-            if source.get("configMap"):
-                cms.add(source["configMap"].get("name", ""))
-            if source.get("secret"):
-                secrets.add(source["secret"].get("name", ""))
-    return cms, secrets
-
-
-def secret_data(secret: dict[str, Any]) -> dict[str, bytes]:
-    """A Secret's data decoded (stringData merged in, as the API server would have)."""
-    out = {k: base64.b64decode(v or "") for k, v in (secret.get("data") or {}).items()}
-    for k, v in (secret.get("stringData") or {}).items():
-        out[k] = str(v).encode()
-    return out
-
-
 def _text(value: bytes) -> str:
     return value.decode("utf-8", errors="replace")
 
 
-def container_env(pod: dict[str, Any], container: dict[str, Any], sources: EnvSources,
+def container_env(pod: dict[str, Any], container: dict[str, Any], sources: PodSources,
                   base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The full environment for one container."""
     ns = (pod.get("metadata") or {}).get("namespace", "")
@@ -110,7 +60,7 @@ def container_env(pod: dict[str, Any], container: dict[str, Any], sources: EnvSo
 
 
 def _value_from(pod: dict[str, Any], container: dict[str, Any], ns: str, ref: dict[str, Any],
-                sources: EnvSources) -> str | None:
+                sources: PodSources) -> str | None:
     """One valueFrom; None means 'optional and absent: leave the variable unset'."""
     try:
         if ref.get("fieldRef"):

@@ -184,6 +184,12 @@ def link(target: str, source: str, busy: bool) -> list[str]:
     return created + [target]
 
 
+def innermost_first(paths: list[str]) -> list[str]:
+    """The order to release mount points in: what lies inside a directory before the directory, whatever the
+    order they were recorded in (a pod inherits another pod's mount points innermost first)."""
+    return sorted(paths, key=lambda p: os.path.normpath(p).count("/"), reverse=True)
+
+
 def release(path: str) -> None:
     """Undo ensure_mountpoint/link: remove the symlink, or the directory/file if still empty."""
     try:

@@ -13,6 +13,9 @@ mid-start re-adopts the container instead of starting a second one.
 `adopt()` re-attaches to a container after a kubeshim restart; exit.json (written by the surviving supervisor)
 still gives the true exit code. Exits are noticed through pidfds, which work for processes that are not our
 children.
+
+`exec` runs a command beside the program (same env and cwd, same mount namespace through nsenter); `logs`
+reads container.log through logfile.py, for any instance whose directory exists.
 """
 from __future__ import annotations
 
@@ -24,12 +27,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from shim.kubelet.runtime.provider import ContainerSpec, Observed
+from shim.kubelet.runtime import logfile
+from shim.kubelet.runtime.provider import ContainerSpec, ExecError, LogOptions, Observed
 
 VANISHED = "container vanished while kubeshim was not watching it (its supervisor is gone without an exit record)"
 _SHIM_ROOT = str(Path(__file__).resolve().parents[3])
@@ -78,6 +83,7 @@ class ProcessProvider:
         self.cgroup_setup = cgroup_setup
         self.memory_poll_seconds = memory_poll_seconds
         self._dirs: dict[str, Path] = {}
+        self._exec_env: dict[str, tuple[dict[str, str], str | None]] = {}  # env and cwd commands run with
         self._launcher: asyncio.subprocess.Process | None = None
         self._launch_lock = asyncio.Lock()
 
@@ -87,9 +93,6 @@ class ProcessProvider:
 
     def log_path(self, container_id: str) -> Path:
         return self.dir(container_id) / "container.log"
-
-    def termination_file(self, pod_uid: str, container_id: str) -> Path:
-        return container_dir(self.pods_dir, pod_uid, container_id) / "termination-log"
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def start(self, spec: ContainerSpec) -> Observed:
@@ -111,6 +114,7 @@ class ProcessProvider:
                "namespace": self.namespace_mode if mounts else None, "mounts": mounts}
         with open(cdir / "spec.json", "w", encoding="utf-8") as fh:
             json.dump(doc, fh)
+        self._exec_env[spec.id] = (spec.env, spec.cwd)
         supervisor = await self._launch(cdir)
         supervisor_ctime = _ctime(supervisor)
         with open(cdir / "starting.json", "w", encoding="utf-8") as fh:
@@ -232,6 +236,45 @@ class ProcessProvider:
         except TimeoutError:
             return self.observe(container_id)
 
+    async def exec(self, container_id: str, command: list[str], *, stdin: bool = False, stdout: bool = False,
+                   stderr: bool = False) -> GroupExecution:
+        """The command in its own session, with the container's env and cwd; inside the container's mount (and
+        user) namespace through nsenter where containers get one, so it sees the same files as the program."""
+        if not command:
+            raise ExecError("no command to run")
+        if container_id not in self._dirs:
+            raise ExecError(f"container {container_id} is not known here")
+        obs = self.observe(container_id)
+        if obs.done:
+            raise ExecError(f"container {container_id} is not running")
+        argv = list(command)
+        if self.namespace_mode and obs.pid and shutil.which("nsenter"):
+            prefix = ["nsenter", "-t", str(obs.pid), "-m"]
+            if self.namespace_mode == "user":
+                prefix += ["-U", "--preserve-credentials"]
+            argv = prefix + ["--"] + argv
+        env, cwd = self._container_env(container_id)
+        pipe, closed = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
+        try:
+            proc = await asyncio.create_subprocess_exec(*argv, env=env, cwd=cwd, stdin=pipe if stdin else closed,
+                                                        stdout=pipe if stdout else closed,
+                                                        stderr=pipe if stderr else closed, start_new_session=True)
+        except OSError as exc:
+            raise ExecError(f"cannot run {command[0]} in container {container_id}: {exc}") from None
+        return GroupExecution(proc)
+
+    def _container_env(self, container_id: str) -> tuple[dict[str, str], str | None]:
+        """The env and cwd the container was started with (from its spec.json when it was re-adopted)."""
+        known = self._exec_env.get(container_id)
+        if known is None:
+            doc = _read_json(self.dir(container_id) / "spec.json") or {}
+            known = self._exec_env[container_id] = (doc.get("env") or dict(os.environ), doc.get("cwd"))
+        return known
+
+    def logs(self, pod_uid: str, container_id: str, opts: LogOptions) -> AsyncIterator[bytes]:
+        cdir = container_dir(self.pods_dir, pod_uid, container_id)
+        return logfile.read(cdir / "container.log", opts, lambda: instance_finished(cdir))
+
     def termination_message(self, container_id: str) -> str:
         try:
             with open(self.dir(container_id) / "termination-log", "rb") as fh:
@@ -240,6 +283,7 @@ class ProcessProvider:
             return ""
 
     def remove(self, container_id: str) -> None:
+        self._exec_env.pop(container_id, None)
         cdir = self._dirs.pop(container_id, None)
         if cdir is not None:
             shutil.rmtree(cdir, ignore_errors=True)
@@ -247,6 +291,24 @@ class ProcessProvider:
     def forget(self, container_id: str) -> None:
         """Drop bookkeeping without touching files (the whole pod dir is going away)."""
         self._dirs.pop(container_id, None)
+        self._exec_env.pop(container_id, None)
+
+
+class GroupExecution:
+    """A command started by `ProcessProvider.exec`: a process group of its own, killed as a whole."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self._proc = proc
+        self.stdin = proc.stdin
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    async def wait(self) -> int:
+        return await self._proc.wait()
+
+    def kill(self) -> None:
+        if self._proc.returncode is None:
+            _killpg(self._proc.pid, signal.SIGKILL)
 
 
 def _killpg(pgid: int, sig: int) -> None:

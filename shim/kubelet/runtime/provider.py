@@ -1,13 +1,15 @@
 """The seam between kubelet logic and how a container runs (virtual-kubelet's provider idea, per container).
 
 The kubelet resolves everything Kubernetes-specific (image -> environment, env vars, volumes, limits) into a
-`ContainerSpec`; a provider only starts, stops and observes it. `ProcessProvider` is the local implementation;
-a fake provider makes the pod logic testable without processes.
+`ContainerSpec`; a provider starts, stops and observes it, runs commands inside it (`exec`: probes, hooks and
+later `kubectl exec`) and reads its log (`logs`: bytes, never HTTP). `process.ProcessProvider` is the local
+implementation; `fake.FakeProvider` keeps containers in memory, so the pod logic is testable without processes.
 """
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 
@@ -53,6 +55,41 @@ class Observed:
         return self.state != "running"
 
 
+@dataclass
+class LogOptions:
+    """Which part of a container instance's log to read (the PodLogOptions query; container chosen apart)."""
+
+    follow: bool = False
+    previous: bool = False
+    timestamps: bool = False
+    tail_lines: int | None = None
+    since_seconds: int | None = None
+    since_time: str | None = None  # RFC 3339
+    limit_bytes: int | None = None
+
+
+class ExecError(Exception):
+    """The command cannot run in the container: it is not running, or the program cannot be started."""
+
+
+class Execution(Protocol):
+    """A command running inside a container. A stream is None unless `exec` was asked for it, so that a
+    caller that only wants the exit code (a probe) holds no pipes, and one that streams (`kubectl exec`)
+    reads and writes them while the command runs."""
+
+    stdin: asyncio.StreamWriter | None
+    stdout: asyncio.StreamReader | None
+    stderr: asyncio.StreamReader | None
+
+    async def wait(self) -> int:
+        """The exit code, once the command has ended."""
+        ...
+
+    def kill(self) -> None:
+        """SIGKILL the command and everything it started."""
+        ...
+
+
 class Provider(Protocol):
     async def start(self, spec: ContainerSpec) -> Observed:
         """Start and return once the program runs (state running) or definitely failed (state failed)."""
@@ -68,7 +105,16 @@ class Provider(Protocol):
         """Return when the container is no longer running (works for re-adopted containers too)."""
         ...
 
-    def log_path(self, container_id: str) -> Path: ...
+    async def exec(self, container_id: str, command: list[str], *, stdin: bool = False, stdout: bool = False,
+                   stderr: bool = False) -> Execution:
+        """Start `command` in the running container, with its environment and view of the files; raises
+        ExecError when it cannot. Ask for the streams you will read or write; the others are closed."""
+        ...
+
+    def logs(self, pod_uid: str, container_id: str, opts: LogOptions) -> AsyncIterator[bytes]:
+        """The instance's log as opts select it (with `follow`, until the instance has ended and the log is
+        drained); also for instances this provider has not seen start, as long as their log is kept."""
+        ...
 
     def termination_message(self, container_id: str) -> str:
         """What the program wrote to its termination-message file (at most 4096 bytes)."""
@@ -88,3 +134,19 @@ class Provider(Protocol):
     def forget(self, container_id: str) -> None:
         """Drop bookkeeping only (the pod directory is being deleted as a whole)."""
         ...
+
+
+async def exec_succeeds(provider: Provider, container_id: str, command: list[str], timeout: float) -> bool:
+    """Run `command` in the container to its end: True when it exits 0 within `timeout` (exec probes and
+    lifecycle hooks); killed when it takes longer."""
+    try:
+        execution = await provider.exec(container_id, command)
+    except ExecError:
+        return False
+    try:
+        async with asyncio.timeout(timeout):
+            return await execution.wait() == 0
+    except TimeoutError:
+        execution.kill()
+        await execution.wait()
+        return False
