@@ -24,6 +24,7 @@ from shim.controllers.serviceaccounts import ensure_default_accounts
 from shim.clients.base import Resource
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
+from shim.registry.rest import Verbs
 from shim.server import kubeconfig, tls
 from shim.server.app import build_app
 from shim.server.auth import Authenticator, Authorizer
@@ -83,9 +84,10 @@ class Cluster:
         self.registry = Registry(self.store)
         self.catalog = Catalog(self.store)
         self.auth = Authenticator.load(opts.data_dir)
-        self.ctx = ApiContext(self.registry, self.catalog, self.auth, Authorizer(self.registry, self.catalog),
+        self.verbs = Verbs(self.registry, self.catalog)
+        self.ctx = ApiContext(self.verbs, self.auth, Authorizer(self.registry, self.catalog),
                               bookmark_interval=opts.bookmark_interval, sessions=Signer.load(opts.data_dir))
-        self.client = LocalClient(self.registry, self.catalog)
+        self.client = LocalClient(self.verbs)
         self.tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:

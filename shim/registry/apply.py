@@ -14,7 +14,8 @@ from typing import Any
 import orjson
 
 from shim.machinery import errors, managed_fields, schemas, strategic_merge, timeutil
-from shim.registry.generic import Registry, WriteOptions
+from shim.registry.generic import Registry
+from shim.registry.options import WriteOptions, Written
 from shim.registry.resource import ResourceInfo
 
 Obj = dict[str, Any]
@@ -174,7 +175,7 @@ def _prune_fields(fields: Obj, paths: set[Path], prefix: Path = ()) -> Obj:
 
 
 async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: str, name: str, applied: Obj,
-                            opts: WriteOptions, force: bool) -> Obj:
+                            opts: WriteOptions, force: bool) -> Written:
     """Create the object from the applied configuration, or merge it into the live one."""
     if not opts.field_manager:
         raise errors.invalid("PatchOptions", "", [errors.field_required(
@@ -193,7 +194,7 @@ async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: s
         if key in meta:
             raise errors.bad_request(f"metadata.{key} must not be set in an applied configuration")
     ns = namespace if info.namespaced else ""
-    recorded = dataclasses.replace(opts, fields_recorded=True)  # shares opts.warnings with the caller
+    recorded = dataclasses.replace(opts, fields_recorded=True)
     if registry.get_entry(info, ns, name) is None:
         obj = copy.deepcopy(applied)
         obj.setdefault("metadata", {})["name"] = name

@@ -19,9 +19,8 @@ import orjson
 from shim.machinery import errors, managed_fields, names, timeutil, typecheck
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import FieldSelector, check_supported
-from shim.machinery.fields import EVERYTHING as ALL_FIELDS
 from shim.machinery.labels import LabelSelector
-from shim.machinery.labels import EVERYTHING as ALL_LABELS
+from shim.registry.options import DeleteOptions, ListOptions, WriteOptions, Written
 from shim.registry.resource import Attrs, ResourceInfo
 from shim.storage.store import ADDED, DELETED, MODIFIED, Entry, Event, Store, Subscription, TooOld
 
@@ -34,43 +33,11 @@ TOO_LARGE_WAIT = 3.0
 
 
 @dataclass
-class ListOptions:
-    label_selector: LabelSelector = ALL_LABELS
-    field_selector: FieldSelector = ALL_FIELDS
-    limit: int = 0
-    continue_token: str = ""
-    resource_version: str = ""
-    resource_version_match: str = ""
-
-
-@dataclass
 class ListResult:
     entries: list[Entry]
     resource_version: int
     continue_token: str = ""
     remaining: int | None = None
-
-
-@dataclass
-class DeleteOptions:
-    grace_period_seconds: int | None = None
-    propagation_policy: str | None = None
-    uid: str | None = None
-    resource_version: str | None = None
-    dry_run: bool = False
-
-
-@dataclass
-class WriteOptions:
-    dry_run: bool = False
-    field_manager: str = ""
-    user_agent: str = ""
-    #: managedFields were already set by the caller (server-side apply)
-    fields_recorded: bool = False
-    #: what to do with unknown fields of built-in kinds: Strict, Warn or Ignore
-    field_validation: str = "Warn"
-    #: Warning texts for the client, filled in by the write
-    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -374,8 +341,9 @@ class Registry:
                                             "message": f"namespace {namespace} is being terminated",
                                             "field": "metadata.namespace"}])
 
-    def _check_type(self, info: ResourceInfo, obj: Obj, opts: WriteOptions | None = None) -> None:
-        """The object is of this resource's kind and, for built-in kinds, decodes as upstream's Go types."""
+    def _check_type(self, info: ResourceInfo, obj: Obj, opts: WriteOptions) -> tuple[str, ...]:
+        """The object is of this resource's kind and, for built-in kinds, decodes as upstream's Go types;
+        returns the Warning texts about its unknown fields."""
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be an object")
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
@@ -393,19 +361,17 @@ class Registry:
             if problem:
                 raise errors.bad_request(f'{info.kind} in version "{info.version}" cannot be handled as a '
                                          f'{info.kind}: json: {problem}')
-            if opts is not None:
-                opts.warnings += typecheck.unknown_field_warnings(unknown, opts.field_validation)
         else:
             unknown = info.strategy.prune_unknown(obj)
-            if opts is not None:
-                opts.warnings += typecheck.unknown_field_warnings(unknown, opts.field_validation)
+        return tuple(typecheck.unknown_field_warnings(unknown, opts.field_validation))
 
     def _to_storage(self, info: ResourceInfo, obj: Obj) -> Obj:
         return info.to_storage(obj) if info.to_storage is not None else obj
 
-    async def create(self, info: ResourceInfo, namespace: str, obj: Obj, opts: WriteOptions | None = None) -> Obj:
+    async def create(self, info: ResourceInfo, namespace: str, obj: Obj,
+                     opts: WriteOptions | None = None) -> Written:
         opts = opts or WriteOptions()
-        self._check_type(info, obj, opts)
+        warnings = self._check_type(info, obj, opts)
         if info.crd is not None and (info.crd.get("metadata") or {}).get("deletionTimestamp"):
             raise StatusError(405, "MethodNotAllowed",
                               "create not allowed while custom resource definition is terminating")
@@ -450,8 +416,8 @@ class Registry:
             managed_fields.record(obj, None, opts.field_manager or _manager_from_agent(opts.user_agent),
                                   "Update", info.api_version, "")
         if opts.dry_run:
-            return obj
-        return await self._write(info, namespace, name, ADDED, obj)
+            return Written(obj, warnings)
+        return Written(await self._write(info, namespace, name, ADDED, obj), warnings)
 
     async def _write(self, info: ResourceInfo, namespace: str, name: str, event: str, obj: Obj) -> Obj:
         """Stamp the next revision, apply to memory, await the commit; returns the served object."""
@@ -486,10 +452,10 @@ class Registry:
             raise errors.invalid(info.kind, name, causes, info.group)
 
     async def update(self, info: ResourceInfo, namespace: str, name: str, obj: Obj,
-                     opts: WriteOptions | None = None, *, subresource: str = "") -> Obj:
+                     opts: WriteOptions | None = None, *, subresource: str = "") -> Written:
         """PUT: replace the object (or its status), with resourceVersion as an optimistic lock."""
         opts = opts or WriteOptions()
-        self._check_type(info, obj, opts)
+        warnings = self._check_type(info, obj, opts)
         meta = _meta(obj)
         namespace = namespace if info.namespaced else ""
         if meta.get("name") not in (None, "", name):
@@ -506,7 +472,7 @@ class Registry:
             if parse_rv(str(rv)) != entry.rv:
                 raise errors.stale(info.plural, name, info.group)
         old = self.decode(info, entry)
-        return await self._apply_update(info, namespace, name, old, obj, opts, subresource)
+        return Written(await self._apply_update(info, namespace, name, old, obj, opts, subresource), warnings)
 
     async def _apply_update(self, info: ResourceInfo, namespace: str, name: str, old: Obj, obj: Obj,
                             opts: WriteOptions, subresource: str) -> Obj:
@@ -563,8 +529,7 @@ class Registry:
                 and not info.strategy.blocks_deletion(obj))
 
     async def update_with(self, info: ResourceInfo, namespace: str, name: str, mutate: Any,
-                          opts: WriteOptions | None = None, *, subresource: str = "",
-                          require_rv: str | None = None) -> Obj:
+                          opts: WriteOptions | None = None, *, subresource: str = "") -> Written:
         """Read-modify-write in one step (patches): `mutate(current) -> new`."""
         opts = opts or WriteOptions()
         namespace = namespace if info.namespaced else ""
@@ -575,7 +540,7 @@ class Registry:
         new = mutate(copy.deepcopy(old))
         if not isinstance(new, dict):
             raise errors.bad_request("the patch must result in an object")
-        self._check_type(info, new, opts)
+        warnings = self._check_type(info, new, opts)
         new_meta = _meta(new)
         new_rv = new_meta.get("resourceVersion")
         if new_rv and str(new_rv) != old["metadata"].get("resourceVersion"):
@@ -590,7 +555,7 @@ class Registry:
         if new_meta.get("uid") not in (None, old["metadata"].get("uid")):
             raise errors.invalid(info.kind, name, [errors.field_invalid("metadata.uid", new_meta.get("uid"),
                                                                         "field is immutable")], info.group)
-        return await self._apply_update(info, namespace, name, old, new, opts, subresource)
+        return Written(await self._apply_update(info, namespace, name, old, new, opts, subresource), warnings)
 
     async def delete(self, info: ResourceInfo, namespace: str, name: str,
                      opts: DeleteOptions | None = None) -> tuple[Obj, bool]:
@@ -613,8 +578,9 @@ class Registry:
         if policy not in (None, "Orphan", "Foreground", "Background"):
             raise errors.invalid_options("propagationPolicy", policy,
                                          'supported values: "Foreground", "Background", "Orphan"')
-        if opts.grace_period_seconds is not None and opts.grace_period_seconds < 0:
-            opts.grace_period_seconds = 1
+        requested = opts.grace_period_seconds
+        if requested is not None and requested < 0:
+            requested = 1
         finalizers = list(meta.get("finalizers") or [])
         if policy == "Orphan" and ORPHAN not in finalizers:
             finalizers.append(ORPHAN)
@@ -624,7 +590,7 @@ class Registry:
             finalizers = [f for f in finalizers if f != ORPHAN]
         if policy in ("Orphan", "Background"):
             finalizers = [f for f in finalizers if f != FOREGROUND]
-        grace = info.strategy.grace_period(obj, opts.grace_period_seconds)
+        grace = info.strategy.grace_period(obj, requested)
         already = bool(meta.get("deletionTimestamp"))
         current_grace = meta.get("deletionGracePeriodSeconds")
         blocked = info.strategy.blocks_deletion(obj)

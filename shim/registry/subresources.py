@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from shim.machinery import errors, timeutil
-from shim.registry.generic import Registry, WriteOptions
+from shim.registry.generic import Registry
+from shim.registry.options import WriteOptions
 from shim.registry.kinds.custom import json_path_value
 from shim.registry.resource import ResourceInfo
 

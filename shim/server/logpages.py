@@ -41,7 +41,7 @@ from starlette.routing import Route
 
 from shim.machinery import errors
 from shim.machinery.errors import StatusError
-from shim.registry.generic import ListOptions
+from shim.registry.options import ListOptions
 from shim.registry.resource import ResourceInfo
 from shim.server.auth import User, impersonate
 from shim.server.paths import Target
@@ -182,9 +182,7 @@ def _user(ctx: ApiContext, request: Request) -> User:
 
 
 def _pods(ctx: ApiContext) -> ResourceInfo:
-    info = ctx.catalog.lookup("", "v1", "pods")
-    assert info is not None
-    return info
+    return ctx.verbs.resource("", "v1", "pods")
 
 
 def _may(ctx: ApiContext, user: User, verb: str, namespace: str) -> bool:
@@ -267,15 +265,14 @@ async def index(ctx: ApiContext, request: Request) -> Response:
         ctx.authorizer.authorize(user, "list", _pods(ctx), Target("", "v1", "pods", only))
         namespaces = [only]
     else:
-        ns_info = ctx.catalog.lookup("", "v1", "namespaces")
-        assert ns_info is not None
-        result = await ctx.registry.list(ns_info, "", ListOptions())
-        names = sorted(ctx.registry.decode(ns_info, e)["metadata"]["name"] for e in result.entries)
+        ns_info = ctx.verbs.resource("", "v1", "namespaces")
+        result = await ctx.verbs.list(ns_info, "", ListOptions())
+        names = sorted(ctx.verbs.decode(ns_info, e)["metadata"]["name"] for e in result.entries)
         namespaces = [ns for ns in names if _may(ctx, user, "list", ns)]
     sections = []
     for ns in namespaces:
-        result = await ctx.registry.list(_pods(ctx), ns, ListOptions())
-        pods = sorted((ctx.registry.decode(_pods(ctx), e) for e in result.entries),
+        result = await ctx.verbs.list(_pods(ctx), ns, ListOptions())
+        pods = sorted((ctx.verbs.decode(_pods(ctx), e) for e in result.entries),
                       key=lambda p: p["metadata"]["name"])
         rows = "".join(
             f'<tr><td><a href="{_e(_path(ns, p["metadata"]["name"]))}">{_e(p["metadata"]["name"])}</a></td>'
@@ -365,7 +362,7 @@ def _read_pod(ctx: ApiContext, request: Request) -> tuple[Obj, str]:
     ns, name = request.path_params["namespace"], request.path_params["pod"]
     for sub in ("log", ""):
         ctx.authorizer.authorize(user, "get", _pods(ctx), Target("", "v1", "pods", ns, name, sub))
-    pod = ctx.registry.get(_pods(ctx), ns, name)
+    pod = ctx.verbs.get(_pods(ctx), ns, name)
     return pod, request.path_params.get("container") or _default_container(pod)
 
 
@@ -449,7 +446,8 @@ async def _raw_endpoint(ctx: ApiContext, request: Request) -> Response:
 
 def routes(ctx: ApiContext) -> list[Route]:
     """The pages' routes, to be registered before the API's catch-all."""
-    page = lambda handler: _guarded(handler, ctx)
+    def page(handler: Callable[[ApiContext, Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        return _guarded(handler, ctx)
     return [
         Route("/login", page(login), methods=["GET", "POST"]),
         Route("/logout", page(logout)),

@@ -27,7 +27,7 @@ def _entry(info: ResourceInfo) -> dict[str, Any]:
 
 def _by_group_version(ctx: Any) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for info in ctx.catalog.all():
+    for info in ctx.verbs.catalog.all():
         if "get" not in info.verbs and "create" in info.verbs and info.plural == "bindings":
             continue
         out.setdefault(info.api_version, []).append(_entry(info))

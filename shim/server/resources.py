@@ -10,15 +10,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from shim.machinery import errors, patch as patches, tables
+from shim.machinery import errors, tables
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
 from shim.registry import subresources
-from shim.registry.apply import server_side_apply
-from shim.registry.catalog import Catalog
-from shim.registry.generic import DeleteOptions, ListOptions, ListResult, Registry, WriteOptions
+from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions
 from shim.registry.resource import ResourceInfo
+from shim.registry.rest import NOT_FOUND_MESSAGE, Verbs, list_metadata, mutation
 from shim.server import negotiation as neg
 from shim.server import paths, reviews, watch as watches
 from shim.server.auth import Authenticator, Authorizer, User, impersonate
@@ -28,15 +27,12 @@ from shim.server.sessions import Signer
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
-NOT_FOUND_MESSAGE = "the server could not find the requested resource"
-
 
 @dataclass
 class ApiContext:
-    """What the resource endpoints need: the registry, the served resources, auth and limits."""
+    """What the resource endpoints need: the verbs layer, auth and limits."""
 
-    registry: Registry
-    catalog: Catalog
+    verbs: Verbs
     authenticator: Authenticator
     authorizer: Authorizer
     max_body: int = 3 * 1024 * 1024
@@ -132,9 +128,7 @@ class ResourceEndpoint:
         target = paths.parse(request.url.path)
         if target is None:
             raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
-        info = self.ctx.catalog.lookup(target.group, target.version, target.plural)
-        if info is None:
-            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
+        info = self.ctx.verbs.resource(target.group, target.version, target.plural)
         if target.namespace and not info.namespaced:
             raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
         if target.subresource and target.subresource not in info.subresources:
@@ -144,8 +138,10 @@ class ResourceEndpoint:
         is_watch = target.watch_path or (method == "GET" and not target.subresource
                                          and _bool_param(query, "watch") is True)
         verb = _verb(method, target, is_watch)
-        if verb is None or (not target.subresource and verb not in info.verbs):
+        if verb is None:
             raise errors.method_not_allowed()
+        if not target.subresource:
+            self.ctx.verbs.allow(info, verb)
         self.ctx.authorizer.authorize(user, verb, info, target)
         if target.subresource == "log":
             return await self._pod_log(request, info, target)
@@ -202,8 +198,7 @@ class ResourceEndpoint:
     # -- verbs -----------------------------------------------------------------------------------------------
 
     async def _get(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        registry = self.ctx.registry
-        obj = registry.get(info, target.namespace, target.name)
+        obj = self.ctx.verbs.get(info, target.namespace, target.name)
         if target.subresource == "scale":
             return self._render_plain(request, subresources.scale_of(info, obj))
         return self._render(request, info, obj)
@@ -214,24 +209,22 @@ class ResourceEndpoint:
     async def _list(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.crd is None)
         opts = _list_options(request.query_params)
-        result = await self.ctx.registry.list(info, target.namespace, opts)
-        list_meta: Obj = {"resourceVersion": str(result.resource_version)}
-        if result.continue_token:
-            list_meta["continue"] = result.continue_token
-        if result.remaining is not None:
-            list_meta["remainingItemCount"] = result.remaining
+        verbs = self.ctx.verbs
+        result = await verbs.list(info, target.namespace, opts)
+        list_meta = list_metadata(result)
         if rendering.encoding == "json" and not rendering.view and self._raw_ok(info):
             head = orjson.dumps({"kind": info.list_kind, "apiVersion": info.api_version, "metadata": list_meta})
             body = head[:-1] + b',"items":[' + b",".join(e.raw for e in result.entries) + b"]}"
             return Response(body, media_type=neg.JSON)
-        items = [self.ctx.registry.decode(info, e) for e in result.entries]
         if rendering.view == "Table":
+            items = [verbs.decode(info, e) for e in result.entries]
             out = table_for(info, items, list_meta, request.query_params.get("includeObject", "Metadata"),
                             rendering.version)
         elif rendering.view in ("PartialObjectMetadataList", "PartialObjectMetadata"):
+            items = [verbs.decode(info, e) for e in result.entries]
             out = tables.partial_metadata_list(items, list_meta, rendering.version)
         else:
-            out = {"kind": info.list_kind, "apiVersion": info.api_version, "metadata": list_meta, "items": items}
+            out = verbs.list_object(info, result)
         body, media = neg.encode(out, rendering)
         return Response(body, media_type=media)
 
@@ -248,8 +241,8 @@ class ResourceEndpoint:
             raise errors.invalid_options("sendInitialEvents", send_initial,
                                          "sendInitialEvents is forbidden for watch unless allowWatchBookmarks=true")
         timeout = _int_param(query, "timeoutSeconds")
-        watch = await self.ctx.registry.watch(info, target.namespace, opts, send_initial_events=send_initial)
-        stream = watches.stream(self.ctx.registry, watch, rendering,
+        watch = await self.ctx.verbs.watch(info, target.namespace, opts, send_initial_events=send_initial)
+        stream = watches.stream(self.ctx.verbs.registry, watch, rendering,
                                 bookmarks=bool(_bool_param(query, "allowWatchBookmarks")),
                                 bookmark_interval=self.ctx.bookmark_interval,
                                 timeout=float(timeout) if timeout is not None else 1800.0,
@@ -259,25 +252,24 @@ class ResourceEndpoint:
                                  headers={"Cache-Control": "no-cache, private", "X-Content-Type-Options": "nosniff"})
 
     async def _create(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
-        registry = self.ctx.registry
+        verbs = self.ctx.verbs
         opts = _write_options(request)
         if target.subresource == "binding" or info.plural == "bindings":
-            pods = self.ctx.catalog.lookup("", "v1", "pods")
-            assert pods is not None
+            pods = verbs.resource("", "v1", "pods")
             binding = await self._object_body(request)
             binding.setdefault("metadata", {}).setdefault("name", target.name)
             if target.name and binding["metadata"]["name"] != target.name:
                 raise errors.bad_request("name in binding does not match the pod name in the URL")
-            out = await subresources.bind(registry, pods, target.namespace, binding, opts)
+            out = await subresources.bind(verbs.registry, pods, target.namespace, binding, opts)
             return self._render_plain(request, out, 201)
         if target.subresource == "eviction":
             eviction = await self._object_body(request)
-            options = _delete_options(eviction.get("deleteOptions") or {})
-            await registry.delete(info, target.namespace, target.name, options)
+            options = DeleteOptions.from_body(eviction.get("deleteOptions") or {})
+            await verbs.delete(info, target.namespace, target.name, options)
             return self._render_plain(request, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                                                 "status": "Success", "code": 201}, 201)
         if target.subresource == "token":
-            sa = registry.get(info, target.namespace, target.name)
+            sa = verbs.registry.get(info, target.namespace, target.name)
             request_obj = await self._object_body(request)
             return self._render_plain(request, self.ctx.authenticator.token_request(sa, request_obj), 201)
         if target.name or target.subresource:
@@ -285,54 +277,46 @@ class ResourceEndpoint:
         obj = await self._object_body(request)
         if (info.group, info.plural) in reviews.REVIEW_KINDS:
             return self._render_plain(request, reviews.review(self.ctx.authorizer, user, info.plural, obj), 201)
-        created = await registry.create(info, target.namespace, obj, opts)
-        return _warn(self._render(request, info, created, 201), opts.warnings)
+        created = await verbs.create(info, target.namespace, obj, opts)
+        return _warn(self._render(request, info, created.object, 201), created.warnings)
 
     async def _update(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         if not target.name:
             raise errors.method_not_allowed()
-        registry = self.ctx.registry
         opts = _write_options(request)
         obj = await self._object_body(request)
         if target.subresource == "scale":
             return await self._write_scale(request, info, target, opts, lambda _current_scale: obj)
-        updated = await registry.update(info, target.namespace, target.name, obj, opts,
-                                        subresource=target.subresource)
-        return _warn(self._render(request, info, updated), opts.warnings)
+        updated = await self.ctx.verbs.update(info, target.namespace, target.name, obj, opts,
+                                              subresource=target.subresource)
+        return _warn(self._render(request, info, updated.object), updated.warnings)
 
     async def _patch(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         if not target.name:
             raise errors.method_not_allowed()
         content_type = neg.content_type_of(request.headers.get("content-type"))
         body = await self._body(request)
-        patch = neg.decode_patch(body, content_type)
+        patch = Patch(content_type, neg.decode_patch(body, content_type),
+                      bool(_bool_param(request.query_params, "force")))
         opts = _write_options(request)
-        registry = self.ctx.registry
-        if content_type == neg.APPLY_PATCH:
-            force = bool(_bool_param(request.query_params, "force"))
-            result = await server_side_apply(registry, info, target.namespace, target.name, patch, opts, force)
-            return _warn(self._render(request, info, result), opts.warnings)
-        if content_type == neg.STRATEGIC_PATCH and info.crd is not None:
-            raise errors.unsupported_media_type([neg.JSON_PATCH, neg.MERGE_PATCH, neg.APPLY_PATCH])
-        mutate = _patcher(info, content_type, patch)
         if target.subresource == "scale":
-            return await self._write_scale(request, info, target, opts, mutate)
-        updated = await registry.update_with(info, target.namespace, target.name, mutate, opts,
+            return await self._write_scale(request, info, target, opts, mutation(info, patch))
+        updated = await self.ctx.verbs.patch(info, target.namespace, target.name, patch, opts,
                                              subresource=target.subresource)
-        return _warn(self._render(request, info, updated), opts.warnings)
+        return _warn(self._render(request, info, updated.object), updated.warnings)
 
     async def _write_scale(self, request: Request, info: ResourceInfo, target: paths.Target, opts: WriteOptions,
                            new_scale: Callable[[Obj], Obj]) -> Response:
         """PUT or PATCH of /scale: the new Scale (from the current one) written back into the object."""
         def rescale(current: Obj) -> Obj:
             return subresources.set_scale(info, current, new_scale(subresources.scale_of(info, current)))
-        updated = await self.ctx.registry.update_with(info, target.namespace, target.name, rescale, opts,
-                                                      subresource="scale")
-        return self._render_plain(request, subresources.scale_of(info, updated))
+        updated = await self.ctx.verbs.registry.update_with(info, target.namespace, target.name, rescale, opts,
+                                                            subresource="scale")
+        return _warn(self._render_plain(request, subresources.scale_of(info, updated.object)), updated.warnings)
 
     async def _delete(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         options = await self._delete_options(request)
-        obj, gone = await self.ctx.registry.delete(info, target.namespace, target.name, options)
+        obj, gone = await self.ctx.verbs.delete(info, target.namespace, target.name, options)
         if gone and not info.strategy.returns_deleted_object:
             return self._render_plain(request, success_status(info, obj))
         return self._render(request, info, obj, 200 if gone or obj["metadata"].get("deletionTimestamp") else 202)
@@ -351,31 +335,18 @@ class ResourceEndpoint:
                 data[key] = query[key]
         if query.getlist("dryRun"):
             data["dryRun"] = query.getlist("dryRun")
-        return _delete_options(data)
+        return DeleteOptions.from_body(data)
 
     async def _delete_collection(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         options = await self._delete_options(request)
-        opts = _list_options(request.query_params)
-        result: ListResult = await self.ctx.registry.list(info, target.namespace, opts)
-        items = []
-        for entry in result.entries:
-            obj = self.ctx.registry.decode(info, entry)
-            meta = obj["metadata"]
-            try:
-                deleted, _ = await self.ctx.registry.delete(info, meta.get("namespace", ""), meta["name"],
-                                                            DeleteOptions(**vars(options)))
-                items.append(deleted)
-            except StatusError as err:
-                if err.code != 404:
-                    raise
-        out = {"kind": info.list_kind, "apiVersion": info.api_version,
-               "metadata": {"resourceVersion": str(self.ctx.registry.store.revision)}, "items": items}
-        return self._render_plain(request, out)
+        deleted = await self.ctx.verbs.delete_collection(info, target.namespace, _list_options(request.query_params),
+                                                         options)
+        return self._render_plain(request, deleted)
 
     async def _pod_log(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         if request.method != "GET":
             raise errors.method_not_allowed()
-        pod = self.ctx.registry.get(info, target.namespace, target.name)
+        pod = self.ctx.verbs.registry.get(info, target.namespace, target.name)
         return StreamingResponse(await read_pod_log(self.ctx, pod, request.query_params), media_type="text/plain")
 
 
@@ -386,7 +357,7 @@ async def read_pod_log(ctx: ApiContext, pod: Obj, query: Mapping[str, str]) -> A
     return await ctx.pod_logs(pod, query)
 
 
-def _warn(response: Response, warnings: list[str]) -> Response:
+def _warn(response: Response, warnings: tuple[str, ...]) -> Response:
     for text in warnings:
         response.headers.append("Warning", '299 - "' + text.replace('"', '\\"') + '"')
     return response
@@ -406,36 +377,3 @@ def _verb(method: str, target: paths.Target, is_watch: bool) -> str | None:
     if method == "DELETE":
         return "delete" if target.name else "deletecollection"
     return None
-
-
-def _delete_options(data: Obj) -> DeleteOptions:
-    grace = data.get("gracePeriodSeconds")
-    if grace is not None:
-        try:
-            grace = int(grace)
-        except (TypeError, ValueError):
-            raise errors.bad_request(f"invalid gracePeriodSeconds: {grace!r}") from None
-    policy = data.get("propagationPolicy")
-    orphan = data.get("orphanDependents")
-    if orphan is not None and policy is None:
-        policy = "Orphan" if str(orphan).lower() == "true" else "Background"
-    pre = data.get("preconditions") or {}
-    dry = data.get("dryRun") or []
-    for value in dry:
-        if value != "All":
-            raise errors.bad_request(f'Invalid dry run value: "{value}"; supported values: "All"')
-    return DeleteOptions(grace, policy, pre.get("uid"), pre.get("resourceVersion"), bool(dry))
-
-
-def _patcher(info: ResourceInfo, content_type: str, patch: Any) -> Callable[[Obj], Obj]:
-    if content_type == neg.JSON_PATCH:
-        return lambda current: patches.json_patch(current, patch)
-    if not isinstance(patch, dict):
-        raise errors.bad_request("the patch must be a JSON object")
-    if content_type == neg.MERGE_PATCH:
-        return lambda current: patches.merge_patch(current, patch)
-    if content_type == neg.STRATEGIC_PATCH:
-        from shim.machinery import schemas, strategic_merge
-        schema = schemas.definition_for(info.api_version, info.kind) or {}
-        return lambda current: strategic_merge.strategic_merge_patch(current, patch, schema)
-    raise errors.unsupported_media_type(neg.PATCH_TYPES[:4])

@@ -22,6 +22,7 @@ from shim.kubelet.config import KubeletConfig
 from shim.kubelet.kubelet import Kubelet, host_capabilities
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
+from shim.registry.rest import Verbs
 from shim.storage.store import Store
 
 CGROUP_NAME = f"kubeshim-test-{os.getpid()}"
@@ -87,7 +88,7 @@ class LocalApi:
         self.store.open()
         self.registry = Registry(self.store)
         self.catalog = Catalog(self.store)
-        self.client = LocalClient(self.registry, self.catalog)
+        self.client = LocalClient(Verbs(self.registry, self.catalog))
         self._watches: list[asyncio.Task[None]] = []
 
     async def start(self) -> "LocalApi":
