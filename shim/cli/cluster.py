@@ -25,10 +25,12 @@ from shim.clients.base import Resource
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
 from shim.registry.rest import Verbs
+from shim.registry.services import Services
 from shim.server import kubeconfig, tls
 from shim.server.app import build_app
 from shim.server.auth import Authenticator, Authorizer
 from shim.server.resources import ApiContext
+from shim.server.reviews import AccessReviews
 from shim.server.sessions import Signer, login_url
 from shim.storage.store import Store
 
@@ -84,9 +86,10 @@ class Cluster:
         self.registry = Registry(self.store)
         self.catalog = Catalog(self.store)
         self.auth = Authenticator.load(opts.data_dir)
-        self.verbs = Verbs(self.registry, self.catalog)
-        self.ctx = ApiContext(self.verbs, self.auth, Authorizer(self.registry, self.catalog),
-                              bookmark_interval=opts.bookmark_interval, sessions=Signer.load(opts.data_dir))
+        authorizer = Authorizer(self.registry, self.catalog)
+        self.verbs = Verbs(self.registry, self.catalog, Services(tokens=self.auth, reviews=AccessReviews(authorizer)))
+        self.ctx = ApiContext(self.verbs, self.auth, authorizer, bookmark_interval=opts.bookmark_interval,
+                              sessions=Signer.load(opts.data_dir))
         self.client = LocalClient(self.verbs)
         self.tasks: list[asyncio.Task[None]] = []
 

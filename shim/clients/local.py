@@ -6,7 +6,7 @@ from typing import Any, AsyncIterator
 from shim.clients.base import Resource, WatchEvent
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
-from shim.registry import subresources
+from shim.machinery.users import MASTERS, User
 from shim.registry.generic import iterate
 from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions
 from shim.registry.resource import ResourceInfo
@@ -20,7 +20,8 @@ class LocalClient:
 
     def __init__(self, verbs: Verbs, manager: str = "kubeshim") -> None:
         self.verbs = verbs
-        self.opts = WriteOptions(field_manager=manager)
+        #: the in-process controllers and kubelet act as the system itself
+        self.opts = WriteOptions(field_manager=manager, user=User(manager, (MASTERS,)))
 
     def _info(self, resource: Resource) -> ResourceInfo:
         return self.verbs.resource(resource.group, resource.version, resource.plural)
@@ -48,9 +49,6 @@ class LocalClient:
 
     async def create(self, resource: Resource, obj: Obj, namespace: str = "") -> Obj:
         info = self._info(resource)
-        if resource.plural == "bindings":
-            pods = self._info(Resource("", "v1", "pods"))
-            return await subresources.bind(self.verbs.registry, pods, namespace, obj, self.opts)
         obj.setdefault("apiVersion", info.api_version)
         obj.setdefault("kind", info.kind)
         namespace = namespace or obj.get("metadata", {}).get("namespace", "")

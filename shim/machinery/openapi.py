@@ -74,7 +74,6 @@ LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
 DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
 STATUS = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
 PATCH = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
-SCALE = "io.k8s.api.autoscaling.v1.Scale"
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 
@@ -411,12 +410,17 @@ def _operation(action: str, operation_id: str, tag: str, gvk: dict, description:
     return operation
 
 
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
 def _resource_paths(entry: Mapping[str, Any], kind_name: str, list_name: str, builtin: bool) -> dict[str, dict]:
+    """The paths of one resource: an operation for each verb it declares, then its subresources'."""
     group = entry.get("group", "") or ""
     version = entry["version"]
     kind = entry["kind"]
     plural = entry["plural"]
     namespaced = bool(entry.get("namespaced", True))
+    verbs = set(entry.get("verbs") or ALL_VERBS)
     prefix = f"/api/{version}" if not group else f"/apis/{group}/{version}"
     tag = _tag(group, version)
     camel = _camel(group) + version[:1].upper() + version[1:]
@@ -433,67 +437,80 @@ def _resource_paths(entry: Mapping[str, Any], kind_name: str, list_name: str, bu
     patch_body = {"content": {media_type: {"schema": _ref(PATCH)} for media_type in patch_types},
                   "required": True}
     delete_body = {"content": _content(DELETE_OPTIONS, _JSON_YAML)}
+    list_responses = _responses(list_name, (*media, "application/json;stream=watch"), "200")
 
     paths: dict[str, dict] = {}
-    paths[base] = {
-        "get": _operation("list", f"list{camel}{scope}{kind}", tag, gvk,
-                          f"list or watch objects of kind {kind}", _LIST_PARAMETERS,
-                          _responses(list_name, (*media, "application/json;stream=watch"), "200")),
-        "post": _operation("post", f"create{camel}{scope}{kind}", tag, gvk, f"create a {kind}",
-                           _WRITE_PARAMETERS, _responses(kind_name, media, "200", "201", "202"), body),
-        "delete": _operation("deletecollection", f"deletecollection{camel}{scope}{kind}", tag, gvk,
-                             f"delete collection of {kind}", [*_LIST_PARAMETERS, *_DELETE_PARAMETERS],
-                             _responses(STATUS, media, "200"), delete_body),
-        "parameters": [*common, _PRETTY],
-    }
-    paths[f"{base}/{{name}}"] = {
-        "get": _operation("get", f"read{camel}{scope}{kind}", tag, gvk, f"read the specified {kind}",
-                          [], _responses(kind_name, media, "200")),
-        "put": _operation("put", f"replace{camel}{scope}{kind}", tag, gvk, f"replace the specified {kind}",
-                          _WRITE_PARAMETERS, _responses(kind_name, media, "200", "201"), body),
-        "patch": _operation("patch", f"patch{camel}{scope}{kind}", tag, gvk,
-                            f"partially update the specified {kind}", _PATCH_PARAMETERS,
-                            _responses(kind_name, media, "200", "201"), patch_body),
-        "delete": _operation("delete", f"delete{camel}{scope}{kind}", tag, gvk,
-                             f"delete a {kind}", _DELETE_PARAMETERS,
-                             _responses(STATUS, media, "200", "202"), delete_body),
-        "parameters": [*named, *common, _PRETTY],
-    }
-    if namespaced:
+    collection: dict[str, Any] = {}
+    if verbs & {"list", "watch"}:
+        collection["get"] = _operation("list", f"list{camel}{scope}{kind}", tag, gvk,
+                                       f"list or watch objects of kind {kind}", _LIST_PARAMETERS, list_responses)
+    if "create" in verbs:
+        collection["post"] = _operation("post", f"create{camel}{scope}{kind}", tag, gvk, f"create a {kind}",
+                                        _WRITE_PARAMETERS, _responses(kind_name, media, "200", "201", "202"), body)
+    if "deletecollection" in verbs:
+        collection["delete"] = _operation("deletecollection", f"deletecollection{camel}{scope}{kind}", tag, gvk,
+                                          f"delete collection of {kind}", [*_LIST_PARAMETERS, *_DELETE_PARAMETERS],
+                                          _responses(STATUS, media, "200"), delete_body)
+    if collection:
+        paths[base] = {**collection, "parameters": [*common, _PRETTY]}
+    item: dict[str, Any] = {}
+    if "get" in verbs:
+        item["get"] = _operation("get", f"read{camel}{scope}{kind}", tag, gvk, f"read the specified {kind}",
+                                 [], _responses(kind_name, media, "200"))
+    if "update" in verbs:
+        item["put"] = _operation("put", f"replace{camel}{scope}{kind}", tag, gvk, f"replace the specified {kind}",
+                                 _WRITE_PARAMETERS, _responses(kind_name, media, "200", "201"), body)
+    if "patch" in verbs:
+        item["patch"] = _operation("patch", f"patch{camel}{scope}{kind}", tag, gvk,
+                                   f"partially update the specified {kind}", _PATCH_PARAMETERS,
+                                   _responses(kind_name, media, "200", "201"), patch_body)
+    if "delete" in verbs:
+        item["delete"] = _operation("delete", f"delete{camel}{scope}{kind}", tag, gvk,
+                                    f"delete a {kind}", _DELETE_PARAMETERS,
+                                    _responses(STATUS, media, "200", "202"), delete_body)
+    if item:
+        paths[f"{base}/{{name}}"] = {**item, "parameters": [*named, *common, _PRETTY]}
+    if namespaced and verbs & {"list", "watch"}:
         paths[f"{prefix}/{plural}"] = {
             "get": _operation("list", f"list{camel}{kind}ForAllNamespaces", tag, gvk,
-                              f"list or watch objects of kind {kind}", _LIST_PARAMETERS,
-                              _responses(list_name, (*media, "application/json;stream=watch"), "200")),
+                              f"list or watch objects of kind {kind}", _LIST_PARAMETERS, list_responses),
             "parameters": [_PRETTY],
         }
-    subresources = set(entry.get("subresources") or ())
-    if "status" in subresources:
-        paths[f"{base}/{{name}}/status"] = {
-            "get": _operation("get", f"read{camel}{scope}{kind}Status", tag, gvk,
-                              f"read status of the specified {kind}", [], _responses(kind_name, media, "200")),
-            "put": _operation("put", f"replace{camel}{scope}{kind}Status", tag, gvk,
-                              f"replace status of the specified {kind}", _WRITE_PARAMETERS,
-                              _responses(kind_name, media, "200", "201"), body),
-            "patch": _operation("patch", f"patch{camel}{scope}{kind}Status", tag, gvk,
-                                f"partially update status of the specified {kind}", _PATCH_PARAMETERS,
-                                _responses(kind_name, media, "200", "201"), patch_body),
-            "parameters": [*named, *common, _PRETTY],
-        }
-    if "scale" in subresources:
-        scale_gvk = {"group": "autoscaling", "kind": "Scale", "version": "v1"}
-        scale_body = {"content": _content(SCALE, media), "required": True}
-        paths[f"{base}/{{name}}/scale"] = {
-            "get": _operation("get", f"read{camel}{scope}{kind}Scale", tag, scale_gvk,
-                              f"read scale of the specified {kind}", [], _responses(SCALE, media, "200")),
-            "put": _operation("put", f"replace{camel}{scope}{kind}Scale", tag, scale_gvk,
-                              f"replace scale of the specified {kind}", _WRITE_PARAMETERS,
-                              _responses(SCALE, media, "200", "201"), scale_body),
-            "patch": _operation("patch", f"patch{camel}{scope}{kind}Scale", tag, scale_gvk,
-                                f"partially update scale of the specified {kind}", _PATCH_PARAMETERS,
-                                _responses(SCALE, media, "200", "201"), patch_body),
-            "parameters": [*named, *common, _PRETTY],
-        }
+    for sub in entry.get("subresources") or ():
+        sub_gvk = {"group": sub["group"], "kind": sub["kind"], "version": sub["version"]}
+        sub_name = kind_name if sub_gvk == gvk else _subresource_schema(sub)
+        sub_body = {"content": _content(sub_name, media), "required": True}
+        operation_name = f"{camel}{scope}{kind}{sub['name'][:1].upper()}{sub['name'][1:]}"
+        what = f"{sub['name']} of the specified {kind}"
+        operations: dict[str, Any] = {}
+        if "get" in sub["verbs"]:
+            responses = _stream_responses() if sub.get("stream") else _responses(sub_name, media, "200")
+            operations["get"] = _operation("get", f"read{operation_name}", tag, sub_gvk, f"read {what}", [],
+                                           responses)
+        if "create" in sub["verbs"]:
+            operations["post"] = _operation("post", f"create{operation_name}", tag, sub_gvk,
+                                            f"create {sub['name']} of a {kind}", _WRITE_PARAMETERS,
+                                            _responses(sub_name, media, "200", "201", "202"), sub_body)
+        if "update" in sub["verbs"]:
+            operations["put"] = _operation("put", f"replace{operation_name}", tag, sub_gvk, f"replace {what}",
+                                           _WRITE_PARAMETERS, _responses(sub_name, media, "200", "201"), sub_body)
+        if "patch" in sub["verbs"]:
+            operations["patch"] = _operation("patch", f"patch{operation_name}", tag, sub_gvk,
+                                             f"partially update {what}", _PATCH_PARAMETERS,
+                                             _responses(sub_name, media, "200", "201"), patch_body)
+        paths[f"{base}/{{name}}/{sub['name']}"] = {**operations, "parameters": [*named, *common, _PRETTY]}
     return paths
+
+
+def _subresource_schema(sub: Mapping[str, Any]) -> str:
+    """The definition of a subresource's own kind (Scale, Binding, Eviction, TokenRequest)."""
+    api_version = f"{sub['group']}/{sub['version']}" if sub["group"] else sub["version"]
+    return schemas.definition_name_for(api_version, sub["kind"]) or STATUS
+
+
+def _stream_responses() -> dict:
+    return {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
+            "401": {"description": "Unauthorized"}}
 
 
 # ---------------------------------------------------------------------------------------------- documents
@@ -508,7 +525,8 @@ def v3_document(group_version: str, kinds: list[dict]) -> dict:
 
     Each entry of `kinds` describes a resource: `group`, `version`, `kind`, `plural`, `namespaced` (bool),
     `schema` (a CRD version's openAPIV3Schema, or None for a built-in kind, whose schema comes from
-    kubernetes-validate) and optionally `subresources` (names; "status" and "scale" get paths).
+    kubernetes-validate), optionally `verbs` (all by default) and `subresources`: one entry per subresource with
+    its `name`, `verbs`, the `group`, `version` and `kind` it answers, and `stream` (its get answers text).
     Documents are cached by their input and shared: treat the result as read-only.
     """
     key = _canonical([group_version, kinds])
@@ -550,8 +568,9 @@ def _build_document(group_version: str, kinds: list[dict]) -> dict:
             roots.extend(_v3_references(components[kind_name]))
             roots.extend([OBJECT_META, LIST_META])
             builtin = False
-        if "scale" in (entry.get("subresources") or ()):
-            roots.append(SCALE)
+        for sub in entry.get("subresources") or ():
+            if (sub["group"], sub["version"], sub["kind"]) != (entry_group, entry_version, kind):
+                roots.append(_subresource_schema(sub))
         paths.update(_resource_paths(entry, kind_name, list_name, builtin))
     _add_with_references(components, roots)
     return {

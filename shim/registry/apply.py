@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -174,9 +174,23 @@ def _prune_fields(fields: Obj, paths: set[Path], prefix: Path = ()) -> Obj:
     return out
 
 
-async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: str, name: str, applied: Obj,
-                            opts: WriteOptions, force: bool) -> Written:
-    """Create the object from the applied configuration, or merge it into the live one."""
+def applying(info: ResourceInfo, name: str, applied: Any, opts: WriteOptions, force: bool) -> Callable[[Obj], Obj]:
+    """The read-modify-write step that applies the configuration `applied` to the live object, after checking
+    the configuration; writes with it record their managedFields themselves (`fields_recorded`)."""
+    _check(info, name, applied, opts)
+    rv = (applied.get("metadata") or {}).get("resourceVersion")
+
+    def mutate(live: Obj) -> Obj:
+        if rv and rv != live["metadata"].get("resourceVersion"):
+            raise errors.stale(info.plural, name, info.group)
+        result = merge_applied(info, live, applied, opts.field_manager, force)
+        result["metadata"]["resourceVersion"] = live["metadata"].get("resourceVersion")
+        return result
+
+    return mutate
+
+
+def _check(info: ResourceInfo, name: str, applied: Any, opts: WriteOptions) -> None:
     if not opts.field_manager:
         raise errors.invalid("PatchOptions", "", [errors.field_required(
             "fieldManager", "is required for apply patch")], "meta.k8s.io")
@@ -187,12 +201,20 @@ async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: s
             raise errors.bad_request(f"{key} must be {want!r} in an applied configuration (got "
                                      f"{applied.get(key)!r})")
     meta = applied.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise errors.bad_request("metadata must be an object")
     if meta.get("name") not in (None, name):
         raise errors.bad_request(f"the name of the object ({meta.get('name')}) does not match the name on the "
                                  f"URL ({name})")
     for key in ("managedFields", "uid", "creationTimestamp"):
         if key in meta:
             raise errors.bad_request(f"metadata.{key} must not be set in an applied configuration")
+
+
+async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: str, name: str, applied: Any,
+                            opts: WriteOptions, force: bool) -> Written:
+    """Create the object from the applied configuration, or merge it into the live one."""
+    mutate = applying(info, name, applied, opts, force)
     ns = namespace if info.namespaced else ""
     recorded = dataclasses.replace(opts, fields_recorded=True)
     if registry.get_entry(info, ns, name) is None:
@@ -201,13 +223,4 @@ async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: s
         obj["metadata"]["managedFields"] = [_entry(opts.field_manager, info.api_version,
                                                    _applied_fields(applied))]
         return await registry.create(info, ns, obj, recorded)
-    rv = meta.get("resourceVersion")
-
-    def mutate(live: Obj) -> Obj:
-        if rv and rv != live["metadata"].get("resourceVersion"):
-            raise errors.stale(info.plural, name, info.group)
-        result = merge_applied(info, live, applied, opts.field_manager, force)
-        result["metadata"]["resourceVersion"] = live["metadata"].get("resourceVersion")
-        return result
-
     return await registry.update_with(info, ns, name, mutate, recorded)

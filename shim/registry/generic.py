@@ -22,6 +22,7 @@ from shim.machinery.fields import FieldSelector, check_supported
 from shim.machinery.labels import LabelSelector
 from shim.registry.options import DeleteOptions, ListOptions, WriteOptions, Written
 from shim.registry.resource import Attrs, ResourceInfo
+from shim.registry.strategy import UpdateRules
 from shim.storage.store import ADDED, DELETED, MODIFIED, Entry, Event, Store, Subscription, TooOld
 
 Obj = dict[str, Any]
@@ -452,8 +453,10 @@ class Registry:
             raise errors.invalid(info.kind, name, causes, info.group)
 
     async def update(self, info: ResourceInfo, namespace: str, name: str, obj: Obj,
-                     opts: WriteOptions | None = None, *, subresource: str = "") -> Written:
-        """PUT: replace the object (or its status), with resourceVersion as an optimistic lock."""
+                     opts: WriteOptions | None = None, *, subresource: str = "",
+                     rules: UpdateRules | None = None) -> Written:
+        """PUT: replace the object, with resourceVersion as an optimistic lock. A write through a subresource
+        names it and brings its own `rules` (else the kind's main-endpoint rules apply)."""
         opts = opts or WriteOptions()
         warnings = self._check_type(info, obj, opts)
         meta = _meta(obj)
@@ -472,10 +475,11 @@ class Registry:
             if parse_rv(str(rv)) != entry.rv:
                 raise errors.stale(info.plural, name, info.group)
         old = self.decode(info, entry)
-        return Written(await self._apply_update(info, namespace, name, old, obj, opts, subresource), warnings)
+        return Written(await self._apply_update(info, namespace, name, old, obj, opts, subresource, rules),
+                       warnings)
 
     async def _apply_update(self, info: ResourceInfo, namespace: str, name: str, old: Obj, obj: Obj,
-                            opts: WriteOptions, subresource: str) -> Obj:
+                            opts: WriteOptions, subresource: str, rules: UpdateRules | None) -> Obj:
         meta = _meta(obj)
         old_meta = old["metadata"]
         meta["name"] = name
@@ -488,15 +492,8 @@ class Registry:
                 meta[key] = old_meta[key]
             else:
                 meta.pop(key, None)
-        if subresource == "status":
-            info.strategy.prepare_for_status_update(obj, old)
-            for key in ("labels", "annotations", "finalizers", "ownerReferences", "generateName"):
-                if key in old_meta:
-                    meta[key] = old_meta[key]
-                else:
-                    meta.pop(key, None)
-        elif subresource:
-            info.strategy.prepare_for_subresource(subresource, obj, old)
+        if rules is not None:
+            rules.prepare_for_update(obj, old)
         else:
             info.strategy.prepare_for_update(obj, old)
             self._validate_meta(info, obj)
@@ -508,7 +505,7 @@ class Registry:
                         f"found new finalizers {sorted(added)!r}".replace("'", '"'))], info.group)
         if info.strategy.tracks_generation and info.strategy.spec_changed(obj, old):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
-        causes = info.strategy.validate_update(obj, old)
+        causes = (rules or info.strategy).validate_update(obj, old)
         if causes:
             raise errors.invalid(info.kind, name, causes, info.group)
         if not opts.fields_recorded:
@@ -529,8 +526,9 @@ class Registry:
                 and not info.strategy.blocks_deletion(obj))
 
     async def update_with(self, info: ResourceInfo, namespace: str, name: str, mutate: Any,
-                          opts: WriteOptions | None = None, *, subresource: str = "") -> Written:
-        """Read-modify-write in one step (patches): `mutate(current) -> new`."""
+                          opts: WriteOptions | None = None, *, subresource: str = "",
+                          rules: UpdateRules | None = None) -> Written:
+        """Read-modify-write in one step (patches): `mutate(current) -> new`; `rules` as for update."""
         opts = opts or WriteOptions()
         namespace = namespace if info.namespaced else ""
         entry = self.store.get(info.storage, namespace, name)
@@ -555,7 +553,8 @@ class Registry:
         if new_meta.get("uid") not in (None, old["metadata"].get("uid")):
             raise errors.invalid(info.kind, name, [errors.field_invalid("metadata.uid", new_meta.get("uid"),
                                                                         "field is immutable")], info.group)
-        return Written(await self._apply_update(info, namespace, name, old, new, opts, subresource), warnings)
+        return Written(await self._apply_update(info, namespace, name, old, new, opts, subresource, rules),
+                       warnings)
 
     async def delete(self, info: ResourceInfo, namespace: str, name: str,
                      opts: DeleteOptions | None = None) -> tuple[Obj, bool]:

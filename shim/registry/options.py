@@ -13,6 +13,7 @@ from shim.machinery.fields import EVERYTHING as ALL_FIELDS
 from shim.machinery.fields import FieldSelector
 from shim.machinery.labels import EVERYTHING as ALL_LABELS
 from shim.machinery.labels import LabelSelector
+from shim.machinery.users import User
 
 Obj = dict[str, Any]
 
@@ -36,6 +37,8 @@ class WriteOptions:
     fields_recorded: bool = False
     #: what to do with unknown fields of built-in kinds: Strict, Warn or Ignore
     field_validation: str = "Warn"
+    #: who writes: the review kinds answer about them
+    user: User | None = None
 
 
 @dataclass(frozen=True)

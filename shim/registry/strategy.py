@@ -5,7 +5,7 @@ deletion, printer columns. Everything else is the generic store's.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from shim.machinery import names
 
@@ -50,9 +50,6 @@ class Strategy:
             if key not in ("apiVersion", "kind", "metadata", "status"):
                 new[key] = value
 
-    def prepare_for_subresource(self, subresource: str, new: Obj, old: Obj) -> None:
-        """Other subresource writes (binding, scale, finalize): the handler shaped the object already."""
-
     def prune_unknown(self, obj: Obj) -> list[str]:
         """Remove fields the kind's schema does not have; their paths, for fieldValidation. Built-in kinds
         are handled by the registry's Go-decoding check instead (shim.machinery.typecheck)."""
@@ -95,6 +92,15 @@ class Strategy:
 
     def table_cells(self, obj: Obj) -> list[Any]:
         return []
+
+
+class UpdateRules(Protocol):
+    """How an update changes an object and what makes it invalid: a kind's Strategy for its main endpoint, a
+    subresource's own rules for writes through it (upstream's per-subresource update strategies)."""
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None: ...
+
+    def validate_update(self, new: Obj, old: Obj) -> Causes: ...
 
 
 class ClusterStrategy(Strategy):

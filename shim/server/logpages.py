@@ -45,7 +45,8 @@ from shim.registry.options import ListOptions
 from shim.registry.resource import ResourceInfo
 from shim.server.auth import User, impersonate
 from shim.server.paths import Target
-from shim.server.resources import ApiContext, read_pod_log
+from shim.registry.subresources.log import pod_log
+from shim.server.resources import ApiContext
 from shim.server.sessions import COOKIE, COOKIE_PATH, SESSION, TICKET, Signer
 
 log = logging.getLogger(__name__)
@@ -383,7 +384,7 @@ async def log_page(ctx: ApiContext, request: Request) -> Response:
     header = _pod_header(pod, container, previous)
     query = {"container": container, **({"previous": "true"} if previous else {})}
     try:
-        stream = await read_pod_log(ctx, pod, query)
+        stream = await pod_log(ctx.verbs.services, pod, query)
     except StatusError as err:
         # a container of the pod that has not started yet: the page reloads until it has (or the pod ended)
         state = (_container_status(pod, container) or {}).get("state") or {}
@@ -425,8 +426,8 @@ async def raw_log(ctx: ApiContext, request: Request) -> Response:
     skip = query.get("skipBytes") or "0"
     if not skip.isdigit():
         raise errors.bad_request(f"invalid value for skipBytes: {skip!r}: must be a non-negative integer")
-    stream = await read_pod_log(ctx, pod, {"container": container, **{k: query[k] for k in RAW_OPTIONS
-                                                                       if k in query}})
+    options = {"container": container, **{k: query[k] for k in RAW_OPTIONS if k in query}}
+    stream = await pod_log(ctx.verbs.services, pod, options)
     return StreamingResponse(_skip(stream, int(skip)), media_type="text/plain; charset=utf-8", headers={
         "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
         "Content-Disposition": f"inline; filename=\"{pod['metadata']['name']}-{container}.log\""})

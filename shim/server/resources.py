@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -14,12 +13,12 @@ from shim.machinery import errors, tables
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
-from shim.registry import subresources
-from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions
+from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
-from shim.registry.rest import NOT_FOUND_MESSAGE, Verbs, list_metadata, mutation
+from shim.registry.rest import NOT_FOUND_MESSAGE, Verbs, list_metadata
+from shim.registry.services import PodLogs
 from shim.server import negotiation as neg
-from shim.server import paths, reviews, watch as watches
+from shim.server import paths, watch as watches
 from shim.server.auth import Authenticator, Authorizer, User, impersonate
 from shim.server.printing import table_for
 from shim.server.sessions import Signer
@@ -37,11 +36,18 @@ class ApiContext:
     authorizer: Authorizer
     max_body: int = 3 * 1024 * 1024
     bookmark_interval: float = 10.0
-    #: (pod, PodLogOptions query) -> the log's byte stream; raises StatusError before the first byte. Set by
-    #: the kubelet of this process (shim.kubelet.agent); None when no kubelet runs here.
-    pod_logs: Callable[[Obj, Mapping[str, str]], Awaitable[AsyncIterator[bytes]]] | None = None
     #: signs the web pages' login tickets and session cookies (shim.server.sessions)
     sessions: Signer | None = None
+
+    @property
+    def pod_logs(self) -> PodLogs | None:
+        """The pods/log reader of the verbs layer's services: the kubelet of this process sets it
+        (shim.kubelet.agent); None while no kubelet runs here."""
+        return self.verbs.services.pod_logs
+
+    @pod_logs.setter
+    def pod_logs(self, reader: PodLogs | None) -> None:
+        self.verbs.services.pod_logs = reader
 
 
 def status_response(err: StatusError, rendering: neg.Rendering | None = None) -> Response:
@@ -93,7 +99,7 @@ def _list_options(query: Any, name: str = "") -> ListOptions:
                        query.get("resourceVersion", ""), query.get("resourceVersionMatch", ""))
 
 
-def _write_options(request: Request) -> WriteOptions:
+def _write_options(request: Request, user: User) -> WriteOptions:
     dry_run = request.query_params.getlist("dryRun")
     for value in dry_run:
         if value != "All":
@@ -105,7 +111,8 @@ def _write_options(request: Request) -> WriteOptions:
     validation = request.query_params.get("fieldValidation") or "Warn"
     if validation not in ("Ignore", "Warn", "Strict"):
         raise errors.bad_request(f"fieldValidation must be one of Ignore, Warn, Strict (got {validation!r})")
-    return WriteOptions(bool(dry_run), manager, request.headers.get("user-agent", ""), field_validation=validation)
+    return WriteOptions(bool(dry_run), manager, request.headers.get("user-agent", ""), field_validation=validation,
+                        user=user)
 
 
 class ResourceEndpoint:
@@ -113,6 +120,9 @@ class ResourceEndpoint:
 
     def __init__(self, ctx: ApiContext) -> None:
         self.ctx = ctx
+        self.verbs = ctx.verbs
+        #: /api/v1/namespaces/{name}/{these} address a namespace's subresource, not a namespaced collection
+        self.namespace_subresources = ctx.verbs.resource("", "v1", "namespaces").subresources
 
     async def __call__(self, request: Request) -> Response:
         try:
@@ -125,13 +135,11 @@ class ResourceEndpoint:
 
     async def _handle(self, request: Request) -> Response:
         user = impersonate(request, self.ctx.authenticator.authenticate(request), self.ctx.authorizer)
-        target = paths.parse(request.url.path)
+        target = paths.parse(request.url.path, self.namespace_subresources)
         if target is None:
             raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
-        info = self.ctx.verbs.resource(target.group, target.version, target.plural)
+        info = self.verbs.resource(target.group, target.version, target.plural)
         if target.namespace and not info.namespaced:
-            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
-        if target.subresource and target.subresource not in info.subresources:
             raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
         method = request.method
         query = request.query_params
@@ -140,21 +148,21 @@ class ResourceEndpoint:
         verb = _verb(method, target, is_watch)
         if verb is None:
             raise errors.method_not_allowed()
-        if not target.subresource:
-            self.ctx.verbs.allow(info, verb)
+        handler = self.verbs.route(info, target.subresource, verb)
         self.ctx.authorizer.authorize(user, verb, info, target)
-        if target.subresource == "log":
-            return await self._pod_log(request, info, target)
         if is_watch:
             return await self._watch(request, info, target)
+        if method == "GET" and handler is not None and handler.streams:
+            stream = await self.verbs.stream(info, target.namespace, target.name, target.subresource, query)
+            return StreamingResponse(stream, media_type="text/plain")
         if method == "GET":
             return await (self._get(request, info, target) if target.name else self._list(request, info, target))
         if method == "POST":
             return await self._create(request, info, target, user)
         if method == "PUT":
-            return await self._update(request, info, target)
+            return await self._update(request, info, target, user)
         if method == "PATCH":
-            return await self._patch(request, info, target)
+            return await self._patch(request, info, target, user)
         if method == "DELETE":
             return await (self._delete(request, info, target) if target.name
                           else self._delete_collection(request, info, target))
@@ -195,13 +203,24 @@ class ResourceEndpoint:
         body, media = neg.encode(obj, rendering)
         return Response(body, status_code=status, media_type=media)
 
+    def _answer(self, request: Request, info: ResourceInfo, target: paths.Target, obj: Obj,
+                status: int = 200) -> Response:
+        """An answer of the resource's own kind is rendered as the client asked (views, YAML, protobuf); a
+        subresource's other kinds (Scale, TokenRequest, Status) are plain JSON."""
+        handler = info.subresources.get(target.subresource) if target.subresource else info.handler
+        if handler is None or handler.kind is None:
+            return self._render(request, info, obj, status)
+        return self._render_plain(request, obj, status)
+
+    def _written(self, request: Request, info: ResourceInfo, target: paths.Target, written: Written,
+                 status: int = 200) -> Response:
+        return _warn(self._answer(request, info, target, written.object, status), written.warnings)
+
     # -- verbs -----------------------------------------------------------------------------------------------
 
     async def _get(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        obj = self.ctx.verbs.get(info, target.namespace, target.name)
-        if target.subresource == "scale":
-            return self._render_plain(request, subresources.scale_of(info, obj))
-        return self._render(request, info, obj)
+        obj = self.verbs.get(info, target.namespace, target.name, subresource=target.subresource)
+        return self._answer(request, info, target, obj)
 
     def _render_plain(self, request: Request, obj: Obj, status: int = 200) -> Response:
         return Response(orjson.dumps(obj), status_code=status, media_type=neg.JSON)
@@ -241,8 +260,8 @@ class ResourceEndpoint:
             raise errors.invalid_options("sendInitialEvents", send_initial,
                                          "sendInitialEvents is forbidden for watch unless allowWatchBookmarks=true")
         timeout = _int_param(query, "timeoutSeconds")
-        watch = await self.ctx.verbs.watch(info, target.namespace, opts, send_initial_events=send_initial)
-        stream = watches.stream(self.ctx.verbs.registry, watch, rendering,
+        watch = await self.verbs.watch(info, target.namespace, opts, send_initial_events=send_initial)
+        stream = watches.stream(self.verbs.registry, watch, rendering,
                                 bookmarks=bool(_bool_param(query, "allowWatchBookmarks")),
                                 bookmark_interval=self.ctx.bookmark_interval,
                                 timeout=float(timeout) if timeout is not None else 1800.0,
@@ -252,71 +271,37 @@ class ResourceEndpoint:
                                  headers={"Cache-Control": "no-cache, private", "X-Content-Type-Options": "nosniff"})
 
     async def _create(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
-        verbs = self.ctx.verbs
-        opts = _write_options(request)
-        if target.subresource == "binding" or info.plural == "bindings":
-            pods = verbs.resource("", "v1", "pods")
-            binding = await self._object_body(request)
-            binding.setdefault("metadata", {}).setdefault("name", target.name)
-            if target.name and binding["metadata"]["name"] != target.name:
-                raise errors.bad_request("name in binding does not match the pod name in the URL")
-            out = await subresources.bind(verbs.registry, pods, target.namespace, binding, opts)
-            return self._render_plain(request, out, 201)
-        if target.subresource == "eviction":
-            eviction = await self._object_body(request)
-            options = DeleteOptions.from_body(eviction.get("deleteOptions") or {})
-            await verbs.delete(info, target.namespace, target.name, options)
-            return self._render_plain(request, {"kind": "Status", "apiVersion": "v1", "metadata": {},
-                                                "status": "Success", "code": 201}, 201)
-        if target.subresource == "token":
-            sa = verbs.registry.get(info, target.namespace, target.name)
-            request_obj = await self._object_body(request)
-            return self._render_plain(request, self.ctx.authenticator.token_request(sa, request_obj), 201)
-        if target.name or target.subresource:
+        if target.name and not target.subresource:
             raise errors.method_not_allowed()
+        opts = _write_options(request, user)
         obj = await self._object_body(request)
-        if (info.group, info.plural) in reviews.REVIEW_KINDS:
-            return self._render_plain(request, reviews.review(self.ctx.authorizer, user, info.plural, obj), 201)
-        created = await verbs.create(info, target.namespace, obj, opts)
-        return _warn(self._render(request, info, created.object, 201), created.warnings)
+        created = await self.verbs.create(info, target.namespace, obj, opts, name=target.name,
+                                          subresource=target.subresource)
+        return self._written(request, info, target, created, 201)
 
-    async def _update(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
+    async def _update(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         if not target.name:
             raise errors.method_not_allowed()
-        opts = _write_options(request)
+        opts = _write_options(request, user)
         obj = await self._object_body(request)
-        if target.subresource == "scale":
-            return await self._write_scale(request, info, target, opts, lambda _current_scale: obj)
-        updated = await self.ctx.verbs.update(info, target.namespace, target.name, obj, opts,
-                                              subresource=target.subresource)
-        return _warn(self._render(request, info, updated.object), updated.warnings)
+        updated = await self.verbs.update(info, target.namespace, target.name, obj, opts,
+                                          subresource=target.subresource)
+        return self._written(request, info, target, updated)
 
-    async def _patch(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
+    async def _patch(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         if not target.name:
             raise errors.method_not_allowed()
         content_type = neg.content_type_of(request.headers.get("content-type"))
         body = await self._body(request)
         patch = Patch(content_type, neg.decode_patch(body, content_type),
                       bool(_bool_param(request.query_params, "force")))
-        opts = _write_options(request)
-        if target.subresource == "scale":
-            return await self._write_scale(request, info, target, opts, mutation(info, patch))
-        updated = await self.ctx.verbs.patch(info, target.namespace, target.name, patch, opts,
-                                             subresource=target.subresource)
-        return _warn(self._render(request, info, updated.object), updated.warnings)
-
-    async def _write_scale(self, request: Request, info: ResourceInfo, target: paths.Target, opts: WriteOptions,
-                           new_scale: Callable[[Obj], Obj]) -> Response:
-        """PUT or PATCH of /scale: the new Scale (from the current one) written back into the object."""
-        def rescale(current: Obj) -> Obj:
-            return subresources.set_scale(info, current, new_scale(subresources.scale_of(info, current)))
-        updated = await self.ctx.verbs.registry.update_with(info, target.namespace, target.name, rescale, opts,
-                                                            subresource="scale")
-        return _warn(self._render_plain(request, subresources.scale_of(info, updated.object)), updated.warnings)
+        patched = await self.verbs.patch(info, target.namespace, target.name, patch, _write_options(request, user),
+                                         subresource=target.subresource)
+        return self._written(request, info, target, patched)
 
     async def _delete(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         options = await self._delete_options(request)
-        obj, gone = await self.ctx.verbs.delete(info, target.namespace, target.name, options)
+        obj, gone = await self.verbs.delete(info, target.namespace, target.name, options)
         if gone and not info.strategy.returns_deleted_object:
             return self._render_plain(request, success_status(info, obj))
         return self._render(request, info, obj, 200 if gone or obj["metadata"].get("deletionTimestamp") else 202)
@@ -339,22 +324,9 @@ class ResourceEndpoint:
 
     async def _delete_collection(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         options = await self._delete_options(request)
-        deleted = await self.ctx.verbs.delete_collection(info, target.namespace, _list_options(request.query_params),
+        deleted = await self.verbs.delete_collection(info, target.namespace, _list_options(request.query_params),
                                                          options)
         return self._render_plain(request, deleted)
-
-    async def _pod_log(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        if request.method != "GET":
-            raise errors.method_not_allowed()
-        pod = self.ctx.verbs.registry.get(info, target.namespace, target.name)
-        return StreamingResponse(await read_pod_log(self.ctx, pod, request.query_params), media_type="text/plain")
-
-
-async def read_pod_log(ctx: ApiContext, pod: Obj, query: Mapping[str, str]) -> AsyncIterator[bytes]:
-    """The pod's log as PodLogOptions in `query` select it (validated before the first byte)."""
-    if ctx.pod_logs is None:
-        raise errors.bad_request(f"pod {pod['metadata']['name']} has no logs: no kubelet runs here")
-    return await ctx.pod_logs(pod, query)
 
 
 def _warn(response: Response, warnings: tuple[str, ...]) -> Response:
