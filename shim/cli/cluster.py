@@ -17,11 +17,10 @@ import uvicorn
 from shim.clients.local import LocalClient
 from shim.controllers import bootstrap
 from shim.controllers.crds import cleanup_terminating
-from shim.controllers.gc import GarbageCollector
+from shim.controllers.gc import GarbageCollector, collected_resources
 from shim.controllers.namespaces import finalize_terminating, namespaced_resources
 from shim.controllers.runner import forever
 from shim.controllers.serviceaccounts import ensure_default_accounts
-from shim.clients.base import Resource
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
 from shim.registry.rest import Verbs
@@ -99,9 +98,7 @@ class Cluster:
         await bootstrap.ensure_rbac_defaults(self.client)
         if self.fresh:
             await bootstrap.install_crds(self.client, self.opts.crds_dir)
-        resources = lambda: [Resource(i.group, i.version, i.plural) for i in self.catalog.all()  # noqa: E731
-                             if "watch" in i.verbs and i.from_storage is None]
-        gc = GarbageCollector(self.client, resources)
+        gc = GarbageCollector(self.client, lambda: collected_resources(self.catalog))
         self.tasks += [
             asyncio.create_task(forever("serviceaccounts", lambda: ensure_default_accounts(self.client))),
             asyncio.create_task(forever("namespaces", lambda: finalize_terminating(

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import orjson
 
-from shim.machinery import errors, managed_fields, schemas, strategic_merge, timeutil
+from shim.machinery import errors, managed_fields, timeutil
 from shim.registry.generic import Registry
 from shim.registry.options import WriteOptions, Written
 from shim.registry.resource import ResourceInfo
@@ -95,14 +95,6 @@ def _render_path(path: Path) -> str:
     return out
 
 
-def _merge(info: ResourceInfo, live: Obj, applied: Obj) -> Obj:
-    if info.crd is not None:
-        schema = next((v.get("schema", {}).get("openAPIV3Schema") for v in info.crd["spec"]["versions"]
-                       if v.get("name") == info.version), None)
-        return strategic_merge.strategic_merge_patch(live, applied, schema, list_types=True)
-    return strategic_merge.strategic_merge_patch(live, applied, schemas.definition_for(info.api_version, info.kind))
-
-
 def _applied_fields(applied: Obj) -> Obj:
     return managed_fields.fields_of(applied)
 
@@ -140,7 +132,7 @@ def merge_applied(info: ResourceInfo, live: Obj, applied: Obj, manager: str, for
         raise errors.StatusError(409, "Conflict", f"Apply failed with {count} conflict{'s' if count > 1 else ''}: "
                                  f"{listing}", name=live["metadata"].get("name"), group=info.group,
                                  kind=info.plural, causes=causes)
-    result = _merge(info, copy.deepcopy(live), applied)
+    result = info.strategy.apply_merge(copy.deepcopy(live), applied, info.api_version, info.kind)
     owned_by_others = set().union(*(leaves for _, leaves in others)) if others else set()
     for path in sorted(previous - mine_leaves, key=len, reverse=True):
         if path not in owned_by_others and not any(p[:len(path)] == path for p in mine_leaves):

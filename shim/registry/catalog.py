@@ -96,11 +96,14 @@ def custom_resources(crd: Obj) -> list[ResourceInfo]:
             subresources["status"] = Status()
         if "scale" in declared:
             subresources["scale"] = Scale()
+        api_version = f"{spec['group']}/{version['name']}"
+        strategy = CustomResourceStrategy(version, api_version,
+                                          terminating=bool((crd.get("metadata") or {}).get("deletionTimestamp")))
         out.append(ResourceInfo(
             group=spec["group"], version=version["name"], plural=names["plural"],
             singular=names.get("singular") or names["kind"].lower(), kind=names["kind"],
-            namespaced=spec.get("scope") == "Namespaced", strategy=CustomResourceStrategy(version),
+            namespaced=spec.get("scope") == "Namespaced", strategy=strategy,
             short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
-            subresources=subresources, crd=crd, storage_version=bool(version.get("storage")),
-            storage=f"{spec['group']}/{names['plural']}"))
+            subresources=subresources, storage=f"{spec['group']}/{names['plural']}",
+            from_storage=strategy.from_storage))
     return out

@@ -17,7 +17,6 @@ from typing import Any, AsyncIterator, Iterator
 import orjson
 
 from shim.machinery import errors, managed_fields, names, timeutil, typecheck
-from shim.machinery.errors import StatusError
 from shim.machinery.fields import FieldSelector, check_supported
 from shim.machinery.labels import LabelSelector
 from shim.registry.options import DeleteOptions, ListOptions, WriteOptions, Written
@@ -130,11 +129,7 @@ class Registry:
 
     @staticmethod
     def present(info: ResourceInfo, obj: Obj) -> Obj:
-        if info.from_storage is not None:
-            obj = info.from_storage(obj)
-        elif info.crd is not None:
-            obj["apiVersion"] = info.api_version
-        return obj
+        return info.from_storage(obj) if info.from_storage is not None else obj
 
     # -- reads --------------------------------------------------------------------------------------------
 
@@ -357,7 +352,7 @@ class Registry:
             raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
                                      f"API version ({info.api_version})")
         obj["kind"], obj["apiVersion"] = info.kind, info.api_version
-        if info.crd is None and info.to_storage is None:  # custom resources: structural schema instead
+        if info.strategy.go_typed:
             problem, unknown = typecheck.decode(info.api_version, info.kind, obj)
             if problem:
                 raise errors.bad_request(f'{info.kind} in version "{info.version}" cannot be handled as a '
@@ -373,9 +368,7 @@ class Registry:
                      opts: WriteOptions | None = None) -> Written:
         opts = opts or WriteOptions()
         warnings = self._check_type(info, obj, opts)
-        if info.crd is not None and (info.crd.get("metadata") or {}).get("deletionTimestamp"):
-            raise StatusError(405, "MethodNotAllowed",
-                              "create not allowed while custom resource definition is terminating")
+        info.strategy.admit_create()
         meta = _meta(obj)
         if info.namespaced:
             if meta.get("namespace") not in (None, "", namespace):

@@ -30,15 +30,12 @@ class ResourceInfo:
     handler: Subresource | None = None
     #: storage key; resources sharing one (events and events.k8s.io events) see the same objects
     storage: str = ""
-    #: the form stored <-> the form served at this version (shared storage across schemas)
+    #: the form stored <-> the form served at this version (shared storage across schemas and versions);
+    #: without from_storage, stored bytes are served as they are
     to_storage: Callable[[Obj], Obj] | None = None
     from_storage: Callable[[Obj], Obj] | None = None
-    #: custom resources: the CRD this came from (for schema, scale paths, printer columns)
-    crd: Obj | None = None
     #: preferred version of the group in discovery
     preferred: bool = True
-    #: storage version (CRDs convert by setting apiVersion only)
-    storage_version: bool = True
 
     def __post_init__(self) -> None:
         if self.handler is not None:

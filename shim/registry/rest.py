@@ -164,7 +164,7 @@ def _mutation(info: ResourceInfo, patch: Patch) -> Callable[[Obj], Obj]:
     """The read-modify-write step of a JSON, merge or strategic merge patch; 415 for other media types."""
     if patch.type == patches.JSON_PATCH:
         return lambda current: patches.json_patch(current, patch.body)
-    if patch.type == patches.STRATEGIC_PATCH and info.crd is not None:
+    if patch.type == patches.STRATEGIC_PATCH and not info.strategy.strategic_merge:
         raise errors.unsupported_media_type([patches.JSON_PATCH, patches.MERGE_PATCH, patches.APPLY_PATCH])
     if patch.type not in (patches.MERGE_PATCH, patches.STRATEGIC_PATCH):
         raise errors.unsupported_media_type([patches.JSON_PATCH, patches.MERGE_PATCH, patches.STRATEGIC_PATCH,

@@ -192,7 +192,7 @@ class ResourceEndpoint:
         return obj
 
     def _render(self, request: Request, info: ResourceInfo, obj: Obj, status: int = 200) -> Response:
-        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.crd is None)
+        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf)
         if rendering.view == "Table":
             obj = table_for(info, [obj], {"resourceVersion": obj.get("metadata", {}).get("resourceVersion", "")},
                             request.query_params.get("includeObject", "Metadata"), rendering.version)
@@ -226,7 +226,7 @@ class ResourceEndpoint:
         return Response(orjson.dumps(obj), status_code=status, media_type=neg.JSON)
 
     async def _list(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.crd is None)
+        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf)
         opts = _list_options(request.query_params)
         verbs = self.ctx.verbs
         result = await verbs.list(info, target.namespace, opts)
@@ -249,7 +249,7 @@ class ResourceEndpoint:
 
     @staticmethod
     def _raw_ok(info: ResourceInfo) -> bool:
-        return info.from_storage is None and (info.crd is None or info.storage_version)
+        return info.from_storage is None
 
     async def _watch(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         query = request.query_params
