@@ -9,18 +9,18 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from shim.machinery import errors, tables
+from shim.machinery import errors
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
 from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
-from shim.registry.rest import NOT_FOUND_MESSAGE, Verbs, list_metadata
+from shim.registry.rest import NOT_FOUND_MESSAGE, Verbs
 from shim.registry.services import PodLogs
 from shim.server import negotiation as neg
 from shim.server import paths, watch as watches
 from shim.server.auth import Authenticator, Authorizer, User, impersonate
-from shim.server.printing import table_for
+from shim.server.rendering import Renderer
 from shim.server.sessions import Signer
 
 log = logging.getLogger(__name__)
@@ -191,17 +191,13 @@ class ResourceEndpoint:
             raise errors.bad_request("the body of the request must be a JSON object")
         return obj
 
-    def _render(self, request: Request, info: ResourceInfo, obj: Obj, status: int = 200) -> Response:
+    def _renderer(self, request: Request, info: ResourceInfo) -> Renderer:
         rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf)
-        if rendering.view == "Table":
-            obj = table_for(info, [obj], {"resourceVersion": obj.get("metadata", {}).get("resourceVersion", "")},
-                            request.query_params.get("includeObject", "Metadata"), rendering.version)
-        elif rendering.view == "PartialObjectMetadata":
-            obj = tables.partial_metadata(obj, rendering.version)
-        elif rendering.view:
-            raise errors.not_acceptable("application/json;as=Table;g=meta.k8s.io;v=v1, application/json")
-        body, media = neg.encode(obj, rendering)
-        return Response(body, status_code=status, media_type=media)
+        return Renderer(self.verbs, info, rendering, request.query_params.get("includeObject", "Metadata"))
+
+    def _render(self, request: Request, info: ResourceInfo, obj: Obj, status: int = 200) -> Response:
+        renderer = self._renderer(request, info)
+        return Response(renderer.object(obj), status_code=status, media_type=renderer.media_type)
 
     def _answer(self, request: Request, info: ResourceInfo, target: paths.Target, obj: Obj,
                 status: int = 200) -> Response:
@@ -226,34 +222,14 @@ class ResourceEndpoint:
         return Response(orjson.dumps(obj), status_code=status, media_type=neg.JSON)
 
     async def _list(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf)
-        opts = _list_options(request.query_params)
-        verbs = self.ctx.verbs
-        result = await verbs.list(info, target.namespace, opts)
-        list_meta = list_metadata(result)
-        if rendering.encoding == "json" and not rendering.view and self._raw_ok(info):
-            head = orjson.dumps({"kind": info.list_kind, "apiVersion": info.api_version, "metadata": list_meta})
-            body = head[:-1] + b',"items":[' + b",".join(e.raw for e in result.entries) + b"]}"
-            return Response(body, media_type=neg.JSON)
-        if rendering.view == "Table":
-            items = [verbs.decode(info, e) for e in result.entries]
-            out = table_for(info, items, list_meta, request.query_params.get("includeObject", "Metadata"),
-                            rendering.version)
-        elif rendering.view in ("PartialObjectMetadataList", "PartialObjectMetadata"):
-            items = [verbs.decode(info, e) for e in result.entries]
-            out = tables.partial_metadata_list(items, list_meta, rendering.version)
-        else:
-            out = verbs.list_object(info, result)
-        body, media = neg.encode(out, rendering)
-        return Response(body, media_type=media)
-
-    @staticmethod
-    def _raw_ok(info: ResourceInfo) -> bool:
-        return info.from_storage is None
+        renderer = self._renderer(request, info)
+        result = await self.verbs.list(info, target.namespace, _list_options(request.query_params))
+        return Response(renderer.list(result), media_type=renderer.media_type)
 
     async def _watch(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         query = request.query_params
         rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=False, protobuf_views=False)
+        renderer = Renderer(self.verbs, info, rendering, query.get("includeObject", "Metadata"))
         opts = _list_options(query, target.name)
         send_initial = _bool_param(query, "sendInitialEvents")
         if send_initial is not None and not _bool_param(query, "allowWatchBookmarks"):
@@ -261,12 +237,10 @@ class ResourceEndpoint:
                                          "sendInitialEvents is forbidden for watch unless allowWatchBookmarks=true")
         timeout = _int_param(query, "timeoutSeconds")
         watch = await self.verbs.watch(info, target.namespace, opts, send_initial_events=send_initial)
-        stream = watches.stream(self.verbs.registry, watch, rendering,
+        stream = watches.stream(watch, renderer, lambda: self.verbs.registry.store.committed_revision,
                                 bookmarks=bool(_bool_param(query, "allowWatchBookmarks")),
                                 bookmark_interval=self.ctx.bookmark_interval,
-                                timeout=float(timeout) if timeout is not None else 1800.0,
-                                include_object=query.get("includeObject", "Metadata"),
-                                raw_ok=self._raw_ok(info))
+                                timeout=float(timeout) if timeout is not None else 1800.0)
         return StreamingResponse(stream, media_type=neg.JSON,
                                  headers={"Cache-Control": "no-cache, private", "X-Content-Type-Options": "nosniff"})
 
