@@ -1,11 +1,17 @@
-"""The v2 document in gnostic's protobuf form (`openapi_v2.Document`), which client-go asks /openapi/v2 for."""
+"""The v2 document in gnostic's protobuf form (`openapi.v2.Document`), which client-go asks /openapi/v2 for.
+
+The message is built with the protobuf runtime from gnostic's descriptor (shim.machinery.protobuf), for the
+parts a Kubernetes document uses. Proto3 leaves out empty scalars, but a sub-message that is set is always
+written, even empty: kube-openapi tells a kind from a map by whether `properties` is present.
+"""
 from __future__ import annotations
 
 import json
-import struct
 import threading
 from collections import OrderedDict
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
+
+from shim.machinery import protobuf
 
 #: What client-go sends in `Accept` for /openapi/v2 (the only form it asks for).
 V2_PROTOBUF_ACCEPT = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
@@ -16,175 +22,159 @@ V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 _lock = threading.Lock()
 _pb_cache: "OrderedDict[int, tuple[dict, bytes]]" = OrderedDict()
 
-
-# The wire encoding of gnostic's openapi_v2 messages (openapiv2/OpenAPIv2.proto), for the parts a Kubernetes
-# document uses. Field numbers are the proto's; proto3 leaves out empty scalars, but present sub-messages are
-# always written (presence of `properties` decides between a kind and a map in kube-openapi).
-
-
-def _varint(value: int) -> bytes:
-    if value < 0:
-        value += 1 << 64
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
+#: Schema fields copied as they are: strings, then numbers (proto3 leaves zeros out), then flags
+_SCHEMA_STRINGS = {"$ref": "_ref", "format": "format", "title": "title", "description": "description",
+                   "pattern": "pattern"}
+_SCHEMA_DOUBLES = {"multipleOf": "multiple_of", "maximum": "maximum", "minimum": "minimum"}
+_SCHEMA_INTS = {"maxLength": "max_length", "minLength": "min_length", "maxItems": "max_items",
+                "minItems": "min_items", "maxProperties": "max_properties", "minProperties": "min_properties"}
+_SCHEMA_FLAGS = {"exclusiveMaximum": "exclusive_maximum", "exclusiveMinimum": "exclusive_minimum",
+                 "uniqueItems": "unique_items", "readOnly": "read_only"}
+_METHODS = ("get", "put", "post", "delete", "patch")
 
 
-def _pb_len(field: int, data: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(data)) + data
+def _any(message: Any, value: Any) -> None:
+    """An `Any` carrying the value as YAML (JSON is YAML), which is how kube-openapi reads it."""
+    message.yaml = json.dumps(value, ensure_ascii=False)
 
 
-def _pb_str(field: int, value: Any) -> bytes:
-    if value is None or value == "":
-        return b""
-    return _pb_len(field, str(value).encode())
+def _extensions(repeated: Any, node: Mapping[str, Any]) -> None:
+    for key, value in node.items():
+        if key.startswith("x-"):
+            named = repeated.add()
+            named.name = key
+            _any(named.value, value)
 
 
-def _pb_strs(field: int, values: Iterable[Any]) -> bytes:
-    return b"".join(_pb_len(field, str(v).encode()) for v in values)
+def _number(value: Any, kind: type) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool) and value != 0
 
 
-def _pb_bool(field: int, value: Any, *, keep_false: bool = False) -> bytes:
-    if not value and not keep_false:
-        return b""
-    return _varint(field << 3) + (b"\x01" if value else b"\x00")
-
-
-def _pb_int(field: int, value: Any) -> bytes:
-    if not isinstance(value, int) or isinstance(value, bool) or value == 0:
-        return b""
-    return _varint(field << 3) + _varint(value)
-
-
-def _pb_double(field: int, value: Any) -> bytes:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value == 0:
-        return b""
-    return _varint(field << 3 | 1) + struct.pack("<d", float(value))
-
-
-def _pb_any(field: int, value: Any) -> bytes:
-    """An `Any` message carrying the value as YAML (JSON is YAML), which is how kube-openapi reads it."""
-    return _pb_len(field, _pb_str(2, json.dumps(value, ensure_ascii=False)))
-
-
-def _pb_extensions(field: int, node: Mapping[str, Any]) -> bytes:
-    return b"".join(_pb_len(field, _pb_str(1, key) + _pb_any(2, value))
-                    for key, value in node.items() if key.startswith("x-"))
-
-
-def _pb_schema(schema: Mapping[str, Any]) -> bytes:
-    parts = [
-        _pb_str(1, schema.get("$ref")),
-        _pb_str(2, schema.get("format")),
-        _pb_str(3, schema.get("title")),
-        _pb_str(4, schema.get("description")),
-        _pb_any(5, schema["default"]) if "default" in schema else b"",
-        _pb_double(6, schema.get("multipleOf")),
-        _pb_double(7, schema.get("maximum")),
-        _pb_bool(8, schema.get("exclusiveMaximum")),
-        _pb_double(9, schema.get("minimum")),
-        _pb_bool(10, schema.get("exclusiveMinimum")),
-        _pb_int(11, schema.get("maxLength")),
-        _pb_int(12, schema.get("minLength")),
-        _pb_str(13, schema.get("pattern")),
-        _pb_int(14, schema.get("maxItems")),
-        _pb_int(15, schema.get("minItems")),
-        _pb_bool(16, schema.get("uniqueItems")),
-        _pb_int(17, schema.get("maxProperties")),
-        _pb_int(18, schema.get("minProperties")),
-        _pb_strs(19, schema.get("required") or ()),
-        b"".join(_pb_any(20, v) for v in schema.get("enum") or ()),
-    ]
+def _schema(message: Any, schema: Mapping[str, Any]) -> None:
+    for key, field in _SCHEMA_STRINGS.items():
+        if schema.get(key) not in (None, ""):
+            setattr(message, field, str(schema[key]))
+    for key, field in _SCHEMA_DOUBLES.items():
+        if _number(schema.get(key), (int, float)):
+            setattr(message, field, float(schema[key]))
+    for key, field in _SCHEMA_INTS.items():
+        if _number(schema.get(key), int):
+            setattr(message, field, schema[key])
+    for key, field in _SCHEMA_FLAGS.items():
+        if schema.get(key):
+            setattr(message, field, True)
+    if "default" in schema:
+        _any(message.default, schema["default"])
+    message.required.extend(str(r) for r in schema.get("required") or ())
+    for value in schema.get("enum") or ():
+        _any(message.enum.add(), value)
     additional = schema.get("additionalProperties")
     if isinstance(additional, dict):
-        parts.append(_pb_len(21, _pb_len(1, _pb_schema(additional))))
+        message.additional_properties.schema.SetInParent()
+        _schema(message.additional_properties.schema, additional)
     elif isinstance(additional, bool):
-        parts.append(_pb_len(21, _pb_bool(2, additional, keep_false=True)))
+        message.additional_properties.boolean = additional
     kind = schema.get("type")
     if kind:
-        parts.append(_pb_len(22, _pb_strs(1, kind if isinstance(kind, list) else [kind])))
+        message.type.value.extend(str(k) for k in (kind if isinstance(kind, list) else [kind]))
     items = schema.get("items")
-    if isinstance(items, dict):
-        parts.append(_pb_len(23, _pb_len(1, _pb_schema(items))))
-    elif isinstance(items, list):
-        parts.append(_pb_len(23, b"".join(_pb_len(1, _pb_schema(i)) for i in items if isinstance(i, dict))))
-    parts.extend(_pb_len(24, _pb_schema(s)) for s in schema.get("allOf") or () if isinstance(s, dict))
+    if isinstance(items, (dict, list)):
+        message.items.SetInParent()
+        for item in items if isinstance(items, list) else [items]:
+            if isinstance(item, dict):
+                _schema(message.items.schema.add(), item)
+    for part in schema.get("allOf") or ():
+        if isinstance(part, dict):
+            _schema(message.all_of.add(), part)
     properties = schema.get("properties")
     if isinstance(properties, dict):
-        parts.append(_pb_len(25, b"".join(_pb_len(1, _pb_str(1, name) + _pb_len(2, _pb_schema(sub)))
-                                          for name, sub in properties.items() if isinstance(sub, dict))))
-    if isinstance(schema.get("discriminator"), str):
-        parts.append(_pb_str(26, schema["discriminator"]))
-    parts.append(_pb_bool(27, schema.get("readOnly")))
+        message.properties.SetInParent()
+        for name, sub in properties.items():
+            if isinstance(sub, dict):
+                named = message.properties.additional_properties.add()
+                named.name = name
+                named.value.SetInParent()
+                _schema(named.value, sub)
+    if isinstance(schema.get("discriminator"), str) and schema["discriminator"]:
+        message.discriminator = schema["discriminator"]
     if "example" in schema:
-        parts.append(_pb_any(30, schema["example"]))
-    parts.append(_pb_extensions(31, schema))
-    return b"".join(parts)
+        _any(message.example, schema["example"])
+    _extensions(message.vendor_extension, schema)
 
 
-def _pb_parameter(parameter: Mapping[str, Any]) -> bytes:
-    """A ParametersItem: a body parameter, or a query/path non-body one."""
+def _parameter(message: Any, parameter: Mapping[str, Any]) -> None:
+    """A ParametersItem: a body parameter, or a query or path one."""
     where = parameter.get("in")
     if where == "body":
-        body = (_pb_str(1, parameter.get("description")) + _pb_str(2, parameter.get("name")) + _pb_str(3, where)
-                + _pb_bool(4, parameter.get("required")) + _pb_len(5, _pb_schema(parameter.get("schema") or {})))
-        return _pb_len(1, _pb_len(1, body))
-    common = (_pb_bool(1, parameter.get("required")) + _pb_str(2, where) + _pb_str(3, parameter.get("description"))
-              + _pb_str(4, parameter.get("name")))
-    if where == "path":
-        sub = _pb_len(4, common + _pb_str(5, parameter.get("type")) + _pb_bool(19, parameter.get("uniqueItems")))
-    else:
-        sub = _pb_len(3, common + _pb_str(6, parameter.get("type")) + _pb_bool(20, parameter.get("uniqueItems")))
-    return _pb_len(1, _pb_len(2, sub))
+        body = message.parameter.body_parameter
+        for key in ("description", "name", "in"):
+            if parameter.get(key):
+                setattr(body, key, str(parameter[key]))
+        body.required = bool(parameter.get("required"))
+        body.schema.SetInParent()
+        _schema(body.schema, parameter.get("schema") or {})
+        return
+    non_body = message.parameter.non_body_parameter
+    sub = non_body.path_parameter_sub_schema if where == "path" else non_body.query_parameter_sub_schema
+    sub.SetInParent()
+    sub.required = bool(parameter.get("required"))
+    for key in ("in", "description", "name", "type"):
+        if parameter.get(key):
+            setattr(sub, key, str(parameter[key]))
+    sub.unique_items = bool(parameter.get("uniqueItems"))
 
 
-def _pb_operation(operation: Mapping[str, Any]) -> bytes:
-    responses = b"".join(
-        _pb_len(1, _pb_str(1, code) + _pb_len(2, _pb_len(1, _pb_str(1, response.get("description"))
-                                                           + (_pb_len(2, _pb_len(1, _pb_schema(response["schema"])))
-                                                              if "schema" in response else b""))))
-        for code, response in (operation.get("responses") or {}).items())
-    return b"".join([
-        _pb_strs(1, operation.get("tags") or ()),
-        _pb_str(3, operation.get("description")),
-        _pb_str(5, operation.get("operationId")),
-        _pb_strs(6, operation.get("produces") or ()),
-        _pb_strs(7, operation.get("consumes") or ()),
-        b"".join(_pb_len(8, _pb_parameter(p)) for p in operation.get("parameters") or ()),
-        _pb_len(9, responses),
-        _pb_strs(10, operation.get("schemes") or ()),
-        _pb_extensions(13, operation),
-    ])
+def _operation(message: Any, operation: Mapping[str, Any]) -> None:
+    message.tags.extend(operation.get("tags") or ())
+    if operation.get("description"):
+        message.description = operation["description"]
+    if operation.get("operationId"):
+        message.operation_id = operation["operationId"]
+    message.produces.extend(operation.get("produces") or ())
+    message.consumes.extend(operation.get("consumes") or ())
+    for parameter in operation.get("parameters") or ():
+        _parameter(message.parameters.add(), parameter)
+    message.responses.SetInParent()
+    for code, response in (operation.get("responses") or {}).items():
+        named = message.responses.response_code.add()
+        named.name = code
+        answer = named.value.response
+        answer.SetInParent()
+        if response.get("description"):
+            answer.description = response["description"]
+        if "schema" in response:
+            answer.schema.schema.SetInParent()
+            _schema(answer.schema.schema, response["schema"])
+    message.schemes.extend(operation.get("schemes") or ())
+    _extensions(message.vendor_extension, operation)
 
 
 def _encode_v2(document: Mapping[str, Any]) -> bytes:
+    message = protobuf.openapi_v2_document()
+    message.swagger = document.get("swagger", "2.0")
     info = document.get("info") or {}
-    paths = b""
+    message.info.SetInParent()
+    for key in ("title", "version"):
+        if info.get(key):
+            setattr(message.info, key, str(info[key]))
+    message.paths.SetInParent()
     for path, item in (document.get("paths") or {}).items():
-        encoded = b"".join([
-            _pb_len(2, _pb_operation(item["get"])) if "get" in item else b"",
-            _pb_len(3, _pb_operation(item["put"])) if "put" in item else b"",
-            _pb_len(4, _pb_operation(item["post"])) if "post" in item else b"",
-            _pb_len(5, _pb_operation(item["delete"])) if "delete" in item else b"",
-            _pb_len(8, _pb_operation(item["patch"])) if "patch" in item else b"",
-            b"".join(_pb_len(9, _pb_parameter(p)) for p in item.get("parameters") or ()),
-            _pb_extensions(10, item),
-        ])
-        paths += _pb_len(2, _pb_str(1, path) + _pb_len(2, encoded))
-    definitions = b"".join(_pb_len(1, _pb_str(1, name) + _pb_len(2, _pb_schema(schema)))
-                           for name, schema in (document.get("definitions") or {}).items())
-    return b"".join([
-        _pb_str(1, document.get("swagger", "2.0")),
-        _pb_len(2, _pb_str(1, info.get("title")) + _pb_str(2, info.get("version"))),
-        _pb_len(8, paths),
-        _pb_len(9, definitions),
-    ])
+        named = message.paths.path.add()
+        named.name = path
+        named.value.SetInParent()
+        for method in _METHODS:
+            if method in item:
+                _operation(getattr(named.value, method), item[method])
+        for parameter in item.get("parameters") or ():
+            _parameter(named.value.parameters.add(), parameter)
+        _extensions(named.value.vendor_extension, item)
+    message.definitions.SetInParent()
+    for name, schema in (document.get("definitions") or {}).items():
+        named = message.definitions.additional_properties.add()
+        named.name = name
+        named.value.SetInParent()
+        _schema(named.value, schema)
+    return message.SerializeToString()
 
 
 def v2_protobuf(document: Mapping[str, Any]) -> bytes:
