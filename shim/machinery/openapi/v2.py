@@ -112,9 +112,9 @@ def _v2_operation(operation: dict) -> dict:
         converted["produces"] = produces
     parameters = [_v2_parameter(p) for p in operation.get("parameters", [])]
     if body:
-        media = next(iter(body.get("content", {}).values()), {})
+        first: dict[str, Any] = next(iter(body.get("content", {}).values()), {})
         parameters.insert(0, {"name": "body", "in": "body", "required": bool(body.get("required")),
-                              "schema": _v2_schema(media.get("schema", {}))})
+                              "schema": _v2_schema(first.get("schema", {}))})
     converted["parameters"] = parameters
     converted["responses"] = responses
     converted["schemes"] = ["https"]

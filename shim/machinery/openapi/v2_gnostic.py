@@ -20,7 +20,7 @@ V2_PROTOBUF_ACCEPT = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf
 V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 _lock = threading.Lock()
-_pb_cache: "OrderedDict[int, tuple[dict, bytes]]" = OrderedDict()
+_pb_cache: "OrderedDict[int, tuple[Mapping[str, Any], bytes]]" = OrderedDict()
 
 #: Schema fields copied as they are: strings, then numbers (proto3 leaves zeros out), then flags
 _SCHEMA_STRINGS = {"$ref": "_ref", "format": "format", "title": "title", "description": "description",
@@ -46,7 +46,7 @@ def _extensions(repeated: Any, node: Mapping[str, Any]) -> None:
             _any(named.value, value)
 
 
-def _number(value: Any, kind: type) -> bool:
+def _number(value: Any, kind: type | tuple[type, ...]) -> bool:
     return isinstance(value, kind) and not isinstance(value, bool) and value != 0
 
 
