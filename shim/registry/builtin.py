@@ -14,6 +14,7 @@ from shim.registry.resource import ResourceInfo
 from shim.registry.strategy import NoStatusStrategy
 from shim.registry.subresource import handlers
 from shim.registry.subresources.binding import Binding
+from shim.registry.subresources.ephemeralcontainers import EphemeralContainers
 from shim.registry.subresources.eviction import Eviction
 from shim.registry.subresources.finalize import Finalize
 from shim.registry.subresources.log import Log
@@ -29,7 +30,7 @@ def builtin_resources() -> list[ResourceInfo]:
         R("", "v1", "namespaces", "namespace", "Namespace", False, NamespaceStrategy(), ("ns",),
           subresources=handlers(Status(), Finalize())),
         R("", "v1", "pods", "pod", "Pod", True, PodStrategy(), ("po",), ("all",),
-          subresources=handlers(Status(), Log(), Binding(), Eviction())),
+          subresources=handlers(Status(), Log(), Binding(), Eviction(), EphemeralContainers())),
         R("", "v1", "bindings", "binding", "Binding", True, NoStatusStrategy(), handler=Binding()),
         R("", "v1", "configmaps", "configmap", "ConfigMap", True, ConfigMapStrategy(), ("cm",)),
         R("", "v1", "secrets", "secret", "Secret", True, SecretStrategy()),
