@@ -13,6 +13,7 @@ from shim.clients.local import LocalClient
 from shim.controllers.bootstrap import ensure_namespaces
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
+from shim.registry.rest import Verbs
 from shim.storage.store import Store
 
 
@@ -24,7 +25,7 @@ class LocalApi:
         self.store.open()
         self.registry = Registry(self.store)
         self.catalog = Catalog(self.store)
-        self.client = LocalClient(self.registry, self.catalog)
+        self.client = LocalClient(Verbs(self.registry, self.catalog))
         self._watches: list[asyncio.Task[None]] = []
 
     async def start(self) -> "LocalApi":

@@ -6,6 +6,7 @@ module proxy, and ``grpcio-tools`` from the ``dev`` extra)::
 
     .venv/bin/python tools/gen_protobuf_descriptors.py            # v0.34.1
     .venv/bin/python tools/gen_protobuf_descriptors.py --version v0.35.0
+    .venv/bin/python tools/gen_protobuf_descriptors.py --only openapi   # openapiv2.desc alone
 
 It
 
@@ -30,8 +31,13 @@ It
    group/version's proto package and registered kinds (``register.go``) and the
    Go slice types that protobuf wraps in a message (``Verbs``, ``ExtraValue``).
 
+4. fetches github.com/google/gnostic-models (the version kube-openapi uses) and
+   writes the FileDescriptorSet of its ``openapiv2/OpenAPIv2.proto`` (with
+   ``google/protobuf/any.proto``) to ``shim/machinery/protobuf/openapiv2.desc``:
+   the ``openapi_v2.Document`` that client-go asks ``/openapi/v2`` for.
+
 No Python classes are generated: the runtime builds message classes from the
-descriptor set with ``google.protobuf.message_factory``.
+descriptor sets with ``google.protobuf.message_factory``.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ from pathlib import Path
 
 MODULES = ("k8s.io/api", "k8s.io/apimachinery", "k8s.io/apiextensions-apiserver")
 DEFAULT_VERSION = "v0.34.1"
+GNOSTIC = "github.com/google/gnostic-models"
+GNOSTIC_VERSION = "v0.7.0"  # k8s.io/kube-openapi's, at Kubernetes 1.34
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "shim" / "machinery" / "protobuf"
 
@@ -151,7 +159,23 @@ def main() -> None:
     ap.add_argument("--schema-version", default=None,
                     help="kubernetes-validate schema dir for required fields (default: v1.<minor>.0-local)")
     ap.add_argument("--out-dir", default=str(OUT_DIR))
+    ap.add_argument("--only", choices=("k8s", "openapi"), help="regenerate one of the two descriptor sets")
     args = ap.parse_args()
+    if args.only != "k8s":
+        write_openapi_v2(Path(args.out_dir))
+    if args.only != "openapi":
+        write_kubernetes(args)
+
+
+def write_openapi_v2(out_dir: Path) -> None:
+    """gnostic's OpenAPI v2 model, as a FileDescriptorSet."""
+    module_dir = download(GNOSTIC, GNOSTIC_VERSION)
+    out = out_dir / "openapiv2.desc"
+    run_protoc(module_dir, ["openapiv2/OpenAPIv2.proto"], out)
+    print(f"wrote {out} ({out.stat().st_size} bytes, {GNOSTIC}@{GNOSTIC_VERSION})")
+
+
+def write_kubernetes(args: argparse.Namespace) -> None:
     version = args.version
     minor = version.split(".")[1]
     out_dir = Path(args.out_dir)

@@ -17,17 +17,19 @@ import uvicorn
 from shim.clients.local import LocalClient
 from shim.controllers import bootstrap
 from shim.controllers.crds import cleanup_terminating
-from shim.controllers.gc import GarbageCollector
+from shim.controllers.gc import GarbageCollector, collected_resources
 from shim.controllers.namespaces import finalize_terminating, namespaced_resources
 from shim.controllers.runner import forever
 from shim.controllers.serviceaccounts import ensure_default_accounts
-from shim.clients.base import Resource
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
+from shim.registry.rest import Verbs
+from shim.registry.services import Services
 from shim.server import kubeconfig, tls
 from shim.server.app import build_app
 from shim.server.auth import Authenticator, Authorizer
 from shim.server.resources import ApiContext
+from shim.server.reviews import AccessReviews
 from shim.server.sessions import Signer, login_url
 from shim.storage.store import Store
 
@@ -83,9 +85,11 @@ class Cluster:
         self.registry = Registry(self.store)
         self.catalog = Catalog(self.store)
         self.auth = Authenticator.load(opts.data_dir)
-        self.ctx = ApiContext(self.registry, self.catalog, self.auth, Authorizer(self.registry, self.catalog),
-                              bookmark_interval=opts.bookmark_interval, sessions=Signer.load(opts.data_dir))
-        self.client = LocalClient(self.registry, self.catalog)
+        authorizer = Authorizer(self.registry, self.catalog)
+        self.verbs = Verbs(self.registry, self.catalog, Services(tokens=self.auth, reviews=AccessReviews(authorizer)))
+        self.ctx = ApiContext(self.verbs, self.auth, authorizer, bookmark_interval=opts.bookmark_interval,
+                              sessions=Signer.load(opts.data_dir))
+        self.client = LocalClient(self.verbs)
         self.tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -94,9 +98,7 @@ class Cluster:
         await bootstrap.ensure_rbac_defaults(self.client)
         if self.fresh:
             await bootstrap.install_crds(self.client, self.opts.crds_dir)
-        resources = lambda: [Resource(i.group, i.version, i.plural) for i in self.catalog.all()  # noqa: E731
-                             if "watch" in i.verbs and i.from_storage is None]
-        gc = GarbageCollector(self.client, resources)
+        gc = GarbageCollector(self.client, lambda: collected_resources(self.catalog))
         self.tasks += [
             asyncio.create_task(forever("serviceaccounts", lambda: ensure_default_accounts(self.client))),
             asyncio.create_task(forever("namespaces", lambda: finalize_terminating(

@@ -205,14 +205,9 @@ class RemoteClient:
                 yield WatchEvent(event["type"], event["object"])
 
     async def create(self, resource: Resource, obj: Obj, namespace: str = "") -> Obj:
-        """POST; a Binding goes to its pod's binding subresource, as the scheduler does it."""
-        meta = obj.get("metadata") or {}
-        namespace = namespace or meta.get("namespace", "")
-        if resource.group == "" and resource.plural == "bindings":
-            path = resource_path(Resource("", resource.version, "pods"), namespace, meta.get("name", ""), "binding")
-        else:
-            path = resource_path(resource, namespace)
-        return await self._request("POST", path, body=obj, params=self._write_params())
+        """POST to the collection (a Binding to `bindings`, which assigns its pod)."""
+        namespace = namespace or (obj.get("metadata") or {}).get("namespace", "")
+        return await self._request("POST", resource_path(resource, namespace), body=obj, params=self._write_params())
 
     async def update(self, resource: Resource, obj: Obj, *, subresource: str = "") -> Obj:
         meta = obj.get("metadata") or {}

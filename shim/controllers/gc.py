@@ -20,6 +20,17 @@ Obj = dict[str, Any]
 ORPHAN, FOREGROUND = "orphan", "foregroundDeletion"
 
 
+def collected_resources(catalog: Any) -> list[Resource]:
+    """Every watchable resource once per storage: resources sharing one (core and events.k8s.io events, the
+    served versions of a CRD) hold the same objects."""
+    seen, out = set(), []
+    for info in catalog.all():
+        if "watch" in info.verbs and info.storage not in seen:
+            seen.add(info.storage)
+            out.append(Resource(info.group, info.version, info.plural))
+    return out
+
+
 @dataclass
 class Node:
     resource: Resource
@@ -148,7 +159,7 @@ class GarbageCollector:
             self.dirty.put_nowait(node.uid)
             return
         if "live" in states:
-            gone = [ref for ref, s in zip(node.owners, states) if s == "gone"]
+            gone = [ref for ref, s in zip(node.owners, states, strict=True) if s == "gone"]
             if gone:
                 await self._drop_refs(node, {r.get("uid") for r in gone})
             return

@@ -176,6 +176,10 @@ def timeout(message: str, causes: list[dict[str, str]] | None = None, retry_afte
     return StatusError(504, "Timeout", message, causes=causes, retry_after=retry_after)
 
 
+def unavailable(message: str) -> StatusError:
+    return StatusError(503, "ServiceUnavailable", message)
+
+
 def internal(message: str) -> StatusError:
     return StatusError(500, "InternalError", f"Internal error occurred: {message}")
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
-from shim.machinery import errors, managed_fields, schemas, strategic_merge, timeutil
-from shim.registry.generic import Registry, WriteOptions
+from shim.machinery import errors, managed_fields, timeutil
+from shim.registry.generic import Registry
+from shim.registry.options import WriteOptions, Written
 from shim.registry.resource import ResourceInfo
 
 Obj = dict[str, Any]
@@ -94,14 +95,6 @@ def _render_path(path: Path) -> str:
     return out
 
 
-def _merge(info: ResourceInfo, live: Obj, applied: Obj) -> Obj:
-    if info.crd is not None:
-        schema = next((v.get("schema", {}).get("openAPIV3Schema") for v in info.crd["spec"]["versions"]
-                       if v.get("name") == info.version), None)
-        return strategic_merge.strategic_merge_patch(live, applied, schema, list_types=True)
-    return strategic_merge.strategic_merge_patch(live, applied, schemas.definition_for(info.api_version, info.kind))
-
-
 def _applied_fields(applied: Obj) -> Obj:
     return managed_fields.fields_of(applied)
 
@@ -139,7 +132,7 @@ def merge_applied(info: ResourceInfo, live: Obj, applied: Obj, manager: str, for
         raise errors.StatusError(409, "Conflict", f"Apply failed with {count} conflict{'s' if count > 1 else ''}: "
                                  f"{listing}", name=live["metadata"].get("name"), group=info.group,
                                  kind=info.plural, causes=causes)
-    result = _merge(info, copy.deepcopy(live), applied)
+    result = info.strategy.apply_merge(copy.deepcopy(live), applied, info.api_version, info.kind)
     owned_by_others = set().union(*(leaves for _, leaves in others)) if others else set()
     for path in sorted(previous - mine_leaves, key=len, reverse=True):
         if path not in owned_by_others and not any(p[:len(path)] == path for p in mine_leaves):
@@ -173,9 +166,23 @@ def _prune_fields(fields: Obj, paths: set[Path], prefix: Path = ()) -> Obj:
     return out
 
 
-async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: str, name: str, applied: Obj,
-                            opts: WriteOptions, force: bool) -> Obj:
-    """Create the object from the applied configuration, or merge it into the live one."""
+def applying(info: ResourceInfo, name: str, applied: Any, opts: WriteOptions, force: bool) -> Callable[[Obj], Obj]:
+    """The read-modify-write step that applies the configuration `applied` to the live object, after checking
+    the configuration; writes with it record their managedFields themselves (`fields_recorded`)."""
+    _check(info, name, applied, opts)
+    rv = (applied.get("metadata") or {}).get("resourceVersion")
+
+    def mutate(live: Obj) -> Obj:
+        if rv and rv != live["metadata"].get("resourceVersion"):
+            raise errors.stale(info.plural, name, info.group)
+        result = merge_applied(info, live, applied, opts.field_manager, force)
+        result["metadata"]["resourceVersion"] = live["metadata"].get("resourceVersion")
+        return result
+
+    return mutate
+
+
+def _check(info: ResourceInfo, name: str, applied: Any, opts: WriteOptions) -> None:
     if not opts.field_manager:
         raise errors.invalid("PatchOptions", "", [errors.field_required(
             "fieldManager", "is required for apply patch")], "meta.k8s.io")
@@ -186,27 +193,26 @@ async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: s
             raise errors.bad_request(f"{key} must be {want!r} in an applied configuration (got "
                                      f"{applied.get(key)!r})")
     meta = applied.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise errors.bad_request("metadata must be an object")
     if meta.get("name") not in (None, name):
         raise errors.bad_request(f"the name of the object ({meta.get('name')}) does not match the name on the "
                                  f"URL ({name})")
     for key in ("managedFields", "uid", "creationTimestamp"):
         if key in meta:
             raise errors.bad_request(f"metadata.{key} must not be set in an applied configuration")
+
+
+async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: str, name: str, applied: Any,
+                            opts: WriteOptions, force: bool) -> Written:
+    """Create the object from the applied configuration, or merge it into the live one."""
+    mutate = applying(info, name, applied, opts, force)
     ns = namespace if info.namespaced else ""
-    recorded = dataclasses.replace(opts, fields_recorded=True)  # shares opts.warnings with the caller
+    recorded = dataclasses.replace(opts, fields_recorded=True)
     if registry.get_entry(info, ns, name) is None:
         obj = copy.deepcopy(applied)
         obj.setdefault("metadata", {})["name"] = name
         obj["metadata"]["managedFields"] = [_entry(opts.field_manager, info.api_version,
                                                    _applied_fields(applied))]
         return await registry.create(info, ns, obj, recorded)
-    rv = meta.get("resourceVersion")
-
-    def mutate(live: Obj) -> Obj:
-        if rv and rv != live["metadata"].get("resourceVersion"):
-            raise errors.stale(info.plural, name, info.group)
-        result = merge_applied(info, live, applied, opts.field_manager, force)
-        result["metadata"]["resourceVersion"] = live["metadata"].get("resourceVersion")
-        return result
-
     return await registry.update_with(info, ns, name, mutate, recorded)

@@ -1,4 +1,4 @@
-"""The built-in resources kubeshim serves, each with its strategy (pkg/registry in upstream)."""
+"""The built-in resources kubeshim serves, each with its strategy and subresources (pkg/registry in upstream)."""
 from __future__ import annotations
 
 from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
@@ -12,52 +12,60 @@ from shim.registry.kinds.simple import (ClaimStrategy, LeaseStrategy, PathSegmen
                                         ServiceAccountStrategy, StatusStrategy, WebhookConfigurationStrategy)
 from shim.registry.resource import ResourceInfo
 from shim.registry.strategy import NoStatusStrategy
-
-CREATE_ONLY = ("create",)
+from shim.registry.subresource import handlers
+from shim.registry.subresources.binding import Binding
+from shim.registry.subresources.ephemeralcontainers import EphemeralContainers
+from shim.registry.subresources.eviction import Eviction
+from shim.registry.subresources.finalize import Finalize
+from shim.registry.subresources.log import Log
+from shim.registry.subresources.reviews import AccessReview
+from shim.registry.subresources.status import Status
+from shim.registry.subresources.token import Token
 
 
 def builtin_resources() -> list[ResourceInfo]:
     R = ResourceInfo
+    status = handlers(Status())
     return [
         R("", "v1", "namespaces", "namespace", "Namespace", False, NamespaceStrategy(), ("ns",),
-          subresources={"status": "Namespace", "finalize": "Namespace"}),
+          subresources=handlers(Status(), Finalize())),
         R("", "v1", "pods", "pod", "Pod", True, PodStrategy(), ("po",), ("all",),
-          subresources={"status": "Pod", "log": "Pod", "binding": "Binding", "eviction": "Eviction"}),
-        R("", "v1", "bindings", "binding", "Binding", True, NoStatusStrategy(), verbs=CREATE_ONLY),
+          subresources=handlers(Status(), Log(), Binding(), Eviction(), EphemeralContainers())),
+        R("", "v1", "bindings", "binding", "Binding", True, NoStatusStrategy(), handler=Binding()),
         R("", "v1", "configmaps", "configmap", "ConfigMap", True, ConfigMapStrategy(), ("cm",)),
         R("", "v1", "secrets", "secret", "Secret", True, SecretStrategy()),
         R("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ServiceAccountStrategy(), ("sa",),
-          subresources={"token": "TokenRequest"}),
+          subresources=handlers(Token())),
         R("", "v1", "services", "service", "Service", True, ServiceStrategy(), ("svc",), ("all",),
-          subresources={"status": "Service"}),
+          subresources=status),
         R("", "v1", "endpoints", "endpoints", "Endpoints", True, NoStatusStrategy(), ("ep",)),
         R("", "v1", "events", "event", "Event", True, EventStrategy(), ("ev",)),
         R("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", True, StatusStrategy(), ("quota",),
-          subresources={"status": "ResourceQuota"}),
+          subresources=status),
         R("", "v1", "limitranges", "limitrange", "LimitRange", True, NoStatusStrategy(), ("limits",)),
         R("", "v1", "podtemplates", "podtemplate", "PodTemplate", True, ReturnsDeletedObject()),
-        R("", "v1", "nodes", "node", "Node", False, NodeStrategy(), ("no",), subresources={"status": "Node"}),
+        R("", "v1", "nodes", "node", "Node", False, NodeStrategy(), ("no",), subresources=status),
         R("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", True,
-          ClaimStrategy(), ("pvc",), subresources={"status": "PersistentVolumeClaim"}),
+          ClaimStrategy(), ("pvc",), subresources=status),
         R("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", False, StatusStrategy(), ("pv",),
-          subresources={"status": "PersistentVolume"}),
+          subresources=status),
         R("coordination.k8s.io", "v1", "leases", "lease", "Lease", True, LeaseStrategy()),
         R("events.k8s.io", "v1", "events", "event", "Event", True, EventsV1Strategy(), ("ev",),
           storage="/events", to_storage=to_core, from_storage=from_core),
         R("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
           "CustomResourceDefinition", False, CRDStrategy(), ("crd", "crds"), ("api-extensions",),
-          subresources={"status": "CustomResourceDefinition"}),
+          subresources=status),
         R("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration",
           "MutatingWebhookConfiguration", False, WebhookConfigurationStrategy(), categories=("api-extensions",)),
         R("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
           "validatingwebhookconfiguration", "ValidatingWebhookConfiguration", False,
           WebhookConfigurationStrategy(), categories=("api-extensions",)),
         R("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview",
-          "SelfSubjectAccessReview", False, NoStatusStrategy(), verbs=CREATE_ONLY),
+          "SelfSubjectAccessReview", False, NoStatusStrategy(), handler=AccessReview()),
         R("authorization.k8s.io", "v1", "subjectaccessreviews", "subjectaccessreview", "SubjectAccessReview", False,
-          NoStatusStrategy(), verbs=CREATE_ONLY),
+          NoStatusStrategy(), handler=AccessReview()),
         R("authentication.k8s.io", "v1", "selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview", False,
-          NoStatusStrategy(), verbs=CREATE_ONLY),
+          NoStatusStrategy(), handler=AccessReview()),
         R("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True, PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True, PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", False,

@@ -8,6 +8,9 @@ import orjson
 from shim.registry.builtin import builtin_resources
 from shim.registry.kinds.custom import CustomResourceStrategy
 from shim.registry.resource import ResourceInfo
+from shim.registry.subresource import Subresource
+from shim.registry.subresources.scale import Scale
+from shim.registry.subresources.status import Status
 from shim.storage.store import Store
 
 CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
@@ -39,7 +42,7 @@ class Catalog:
         if revs == self._crd_revs:
             return
         custom: dict[tuple[str, str, str], ResourceInfo] = {}
-        for _, name, entry in self.store.items(CRD_KEY):
+        for _, _, entry in self.store.items(CRD_KEY):
             crd = orjson.loads(entry.raw)
             if crd.get("metadata", {}).get("deletionTimestamp") and not crd.get("metadata", {}).get("finalizers"):
                 continue
@@ -72,7 +75,7 @@ class Catalog:
             versions = out.setdefault(info.group, [])
             if info.version not in versions:
                 versions.append(info.version)
-        for group, versions in out.items():
+        for versions in out.values():
             versions.sort(key=_version_key)
         return out
 
@@ -87,16 +90,20 @@ def custom_resources(crd: Obj) -> list[ResourceInfo]:
     for version in spec.get("versions") or []:
         if not version.get("served", True):
             continue
-        subresources = {}
-        if "status" in (version.get("subresources") or {}):
-            subresources["status"] = names["kind"]
-        if "scale" in (version.get("subresources") or {}):
-            subresources["scale"] = "Scale"
+        declared = version.get("subresources") or {}
+        subresources: dict[str, Subresource] = {}
+        if "status" in declared:
+            subresources["status"] = Status()
+        if "scale" in declared:
+            subresources["scale"] = Scale()
+        api_version = f"{spec['group']}/{version['name']}"
+        strategy = CustomResourceStrategy(version, api_version,
+                                          terminating=bool((crd.get("metadata") or {}).get("deletionTimestamp")))
         out.append(ResourceInfo(
             group=spec["group"], version=version["name"], plural=names["plural"],
             singular=names.get("singular") or names["kind"].lower(), kind=names["kind"],
-            namespaced=spec.get("scope") == "Namespaced", strategy=CustomResourceStrategy(version),
+            namespaced=spec.get("scope") == "Namespaced", strategy=strategy,
             short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
-            subresources=subresources, crd=crd, storage_version=bool(version.get("storage")),
-            storage=f"{spec['group']}/{names['plural']}"))
+            subresources=subresources, storage=f"{spec['group']}/{names['plural']}",
+            from_storage=strategy.from_storage))
     return out

@@ -15,12 +15,11 @@ from typing import Any, AsyncIterator, Callable
 import orjson
 
 from shim.machinery import errors, managed_fields, names, timeutil, typecheck
-from shim.machinery.errors import StatusError
 from shim.machinery.fields import FieldSelector, check_supported
-from shim.machinery.fields import EVERYTHING as ALL_FIELDS
 from shim.machinery.labels import LabelSelector
-from shim.machinery.labels import EVERYTHING as ALL_LABELS
+from shim.registry.options import DeleteOptions, ListOptions, WriteOptions, Written
 from shim.registry.resource import Attrs, ResourceInfo
+from shim.registry.strategy import UpdateRules
 from shim.storage.paging import InvalidContinue
 from shim.storage.store import ADDED, DELETED, MODIFIED, Entry, Event, Store, Subscription, TooOld
 
@@ -33,43 +32,11 @@ TOO_LARGE_WAIT = 3.0
 
 
 @dataclass
-class ListOptions:
-    label_selector: LabelSelector = ALL_LABELS
-    field_selector: FieldSelector = ALL_FIELDS
-    limit: int = 0
-    continue_token: str = ""
-    resource_version: str = ""
-    resource_version_match: str = ""
-
-
-@dataclass
 class ListResult:
     entries: list[Entry]
     resource_version: int
     continue_token: str = ""
     remaining: int | None = None
-
-
-@dataclass
-class DeleteOptions:
-    grace_period_seconds: int | None = None
-    propagation_policy: str | None = None
-    uid: str | None = None
-    resource_version: str | None = None
-    dry_run: bool = False
-
-
-@dataclass
-class WriteOptions:
-    dry_run: bool = False
-    field_manager: str = ""
-    user_agent: str = ""
-    #: managedFields were already set by the caller (server-side apply)
-    fields_recorded: bool = False
-    #: what to do with unknown fields of built-in kinds: Strict, Warn or Ignore
-    field_validation: str = "Warn"
-    #: Warning texts for the client, filled in by the write
-    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -161,11 +128,7 @@ class Registry:
 
     @staticmethod
     def present(info: ResourceInfo, obj: Obj) -> Obj:
-        if info.from_storage is not None:
-            obj = info.from_storage(obj)
-        elif info.crd is not None:
-            obj["apiVersion"] = info.api_version
-        return obj
+        return info.from_storage(obj) if info.from_storage is not None else obj
 
     # -- reads --------------------------------------------------------------------------------------------
 
@@ -316,8 +279,9 @@ class Registry:
                                             "message": f"namespace {namespace} is being terminated",
                                             "field": "metadata.namespace"}])
 
-    def _check_type(self, info: ResourceInfo, obj: Obj, opts: WriteOptions | None = None) -> None:
-        """The object is of this resource's kind and, for built-in kinds, decodes as upstream's Go types."""
+    def _check_type(self, info: ResourceInfo, obj: Obj, opts: WriteOptions) -> tuple[str, ...]:
+        """The object is of this resource's kind and, for built-in kinds, decodes as upstream's Go types;
+        returns the Warning texts about its unknown fields."""
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be an object")
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
@@ -330,27 +294,23 @@ class Registry:
             raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
                                      f"API version ({info.api_version})")
         obj["kind"], obj["apiVersion"] = info.kind, info.api_version
-        if info.crd is None and info.to_storage is None:  # custom resources: structural schema instead
+        if info.strategy.go_typed:
             problem, unknown = typecheck.decode(info.api_version, info.kind, obj)
             if problem:
                 raise errors.bad_request(f'{info.kind} in version "{info.version}" cannot be handled as a '
                                          f'{info.kind}: json: {problem}')
-            if opts is not None:
-                opts.warnings += typecheck.unknown_field_warnings(unknown, opts.field_validation)
         else:
             unknown = info.strategy.prune_unknown(obj)
-            if opts is not None:
-                opts.warnings += typecheck.unknown_field_warnings(unknown, opts.field_validation)
+        return tuple(typecheck.unknown_field_warnings(unknown, opts.field_validation))
 
     def _to_storage(self, info: ResourceInfo, obj: Obj) -> Obj:
         return info.to_storage(obj) if info.to_storage is not None else obj
 
-    async def create(self, info: ResourceInfo, namespace: str, obj: Obj, opts: WriteOptions | None = None) -> Obj:
+    async def create(self, info: ResourceInfo, namespace: str, obj: Obj,
+                     opts: WriteOptions | None = None) -> Written:
         opts = opts or WriteOptions()
-        self._check_type(info, obj, opts)
-        if info.crd is not None and (info.crd.get("metadata") or {}).get("deletionTimestamp"):
-            raise StatusError(405, "MethodNotAllowed",
-                              "create not allowed while custom resource definition is terminating")
+        warnings = self._check_type(info, obj, opts)
+        info.strategy.admit_create()
         meta = _meta(obj)
         if info.namespaced:
             if meta.get("namespace") not in (None, "", namespace):
@@ -392,8 +352,8 @@ class Registry:
             managed_fields.record(obj, None, opts.field_manager or _manager_from_agent(opts.user_agent),
                                   "Update", info.api_version, "")
         if opts.dry_run:
-            return obj
-        return await self._write(info, namespace, name, ADDED, obj)
+            return Written(obj, warnings)
+        return Written(await self._write(info, namespace, name, ADDED, obj), warnings)
 
     async def _write(self, info: ResourceInfo, namespace: str, name: str, event: str, obj: Obj) -> Obj:
         """Stamp the next revision, apply to memory, await the commit; returns the served object."""
@@ -428,10 +388,12 @@ class Registry:
             raise errors.invalid(info.kind, name, causes, info.group)
 
     async def update(self, info: ResourceInfo, namespace: str, name: str, obj: Obj,
-                     opts: WriteOptions | None = None, *, subresource: str = "") -> Obj:
-        """PUT: replace the object (or its status), with resourceVersion as an optimistic lock."""
+                     opts: WriteOptions | None = None, *, subresource: str = "",
+                     rules: UpdateRules | None = None) -> Written:
+        """PUT: replace the object, with resourceVersion as an optimistic lock. A write through a subresource
+        names it and brings its own `rules` (else the kind's main-endpoint rules apply)."""
         opts = opts or WriteOptions()
-        self._check_type(info, obj, opts)
+        warnings = self._check_type(info, obj, opts)
         meta = _meta(obj)
         namespace = namespace if info.namespaced else ""
         if meta.get("name") not in (None, "", name):
@@ -448,10 +410,11 @@ class Registry:
             if parse_rv(str(rv)) != entry.rv:
                 raise errors.stale(info.plural, name, info.group)
         old = self.decode(info, entry)
-        return await self._apply_update(info, namespace, name, old, obj, opts, subresource)
+        return Written(await self._apply_update(info, namespace, name, old, obj, opts, subresource, rules),
+                       warnings)
 
     async def _apply_update(self, info: ResourceInfo, namespace: str, name: str, old: Obj, obj: Obj,
-                            opts: WriteOptions, subresource: str) -> Obj:
+                            opts: WriteOptions, subresource: str, rules: UpdateRules | None) -> Obj:
         meta = _meta(obj)
         old_meta = old["metadata"]
         meta["name"] = name
@@ -464,15 +427,8 @@ class Registry:
                 meta[key] = old_meta[key]
             else:
                 meta.pop(key, None)
-        if subresource == "status":
-            info.strategy.prepare_for_status_update(obj, old)
-            for key in ("labels", "annotations", "finalizers", "ownerReferences", "generateName"):
-                if key in old_meta:
-                    meta[key] = old_meta[key]
-                else:
-                    meta.pop(key, None)
-        elif subresource:
-            info.strategy.prepare_for_subresource(subresource, obj, old)
+        if rules is not None:
+            rules.prepare_for_update(obj, old)
         else:
             info.strategy.prepare_for_update(obj, old)
             self._validate_meta(info, obj)
@@ -484,7 +440,7 @@ class Registry:
                         f"found new finalizers {sorted(added)!r}".replace("'", '"'))], info.group)
         if info.strategy.tracks_generation and info.strategy.spec_changed(obj, old):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
-        causes = info.strategy.validate_update(obj, old)
+        causes = (rules or info.strategy).validate_update(obj, old)
         if causes:
             raise errors.invalid(info.kind, name, causes, info.group)
         if not opts.fields_recorded:
@@ -506,8 +462,8 @@ class Registry:
 
     async def update_with(self, info: ResourceInfo, namespace: str, name: str, mutate: Any,
                           opts: WriteOptions | None = None, *, subresource: str = "",
-                          require_rv: str | None = None) -> Obj:
-        """Read-modify-write in one step (patches): `mutate(current) -> new`."""
+                          rules: UpdateRules | None = None) -> Written:
+        """Read-modify-write in one step (patches): `mutate(current) -> new`; `rules` as for update."""
         opts = opts or WriteOptions()
         namespace = namespace if info.namespaced else ""
         entry = self.store.get(info.storage, namespace, name)
@@ -517,7 +473,7 @@ class Registry:
         new = mutate(copy.deepcopy(old))
         if not isinstance(new, dict):
             raise errors.bad_request("the patch must result in an object")
-        self._check_type(info, new, opts)
+        warnings = self._check_type(info, new, opts)
         new_meta = _meta(new)
         new_rv = new_meta.get("resourceVersion")
         if new_rv and str(new_rv) != old["metadata"].get("resourceVersion"):
@@ -532,7 +488,8 @@ class Registry:
         if new_meta.get("uid") not in (None, old["metadata"].get("uid")):
             raise errors.invalid(info.kind, name, [errors.field_invalid("metadata.uid", new_meta.get("uid"),
                                                                         "field is immutable")], info.group)
-        return await self._apply_update(info, namespace, name, old, new, opts, subresource)
+        return Written(await self._apply_update(info, namespace, name, old, new, opts, subresource, rules),
+                       warnings)
 
     async def delete(self, info: ResourceInfo, namespace: str, name: str,
                      opts: DeleteOptions | None = None) -> tuple[Obj, bool]:
@@ -555,8 +512,9 @@ class Registry:
         if policy not in (None, "Orphan", "Foreground", "Background"):
             raise errors.invalid_options("propagationPolicy", policy,
                                          'supported values: "Foreground", "Background", "Orphan"')
-        if opts.grace_period_seconds is not None and opts.grace_period_seconds < 0:
-            opts.grace_period_seconds = 1
+        requested = opts.grace_period_seconds
+        if requested is not None and requested < 0:
+            requested = 1
         finalizers = list(meta.get("finalizers") or [])
         if policy == "Orphan" and ORPHAN not in finalizers:
             finalizers.append(ORPHAN)
@@ -566,7 +524,7 @@ class Registry:
             finalizers = [f for f in finalizers if f != ORPHAN]
         if policy in ("Orphan", "Background"):
             finalizers = [f for f in finalizers if f != FOREGROUND]
-        grace = info.strategy.grace_period(obj, opts.grace_period_seconds)
+        grace = info.strategy.grace_period(obj, requested)
         already = bool(meta.get("deletionTimestamp"))
         current_grace = meta.get("deletionGracePeriodSeconds")
         blocked = info.strategy.blocks_deletion(obj)

@@ -1,10 +1,11 @@
-"""What the registry knows about one served resource: names, scope, verbs, subresources, strategy."""
+"""What the registry knows about one served resource: names, scope, verbs, strategy, subresource handlers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from shim.registry.strategy import Strategy
+from shim.registry.subresource import Subresource
 
 Obj = dict[str, Any]
 
@@ -23,21 +24,22 @@ class ResourceInfo:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     verbs: tuple[str, ...] = ALL_VERBS
-    #: subresource name -> kind served there ("status" -> same kind, "scale" -> Scale, "log" -> ...)
-    subresources: dict[str, str] = field(default_factory=dict)
+    #: subresource name -> its handler (status, scale, log, binding, ...)
+    subresources: dict[str, Subresource] = field(default_factory=dict)
+    #: a virtual resource (bindings, the review kinds): this handler serves its verbs, nothing is stored
+    handler: Subresource | None = None
     #: storage key; resources sharing one (events and events.k8s.io events) see the same objects
     storage: str = ""
-    #: the form stored <-> the form served at this version (shared storage across schemas)
+    #: the form stored <-> the form served at this version (shared storage across schemas and versions);
+    #: without from_storage, stored bytes are served as they are
     to_storage: Callable[[Obj], Obj] | None = None
     from_storage: Callable[[Obj], Obj] | None = None
-    #: custom resources: the CRD this came from (for schema, scale paths, printer columns)
-    crd: Obj | None = None
     #: preferred version of the group in discovery
     preferred: bool = True
-    #: storage version (CRDs convert by setting apiVersion only)
-    storage_version: bool = True
 
     def __post_init__(self) -> None:
+        if self.handler is not None:
+            self.verbs = self.handler.verbs
         if not self.storage:
             self.storage = f"{self.group}/{self.plural}"
 

@@ -1,13 +1,13 @@
 """Per-kind hooks for the generic registry, in the shape of upstream's rest.RESTCreateStrategy & co.
 
 A kind contributes only what differs: defaults, validation, selectable fields, status rules, graceful
-deletion, printer columns. Everything else is the generic store's.
+deletion, printer columns, how it merges and which wire forms it has. Everything else is the generic store's.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from shim.machinery import names
+from shim.machinery import names, schemas, strategic_merge
 
 Obj = dict[str, Any]
 Causes = list[dict[str, str]]
@@ -24,6 +24,13 @@ class Strategy:
     returns_deleted_object: bool = False
     #: extra selectable fields beyond metadata.name and metadata.namespace
     field_names: frozenset[str] = frozenset()
+    #: objects have a Kubernetes protobuf form (built-in kinds)
+    protobuf: bool = True
+    #: strategic merge patches apply (they follow the Go structs' patch tags: built-in kinds)
+    strategic_merge: bool = True
+    #: writes are checked the way upstream decodes them into its Go structs (shim.machinery.typecheck); else
+    #: the strategy removes what its schema lacks (prune_unknown)
+    go_typed: bool = True
 
     def validate_name(self, name: str) -> list[str]:
         return names.dns1123_subdomain(name)
@@ -50,13 +57,17 @@ class Strategy:
             if key not in ("apiVersion", "kind", "metadata", "status"):
                 new[key] = value
 
-    def prepare_for_subresource(self, subresource: str, new: Obj, old: Obj) -> None:
-        """Other subresource writes (binding, scale, finalize): the handler shaped the object already."""
-
     def prune_unknown(self, obj: Obj) -> list[str]:
-        """Remove fields the kind's schema does not have; their paths, for fieldValidation. Built-in kinds
-        are handled by the registry's Go-decoding check instead (shim.machinery.typecheck)."""
+        """Remove fields the kind's schema does not have; their paths, for fieldValidation (kinds that are not
+        `go_typed`)."""
         return []
+
+    def admit_create(self) -> None:
+        """Raise when the kind takes no new objects right now (custom resources of a CRD being deleted)."""
+
+    def apply_merge(self, live: Obj, applied: Obj, api_version: str, kind: str) -> Obj:
+        """`applied` merged into `live` for server-side apply: a strategic merge along the kind's definition."""
+        return strategic_merge.strategic_merge_patch(live, applied, schemas.definition_for(api_version, kind))
 
     def validate(self, obj: Obj) -> Causes:
         return []
@@ -89,12 +100,25 @@ class Strategy:
         keys = (set(new) | set(old)) - set(skip)
         return any(new.get(k) != old.get(k) for k in keys)
 
+    def openapi_schema(self) -> Obj | None:
+        """The schema OpenAPI publishes for the kind; None: its built-in definition (kubernetes-validate's)."""
+        return None
+
     def table_columns(self) -> list[dict[str, Any]]:
         """Column definitions for Table output (beyond Name); see shim.machinery.tables."""
         return []
 
     def table_cells(self, obj: Obj) -> list[Any]:
         return []
+
+
+class UpdateRules(Protocol):
+    """How an update changes an object and what makes it invalid: a kind's Strategy for its main endpoint, a
+    subresource's own rules for writes through it (upstream's per-subresource update strategies)."""
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None: ...
+
+    def validate_update(self, new: Obj, old: Obj) -> Causes: ...
 
 
 class ClusterStrategy(Strategy):

@@ -48,7 +48,7 @@ class DiscoveryEndpoint:
             return status_response(err)
 
     def _discovery(self, request: Request, parts: list[str], legacy: bool) -> Response:
-        catalog = self.ctx.catalog
+        catalog = self.ctx.verbs.catalog
         depth = len(parts) - 1
         if depth == 0:
             version = discovery.wants_aggregated(request.headers.get("accept", ""))

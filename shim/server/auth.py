@@ -21,23 +21,12 @@ import orjson
 from starlette.requests import Request
 
 from shim.machinery import errors
+from shim.machinery.users import MASTERS, User
 from shim.registry.generic import Registry
 from shim.registry.resource import ResourceInfo
 from shim.server.paths import Target
 
-MASTERS = "system:masters"
 Obj = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    groups: tuple[str, ...] = ()
-    uid: str = ""
-
-    @property
-    def is_master(self) -> bool:
-        return MASTERS in self.groups
 
 
 ANONYMOUS = User("system:anonymous", ("system:unauthenticated",))

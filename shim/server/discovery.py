@@ -48,19 +48,15 @@ def resource_list(catalog: Catalog, group: str, version: str) -> Obj | None:
         if r.categories:
             entry["categories"] = list(r.categories)
         out.append(entry)
-        for sub, kind in r.subresources.items():
+        for sub, handler in r.subresources.items():
+            kind = handler.response_kind(r)
             sub_entry: Obj = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                              "kind": kind, "verbs": _subresource_verbs(sub)}
-            if sub == "scale":
-                sub_entry.update({"group": "autoscaling", "version": "v1"})
+                              "kind": kind.kind, "verbs": list(handler.verbs)}
+            if (kind.group, kind.version) != (r.group, r.version):
+                sub_entry.update({"group": kind.group, "version": kind.version})
             out.append(sub_entry)
     gv = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}
-
-
-def _subresource_verbs(sub: str) -> list[str]:
-    return {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"], "log": ["get"],
-            "binding": ["create"], "eviction": ["create"], "token": ["create"], "finalize": ["update"]}.get(sub, [])
 
 
 def aggregated(catalog: Catalog, legacy: bool, version: str) -> Obj:
@@ -83,11 +79,11 @@ def aggregated(catalog: Catalog, legacy: bool, version: str) -> Obj:
                 if r.categories:
                     res["categories"] = list(r.categories)
                 subs = []
-                for sub, kind in r.subresources.items():
-                    rk = {"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale" else \
-                        {"group": r.group if kind == r.kind else "", "version": r.version if kind == r.kind else "v1",
-                         "kind": kind}
-                    subs.append({"subresource": sub, "responseKind": rk, "verbs": _subresource_verbs(sub)})
+                for sub, handler in r.subresources.items():
+                    kind = handler.response_kind(r)
+                    subs.append({"subresource": sub,
+                                 "responseKind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
+                                 "verbs": list(handler.verbs)})
                 if subs:
                     res["subresources"] = subs
                 resources.append(res)

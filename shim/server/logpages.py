@@ -41,11 +41,12 @@ from starlette.routing import Route
 
 from shim.machinery import errors
 from shim.machinery.errors import StatusError
-from shim.registry.generic import ListOptions
+from shim.registry.options import ListOptions
 from shim.registry.resource import ResourceInfo
 from shim.server.auth import User, impersonate
 from shim.server.paths import Target
-from shim.server.resources import ApiContext, read_pod_log
+from shim.registry.subresources.log import pod_log
+from shim.server.resources import ApiContext
 from shim.server.sessions import COOKIE, COOKIE_PATH, SESSION, TICKET, Signer
 
 log = logging.getLogger(__name__)
@@ -182,9 +183,7 @@ def _user(ctx: ApiContext, request: Request) -> User:
 
 
 def _pods(ctx: ApiContext) -> ResourceInfo:
-    info = ctx.catalog.lookup("", "v1", "pods")
-    assert info is not None
-    return info
+    return ctx.verbs.resource("", "v1", "pods")
 
 
 def _may(ctx: ApiContext, user: User, verb: str, namespace: str) -> bool:
@@ -267,15 +266,14 @@ async def index(ctx: ApiContext, request: Request) -> Response:
         ctx.authorizer.authorize(user, "list", _pods(ctx), Target("", "v1", "pods", only))
         namespaces = [only]
     else:
-        ns_info = ctx.catalog.lookup("", "v1", "namespaces")
-        assert ns_info is not None
-        result = await ctx.registry.list(ns_info, "", ListOptions())
-        names = sorted(ctx.registry.decode(ns_info, e)["metadata"]["name"] for e in result.entries)
+        ns_info = ctx.verbs.resource("", "v1", "namespaces")
+        result = await ctx.verbs.list(ns_info, "", ListOptions())
+        names = sorted(ctx.verbs.decode(ns_info, e)["metadata"]["name"] for e in result.entries)
         namespaces = [ns for ns in names if _may(ctx, user, "list", ns)]
     sections = []
     for ns in namespaces:
-        result = await ctx.registry.list(_pods(ctx), ns, ListOptions())
-        pods = sorted((ctx.registry.decode(_pods(ctx), e) for e in result.entries),
+        result = await ctx.verbs.list(_pods(ctx), ns, ListOptions())
+        pods = sorted((ctx.verbs.decode(_pods(ctx), e) for e in result.entries),
                       key=lambda p: p["metadata"]["name"])
         rows = "".join(
             f'<tr><td><a href="{_e(_path(ns, p["metadata"]["name"]))}">{_e(p["metadata"]["name"])}</a></td>'
@@ -365,7 +363,7 @@ def _read_pod(ctx: ApiContext, request: Request) -> tuple[Obj, str]:
     ns, name = request.path_params["namespace"], request.path_params["pod"]
     for sub in ("log", ""):
         ctx.authorizer.authorize(user, "get", _pods(ctx), Target("", "v1", "pods", ns, name, sub))
-    pod = ctx.registry.get(_pods(ctx), ns, name)
+    pod = ctx.verbs.get(_pods(ctx), ns, name)
     return pod, request.path_params.get("container") or _default_container(pod)
 
 
@@ -386,7 +384,7 @@ async def log_page(ctx: ApiContext, request: Request) -> Response:
     header = _pod_header(pod, container, previous)
     query = {"container": container, **({"previous": "true"} if previous else {})}
     try:
-        stream = await read_pod_log(ctx, pod, query)
+        stream = await pod_log(ctx.verbs.services, pod, query)
     except StatusError as err:
         # a container of the pod that has not started yet: the page reloads until it has (or the pod ended)
         state = (_container_status(pod, container) or {}).get("state") or {}
@@ -428,8 +426,8 @@ async def raw_log(ctx: ApiContext, request: Request) -> Response:
     skip = query.get("skipBytes") or "0"
     if not skip.isdigit():
         raise errors.bad_request(f"invalid value for skipBytes: {skip!r}: must be a non-negative integer")
-    stream = await read_pod_log(ctx, pod, {"container": container, **{k: query[k] for k in RAW_OPTIONS
-                                                                       if k in query}})
+    options = {"container": container, **{k: query[k] for k in RAW_OPTIONS if k in query}}
+    stream = await pod_log(ctx.verbs.services, pod, options)
     return StreamingResponse(_skip(stream, int(skip)), media_type="text/plain; charset=utf-8", headers={
         "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
         "Content-Disposition": f"inline; filename=\"{pod['metadata']['name']}-{container}.log\""})
@@ -449,7 +447,8 @@ async def _raw_endpoint(ctx: ApiContext, request: Request) -> Response:
 
 def routes(ctx: ApiContext) -> list[Route]:
     """The pages' routes, to be registered before the API's catch-all."""
-    page = lambda handler: _guarded(handler, ctx)
+    def page(handler: Callable[[ApiContext, Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        return _guarded(handler, ctx)
     return [
         Route("/login", page(login), methods=["GET", "POST"]),
         Route("/logout", page(logout)),

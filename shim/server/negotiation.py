@@ -10,14 +10,11 @@ import orjson
 import yaml
 
 from shim.machinery import errors
+from shim.machinery.patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
 
 JSON = "application/json"
 YAML = "application/yaml"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
-JSON_PATCH = "application/json-patch+json"
-MERGE_PATCH = "application/merge-patch+json"
-STRATEGIC_PATCH = "application/strategic-merge-patch+json"
-APPLY_PATCH = "application/apply-patch+yaml"
 BODY_TYPES = [JSON, YAML, PROTOBUF]
 PATCH_TYPES = [JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH, "application/apply-patch+cbor"]
 
@@ -152,10 +149,17 @@ def choose(accept: str, *, protobuf_ok: bool, views: bool = True, protobuf_views
     raise errors.not_acceptable("application/json, application/yaml, application/vnd.kubernetes.protobuf")
 
 
-def encode(obj: Any, rendering: Rendering) -> tuple[bytes, str]:
+_MEDIA_TYPES = {"json": JSON, "yaml": YAML, "protobuf": PROTOBUF}
+
+
+def media_type(rendering: Rendering) -> str:
+    return _MEDIA_TYPES[rendering.encoding]
+
+
+def encode(obj: Any, rendering: Rendering) -> bytes:
     if rendering.encoding == "yaml":
-        return yaml.safe_dump(obj, sort_keys=False).encode(), YAML
+        return yaml.safe_dump(obj, sort_keys=False).encode()
     if rendering.encoding == "protobuf":
         from shim.machinery import protobuf
-        return protobuf.encode(obj), PROTOBUF
-    return orjson.dumps(obj), JSON
+        return protobuf.encode(obj)
+    return orjson.dumps(obj)

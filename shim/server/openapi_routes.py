@@ -15,21 +15,19 @@ NOT_FOUND = "the server could not find the requested resource"
 
 
 def _entry(info: ResourceInfo) -> dict[str, Any]:
-    schema = None
-    if info.crd is not None:
-        schema = next((v.get("schema", {}).get("openAPIV3Schema") for v in info.crd["spec"]["versions"]
-                       if v.get("name") == info.version), None) or {"type": "object",
-                                                                    "x-kubernetes-preserve-unknown-fields": True}
+    subresources = []
+    for name, handler in info.subresources.items():
+        kind = handler.response_kind(info)
+        subresources.append({"name": name, "verbs": list(handler.verbs), "group": kind.group,
+                             "version": kind.version, "kind": kind.kind, "stream": handler.streams})
     return {"group": info.group, "version": info.version, "kind": info.kind, "plural": info.plural,
-            "namespaced": info.namespaced, "schema": schema,
-            "subresources": [s for s in info.subresources if s in ("status", "scale")]}
+            "namespaced": info.namespaced, "schema": info.strategy.openapi_schema(), "verbs": list(info.verbs),
+            "subresources": subresources}
 
 
 def _by_group_version(ctx: Any) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for info in ctx.catalog.all():
-        if "get" not in info.verbs and "create" in info.verbs and info.plural == "bindings":
-            continue
+    for info in ctx.verbs.catalog.all():
         out.setdefault(info.api_version, []).append(_entry(info))
     return out
 

@@ -1,6 +1,7 @@
 """Parsing of resource URLs: /api/v1/namespaces/{ns}/{plural}/{name}/{subresource} and the /apis form."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 
@@ -16,11 +17,11 @@ class Target:
     watch_path: bool = False
 
 
-_NAMESPACE_SUBRESOURCES = {"status", "finalize"}
+def parse(path: str, namespace_subresources: Collection[str]) -> Target | None:
+    """A resource target, or None for paths that are not resource requests (discovery, unknown).
 
-
-def parse(path: str) -> Target | None:
-    """A resource target, or None for paths that are not resource requests (discovery, unknown)."""
+    `/api/v1/namespaces/{name}/{segment}` is namespace `name`'s subresource when `segment` is one of
+    `namespace_subresources`, else the collection `segment` in that namespace."""
     parts = [p for p in path.split("/") if p]
     if not parts:
         return None
@@ -40,7 +41,7 @@ def parse(path: str) -> Target | None:
         rest = rest[1:]
         if not rest:
             return None
-    if rest[0] == "namespaces" and len(rest) >= 3 and not (len(rest) == 3 and rest[2] in _NAMESPACE_SUBRESOURCES
+    if rest[0] == "namespaces" and len(rest) >= 3 and not (len(rest) == 3 and rest[2] in namespace_subresources
                                                               and group == ""):
         namespace = rest[1]
         rest = rest[2:]

@@ -3,49 +3,51 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from shim.machinery import errors, patch as patches, tables
+from shim.machinery import errors
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
-from shim.registry import subresources
-from shim.registry.apply import server_side_apply
-from shim.registry.catalog import Catalog
-from shim.registry.generic import DeleteOptions, ListOptions, ListResult, Registry, WriteOptions
+from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
+from shim.registry.rest import NOT_FOUND_MESSAGE, Verbs
+from shim.registry.services import PodLogs
 from shim.server import negotiation as neg
-from shim.server import paths, reviews, watch as watches
+from shim.server import paths, watch as watches
 from shim.server.auth import Authenticator, Authorizer, User, impersonate
-from shim.server.printing import table_for
+from shim.server.rendering import Renderer
 from shim.server.sessions import Signer
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
-NOT_FOUND_MESSAGE = "the server could not find the requested resource"
-
 
 @dataclass
 class ApiContext:
-    """What the resource endpoints need: the registry, the served resources, auth and limits."""
+    """What the resource endpoints need: the verbs layer, auth and limits."""
 
-    registry: Registry
-    catalog: Catalog
+    verbs: Verbs
     authenticator: Authenticator
     authorizer: Authorizer
     max_body: int = 3 * 1024 * 1024
     bookmark_interval: float = 10.0
-    #: (pod, PodLogOptions query) -> the log's byte stream; raises StatusError before the first byte. Set by
-    #: the kubelet of this process (shim.kubelet.agent); None when no kubelet runs here.
-    pod_logs: Callable[[Obj, Mapping[str, str]], Awaitable[AsyncIterator[bytes]]] | None = None
     #: signs the web pages' login tickets and session cookies (shim.server.sessions)
     sessions: Signer | None = None
+
+    @property
+    def pod_logs(self) -> PodLogs | None:
+        """The pods/log reader of the verbs layer's services: the kubelet of this process sets it
+        (shim.kubelet.agent); None while no kubelet runs here."""
+        return self.verbs.services.pod_logs
+
+    @pod_logs.setter
+    def pod_logs(self, reader: PodLogs | None) -> None:
+        self.verbs.services.pod_logs = reader
 
 
 def status_response(err: StatusError, rendering: neg.Rendering | None = None) -> Response:
@@ -97,7 +99,7 @@ def _list_options(query: Any, name: str = "") -> ListOptions:
                        query.get("resourceVersion", ""), query.get("resourceVersionMatch", ""))
 
 
-def _write_options(request: Request) -> WriteOptions:
+def _write_options(request: Request, user: User) -> WriteOptions:
     dry_run = request.query_params.getlist("dryRun")
     for value in dry_run:
         if value != "All":
@@ -109,7 +111,8 @@ def _write_options(request: Request) -> WriteOptions:
     validation = request.query_params.get("fieldValidation") or "Warn"
     if validation not in ("Ignore", "Warn", "Strict"):
         raise errors.bad_request(f"fieldValidation must be one of Ignore, Warn, Strict (got {validation!r})")
-    return WriteOptions(bool(dry_run), manager, request.headers.get("user-agent", ""), field_validation=validation)
+    return WriteOptions(bool(dry_run), manager, request.headers.get("user-agent", ""), field_validation=validation,
+                        user=user)
 
 
 class ResourceEndpoint:
@@ -117,6 +120,9 @@ class ResourceEndpoint:
 
     def __init__(self, ctx: ApiContext) -> None:
         self.ctx = ctx
+        self.verbs = ctx.verbs
+        #: /api/v1/namespaces/{name}/{these} address a namespace's subresource, not a namespaced collection
+        self.namespace_subresources = ctx.verbs.resource("", "v1", "namespaces").subresources
 
     async def __call__(self, request: Request) -> Response:
         try:
@@ -129,36 +135,34 @@ class ResourceEndpoint:
 
     async def _handle(self, request: Request) -> Response:
         user = impersonate(request, self.ctx.authenticator.authenticate(request), self.ctx.authorizer)
-        target = paths.parse(request.url.path)
+        target = paths.parse(request.url.path, self.namespace_subresources)
         if target is None:
             raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
-        info = self.ctx.catalog.lookup(target.group, target.version, target.plural)
-        if info is None:
-            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
+        info = self.verbs.resource(target.group, target.version, target.plural)
         if target.namespace and not info.namespaced:
-            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
-        if target.subresource and target.subresource not in info.subresources:
             raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
         method = request.method
         query = request.query_params
         is_watch = target.watch_path or (method == "GET" and not target.subresource
                                          and _bool_param(query, "watch") is True)
         verb = _verb(method, target, is_watch)
-        if verb is None or (not target.subresource and verb not in info.verbs):
+        if verb is None:
             raise errors.method_not_allowed()
+        handler = self.verbs.route(info, target.subresource, verb)
         self.ctx.authorizer.authorize(user, verb, info, target)
-        if target.subresource == "log":
-            return await self._pod_log(request, info, target)
         if is_watch:
             return await self._watch(request, info, target)
+        if method == "GET" and handler is not None and handler.streams:
+            stream = await self.verbs.stream(info, target.namespace, target.name, target.subresource, query)
+            return StreamingResponse(stream, media_type="text/plain")
         if method == "GET":
             return await (self._get(request, info, target) if target.name else self._list(request, info, target))
         if method == "POST":
             return await self._create(request, info, target, user)
         if method == "PUT":
-            return await self._update(request, info, target)
+            return await self._update(request, info, target, user)
         if method == "PATCH":
-            return await self._patch(request, info, target)
+            return await self._patch(request, info, target, user)
         if method == "DELETE":
             return await (self._delete(request, info, target) if target.name
                           else self._delete_collection(request, info, target))
@@ -187,152 +191,91 @@ class ResourceEndpoint:
             raise errors.bad_request("the body of the request must be a JSON object")
         return obj
 
+    def _renderer(self, request: Request, info: ResourceInfo) -> Renderer:
+        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf)
+        return Renderer(self.verbs, info, rendering, request.query_params.get("includeObject", "Metadata"))
+
     def _render(self, request: Request, info: ResourceInfo, obj: Obj, status: int = 200) -> Response:
-        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.crd is None)
-        if rendering.view == "Table":
-            obj = table_for(info, [obj], {"resourceVersion": obj.get("metadata", {}).get("resourceVersion", "")},
-                            request.query_params.get("includeObject", "Metadata"), rendering.version)
-        elif rendering.view == "PartialObjectMetadata":
-            obj = tables.partial_metadata(obj, rendering.version)
-        elif rendering.view:
-            raise errors.not_acceptable("application/json;as=Table;g=meta.k8s.io;v=v1, application/json")
-        body, media = neg.encode(obj, rendering)
-        return Response(body, status_code=status, media_type=media)
+        renderer = self._renderer(request, info)
+        return Response(renderer.object(obj), status_code=status, media_type=renderer.media_type)
+
+    def _answer(self, request: Request, info: ResourceInfo, target: paths.Target, obj: Obj,
+                status: int = 200) -> Response:
+        """An answer of the resource's own kind is rendered as the client asked (views, YAML, protobuf); a
+        subresource's other kinds (Scale, TokenRequest, Status) are plain JSON."""
+        handler = info.subresources.get(target.subresource) if target.subresource else info.handler
+        if handler is None or handler.kind is None:
+            return self._render(request, info, obj, status)
+        return self._render_plain(request, obj, status)
+
+    def _written(self, request: Request, info: ResourceInfo, target: paths.Target, written: Written,
+                 status: int = 200) -> Response:
+        return _warn(self._answer(request, info, target, written.object, status), written.warnings)
 
     # -- verbs -----------------------------------------------------------------------------------------------
 
     async def _get(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        registry = self.ctx.registry
-        obj = registry.get(info, target.namespace, target.name)
-        if target.subresource == "scale":
-            return self._render_plain(request, subresources.scale_of(info, obj))
-        return self._render(request, info, obj)
+        obj = self.verbs.get(info, target.namespace, target.name, subresource=target.subresource)
+        return self._answer(request, info, target, obj)
 
     def _render_plain(self, request: Request, obj: Obj, status: int = 200) -> Response:
         return Response(orjson.dumps(obj), status_code=status, media_type=neg.JSON)
 
     async def _list(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.crd is None)
-        opts = _list_options(request.query_params)
-        result = await self.ctx.registry.list(info, target.namespace, opts)
-        list_meta: Obj = {"resourceVersion": str(result.resource_version)}
-        if result.continue_token:
-            list_meta["continue"] = result.continue_token
-        if result.remaining is not None:
-            list_meta["remainingItemCount"] = result.remaining
-        if rendering.encoding == "json" and not rendering.view and self._raw_ok(info):
-            head = orjson.dumps({"kind": info.list_kind, "apiVersion": info.api_version, "metadata": list_meta})
-            body = head[:-1] + b',"items":[' + b",".join(e.raw for e in result.entries) + b"]}"
-            return Response(body, media_type=neg.JSON)
-        items = [self.ctx.registry.decode(info, e) for e in result.entries]
-        if rendering.view == "Table":
-            out = table_for(info, items, list_meta, request.query_params.get("includeObject", "Metadata"),
-                            rendering.version)
-        elif rendering.view in ("PartialObjectMetadataList", "PartialObjectMetadata"):
-            out = tables.partial_metadata_list(items, list_meta, rendering.version)
-        else:
-            out = {"kind": info.list_kind, "apiVersion": info.api_version, "metadata": list_meta, "items": items}
-        body, media = neg.encode(out, rendering)
-        return Response(body, media_type=media)
-
-    @staticmethod
-    def _raw_ok(info: ResourceInfo) -> bool:
-        return info.from_storage is None and (info.crd is None or info.storage_version)
+        renderer = self._renderer(request, info)
+        result = await self.verbs.list(info, target.namespace, _list_options(request.query_params))
+        return Response(renderer.list(result), media_type=renderer.media_type)
 
     async def _watch(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         query = request.query_params
         rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=False, protobuf_views=False)
+        renderer = Renderer(self.verbs, info, rendering, query.get("includeObject", "Metadata"))
         opts = _list_options(query, target.name)
         send_initial = _bool_param(query, "sendInitialEvents")
         if send_initial is not None and not _bool_param(query, "allowWatchBookmarks"):
             raise errors.invalid_options("sendInitialEvents", send_initial,
                                          "sendInitialEvents is forbidden for watch unless allowWatchBookmarks=true")
         timeout = _int_param(query, "timeoutSeconds")
-        watch = await self.ctx.registry.watch(info, target.namespace, opts, send_initial_events=send_initial)
-        stream = watches.stream(self.ctx.registry, watch, rendering,
+        watch = await self.verbs.watch(info, target.namespace, opts, send_initial_events=send_initial)
+        stream = watches.stream(watch, renderer, lambda: self.verbs.registry.store.committed_revision,
                                 bookmarks=bool(_bool_param(query, "allowWatchBookmarks")),
                                 bookmark_interval=self.ctx.bookmark_interval,
-                                timeout=float(timeout) if timeout is not None else 1800.0,
-                                include_object=query.get("includeObject", "Metadata"),
-                                raw_ok=self._raw_ok(info))
+                                timeout=float(timeout) if timeout is not None else 1800.0)
         return StreamingResponse(stream, media_type=neg.JSON,
                                  headers={"Cache-Control": "no-cache, private", "X-Content-Type-Options": "nosniff"})
 
     async def _create(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
-        registry = self.ctx.registry
-        opts = _write_options(request)
-        if target.subresource == "binding" or info.plural == "bindings":
-            pods = self.ctx.catalog.lookup("", "v1", "pods")
-            assert pods is not None
-            binding = await self._object_body(request)
-            binding.setdefault("metadata", {}).setdefault("name", target.name)
-            if target.name and binding["metadata"]["name"] != target.name:
-                raise errors.bad_request("name in binding does not match the pod name in the URL")
-            out = await subresources.bind(registry, pods, target.namespace, binding, opts)
-            return self._render_plain(request, out, 201)
-        if target.subresource == "eviction":
-            eviction = await self._object_body(request)
-            options = _delete_options(eviction.get("deleteOptions") or {})
-            await registry.delete(info, target.namespace, target.name, options)
-            return self._render_plain(request, {"kind": "Status", "apiVersion": "v1", "metadata": {},
-                                                "status": "Success", "code": 201}, 201)
-        if target.subresource == "token":
-            sa = registry.get(info, target.namespace, target.name)
-            request_obj = await self._object_body(request)
-            return self._render_plain(request, self.ctx.authenticator.token_request(sa, request_obj), 201)
-        if target.name or target.subresource:
+        if target.name and not target.subresource:
             raise errors.method_not_allowed()
+        opts = _write_options(request, user)
         obj = await self._object_body(request)
-        if (info.group, info.plural) in reviews.REVIEW_KINDS:
-            return self._render_plain(request, reviews.review(self.ctx.authorizer, user, info.plural, obj), 201)
-        created = await registry.create(info, target.namespace, obj, opts)
-        return _warn(self._render(request, info, created, 201), opts.warnings)
+        created = await self.verbs.create(info, target.namespace, obj, opts, name=target.name,
+                                          subresource=target.subresource)
+        return self._written(request, info, target, created, 201)
 
-    async def _update(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
+    async def _update(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         if not target.name:
             raise errors.method_not_allowed()
-        registry = self.ctx.registry
-        opts = _write_options(request)
+        opts = _write_options(request, user)
         obj = await self._object_body(request)
-        if target.subresource == "scale":
-            return await self._write_scale(request, info, target, opts, lambda _current_scale: obj)
-        updated = await registry.update(info, target.namespace, target.name, obj, opts,
-                                        subresource=target.subresource)
-        return _warn(self._render(request, info, updated), opts.warnings)
+        updated = await self.verbs.update(info, target.namespace, target.name, obj, opts,
+                                          subresource=target.subresource)
+        return self._written(request, info, target, updated)
 
-    async def _patch(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
+    async def _patch(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         if not target.name:
             raise errors.method_not_allowed()
         content_type = neg.content_type_of(request.headers.get("content-type"))
         body = await self._body(request)
-        patch = neg.decode_patch(body, content_type)
-        opts = _write_options(request)
-        registry = self.ctx.registry
-        if content_type == neg.APPLY_PATCH:
-            force = bool(_bool_param(request.query_params, "force"))
-            result = await server_side_apply(registry, info, target.namespace, target.name, patch, opts, force)
-            return _warn(self._render(request, info, result), opts.warnings)
-        if content_type == neg.STRATEGIC_PATCH and info.crd is not None:
-            raise errors.unsupported_media_type([neg.JSON_PATCH, neg.MERGE_PATCH, neg.APPLY_PATCH])
-        mutate = _patcher(info, content_type, patch)
-        if target.subresource == "scale":
-            return await self._write_scale(request, info, target, opts, mutate)
-        updated = await registry.update_with(info, target.namespace, target.name, mutate, opts,
-                                             subresource=target.subresource)
-        return _warn(self._render(request, info, updated), opts.warnings)
-
-    async def _write_scale(self, request: Request, info: ResourceInfo, target: paths.Target, opts: WriteOptions,
-                           new_scale: Callable[[Obj], Obj]) -> Response:
-        """PUT or PATCH of /scale: the new Scale (from the current one) written back into the object."""
-        def rescale(current: Obj) -> Obj:
-            return subresources.set_scale(info, current, new_scale(subresources.scale_of(info, current)))
-        updated = await self.ctx.registry.update_with(info, target.namespace, target.name, rescale, opts,
-                                                      subresource="scale")
-        return self._render_plain(request, subresources.scale_of(info, updated))
+        patch = Patch(content_type, neg.decode_patch(body, content_type),
+                      bool(_bool_param(request.query_params, "force")))
+        patched = await self.verbs.patch(info, target.namespace, target.name, patch, _write_options(request, user),
+                                         subresource=target.subresource)
+        return self._written(request, info, target, patched)
 
     async def _delete(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         options = await self._delete_options(request)
-        obj, gone = await self.ctx.registry.delete(info, target.namespace, target.name, options)
+        obj, gone = await self.verbs.delete(info, target.namespace, target.name, options)
         if gone and not info.strategy.returns_deleted_object:
             return self._render_plain(request, success_status(info, obj))
         return self._render(request, info, obj, 200 if gone or obj["metadata"].get("deletionTimestamp") else 202)
@@ -351,42 +294,16 @@ class ResourceEndpoint:
                 data[key] = query[key]
         if query.getlist("dryRun"):
             data["dryRun"] = query.getlist("dryRun")
-        return _delete_options(data)
+        return DeleteOptions.from_body(data)
 
     async def _delete_collection(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         options = await self._delete_options(request)
-        opts = _list_options(request.query_params)
-        result: ListResult = await self.ctx.registry.list(info, target.namespace, opts)
-        items = []
-        for entry in result.entries:
-            obj = self.ctx.registry.decode(info, entry)
-            meta = obj["metadata"]
-            try:
-                deleted, _ = await self.ctx.registry.delete(info, meta.get("namespace", ""), meta["name"],
-                                                            DeleteOptions(**vars(options)))
-                items.append(deleted)
-            except StatusError as err:
-                if err.code != 404:
-                    raise
-        out = {"kind": info.list_kind, "apiVersion": info.api_version,
-               "metadata": {"resourceVersion": str(self.ctx.registry.store.revision)}, "items": items}
-        return self._render_plain(request, out)
-
-    async def _pod_log(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        if request.method != "GET":
-            raise errors.method_not_allowed()
-        pod = self.ctx.registry.get(info, target.namespace, target.name)
-        return StreamingResponse(await read_pod_log(self.ctx, pod, request.query_params), media_type="text/plain")
+        deleted = await self.verbs.delete_collection(info, target.namespace, _list_options(request.query_params),
+                                                         options)
+        return self._render_plain(request, deleted)
 
 
-async def read_pod_log(ctx: ApiContext, pod: Obj, query: Mapping[str, str]) -> AsyncIterator[bytes]:
-    """The pod's log as PodLogOptions in `query` select it (validated before the first byte)."""
-    if ctx.pod_logs is None:
-        raise errors.bad_request(f"pod {pod['metadata']['name']} has no logs: no kubelet runs here")
-    return await ctx.pod_logs(pod, query)
-
-
-def _warn(response: Response, warnings: list[str]) -> Response:
+def _warn(response: Response, warnings: tuple[str, ...]) -> Response:
     for text in warnings:
         response.headers.append("Warning", '299 - "' + text.replace('"', '\\"') + '"')
     return response
@@ -406,36 +323,3 @@ def _verb(method: str, target: paths.Target, is_watch: bool) -> str | None:
     if method == "DELETE":
         return "delete" if target.name else "deletecollection"
     return None
-
-
-def _delete_options(data: Obj) -> DeleteOptions:
-    grace = data.get("gracePeriodSeconds")
-    if grace is not None:
-        try:
-            grace = int(grace)
-        except (TypeError, ValueError):
-            raise errors.bad_request(f"invalid gracePeriodSeconds: {grace!r}") from None
-    policy = data.get("propagationPolicy")
-    orphan = data.get("orphanDependents")
-    if orphan is not None and policy is None:
-        policy = "Orphan" if str(orphan).lower() == "true" else "Background"
-    pre = data.get("preconditions") or {}
-    dry = data.get("dryRun") or []
-    for value in dry:
-        if value != "All":
-            raise errors.bad_request(f'Invalid dry run value: "{value}"; supported values: "All"')
-    return DeleteOptions(grace, policy, pre.get("uid"), pre.get("resourceVersion"), bool(dry))
-
-
-def _patcher(info: ResourceInfo, content_type: str, patch: Any) -> Callable[[Obj], Obj]:
-    if content_type == neg.JSON_PATCH:
-        return lambda current: patches.json_patch(current, patch)
-    if not isinstance(patch, dict):
-        raise errors.bad_request("the patch must be a JSON object")
-    if content_type == neg.MERGE_PATCH:
-        return lambda current: patches.merge_patch(current, patch)
-    if content_type == neg.STRATEGIC_PATCH:
-        from shim.machinery import schemas, strategic_merge
-        schema = schemas.definition_for(info.api_version, info.kind) or {}
-        return lambda current: strategic_merge.strategic_merge_patch(current, patch, schema)
-    raise errors.unsupported_media_type(neg.PATCH_TYPES[:4])

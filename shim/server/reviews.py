@@ -1,8 +1,5 @@
-"""Create-only review kinds answered from authentication and RBAC, never stored.
-
-`kubectl auth can-i` posts a SelfSubjectAccessReview, `kubectl auth whoami` a SelfSubjectReview; controllers
-post SubjectAccessReviews about other users.
-"""
+"""The review kinds' answers from authentication and RBAC: the AccessReviewer service of their handler
+(shim.registry.subresources.reviews)."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,15 +8,12 @@ from shim.machinery import errors
 from shim.server.auth import Authorizer, User
 
 Obj = dict[str, Any]
-REVIEW_KINDS = {
-    ("authorization.k8s.io", "selfsubjectaccessreviews"),
-    ("authorization.k8s.io", "subjectaccessreviews"),
-    ("authentication.k8s.io", "selfsubjectreviews"),
-}
 
 
 def _decide(authorizer: Authorizer, user: User, spec: Obj) -> Obj:
     attrs = spec.get("resourceAttributes")
+    if attrs is not None and not isinstance(attrs, dict):
+        raise errors.bad_request("spec.resourceAttributes must be an object")
     if attrs:
         resource = attrs.get("resource", "") + (f"/{attrs['subresource']}" if attrs.get("subresource") else "")
         allowed = user.is_master or authorizer.allows(user, attrs.get("verb", ""), attrs.get("group", ""),
@@ -36,20 +30,28 @@ def _decide(authorizer: Authorizer, user: User, spec: Obj) -> Obj:
     return status
 
 
-def review(authorizer: Authorizer, user: User, plural: str, body: Obj) -> Obj:
-    """The review answered: the request echoed back with its status filled in."""
-    spec = body.get("spec") or {}
-    out = {"kind": body.get("kind"), "apiVersion": body.get("apiVersion"),
-           "metadata": {"creationTimestamp": None}, "spec": spec}
-    if plural == "selfsubjectreviews":
-        out["status"] = {"userInfo": {"username": user.name, "groups": list(user.groups), "uid": user.uid}}
+class AccessReviews:
+    """shim.registry.services.AccessReviewer over this server's authorizer."""
+
+    def __init__(self, authorizer: Authorizer) -> None:
+        self.authorizer = authorizer
+
+    def review(self, user: User, plural: str, body: Obj) -> Obj:
+        """The review answered: the request echoed back with its status filled in."""
+        spec = body.get("spec") or {}
+        if not isinstance(spec, dict):
+            raise errors.bad_request("spec must be an object")
+        out = {"kind": body.get("kind"), "apiVersion": body.get("apiVersion"),
+               "metadata": {"creationTimestamp": None}, "spec": spec}
+        if plural == "selfsubjectreviews":
+            out["status"] = {"userInfo": {"username": user.name, "groups": list(user.groups), "uid": user.uid}}
+            return out
+        if plural == "subjectaccessreviews":
+            if not user.is_master and not self.authorizer.allows(user, "create", "authorization.k8s.io",
+                                                                 "subjectaccessreviews", "", ""):
+                raise errors.forbidden("subjectaccessreviews", "", f'User "{user.name}" cannot create resource '
+                                       '"subjectaccessreviews" in API group "authorization.k8s.io" at the '
+                                       'cluster scope', "authorization.k8s.io")
+            user = User(spec.get("user", ""), tuple(spec.get("groups") or ()), spec.get("uid", ""))
+        out["status"] = _decide(self.authorizer, user, spec)
         return out
-    if plural == "subjectaccessreviews":
-        if not user.is_master and not authorizer.allows(user, "create", "authorization.k8s.io",
-                                                        "subjectaccessreviews", "", ""):
-            raise errors.forbidden("subjectaccessreviews", "", f'User "{user.name}" cannot create resource '
-                                   '"subjectaccessreviews" in API group "authorization.k8s.io" at the cluster '
-                                   'scope', "authorization.k8s.io")
-        user = User(spec.get("user", ""), tuple(spec.get("groups") or ()), spec.get("uid", ""))
-    out["status"] = _decide(authorizer, user, spec)
-    return out

@@ -20,6 +20,7 @@ from shim.clients.remote import RemoteClient
 from shim.machinery.errors import StatusError
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
+from shim.registry.rest import Verbs
 from shim.storage.store import Store
 
 BINDINGS = Resource("", "v1", "bindings")
@@ -40,7 +41,7 @@ async def _local(tmp_path: Path) -> AsyncIterator[LocalClient]:
     store.open()
     store.start(asyncio.get_running_loop())
     try:
-        yield LocalClient(Registry(store), Catalog(store))
+        yield LocalClient(Verbs(Registry(store), Catalog(store)))
     finally:
         store.close()
 

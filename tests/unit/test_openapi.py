@@ -8,16 +8,23 @@ import pytest
 from shim.machinery import openapi, schemas
 
 POD_ENTRY = {"group": "", "version": "v1", "kind": "Pod", "plural": "pods", "namespaced": True, "schema": None,
-             "subresources": ["status"]}
+             "subresources": [{"name": "status", "verbs": ["get", "patch", "update"], "group": "", "version": "v1",
+                               "kind": "Pod"}]}
 NAMESPACE_ENTRY = {"group": "", "version": "v1", "kind": "Namespace", "plural": "namespaces", "namespaced": False,
                    "schema": None}
 DEPLOYMENT_ENTRY = {"group": "apps", "version": "v1", "kind": "Deployment", "plural": "deployments",
-                    "namespaced": True, "schema": None, "subresources": ["status", "scale"]}
+                    "namespaced": True, "schema": None, "subresources": [
+                        {"name": "status", "verbs": ["get", "patch", "update"], "group": "apps", "version": "v1",
+                         "kind": "Deployment"},
+                        {"name": "scale", "verbs": ["get", "patch", "update"], "group": "autoscaling", "version": "v1",
+                         "kind": "Scale"}]}
 CRONTAB_SCHEMA = {"type": "object", "properties": {
     "spec": {"type": "object", "properties": {"cronSpec": {"type": "string"}, "replicas": {"type": "integer"}}},
     "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
 CRONTAB_ENTRY = {"group": "stable.example.com", "version": "v1", "kind": "CronTab", "plural": "crontabs",
-                 "namespaced": True, "schema": CRONTAB_SCHEMA, "subresources": ["status"]}
+                 "namespaced": True, "schema": CRONTAB_SCHEMA, "subresources": [
+                     {"name": "status", "verbs": ["get", "patch", "update"], "group": "stable.example.com",
+                      "version": "v1", "kind": "CronTab"}]}
 POD_GVK = {"group": "", "kind": "Pod", "version": "v1"}
 
 

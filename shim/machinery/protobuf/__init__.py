@@ -57,6 +57,7 @@ from ._codec import (
     decode_object,
     encode_message,
     envelope,
+    openapi_v2_document_class,
     registry,
 )
 
@@ -71,6 +72,7 @@ __all__ = [
     "encode_list",
     "encode_watch_event",
     "message_name",
+    "openapi_v2_document",
     "supports",
 ]
 
@@ -142,6 +144,12 @@ def encode_watch_event(type: str, obj: dict[str, Any]) -> bytes:  # noqa: A002 -
     ev.object.raw = encode(obj)
     data = ev.SerializeToString()
     return _FRAME_LEN.pack(len(data)) + data
+
+
+def openapi_v2_document() -> Any:
+    """An empty gnostic ``openapi.v2.Document`` message (from ``openapiv2.desc``), to fill and serialize: the
+    form client-go reads ``/openapi/v2`` in."""
+    return openapi_v2_document_class()()
 
 
 def decode_watch_event(frame: bytes) -> tuple[str, dict[str, Any]]:

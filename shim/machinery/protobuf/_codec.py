@@ -7,6 +7,7 @@ loop is dictionary look-ups and a few integer compares).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
 from pathlib import Path
@@ -22,6 +23,8 @@ KUBE_VERSION = "v0.34.1"
 _HERE = Path(__file__).resolve().parent
 DESCRIPTOR_SET = _HERE / f"k8s-{KUBE_VERSION}.desc"
 FIELD_FACTS = _HERE / f"k8s-{KUBE_VERSION}.fields.json"
+#: gnostic's OpenAPI v2 model (openapi.v2.Document), what client-go reads /openapi/v2 as
+OPENAPI_V2_SET = _HERE / "openapiv2.desc"
 
 MAGIC = b"k8s\x00"
 META_V1 = "k8s.io.apimachinery.pkg.apis.meta.v1"
@@ -112,12 +115,23 @@ class _Plan:
         return self._enc
 
 
+def load_pool(path: Path) -> descriptor_pool.DescriptorPool:
+    """A descriptor pool holding every file of the FileDescriptorSet at `path`."""
+    pool = descriptor_pool.DescriptorPool()
+    for fdp in descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes()).file:
+        pool.AddSerializedFile(fdp.SerializeToString())
+    return pool
+
+
+@functools.cache
+def openapi_v2_document_class() -> Any:
+    """gnostic's `openapi.v2.Document` message class (loaded on first use, apart from the Kubernetes kinds)."""
+    return message_factory.GetMessageClass(load_pool(OPENAPI_V2_SET).FindMessageTypeByName("openapi.v2.Document"))
+
+
 class _Registry:
     def __init__(self) -> None:
-        fds = descriptor_pb2.FileDescriptorSet.FromString(DESCRIPTOR_SET.read_bytes())
-        self.pool = descriptor_pool.DescriptorPool()
-        for fdp in fds.file:
-            self.pool.AddSerializedFile(fdp.SerializeToString())
+        self.pool = load_pool(DESCRIPTOR_SET)
         facts = json.loads(FIELD_FACTS.read_text())
         self.fields: dict[str, dict[str, dict]] = facts["fields"]
         self.slices: frozenset[str] = frozenset(facts["slices"])

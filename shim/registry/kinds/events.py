@@ -89,6 +89,8 @@ class EventsV1Strategy(EventStrategy):
 
     field_names = EventStrategy.field_names | frozenset({f"regarding.{f}" for f in _INVOLVED}
                                                         | {"deprecatedSource", "reportingController"})
+    #: served converted from the stored core/v1 Event, and not type-checked in this form
+    go_typed = False
 
     def prepare_for_create(self, obj: Obj) -> None:
         """events.k8s.io clients set eventTime themselves; the core defaults do not apply."""

@@ -32,21 +32,6 @@ class NamespaceStrategy(Strategy):
         new["spec"] = old.get("spec", {})
         self._label(new)
 
-    def prepare_for_subresource(self, subresource: str, new: Obj, old: Obj) -> None:
-        """/finalize changes only spec.finalizers."""
-        if subresource != "finalize":
-            return
-        finalizers = (new.get("spec") or {}).get("finalizers") or []
-        for key in list(new):
-            if key not in ("apiVersion", "kind", "metadata"):
-                del new[key]
-        for key, value in old.items():
-            if key not in ("apiVersion", "kind", "metadata"):
-                new[key] = value
-        new["spec"] = {**(old.get("spec") or {}), "finalizers": finalizers}
-        if not finalizers:
-            new["spec"].pop("finalizers")
-
     def fields(self, obj: Obj) -> dict[str, str]:
         out = super().fields(obj)
         out["status.phase"] = (obj.get("status") or {}).get("phase", "")

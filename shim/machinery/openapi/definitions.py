@@ -1,0 +1,176 @@
+"""Schemas in OpenAPI v3 form: built-in definitions from kubernetes-validate, converted back to upstream's shapes,
+and CRD versions' schemas as upstream's CRD publisher writes them."""
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any, Iterable
+
+from shim.machinery import schemas
+from shim.machinery.openapi.names import GVK, INT_OR_STRING, LIST_META, OBJECT_META, QUANTITY, V3_REF_PREFIX
+
+_API_VERSION_DESCRIPTION = (
+    "APIVersion defines the versioned schema of this representation of an object. Servers should convert "
+    "recognized schemas to the latest internal value, and may reject unrecognized values. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources")
+_KIND_DESCRIPTION = (
+    "Kind is a string value representing the REST resource this object represents. Servers may infer this "
+    "from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds")
+_METADATA_DESCRIPTION = (
+    "Standard object's metadata. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
+_LIST_METADATA_DESCRIPTION = (
+    "Standard list metadata. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#lists-and-maps")
+
+# Upstream's own shapes for the two definitions kubernetes-validate rewrites as `oneOf`s.
+_REPLACED_DEFINITIONS: dict[str, dict] = {
+    INT_OR_STRING: {
+        "description": "IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML "
+                       "marshalling and unmarshalling, it produces or consumes the inner type.  This allows you "
+                       "to have, for example, a JSON field that can accept a name or number.",
+        "format": "int-or-string",
+        "type": "string",
+    },
+    QUANTITY: {
+        "description": "Quantity is a fixed-point representation of a number. It provides convenient "
+                       "marshaling/unmarshaling in JSON and YAML, in addition to String() and AsInt64() "
+                       "accessors.\n\nThe serialization format is:\n\n``` <quantity>        ::= "
+                       "<signedNumber><suffix>\n```\n\nExamples: 100m, 1, 1.5, 1Gi, 500Mi, 2k.",
+        "type": "string",
+    },
+}
+
+SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs")
+SCHEMA_LISTS = ("allOf", "oneOf", "anyOf", "prefixItems")
+SCHEMA_VALUES = ("items", "additionalProperties", "not", "additionalItems")
+
+
+def ref(name: str) -> dict:
+    return {"$ref": V3_REF_PREFIX + name}
+
+
+def convert(node: Any, *, drop_type_enums: bool = False) -> Any:
+    """A kubernetes-validate (JSON schema) node in OpenAPI v3 form; the input is not modified."""
+    if isinstance(node, list):
+        return [convert(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str):
+            name = schemas.ref_name(value)
+            out[key] = V3_REF_PREFIX + name if name is not None else value
+        elif key == "type" and isinstance(value, list):
+            concrete = [t for t in value if t != "null"]
+            if len(concrete) == 1:
+                out[key] = concrete[0]
+            elif concrete:
+                out[key] = concrete
+        elif key in SCHEMA_MAPS and isinstance(value, dict):
+            converted = {}
+            for field, sub in value.items():
+                sub = convert(sub)
+                if drop_type_enums and key == "properties" and field in ("apiVersion", "kind") \
+                        and isinstance(sub, dict):
+                    sub.pop("enum", None)
+                converted[field] = sub
+            out[key] = converted
+        elif key in SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [convert(item) for item in value]
+        elif key in SCHEMA_VALUES and isinstance(value, dict):
+            out[key] = convert(value)
+        else:
+            out[key] = copy.deepcopy(value)
+    if "$ref" in out and len(out) > 1:
+        ref = out.pop("$ref")
+        out = {"allOf": [{"$ref": ref}], **out}
+    return out
+
+
+_converted: dict[str, dict] = {}
+_converted_lock = threading.Lock()
+
+
+def builtin_definition(name: str) -> dict | None:
+    """A built-in definition in OpenAPI v3 form (cached and shared: do not mutate)."""
+    cached = _converted.get(name)
+    if cached is not None:
+        return cached
+    if name in _REPLACED_DEFINITIONS:
+        converted = _REPLACED_DEFINITIONS[name]
+    else:
+        raw = schemas.definition(name)
+        if raw is None:
+            return None
+        converted = convert(raw, drop_type_enums=True)
+    with _converted_lock:
+        return _converted.setdefault(name, converted)
+
+
+def v3_references(node: Any) -> Iterable[str]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            ref = current.get("$ref")
+            if isinstance(ref, str) and ref.startswith(V3_REF_PREFIX):
+                yield ref[len(V3_REF_PREFIX):]
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+
+
+def add_with_references(components: dict[str, dict], roots: Iterable[str]) -> None:
+    """Add built-in definitions `roots` and everything they reference to `components`."""
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        if name in components:
+            continue
+        definition = builtin_definition(name)
+        if definition is None:
+            continue
+        components[name] = definition
+        pending.extend(n for n in v3_references(definition) if n not in components)
+
+
+# ---------------------------------------------------------------------------------------------- CRD schemas
+
+
+def crd_schema(schema: dict | None, group: str, version: str, kind: str) -> dict:
+    """A CRD version's openAPIV3Schema as upstream publishes it: GVK added, metadata typed as ObjectMeta."""
+    converted = copy.deepcopy(schema) if isinstance(schema, dict) else {}
+    if not converted:
+        converted = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    converted.setdefault("type", "object")
+    properties = converted.setdefault("properties", {})
+    api_version = properties.get("apiVersion") or {}
+    properties["apiVersion"] = {"description": _API_VERSION_DESCRIPTION, "type": "string",
+                                **{k: v for k, v in api_version.items() if k not in ("type",)}}
+    kind_property = properties.get("kind") or {}
+    properties["kind"] = {"description": _KIND_DESCRIPTION, "type": "string",
+                          **{k: v for k, v in kind_property.items() if k not in ("type",)}}
+    metadata = properties.get("metadata") or {}
+    properties["metadata"] = {"allOf": [ref(OBJECT_META)],
+                              "description": metadata.get("description", _METADATA_DESCRIPTION)}
+    converted[GVK] = [{"group": group, "kind": kind, "version": version}]
+    return converted
+
+
+def crd_list_schema(item_name: str, group: str, version: str, kind: str) -> dict:
+    return {
+        "description": f"{kind}List is a list of {kind}",
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "apiVersion": {"description": _API_VERSION_DESCRIPTION, "type": "string"},
+            "items": {"description": f"List of {kind.lower()}s. More info: "
+                                     "https://git.k8s.io/community/contributors/devel/api-conventions.md",
+                      "type": "array", "items": ref(item_name)},
+            "kind": {"description": _KIND_DESCRIPTION, "type": "string"},
+            "metadata": {"allOf": [ref(LIST_META)], "description": _LIST_METADATA_DESCRIPTION},
+        },
+        GVK: [{"group": group, "kind": f"{kind}List", "version": version}],
+    }

@@ -1,0 +1,30 @@
+"""The review kinds (SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectReview): create-only virtual
+resources answered about the requesting user by the authorizer, never stored.
+
+`kubectl auth can-i` posts a SelfSubjectAccessReview, `kubectl auth whoami` a SelfSubjectReview; controllers
+post SubjectAccessReviews about other users.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shim.machinery import errors
+from shim.registry.options import WriteOptions, Written
+from shim.registry.strategy import Obj
+from shim.registry.subresource import Subresource
+
+if TYPE_CHECKING:
+    from shim.registry.resource import ResourceInfo
+    from shim.registry.rest import Verbs
+
+
+class AccessReview(Subresource):
+    verbs = ("create",)
+
+    async def create(self, verbs: Verbs, info: ResourceInfo, namespace: str, name: str, body: Obj,
+                     opts: WriteOptions) -> Written:
+        if verbs.services.reviews is None or opts.user is None:
+            raise errors.unavailable(f"{info.plural} are not answered in this process")
+        body.setdefault("kind", info.kind)
+        body.setdefault("apiVersion", info.api_version)
+        return Written(verbs.services.reviews.review(opts.user, info.plural, body))
