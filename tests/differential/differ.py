@@ -284,13 +284,15 @@ def normalized(side: Side) -> dict[str, Any]:
     return normalize(side.steps, generate_prefixes(side.steps, set(side.prefixes)))
 
 
-def _pretty(value: Any) -> list[str]:
-    return json.dumps(value, indent=1, sort_keys=False, default=str).splitlines()
+def _pretty(value: Any, width: int) -> list[str]:
+    """Indented JSON with sorted keys (so both sides line up), long lines wrapped at `width`."""
+    lines = json.dumps(value, indent=1, sort_keys=True, default=str).splitlines()
+    return [line[i:i + width] for line in lines for i in range(0, max(len(line), 1), width)]
 
 
 def side_by_side(ref: Any, shim: Any, width: int = 78, context: int = 3) -> str:
     """Both versions in two columns, like `diff -y`, around the lines that differ."""
-    a, b = _pretty(ref), _pretty(shim)
+    a, b = _pretty(ref, width), _pretty(shim, width)
     out = [f"{REF:<{width}} | {SHIM}"]
     for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context):
         out.append("-" * (2 * width + 3))
@@ -300,11 +302,11 @@ def side_by_side(ref: Any, shim: Any, width: int = 78, context: int = 3) -> str:
             for k in range(max(len(left), len(right))):
                 la = left[k] if k < len(left) else ""
                 lb = right[k] if k < len(right) else ""
-                out.append(f"{la[:width]:<{width}} {mark} {lb[:width]}")
+                out.append(f"{la:<{width}} {mark} {lb}")
     return "\n".join(out)
 
 
-def _short(value: Any, limit: int = 300) -> str:
+def _short(value: Any, limit: int = 600) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
 
