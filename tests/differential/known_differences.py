@@ -1,0 +1,327 @@
+"""The allow-list: every difference between kube-apiserver and kubeshim the differential tier accepts today.
+
+One place, on purpose. Each entry says why the difference exists and which issue item removes it, and where it
+shows: per scenario (the test's name), the difference paths it covers, as the failure report prints them
+(`step/field/...`; `*` matches within one component, `**` across any number, and a path covers everything
+under it). The list is strict: a path that no longer differs in its scenario fails that test as a stale entry,
+so fixing a gap means deleting its entry (or the scenarios it no longer shows in).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from differ import Difference
+
+
+@dataclass(frozen=True)
+class Known:
+    reason: str
+    item: str
+    where: dict[str, tuple[str, ...]]  # scenario -> difference paths
+
+
+# The gaps issue 10 names, and the ones this tier found beyond them.
+SSA_UPGRADE = "issue 10: server-side apply after client-side apply"
+MANAGED_FIELDS = "issue 10: managedFields content"
+TOKENS = "issue 10: service-account tokens"
+ERROR_TEXTS = "issue 10: error texts"
+DISCOVERY = "issue 10: discovery storageVersionHash"
+NESTING = "issue 10: deep nesting"
+WATCH_VERBS = "issue 10: write verbs on /watch paths"
+KINDS = "issue 10: missing kinds"
+FOUND = "issue 10, item 1: found by the differential tier"
+
+TABLES = ("test_table_list[configmaps]", "test_table_list[pods]", "test_table_list[services]",
+          "test_table_list[serviceaccounts]", "test_table_list[events]", "test_table_include_object[None]",
+          "test_table_include_object[Object]", "test_table_include_object[Metadata]",
+          "test_table_single_object_and_pages", "test_table_custom_resource", "test_table_watch")
+MESSAGE = ("error/body/message",)
+
+KNOWN: tuple[Known, ...] = (
+    # --- the gaps issue 10 names ---
+    Known("kubectl apply --server-side after client-side apply conflicts with kubectl-client-side-apply: kubeshim "
+          "does not take over the fields kubectl's managedFields migration hands to the new manager",
+          SSA_UPGRADE, {"test_kubectl_server_side_apply_after_client_side": (
+              "server-side", "stored/stdout/data", "stored/stdout/metadata/annotations",
+              "after-drop/stdout/metadata/annotations")}),
+    Known("managedFields omit the \".\" entry upstream writes for every map and list item a manager created",
+          MANAGED_FIELDS, {
+              "test_managed_fields_after_every_write": ("*/body/metadata/managedFields/**/.",),
+              "test_managed_fields_of_service_ports": ("post/body/metadata/managedFields/**/f:ports/.",),
+              "test_service_account_token_secret": ("filled/body/metadata/managedFields/**/.",)}),
+    Known("list-map keys: kubeshim keys ports by containerPort or name alone; upstream by the whole merge key "
+          "(k:{\"port\":80,\"protocol\":\"TCP\"}, k:{\"containerPort\":80,\"protocol\":\"TCP\"})",
+          MANAGED_FIELDS, {
+              "test_managed_fields_of_service_ports": ("*/body/metadata/managedFields/**/f:ports/k:*",),
+              "test_managed_fields_of_pod_containers": ("*/body/metadata/managedFields/**/f:ports/k:*",)}),
+    Known("server-defaulted fields (clusterIP, clusterIPs, ipFamilies, ipFamilyPolicy) are owned by the creating "
+          "manager in kubeshim; upstream leaves them unowned. An apply also owns selector entries upstream does not",
+          MANAGED_FIELDS, {"test_managed_fields_of_service_ports": (
+              "post/body/metadata/managedFields/poster:Update/fieldsV1/f:spec/f:clusterIP",
+              "post/body/metadata/managedFields/poster:Update/fieldsV1/f:spec/f:clusterIPs",
+              "post/body/metadata/managedFields/poster:Update/fieldsV1/f:spec/f:ipFamilies",
+              "post/body/metadata/managedFields/poster:Update/fieldsV1/f:spec/f:ipFamilyPolicy",
+              "apply/body/metadata/managedFields/deployer:Apply/fieldsV1/f:spec/f:selector/f:app")}),
+    Known("an update without managedFields resets them to the updater's alone (upstream keeps the others); one "
+          "with managedFields [{}] does not clear them",
+          MANAGED_FIELDS, {"test_managed_fields_reset": ("omitted/body/metadata/managedFields",
+                                                         "cleared/body/metadata/managedFields")}),
+    Known("server-side apply that creates the object answers 200, upstream 201 Created",
+          MANAGED_FIELDS, {"test_server_side_apply_ownership": ("first/code",),
+                           "test_managed_fields_of_service_ports": ("apply/code",),
+                           "test_managed_fields_of_pod_containers": ("apply/code",)}),
+    Known("an apply conflict names the object in details (name, kind); upstream's 409 has no details",
+          MANAGED_FIELDS, {"test_server_side_apply_ownership": ("conflict/body/details",)}),
+    Known("service-account tokens are opaque HMAC strings; upstream issues RS256 JWTs whose claims (iss, aud, "
+          "exp, kubernetes.io/serviceaccount, bound pod) clients and token reviewers read",
+          TOKENS, {"test_kubectl_create_token": ("token/stdout", "audience-duration/stdout"),
+                   "test_token_request": ("default/body/status/token", "audience-expiry/body/status/token"),
+                   "test_token_request_bound_to_pod": ("bound/body/status/token",)}),
+    Known("a TokenRequest answer lacks what upstream echoes: metadata (uid, creationTimestamp, managedFields), "
+          "spec.audiences defaulted to the issuer, boundObjectRef null; details.name of its Invalid error is set",
+          TOKENS, {"test_token_request": ("*/body/metadata", "default/body/spec", "audience-expiry/body/spec",
+                                          "too-short/body/message", "too-short/body/details/name"),
+                   "test_token_request_bound_to_pod": ("bound/body/metadata", "bound/body/spec")}),
+    Known("a token bound to a pod that does not exist is issued (upstream: 404 pods \"none\" not found)",
+          TOKENS, {"test_token_request_bound_to_pod": ("bound-missing",)}),
+    Known("the token authenticates without upstream's credential-id extra (JTI), and SelfSubjectReview answers "
+          "carry spec {} and no creationTimestamp",
+          TOKENS, {"test_token_is_accepted_as_bearer": ("whoami/body/status/userInfo/extra",
+                                                        "whoami/body/metadata/creationTimestamp", "whoami/body/spec"),
+                   "test_kubectl_auth_can_i": ("whoami/stdout/metadata/creationTimestamp",)}),
+    Known("no token controller: a kubernetes.io/service-account-token Secret is never filled in (token, ca.crt, "
+          "namespace, the service-account.uid annotation)",
+          TOKENS, {"test_service_account_token_secret": (
+              "filled/body/data", "filled/body/metadata/annotations",
+              "filled/body/metadata/managedFields/kube-controller-manager:Update")}),
+    Known("a failed JSON-patch operation's message carries Python's text (`v (<class 'str'>) is not equal to "
+          "tested value ...`); upstream answers the bare \"the server rejected our request due to an error in our "
+          "request\" with details {}",
+          ERROR_TEXTS, {f"test_error[{case}]": ("error/body/message", "error/body/details")
+                        for case in ("json-patch-test-fails", "json-patch-missing-path", "json-patch-bad-op")}),
+    Known("an unknown field selector is worded `field label not supported: F`; v1.34 says `\"F\" is not a known "
+          "field selector: only \"metadata.name\", \"metadata.namespace\"`",
+          ERROR_TEXTS, {**{f"test_list_field_selector_unknown_field[{f}]": ("list/body/message",)
+                           for f in ("data.mode=fast", "metadata.labels=x", "status.phase=Running")},
+                        "test_kubectl_get_errors": ("unknown-field-selector/stderr",)}),
+    Known("discovery's APIResources have no storageVersionHash (clients use it to notice storage migrations)",
+          DISCOVERY, {"test_discovery_resource_lists": ("*/resources/*/storageVersionHash",)}),
+    Known("a 5,000-level nested YAML or apply body is a 500 RecursionError (upstream: 400, or the apply's typed "
+          "error); a nested JSON body is refused at a lower depth, with another message",
+          NESTING, {"test_deeply_nested_body[yaml]": ("error/code", "error/body"),
+                    "test_deeply_nested_body[apply]": ("error/body/message", "error/body/reason"),
+                    "test_deeply_nested_body[json]": MESSAGE}),
+    Known("a 5,000-level nested custom resource is refused by kubeshim (400 depth limit) where upstream stores it "
+          "(the JSON reader of this test gives up first on the answer)",
+          NESTING, {"test_deeply_nested_custom_resource": ("error", "<exception>")}),
+    Known("POST, PUT, PATCH and DELETE on /api/v1/watch/... are served as an endless watch, not 405",
+          WATCH_VERBS, {f"test_write_verbs_on_watch_path[{m}]": ("error", "<exception>")
+                        for m in ("POST", "PUT", "PATCH", "DELETE")}),
+    Known("kinds and subresources not built yet (each path one group version or resource kube-apiserver serves)",
+          KINDS, {"test_discovery_served_resources": tuple(f"served/{gv}" for gv in (
+              "apps v1", "batch v1", "autoscaling v1", "autoscaling v2", "policy v1", "networking.k8s.io v1",
+              "storage.k8s.io v1", "scheduling.k8s.io v1", "node.k8s.io v1", "discovery.k8s.io v1",
+              "certificates.k8s.io v1", "flowcontrol.apiserver.k8s.io v1", "resource.k8s.io v1",
+              "apiregistration.k8s.io v1", "core v1/componentstatuses", "core v1/replicationcontrollers",
+              "core v1/replicationcontrollers~1scale", "core v1/replicationcontrollers~1status",
+              "core v1/pods~1attach", "core v1/pods~1exec", "core v1/pods~1portforward", "core v1/pods~1proxy",
+              "core v1/pods~1ephemeralcontainers", "core v1/pods~1resize", "core v1/services~1proxy",
+              "core v1/nodes~1proxy", "authentication.k8s.io v1/tokenreviews",
+              "authorization.k8s.io v1/localsubjectaccessreviews", "authorization.k8s.io v1/selfsubjectrulesreviews",
+              "admissionregistration.k8s.io v1/validatingadmissionpolicies",
+              "admissionregistration.k8s.io v1/validatingadmissionpolicies~1status",
+              "admissionregistration.k8s.io v1/validatingadmissionpolicybindings"))}),
+    Known("PriorityClass, PodDisruptionBudget and Ingress are not served: kubectl create and get fail",
+          KINDS, {f"test_kubectl_create_kind[{kind}]": ("create", "get")
+                  for kind in ("priorityclass", "poddisruptionbudget", "ingress")}),
+
+    # --- error texts beyond the two issue 10 names ---
+    Known("decode errors are worded as Python's parsers word them, not as Go's (`invalid character 'n' looking for "
+          "beginning of object key string`, `cannot unmarshal number into Go struct field ConfigMap.data`, "
+          "`the object provided is unrecognized`, `strconv.ParseUint`)",
+          ERROR_TEXTS, {**{f"test_error[{case}]": MESSAGE for case in (
+              "malformed-json", "wrong-kind-in-body", "wrong-type-of-field", "merge-patch-malformed",
+              "apply-malformed-yaml", "json-patch-not-a-list", "strict-unknown-field")},
+              **{f"test_kubectl_patch[{t}]": ("bad-patch/stderr",) for t in ("strategic", "merge", "json")},
+              "test_protobuf_round_trip": ("garbage/body/message",),
+              "test_yaml_1_1_booleans": ("value-on/body/message",),
+              "test_list_limit_and_continue": ("bad-continue/body/message",),
+              "test_list_resource_version_semantics": ("bad-rv/body/message",)}),
+    Known("415 and 406 answers are worded differently (upstream: `415: Unsupported Media Type`, `406: Not "
+          "Acceptable\\n\\nAvailable representations: ...`)",
+          ERROR_TEXTS, {"test_error[unsupported-patch-type]": MESSAGE, "test_error[not-acceptable]": MESSAGE}),
+    Known("a Status without details where upstream sends details {} (405, 406, 415, unknown resources)",
+          ERROR_TEXTS, {f"test_error[{case}]": ("error/body/details",) for case in (
+              "method-not-allowed-on-collection", "unknown-resource", "unknown-subresource",
+              "unsupported-patch-type", "not-acceptable")}),
+    Known("Invalid errors about request options or unnamed objects carry details.name \"\" (upstream omits it)",
+          ERROR_TEXTS, {**{f"test_error[{case}]": ("error/body/details/name",) for case in (
+              "apply-without-field-manager", "missing-name", "delete-bad-propagation-policy")},
+              "test_list_resource_version_semantics": tuple(f"{step}/body/details/name" for step in (
+                  "match-without-rv", "exact-rv-0", "bad-match")),
+              **{f"test_watch_send_initial_events_invalid[{case}]": ("watch/body/details/name",)
+                 for case in ("no-match", "exact")}}),
+    Known("option validation errors use FieldValueInvalid with `Invalid value: ...` where upstream uses "
+          "FieldValueForbidden or FieldValueNotSupported (`Forbidden: ...`, `Unsupported value: ...; supported "
+          "values: ..., \"\"`), and report one cause where upstream reports two",
+          ERROR_TEXTS, {"test_list_resource_version_semantics": tuple(
+              f"{step}/body/{part}" for step in ("match-without-rv", "exact-rv-0", "bad-match")
+              for part in ("message", "details/causes")),
+              **{f"test_watch_send_initial_events_invalid[{case}]": ("watch/body/message", "watch/body/details/causes")
+                 for case in ("no-match", "exact")},
+              "test_error[delete-bad-propagation-policy]": ("error/body/message", "error/body/details/causes",
+                                                            "error/body/details/kind")}),
+    Known("label selector parse errors are worded differently (upstream: `found '', expected: ',' or ')'`)",
+          ERROR_TEXTS, {**{f"test_list_malformed_selector[labelSelector-{sel}]": ("list/body/message",)
+                           for sel in ("a in (b", "a=b=c", "Bad Key=1")},
+                        "test_kubectl_get_errors": ("bad-label-selector/stderr",)}),
+    Known("failed delete preconditions are worded as in older releases (`Precondition failed: UID in "
+          "precondition: ...`) with details.kind the resource; v1.34: `the UID in the precondition (...) does not "
+          "match the UID in record (...)` with details.kind the Kind",
+          ERROR_TEXTS, {f"test_error[delete-precondition-{case}]": ("error/body/message", "error/body/details/kind")
+                        for case in ("uid", "resource-version")}),
+    Known("other wording: Forbidden on a namespace says `at the cluster scope` (upstream: `in the namespace "
+          "\"default\"`); 413 says `the request body is too large` (upstream: `Request entity too large: limit is "
+          "N`); too-large resourceVersion lacks the `Timeout: ` prefix; the finalizers error quotes a Python list "
+          "(upstream: Go's `[]string{...}`, and the cause twice)",
+          ERROR_TEXTS, {"test_error[forbidden-cluster-scope]": MESSAGE, "test_error[body-too-large]": MESSAGE,
+                        "test_list_resource_version_too_large": ("too-large/body/message",),
+                        "test_finalizer_holds_deletion": ("add-finalizer-while-deleting/body/message",
+                                                          "add-finalizer-while-deleting/body/details/causes")}),
+    Known("an invalid generateName is reported with its causes in the other order (metadata.name first)",
+          ERROR_TEXTS, {"test_error[generate-name-invalid]": ("error/body/message", "error/body/details/causes")}),
+
+    # --- behaviour this tier found ---
+    Known("validation stops at the first invalid field; upstream reports every one (container name, image, "
+          "containerPort)", FOUND, {"test_error[invalid-pod-with-many-causes]": ("error/body",)}),
+    Known("GET on a create-only subresource (serviceaccounts/NAME/token) answers the parent object, not 405",
+          FOUND, {"test_error[method-not-allowed-on-subresource]": ("error",)}),
+    Known("an unknown API group answers a JSON NotFound Status; upstream's mux answers text/plain `404 page not "
+          "found`", FOUND, {"test_error[unknown-group]": ("error",)}),
+    Known("invalid dryRun and fieldValidation values are 400 BadRequest; upstream: 422 Invalid CreateOptions "
+          "with a FieldValueNotSupported cause", FOUND,
+          {f"test_error[{case}]": ("error",) for case in ("invalid-dry-run", "invalid-field-validation")}),
+    Known("fieldValidation=Strict accepts duplicate JSON fields (upstream: 400 strict decoding error: duplicate "
+          "field)", FOUND, {"test_error[strict-duplicate-field]": ("error",)}),
+    Known("continue together with resourceVersion is 422 Invalid; upstream: 400 BadRequest, no details",
+          FOUND, {"test_list_limit_and_continue": ("continue-with-rv",)}),
+    Known("a list with resourceVersion=0 and a limit is paginated; upstream serves it whole from the watch cache",
+          FOUND, {"test_list_resource_version_semantics": ("rv-0-limit",)}),
+    Known("set-based `gt`/`lt` label requirements (`i>2`) are refused; upstream selects by them",
+          FOUND, {"test_list_label_selector[i>2]": ("list",)}),
+    Known("errors are always JSON; upstream encodes the Status in the negotiated format (YAML, protobuf)",
+          FOUND, {"test_yaml_both_ways": ("error/type",),
+                  "test_protobuf_get_and_list": ("not-found",),
+                  "test_protobuf_for_custom_resources_falls_back_to_json": ("only",)}),
+    Known("YAML bodies are read as YAML 1.2: an unquoted `y` is a string (upstream's YAML 1.1 reads a boolean)",
+          FOUND, {"test_yaml_1_1_booleans": ("name-y",)}),
+    Known("PartialObjectMetadata asked for a list is served as a list; upstream answers 406",
+          FOUND, {"test_partial_object_metadata": ("list-asked-as-single",)}),
+    Known("Table column descriptions are cut to their first sentence (upstream: the field's whole doc)",
+          FOUND, {scenario: ("**/columnDefinitions/*/description",) for scenario in TABLES}),
+    Known("Table details: a CRD's Age column is type string (upstream: date); includeObject=None rows have no "
+          "object key (upstream: null); watch events after the first repeat the column definitions (upstream: "
+          "null)", FOUND, {"test_table_custom_resource": ("table/body/columnDefinitions/Age/type",),
+                           "test_table_include_object[None]": ("table/body/rows/*/object",),
+                           "test_table_watch": ("events/events/1/object/columnDefinitions",)}),
+    Known("empty maps are stored and returned as {} (labels, annotations, data; also the labels a merge patch "
+          "emptied); Go drops them", FOUND, {
+              "test_empty_maps_are_not_stored": ("*/body/metadata/labels", "*/body/metadata/annotations",
+                                                 "*/body/data"),
+              "test_kubectl_patch[merge]": ("stored/stdout/metadata/labels",)}),
+    Known("no ServiceAccount admission volume: pods get no kube-api-access projected volume and mount (token, "
+          "kube-root-ca.crt, namespace)", FOUND, {
+              "test_kubectl_run_pod_and_get_yaml": ("get-yaml/stdout/p/spec/volumes",
+                                                    "get-yaml/stdout/p/spec/containers/p/volumeMounts"),
+              "test_pod_defaults_and_admission": ("create/body/spec/volumes",
+                                                  "create/body/spec/containers/c/volumeMounts"),
+              "test_managed_fields_of_pod_containers": ("*/body/spec/volumes", "*/body/spec/containers/c/volumeMounts"),
+              "test_delete_answers": ("unscheduled-pod/body/spec/volumes",
+                                      "unscheduled-pod/body/spec/containers/c/volumeMounts")}),
+    Known("service defaults: a headless service without selector gets no clusterIPs [None] and single-stack "
+          "families (upstream: RequireDualStack, IPv4+IPv6); NodePort services lack externalTrafficPolicy Cluster",
+          FOUND, {"test_service_defaults": ("headless/body/spec", "node-port/body/spec/externalTrafficPolicy")}),
+    Known("deleting an unscheduled pod answers it without deletionTimestamp, deletionGracePeriodSeconds 0 and "
+          "the generation bump upstream's graceful delete records", FOUND,
+          {"test_delete_answers": ("unscheduled-pod/body/metadata",)}),
+    Known("deletecollection answers items with apiVersion and kind (upstream's list items have neither)",
+          FOUND, {"test_delete_answers": ("collection/body/items/*/apiVersion", "collection/body/items/*/kind")}),
+    Known("a deleted namespace is answered with deletionGracePeriodSeconds 0 (upstream: absent)",
+          FOUND, {"test_namespace_delete": ("delete/body/metadata/deletionGracePeriodSeconds",)}),
+    Known("watch parameters: sendInitialEvents without allowWatchBookmarks, and sendInitialEvents=false with "
+          "resourceVersionMatch, are refused (upstream serves them); a non-numeric resourceVersion is 400 "
+          "(upstream: 500); a resourceVersion ahead of the store is 504 at once (upstream waits, then ends the "
+          "stream without events)", FOUND, {
+              "test_watch_send_initial_events_invalid[no-bookmarks]": ("watch",),
+              "test_watch_send_initial_events_invalid[false-with-match]": ("watch",),
+              "test_watch_bad_resource_version[abc]": ("watch",),
+              "test_watch_bad_resource_version[-1]": ("watch",),
+              "test_watch_bad_resource_version[900000000]": ("watch",)}),
+    Known("discovery order: resources are listed in registration order (upstream: sorted by name), API groups "
+          "in another order than upstream's priority order (kubectl resolves names like `events` by it), a CRD's "
+          "verbs and a resource's subresources in another order", FOUND, {
+              "test_discovery_resource_lists": ("core v1/resources/<order>",
+                                                "rbac.authorization.k8s.io v1/resources/<order>",
+                                                "flyte.lyft.com v1alpha1/resources/flyteworkflows/verbs/<order>"),
+              "test_discovery_group_list": ("apis/body/groups/<order>",),
+              "test_discovery_aggregated": ("apis/body/items/<order>", "**/resources/<order>",
+                                            "**/subresources/<order>", "**/verbs/<order>")}),
+    Known("namespaces list deletecollection among their verbs (upstream does not serve it)",
+          FOUND, {"test_discovery_resource_lists": ("core v1/resources/namespaces/verbs",),
+                  "test_discovery_aggregated": ("api/body/items/0/versions/v1/resources/namespaces/verbs",)}),
+    Known("subresources served by another group version (pods/eviction: policy/v1, serviceaccounts/token: "
+          "authentication.k8s.io/v1) do not say so in discovery",
+          FOUND, {"test_discovery_resource_lists": ("core v1/resources/pods~1eviction",
+                                                    "core v1/resources/serviceaccounts~1token"),
+                  "test_discovery_aggregated": (
+                      "api/body/items/0/versions/v1/resources/pods/subresources/eviction/responseKind/group",
+                      "api/body/items/0/versions/v1/resources/serviceaccounts/subresources/token/responseKind/group")}),
+    Known("/api/v1's APIResourceList carries apiVersion v1 (upstream's has none)",
+          FOUND, {"test_discovery_resource_lists": ("core v1/apiVersion",)}),
+    Known("aggregated discovery fills responseKind group and version that upstream leaves empty (meaning the "
+          "resource's own), and writes metadata name \"\" and creationTimestamp null (upstream: absent)",
+          FOUND, {"test_discovery_aggregated": (
+              "api/body/items/0/metadata", "api/body/items/0/versions/v1/resources/*/responseKind/version",
+              "api/body/items/0/versions/v1/resources/*/subresources/*/responseKind/version",
+              "apis/body/items/*/metadata/creationTimestamp", "apis/body/items/*/versions/*/resources/*/responseKind",
+              "apis/body/items/*/versions/*/resources/*/subresources/*/responseKind")}),
+    Known("/version lacks emulationMajor/Minor and minCompatibilityMajor/Minor (v1.31+)",
+          FOUND, {"test_discovery_version": ("version/body/emulationMajor", "version/body/emulationMinor",
+                                             "version/body/minCompatibilityMajor",
+                                             "version/body/minCompatibilityMinor")}),
+    Known("OpenAPI v3 schemas lack the defaults and enums upstream publishes (ConfigMap data's default \"\", "
+          "metadata's {}; `kubectl explain` shows no enum values)",
+          FOUND, {"test_openapi_v3_configmap": ("configmap-schema/properties/data/additionalProperties/default",
+                                                "configmap-schema/properties/metadata/default"),
+                  "test_kubectl_explain": ("field/stdout",)}),
+)
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    parts = [".*" if part == "**" else re.escape(part).replace(r"\*", "[^/]*") for part in path.split("/")]
+    return re.compile("/".join(parts) + "(/.*)?")
+
+
+def covers(pattern: str, where: str) -> bool:
+    return _pattern(pattern).fullmatch(where) is not None
+
+
+SEEN: dict[tuple[int, str, str], bool] = {}  # (entry, scenario, pattern) -> matched a difference in this run
+RAN: set[str] = set()  # scenarios compared in this run
+
+
+def check(scenario: str, differences: list[Difference]) -> tuple[list[Difference], list[tuple[Known, str]]]:
+    """The differences no entry covers, and the entries' paths that covered none (stale)."""
+    RAN.add(scenario)
+    patterns = [(entry, pattern) for entry in KNOWN for pattern in entry.where.get(scenario, ())]
+    unexpected = [d for d in differences if not any(covers(p, d.where) for _, p in patterns)]
+    stale = []
+    for entry, pattern in patterns:
+        hit = any(covers(pattern, d.where) for d in differences)
+        SEEN[(id(entry), scenario, pattern)] = hit
+        if not hit:
+            stale.append((entry, pattern))
+    return unexpected, stale

@@ -1,0 +1,18 @@
+// Command kube-apiserver is the stock kube-apiserver of k8s.io/kubernetes, built from its Go module as a reference
+// server for kubeshim's differential tier and bench/peers.
+package main
+
+import (
+	"os"
+	_ "time/tzdata" // CronJob time zones, as upstream's main
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+)
+
+func main() {
+	os.Exit(cli.Run(app.NewAPIServerCommand()))
+}
