@@ -128,7 +128,7 @@ KNOWN: tuple[Known, ...] = (
               "apiregistration.k8s.io v1", "core v1/componentstatuses", "core v1/replicationcontrollers",
               "core v1/replicationcontrollers~1scale", "core v1/replicationcontrollers~1status",
               "core v1/pods~1attach", "core v1/pods~1exec", "core v1/pods~1portforward", "core v1/pods~1proxy",
-              "core v1/pods~1ephemeralcontainers", "core v1/pods~1resize", "core v1/services~1proxy",
+              "core v1/pods~1resize", "core v1/services~1proxy",
               "core v1/nodes~1proxy", "authentication.k8s.io v1/tokenreviews",
               "authorization.k8s.io v1/localsubjectaccessreviews", "authorization.k8s.io v1/selfsubjectrulesreviews",
               "admissionregistration.k8s.io v1/validatingadmissionpolicies",
@@ -272,13 +272,6 @@ KNOWN: tuple[Known, ...] = (
     Known("namespaces list deletecollection among their verbs (upstream does not serve it)",
           FOUND, {"test_discovery_resource_lists": ("core v1/resources/namespaces/verbs",),
                   "test_discovery_aggregated": ("api/body/items/0/versions/v1/resources/namespaces/verbs",)}),
-    Known("subresources served by another group version (pods/eviction: policy/v1, serviceaccounts/token: "
-          "authentication.k8s.io/v1) do not say so in discovery",
-          FOUND, {"test_discovery_resource_lists": ("core v1/resources/pods~1eviction",
-                                                    "core v1/resources/serviceaccounts~1token"),
-                  "test_discovery_aggregated": (
-                      "api/body/items/0/versions/v1/resources/pods/subresources/eviction/responseKind/group",
-                      "api/body/items/0/versions/v1/resources/serviceaccounts/subresources/token/responseKind/group")}),
     Known("/api/v1's APIResourceList carries apiVersion v1 (upstream's has none)",
           FOUND, {"test_discovery_resource_lists": ("core v1/apiVersion",)}),
     Known("aggregated discovery fills responseKind group and version that upstream leaves empty (meaning the "
