@@ -70,8 +70,8 @@ def gone(call: Callable[[], Any]) -> bool:
 def http_client(server: Any, token: str | None = None, **kw: Any) -> httpx.Client:
     token = server.token if token is None else token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=server.url, verify=ssl.create_default_context(cafile=server.ca), headers=headers, timeout=kw.pop("timeout", 30),
-                        **kw)
+    return httpx.Client(base_url=server.url, verify=ssl.create_default_context(cafile=server.ca), headers=headers,
+                        timeout=kw.pop("timeout", 30), **kw)
 
 
 def watch_events(http: httpx.Client, path: str, params: Obj, *, count: int | None = None,

@@ -1,4 +1,5 @@
-"""Pods through the whole kubelet (the real registry in-process, real processes): exits, restarts, init containers, deletion."""
+"""Pods through the whole kubelet (the real registry in-process, real processes): exits, restarts, init containers,
+deletion."""
 from __future__ import annotations
 
 import time
