@@ -24,7 +24,8 @@ CGROUP_NAME = f"kubeshim-test-{os.getpid()}"
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Everything here runs real processes: mark it `kubelet` (select with -m kubelet)."""
+    """Everything here runs real processes: mark it `kubelet` (select with -m kubelet). Kubelet tests that start
+    no process (state machine, env, volumes as files, scheduling decisions...) live in tests/unit."""
     here = Path(__file__).parent
     for item in items:
         if Path(str(item.fspath)).parent == here:
