@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import time
 import uuid
 from typing import Any, Callable
 
@@ -42,18 +41,6 @@ def expect_http(resp: httpx.Response, code: int, reason: str) -> Obj:
     assert (status["kind"], status["apiVersion"], status["status"]) == ("Status", "v1", "Failure"), status
     assert (status["code"], status["reason"]) == (code, reason), status
     return status
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "") -> Any:
-    """Poll until `check()` is truthy; returns its value or fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out waiting for {what or check}: last {last!r}")
 
 
 def gone(call: Callable[[], Any]) -> bool:

@@ -6,7 +6,9 @@ from typing import Any
 
 from shim.clients.base import PODS
 
-from .conftest import Harness, make_pod, wait_for
+from harness import wait_for_async
+
+from .conftest import Harness, make_pod
 
 
 def _req(cpu: str = "", memory: str = "") -> dict[str, Any]:
@@ -39,7 +41,7 @@ async def test_other_schedulers_are_left_alone(harness: Harness) -> None:
     await harness.start()
     await harness.create(make_pod("mine", [{"name": "c", "command": ["true"]}], schedulerName="volcano"))
     await harness.create(make_pod("ours", [{"name": "c", "command": ["true"]}]))
-    await wait_for(lambda: _scheduled(harness.pod("ours")))
+    await wait_for_async(lambda: _scheduled(harness.pod("ours")))
     assert not _scheduled(harness.pod("mine"))
 
 

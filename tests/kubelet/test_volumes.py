@@ -11,7 +11,9 @@ import pytest
 
 from shim.clients.base import CONFIGMAPS, PODS, SECRETS
 
-from .conftest import Harness, make_pod, wait_for
+from harness import wait_for_async
+
+from .conftest import Harness, make_pod
 
 
 async def _volume_pod(harness: Harness, name: str, base: str) -> dict:
@@ -49,7 +51,7 @@ async def test_volumes_in_private_mount_namespace(harness: Harness) -> None:
     # The host sees only empty mount points, and they go away with the pod.
     assert os.listdir(f"{base}/config") == []
     await harness.client.delete(PODS, "nsvol", "default")
-    await wait_for(lambda: not os.path.exists(base))  # parents it created go too
+    await wait_for_async(lambda: not os.path.exists(base))  # parents it created go too
 
 
 async def test_volumes_through_symlink_fallback(harness: Harness, tmp_path: Path) -> None:
@@ -62,7 +64,7 @@ async def test_volumes_through_symlink_fallback(harness: Harness, tmp_path: Path
     assert out["lines"][:4] == ["hello from a configmap", "linkvol", "s3cret", "scratch"]
     assert os.path.islink(f"{base}/config")
     await harness.client.delete(PODS, "linkvol", "default")
-    await wait_for(lambda: not os.path.lexists(f"{base}/config"))
+    await wait_for_async(lambda: not os.path.lexists(f"{base}/config"))
 
 
 async def test_volume_error_keeps_pod_creating(harness: Harness) -> None:
