@@ -195,7 +195,8 @@ async def run(kubeconfig: Path, clients: int, creates: int, list_pods: int, serv
     ns = f"bench-{int(time.time())}"
     if server_pid:
         import psutil
-        print(json.dumps({"phase": "idle-rss", "rss_mb": round(psutil.Process(server_pid).memory_info().rss / 2**20, 1)}))
+        rss = psutil.Process(server_pid).memory_info().rss
+        print(json.dumps({"phase": "idle-rss", "rss_mb": round(rss / 2**20, 1)}))
     await conns[0].request("POST", "/api/v1/namespaces",
                            json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}).encode())
     base = f"/api/v1/namespaces/{ns}/pods"
@@ -219,19 +220,21 @@ async def run(kubeconfig: Path, clients: int, creates: int, list_pods: int, serv
         status, body = await conns[0].request("GET", base)
         timings.append((time.perf_counter() - t0) * 1000)
     count = len(json.loads(body)["items"])
-    print(json.dumps({"phase": f"list all pods ({count} items, JSON)", "median_ms": round(statistics.median(timings), 1),
-                      "bytes": len(body)}), flush=True)
+    print(json.dumps({"phase": f"list all pods ({count} items, JSON)",
+                      "median_ms": round(statistics.median(timings), 1), "bytes": len(body)}), flush=True)
     await watch_delay(host, port, ssl_ctx, token, ns, 200)
     if server_pid:
         import psutil
-        print(json.dumps({"phase": "rss-after", "rss_mb": round(psutil.Process(server_pid).memory_info().rss / 2**20, 1)}))
+        rss = psutil.Process(server_pid).memory_info().rss
+        print(json.dumps({"phase": "rss-after", "rss_mb": round(rss / 2**20, 1)}))
     for c in conns:
         c.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--kubeconfig", type=Path, default=Path(os.environ.get("KUBECONFIG", "~/.kubeshim/kubeconfig")).expanduser())
+    parser.add_argument("--kubeconfig", type=Path,
+                        default=Path(os.environ.get("KUBECONFIG", "~/.kubeshim/kubeconfig")).expanduser())
     parser.add_argument("--self", action="store_true", help="start a throwaway kubeshim and measure it")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--creates", type=int, default=5000)

@@ -1,10 +1,11 @@
-"""The test harness every tier shares: a real `kubeshim up` on a free port, and toolchain checks.
+"""The test harness every tier shares: a real `kubeshim up` on a free port, toolchain checks, and `wait_for`.
 
 A plain module (not a conftest) so that tiers, benchmarks and examples import it by name: `from harness import
 start_kubeshim`. tests/ is on sys.path for every test module through the root conftest.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -14,12 +15,42 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], timeout: float = 10.0, what: str = "", *, interval: float = 0.05) -> T:
+    """Call `check` every `interval` seconds until it returns something truthy, and return that; after `timeout`
+    seconds (and one last call) fail, naming `what` (or the check) and its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = check()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}: last {last!r}")
+        time.sleep(interval)
+
+
+async def wait_for_async(check: Callable[[], T], timeout: float = 10.0, what: str = "", *,
+                         interval: float = 0.02) -> T:
+    """`wait_for` inside an event loop (the checks are in-process reads, hence the shorter default interval):
+    sleeps with asyncio so that the code under test runs meanwhile."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = check()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}: last {last!r}")
+        await asyncio.sleep(interval)
 
 
 def free_port() -> int:

@@ -286,5 +286,6 @@ def _pem(user: Obj, field: str, base: Path) -> bytes | None:
     if user.get(f"{field}-data"):
         return base64.b64decode(user[f"{field}-data"])
     if user.get(field):
-        return (base / user[field]).read_bytes()
+        path: Path = base / user[field]
+        return path.read_bytes()
     return None

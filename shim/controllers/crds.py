@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from shim.clients.base import CRDS, Client, Resource
+from shim.controllers.runner import busy_while
 from shim.machinery.errors import StatusError
 from shim.registry.kinds.crds import CLEANUP_FINALIZER, storage_version
 
@@ -26,9 +27,7 @@ async def cleanup_terminating(client: Client, poll: float = 0.2) -> None:
         if (event.type == "DELETED" or not meta.get("deletionTimestamp")
                 or CLEANUP_FINALIZER not in (meta.get("finalizers") or []) or name in busy):
             continue
-        busy.add(name)
-        task = asyncio.create_task(_empty(client, event.object, poll))
-        task.add_done_callback(lambda _t, n=name: busy.discard(n))
+        busy_while(busy, name, asyncio.create_task(_empty(client, event.object, poll)))
 
 
 def _instances(crd: dict[str, Any]) -> Resource | None:

@@ -7,6 +7,7 @@ other live owner are deleted; an owner with the `orphan` finalizer has its depen
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -80,7 +81,7 @@ class GarbageCollector:
                 for resource in self.resources():
                     if resource not in self.watched or self.watched[resource].done():
                         self.watched[resource] = asyncio.create_task(
-                            forever(f"gc-watch-{resource.plural}", lambda r=resource: self._watch(r)))
+                            forever(f"gc-watch-{resource.plural}", functools.partial(self._watch, resource)))
                 await asyncio.sleep(1.0)
         finally:
             worker.cancel()
@@ -169,7 +170,8 @@ class GarbageCollector:
         await self.client.delete(node.resource, node.name, node.namespace, propagation_policy=policy,
                                  uid=node.uid)
 
-    async def _drop_refs(self, node: Node, uids: set[str]) -> None:
+    async def _drop_refs(self, node: Node, uids: set[str | None]) -> None:
+        """Remove the owner references with these uids (None: references without one)."""
         current = await self.client.get(node.resource, node.name, node.namespace)
         refs = current["metadata"].get("ownerReferences") or []
         kept = [r for r in refs if r.get("uid") not in uids]

@@ -3,14 +3,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from shim.clients.base import NAMESPACES, Client, Resource
+from shim.controllers.runner import busy_while
 from shim.machinery.errors import StatusError
+
+if TYPE_CHECKING:
+    from shim.registry.catalog import Catalog
+
+#: The namespaced resources to empty, asked again at every pass (CRDs come and go).
+Namespaced = Callable[[], Iterable[Resource]]
 
 log = logging.getLogger(__name__)
 
 
-async def finalize_terminating(client: Client, namespaced: "callable", poll: float = 0.3) -> None:
+async def finalize_terminating(client: Client, namespaced: Namespaced, poll: float = 0.3) -> None:
     """Watch namespaces; each terminating one gets a worker that deletes its contents."""
     busy: set[str] = set()
     async for event in client.watch(NAMESPACES):
@@ -18,12 +26,10 @@ async def finalize_terminating(client: Client, namespaced: "callable", poll: flo
         name = meta["name"]
         if event.type == "DELETED" or not meta.get("deletionTimestamp") or name in busy:
             continue
-        busy.add(name)
-        task = asyncio.create_task(_empty(client, name, namespaced, poll))
-        task.add_done_callback(lambda _t, n=name: busy.discard(n))
+        busy_while(busy, name, asyncio.create_task(_empty(client, name, namespaced, poll)))
 
 
-async def _empty(client: Client, namespace: str, namespaced: "callable", poll: float) -> None:
+async def _empty(client: Client, namespace: str, namespaced: Namespaced, poll: float) -> None:
     while True:
         remaining = 0
         for resource in namespaced():
@@ -57,9 +63,10 @@ async def _empty(client: Client, namespace: str, namespaced: "callable", poll: f
             raise
 
 
-def namespaced_resources(catalog) -> list[Resource]:
+def namespaced_resources(catalog: Catalog) -> list[Resource]:
     """Every namespaced resource with its own storage (shared storage is listed once)."""
-    seen, out = set(), []
+    seen: set[str] = set()
+    out: list[Resource] = []
     for info in catalog.all():
         if info.namespaced and "list" in info.verbs and info.storage not in seen:
             seen.add(info.storage)

@@ -1,4 +1,5 @@
-"""Running control loops: restart a loop that failed, after a pause, instead of losing it."""
+"""Running control loops: restart a loop that failed, after a pause, instead of losing it; track per-object
+workers."""
 from __future__ import annotations
 
 import asyncio
@@ -18,3 +19,9 @@ async def forever(name: str, loop: Callable[[], Awaitable[None]], pause: float =
         except Exception:
             log.exception("controller %s failed; restarting", name)
         await asyncio.sleep(pause)
+
+
+def busy_while(busy: set[str], name: str, task: asyncio.Task[None]) -> None:
+    """Keep `name` in `busy` until `task` is done (one worker per object at a time)."""
+    busy.add(name)
+    task.add_done_callback(lambda _task: busy.discard(name))

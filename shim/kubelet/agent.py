@@ -11,10 +11,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from shim.clients.base import SERVICEACCOUNTS, Client
-from shim.kubelet.config import KubeletConfig
+from shim.kubelet.config import KubeletConfig, TokenIssuer
 from shim.kubelet.kubelet import Kubelet
 from shim.kubelet.logs import options_from_query
 from shim.machinery.errors import StatusError
@@ -37,7 +37,13 @@ def config_from_options(opts: Any) -> KubeletConfig:
     return config
 
 
-def token_issuer(client: Client, authenticator: Any) -> Any:
+class TokenAuthority(Protocol):
+    """What the in-process server's authenticator offers the kubelet: signed service-account tokens."""
+
+    def issue(self, namespace: str, name: str, uid: str, seconds: int) -> tuple[str, int]: ...
+
+
+def token_issuer(client: Client, authenticator: TokenAuthority) -> TokenIssuer:
     async def issue(pod: dict[str, Any], audience: str, seconds: int) -> str:
         meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
         name = spec.get("serviceAccountName") or "default"

@@ -59,7 +59,8 @@ class Informer:
                     (obj.get("metadata") or {}).get("resourceVersion"):
                 await self._emit(kind, obj)
         self.synced.set()
-        return (listing.get("metadata") or {}).get("resourceVersion", "")
+        rv: str = (listing.get("metadata") or {}).get("resourceVersion", "")
+        return rv
 
     async def run(self) -> None:
         """List, then watch forever; cancel to stop."""

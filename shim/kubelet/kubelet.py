@@ -31,7 +31,7 @@ from shim.kubelet.scheduler import Scheduler
 log = logging.getLogger(__name__)
 
 
-def host_capabilities(config: KubeletConfig) -> tuple[str | None, dict[str, Any] | None]:
+def host_capabilities(config: KubeletConfig) -> tuple[str | None, cgroups.Setup | None]:
     """(namespace mode, cgroup setup) this host allows, honouring the config's choices."""
     scratch = Path(config.data_dir) / "probe"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -47,7 +47,7 @@ def host_capabilities(config: KubeletConfig) -> tuple[str | None, dict[str, Any]
 
 class Kubelet:
     def __init__(self, client: Client, config: KubeletConfig, *, provider: Provider | None = None,
-                 namespace_mode: str | None = None, cgroup_setup: dict[str, Any] | None = None) -> None:
+                 namespace_mode: str | None = None, cgroup_setup: cgroups.Setup | None = None) -> None:
         self.client = client
         self.config = config
         self.node = NodeAgent(client, config)

@@ -84,22 +84,24 @@ def container_id_for(pod: dict[str, Any], container: str, previous: bool) -> str
     if found is None:
         raise bad_request(f'container "{container}" in pod "{name}" is not available')
     last = (found.get("lastState") or {}).get("terminated")
+    last_id: str = (last or {}).get("containerID") or ""
     state = found.get("state") or {}
     if previous:
-        if not last or not last.get("containerID"):
+        if not last_id:
             raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
-        return last["containerID"]
+        return last_id
     if state.get("running"):
-        return found.get("containerID", "")
+        running_id: str = found.get("containerID", "")
+        return running_id
     if state.get("terminated"):
-        cid = state["terminated"].get("containerID") or (last or {}).get("containerID")
+        cid: str = state["terminated"].get("containerID") or last_id
         if not cid:
             raise bad_request(f'container "{container}" in pod "{name}" is terminated')
         return cid
     if last:
-        if not last.get("containerID"):
+        if not last_id:
             raise bad_request(f'container "{container}" in pod "{name}" is terminated')
-        return last["containerID"]
+        return last_id
     if state.get("waiting"):
         reason = state["waiting"].get("reason", "")
         if reason == "ErrImagePull":

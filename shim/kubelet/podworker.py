@@ -111,11 +111,13 @@ class PodWorker:
 
     @property
     def name(self) -> str:
-        return _meta(self.pod).get("name", "")
+        name: str = _meta(self.pod).get("name", "")
+        return name
 
     @property
     def namespace(self) -> str:
-        return _meta(self.pod).get("namespace", "")
+        namespace: str = _meta(self.pod).get("namespace", "")
+        return namespace
 
     def running(self) -> list[str]:
         return [n for n, r in self.record.containers.items() if r.current is not None and r.current.running]

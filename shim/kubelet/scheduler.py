@@ -29,9 +29,10 @@ DEFAULT_SCHEDULER = "default-scheduler"
 async def bind(client: Client, pod: dict[str, Any], node: str) -> None:
     meta = pod.get("metadata") or {}
     ns = meta.get("namespace", "")
-    binding = {"apiVersion": "v1", "kind": "Binding",
-               "metadata": {"name": meta.get("name", ""), "namespace": ns, "uid": meta.get("uid")},
-               "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+    binding: dict[str, Any] = {
+        "apiVersion": "v1", "kind": "Binding",
+        "metadata": {"name": meta.get("name", ""), "namespace": ns, "uid": meta.get("uid")},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
     if not binding["metadata"]["uid"]:
         del binding["metadata"]["uid"]
     await client.create(BINDINGS, binding, ns)

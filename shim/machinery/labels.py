@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 from shim.machinery.errors import bad_request
 
@@ -155,7 +155,7 @@ def parse_label_selector(text: str | None) -> LabelSelector:
 
 
 def selector_from_match(match_labels: Mapping[str, str] | None,
-                        match_expressions: list[dict] | None = None) -> LabelSelector:
+                        match_expressions: list[dict[str, Any]] | None = None) -> LabelSelector:
     """A metav1.LabelSelector (matchLabels/matchExpressions) as a LabelSelector."""
     reqs = [Requirement(k, "=", frozenset([v])) for k, v in sorted((match_labels or {}).items())]
     ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}

@@ -106,16 +106,24 @@ def _removed(new: Any, old: Any) -> Obj:
     return out
 
 
+def _body(obj: Obj) -> Obj:
+    """The fields a manager can own outside metadata and status."""
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "status", "metadata")}
+
+
+def _owned_meta(obj: Obj) -> Obj:
+    """The metadata fields a manager can own (labels, annotations, ...; not the server's own)."""
+    return {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _SKIP_META}
+
+
 def _removed_object(new: Obj, old: Obj | None, subresource: str) -> Obj:
     if old is None:
         return {}
     if subresource == "status":
         sub = _removed(new.get("status") or {}, old.get("status") or {})
         return {"f:status": sub} if sub else {}
-    strip = lambda o: {k: v for k, v in o.items() if k not in ("apiVersion", "kind", "status", "metadata")}
-    meta = lambda o: {k: v for k, v in (o.get("metadata") or {}).items() if k not in _SKIP_META}
-    out = _removed(strip(new), strip(old))
-    m = _removed(meta(new), meta(old))
+    out = _removed(_body(new), _body(old))
+    m = _removed(_owned_meta(new), _owned_meta(old))
     if m:
         out["f:metadata"] = m
     return out
@@ -129,10 +137,8 @@ def _changed_object(new: Obj, old: Obj | None, subresource: str) -> Obj:
         return {"f:status": sub} if sub else {}
     if old is None:
         return fields_of(new)
-    strip = lambda o: {k: v for k, v in o.items() if k not in ("apiVersion", "kind", "status", "metadata")}
-    meta = lambda o: {k: v for k, v in (o.get("metadata") or {}).items() if k not in _SKIP_META}
-    out = _changed(strip(new), strip(old))
-    m = _changed(meta(new), meta(old))
+    out = _changed(_body(new), _body(old))
+    m = _changed(_owned_meta(new), _owned_meta(old))
     if m:
         out["f:metadata"] = m
     return out

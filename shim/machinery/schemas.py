@@ -14,14 +14,15 @@ patch, OpenAPI documents).
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
-try:  # orjson parses the 1.5 MB definitions file several times faster; json is the fallback.
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover
-    from json import loads as _loads
+from orjson import loads as _loads  # parses the 1.5 MB definitions file several times faster than json
+
+#: A schema node (a definition, or any node inside one), as decoded from JSON.
+Schema = dict[str, Any]
 
 #: The Kubernetes minor whose schemas are served (Flyte 1.16 builds against client-go 0.34). If the installed
 #: kubernetes-validate lacks it, the newest minor it ships is used instead (see `schema_version()`).
@@ -30,8 +31,16 @@ KUBERNETES_VERSION = "1.34"
 #: Prefixes under which a `$ref` may name a definition: the package's own, OpenAPI v3 and Swagger 2.0.
 REF_PREFIXES = ("#/$defs/", "#/components/schemas/", "#/definitions/")
 
+@dataclass(frozen=True)
+class _Loaded:
+    version: str                                 # the Kubernetes minor actually loaded ("1.34")
+    directory: Path                              # its kubernetes-json-schema directory
+    by_gvk: dict[tuple[str, str, str], str]      # (group, version, kind) -> definition name
+    defs: dict[str, Schema]                      # definition name -> definition
+
+
 _lock = threading.Lock()
-_state: dict[str, Any] = {}
+_loaded: _Loaded | None = None
 
 
 def _schema_root() -> Path:
@@ -57,32 +66,30 @@ def _pick_dir() -> tuple[str, Path]:
     return minor, newest
 
 
-def _load() -> dict[str, Any]:
-    state = _state
-    if "defs" in state:
-        return state
+def _load() -> _Loaded:
+    global _loaded
+    loaded = _loaded
+    if loaded is not None:
+        return loaded
     with _lock:
-        if "defs" in state:
-            return state
+        if _loaded is not None:
+            return _loaded
         version, directory = _pick_dir()
         document = _loads((directory / "_definitions.json").read_bytes())
-        defs: dict[str, dict] = document["$defs"]
+        defs: dict[str, Schema] = document["$defs"]
         by_gvk: dict[tuple[str, str, str], str] = {}
         for name, definition in defs.items():
             for gvk in definition.get("x-kubernetes-group-version-kind") or ():
                 key = (gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", ""))
                 # Several definitions may claim one GVK only for shared meta types; the first (sorted) wins.
                 by_gvk.setdefault(key, name)
-        state["version"] = version
-        state["directory"] = directory
-        state["by_gvk"] = by_gvk
-        state["defs"] = defs
-    return state
+        _loaded = loaded = _Loaded(version, directory, by_gvk, defs)
+    return loaded
 
 
 def schema_version() -> str:
     """The Kubernetes minor ("1.34") whose schemas are actually loaded."""
-    return _load()["version"]
+    return _load().version
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
@@ -91,26 +98,26 @@ def split_api_version(api_version: str) -> tuple[str, str]:
     return group, version
 
 
-def definitions() -> dict[str, dict]:
+def definitions() -> dict[str, Schema]:
     """All built-in definitions by upstream name. Shared, cached data: do not mutate."""
-    return _load()["defs"]
+    return _load().defs
 
 
-def definition(name: str) -> dict | None:
+def definition(name: str) -> Schema | None:
     """The definition called `name` (`io.k8s.api.core.v1.Container`), or None."""
-    return _load()["defs"].get(name)
+    return _load().defs.get(name)
 
 
 def definition_name_for(api_version: str, kind: str) -> str | None:
     """Upstream definition name of a kind (`io.k8s.api.core.v1.Pod`), found via x-kubernetes-group-version-kind."""
     group, version = split_api_version(api_version)
-    return _load()["by_gvk"].get((group, version, kind))
+    return _load().by_gvk.get((group, version, kind))
 
 
-def definition_for(api_version: str, kind: str) -> dict | None:
+def definition_for(api_version: str, kind: str) -> Schema | None:
     """The schema of a built-in kind, or None when it is not built in. Shared, cached data: do not mutate."""
     name = definition_name_for(api_version, kind)
-    return None if name is None else _load()["defs"][name]
+    return None if name is None else _load().defs[name]
 
 
 def ref_name(ref: str) -> str | None:
@@ -135,7 +142,7 @@ def resolve(node: Any) -> Any:
             if name is None or name in seen:
                 return None
             seen.add(name)
-            node = _load()["defs"].get(name)
+            node = _load().defs.get(name)
             continue
         all_of = node.get("allOf")
         if isinstance(all_of, list) and len(all_of) == 1 and "properties" not in node:
@@ -163,7 +170,7 @@ def references(node: Any) -> Iterator[str]:
 
 def closure(names: Iterator[str] | list[str]) -> list[str]:
     """The given definition names plus every definition they reference, transitively, in discovery order."""
-    defs = _load()["defs"]
+    defs = _load().defs
     ordered: list[str] = []
     seen: set[str] = set()
     pending = list(names)

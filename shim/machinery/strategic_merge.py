@@ -63,9 +63,13 @@ LIST_MAP_KEYS = "x-kubernetes-list-map-keys"
 _MISSING = object()
 _DROP = object()  # a value that must not appear in the result (a map carrying `$patch: delete`)
 
+Obj = dict[str, Any]      # a decoded JSON object
+Items = list[Any]         # a decoded JSON array
+Identity = tuple[Any, ...]  # a hashable identity of a JSON value or of a list element's merge key(s)
 
-def strategic_merge_patch(original: dict, patch: dict, schema: dict | None, *,
-                          list_types: bool = False) -> dict:
+
+def strategic_merge_patch(original: Obj | None, patch: Any, schema: Obj | None, *,
+                          list_types: bool = False) -> Obj:
     """Apply a strategic merge `patch` to `original` using the patch metadata of `schema`.
 
     `schema` is the kind's schema (`schemas.definition_for(...)`, or any node whose `$ref`s `schemas.resolve`
@@ -121,7 +125,7 @@ def _bad_arg_type(expected: str, actual: Any) -> StatusError:
     return _server_error(f"expected a {expected}, but received a {_go_type(actual)}")
 
 
-def _no_merge_key(element: dict, keys: tuple[str, ...]) -> StatusError:
+def _no_merge_key(element: Obj, keys: tuple[str, ...]) -> StatusError:
     return _server_error(f"map: {_go(element)} does not contain declared merge key: {','.join(keys)}")
 
 
@@ -135,7 +139,7 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _scalar_key(value: Any) -> tuple:
+def _scalar_key(value: Any) -> Identity:
     """A hashable identity for a JSON value that, like Go's interface equality, never equates true with 1."""
     if value is None:
         return ("null",)
@@ -156,7 +160,7 @@ def _kind(value: Any) -> str:
     return "scalar"
 
 
-def _element_kind(*lists: list) -> str | None:
+def _element_kind(*lists: Items) -> str | None:
     """"map" or "scalar" for the elements of the lists; None when they are all empty."""
     found: str | None = None
     for items in lists:
@@ -201,7 +205,7 @@ def _lookup(schema: Any, key: str, for_list: bool, list_types: bool) -> _Field:
     strategy = others[0] if others else ""
     merge_key = node.get(PATCH_MERGE_KEY)
     keys: tuple[str, ...] = (merge_key,) if isinstance(merge_key, str) and merge_key else ()
-    sub = node
+    sub: Any = node
     if for_list:
         target = schemas.resolve(node)
         sub = target.get("items") if isinstance(target, dict) else None
@@ -219,7 +223,7 @@ def _lookup(schema: Any, key: str, for_list: bool, list_types: bool) -> _Field:
 
 # ---------------------------------------------------------------------------------------------- element keys
 
-def _element_key(element: Any, keys: tuple[str, ...]) -> tuple:
+def _element_key(element: Any, keys: tuple[str, ...]) -> Identity:
     """The merge-key identity of a list element; errors like upstream when it has none."""
     if not isinstance(element, dict):
         raise _bad_arg_type("map[string]interface {}", element)
@@ -232,7 +236,7 @@ def _element_key(element: Any, keys: tuple[str, ...]) -> tuple:
     return tuple(_scalar_key(element[k]) if k in element else ("missing",) for k in keys)
 
 
-def _identity(item: Any, keys: tuple[str, ...], is_map: bool) -> tuple | None:
+def _identity(item: Any, keys: tuple[str, ...], is_map: bool) -> Identity | None:
     """Lenient identity used for ordering: None when the item cannot be keyed."""
     if not is_map:
         return _scalar_key(item)
@@ -241,9 +245,9 @@ def _identity(item: Any, keys: tuple[str, ...], is_map: bool) -> tuple | None:
     return tuple(_scalar_key(item[k]) if k in item else ("missing",) for k in keys)
 
 
-def _positions(order: list, keys: tuple[str, ...], is_map: bool) -> dict[tuple, int]:
+def _positions(order: Items, keys: tuple[str, ...], is_map: bool) -> dict[Identity | None, int]:
     """First position of each identity in `order` (upstream's index(): first match wins)."""
-    positions: dict[tuple, int] = {}
+    positions: dict[Identity | None, int] = {}
     for i, item in enumerate(order):
         identity = _identity(item, keys, is_map)
         if identity is not None:
@@ -253,15 +257,15 @@ def _positions(order: list, keys: tuple[str, ...], is_map: bool) -> dict[tuple, 
 
 # ---------------------------------------------------------------------------------------------- ordering
 
-def _sort_by(items: list, order: list, keys: tuple[str, ...], is_map: bool) -> list:
+def _sort_by(items: Items, order: Items, keys: tuple[str, ...], is_map: bool) -> Items:
     """Stable sort of `items` by their position in `order`; items absent from it keep their place at the end."""
     positions = _positions(order, keys, is_map)
     end = len(order)
     return sorted(items, key=lambda item: positions.get(_identity(item, keys, is_map), end))
 
 
-def _normalize(patch_items: list, server_only: list, patch_order: list, server_order: list,
-               keys: tuple[str, ...], is_map: bool) -> list:
+def _normalize(patch_items: Items, server_only: Items, patch_order: Items, server_order: Items,
+               keys: tuple[str, ...], is_map: bool) -> Items:
     """Order patch items by the patch, server-only items by the live list, then interleave them.
 
     Interleaving (upstream mergeSortedSlice): a server-only item goes first only when both it and the next
@@ -273,7 +277,7 @@ def _normalize(patch_items: list, server_only: list, patch_order: list, server_o
     patch_items = _sort_by(patch_items, patch_order, keys, is_map)
     server_only = _sort_by(server_only, server_order, keys, is_map)
     live = _positions(server_order, keys, is_map)
-    merged: list = []
+    merged: Items = []
     i = j = 0
     while i < len(server_only) or j < len(patch_items):
         if i >= len(server_only):
@@ -294,7 +298,7 @@ def _normalize(patch_items: list, server_only: list, patch_order: list, server_o
     return merged
 
 
-def _partition(items: list, by: list, keys: tuple[str, ...], is_map: bool) -> tuple[list, list]:
+def _partition(items: Items, by: Items, keys: tuple[str, ...], is_map: bool) -> tuple[Items, Items]:
     """Split `items` into those present in `by` and the rest, keeping their order."""
     if is_map:
         present = {_element_key(b, keys) for b in by if isinstance(b, dict) and any(k in b for k in keys)}
@@ -319,7 +323,7 @@ def _fresh_value(value: Any, field: _Field, list_types: bool) -> Any:
     return value
 
 
-def _fresh_map(value: dict, schema: Any, list_types: bool) -> Any:
+def _fresh_map(value: Obj, schema: Any, list_types: bool) -> Any:
     if DIRECTIVE in value:
         directive = value[DIRECTIVE]
         if directive == DELETE:
@@ -330,8 +334,8 @@ def _fresh_map(value: dict, schema: Any, list_types: bool) -> Any:
     return _merge_map({}, value, schema, list_types)
 
 
-def _fresh_list(value: list, item_schema: Any, list_types: bool) -> list:
-    cleaned: list = []
+def _fresh_list(value: Items, item_schema: Any, list_types: bool) -> Items:
+    cleaned: Items = []
     for element in value:
         if isinstance(element, dict):
             if DIRECTIVE in element:  # a delete of nothing, or a list-level marker: neither is an element
@@ -355,7 +359,7 @@ def _extract_key(directive_key: str, prefix: str) -> str:
     return field
 
 
-def _merge_map(original: dict, patch: dict, schema: Any, list_types: bool) -> dict:
+def _merge_map(original: Obj, patch: Obj, schema: Any, list_types: bool) -> Obj:
     """Merge `patch` into `original` (mutated and returned, unless a `$patch` directive replaces it)."""
     if DIRECTIVE in patch:
         directive = patch[DIRECTIVE]
@@ -414,7 +418,7 @@ def _merge_map(original: dict, patch: dict, schema: Any, list_types: bool) -> di
     return original
 
 
-def _apply_retain_keys(original: dict, patch: dict) -> None:
+def _apply_retain_keys(original: Obj, patch: Obj) -> None:
     """`$retainKeys`: every key of the patch must be listed; keys of the original not listed are cleared."""
     if RETAIN_KEYS not in patch:
         return
@@ -431,32 +435,35 @@ def _apply_retain_keys(original: dict, patch: dict) -> None:
         del original[key]
 
 
-def _apply_set_element_order(original: dict, patch: dict, schema: Any, list_types: bool) -> None:
+def _apply_set_element_order(original: Obj, patch: Obj, schema: Any, list_types: bool) -> None:
     """Merge each list named by a `$setElementOrder/<field>` directive and put it in the requested order."""
     for directive_key in [k for k in patch if k.startswith(SET_ELEMENT_ORDER)]:
         order = patch.pop(directive_key)
         if not isinstance(order, list):
             raise _bad_arg_type("[]interface {}", order)
         name = _extract_key(directive_key, SET_ELEMENT_ORDER)
-        live = original.get(name, _MISSING)
-        patched = patch.get(name, _MISSING)
-        if live is not _MISSING and not isinstance(live, list):
-            raise _bad_arg_type("[]interface {}", live)
-        if patched is not _MISSING and not isinstance(patched, list):
-            raise _bad_arg_type("[]interface {}", patched)
+        live_value = original.get(name, _MISSING)
+        patched_value = patch.get(name, _MISSING)
+        if live_value is not _MISSING and not isinstance(live_value, list):
+            raise _bad_arg_type("[]interface {}", live_value)
+        if patched_value is not _MISSING and not isinstance(patched_value, list):
+            raise _bad_arg_type("[]interface {}", patched_value)
+        # Either field is now a list or absent (None).
+        live = live_value if isinstance(live_value, list) else None
+        patched = patched_value if isinstance(patched_value, list) else None
         field = _lookup(schema, name, True, list_types)
-        _validate_order(patched if patched is not _MISSING else [], order, field.keys)
+        _validate_order(patched if patched is not None else [], order, field.keys)
 
-        if live is not _MISSING and patched is _MISSING:
+        if live is not None and patched is None:
             merged, server_order = live, live
-        elif live is _MISSING and patched is not _MISSING:
+        elif live is None and patched is not None:
             merged, server_order = _fresh_list(patched, field.schema, list_types), []
-        elif live is not _MISSING:
+        elif live is not None and patched is not None:
             merged, server_order = _merge_list_field(live, patched, field, list_types)
         else:
             continue
 
-        kind = _element_kind(live if live is not _MISSING else [], patched if patched is not _MISSING else [])
+        kind = _element_kind(live if live is not None else [], patched if patched is not None else [])
         is_map = kind == "map"
         if kind is None or (is_map and not field.keys):
             original[name] = merged
@@ -466,7 +473,7 @@ def _apply_set_element_order(original: dict, patch: dict, schema: Any, list_type
         patch.pop(name, None)
 
 
-def _validate_order(patch_list: list, order: list, keys: tuple[str, ...]) -> None:
+def _validate_order(patch_list: Items, order: Items, keys: tuple[str, ...]) -> None:
     """The patch list's elements must appear in the `$setElementOrder` list, in the same relative order."""
     if not patch_list or not order:
         return
@@ -500,21 +507,21 @@ def _validate_order(patch_list: list, order: list, keys: tuple[str, ...]) -> Non
 
 # ---------------------------------------------------------------------------------------------- lists
 
-def _merge_list_field(live: list, patched: list, field: _Field, list_types: bool) -> tuple[list, list]:
+def _merge_list_field(live: Items, patched: Items, field: _Field, list_types: bool) -> tuple[Items, Items]:
     """Merge a list field; returns the merged list and the live order `$setElementOrder` must sort against."""
     if field.strategy == MERGE:
         return _merge_slice(live, patched, field.schema, field.keys, list_types)
     return _fresh_list(patched, field.schema, list_types), live
 
 
-def _merge_slice(live: list, patched: list, item_schema: Any, keys: tuple[str, ...],
-                 list_types: bool) -> tuple[list, list]:
+def _merge_slice(live: Items, patched: Items, item_schema: Any, keys: tuple[str, ...],
+                 list_types: bool) -> tuple[Items, Items]:
     if not live and not patched:
         return live, live
     kind = _element_kind(live, patched)
     if kind == "scalar":
-        merged: list = []
-        seen: set = set()
+        merged: Items = []
+        seen: set[Identity] = set()
         for item in (*live, *patched):
             identity = _scalar_key(item)
             if identity not in seen:
@@ -529,7 +536,7 @@ def _merge_slice(live: list, patched: list, item_schema: Any, keys: tuple[str, .
     # down inside it and the first appends land in the freed tail.
     view = list(live)
     length = len(view)
-    regular: list = []
+    regular: Items = []
     replace = False
     for element in patched:
         directive = element.get(DIRECTIVE, _MISSING)

@@ -34,7 +34,7 @@ _ANY = _Node()
 _compiled: dict[str, _Node] = {}
 
 
-def _types_of(schema: dict) -> set[str] | None:
+def _types_of(schema: dict[str, Any]) -> set[str] | None:
     kind = schema.get("type")
     if isinstance(kind, str):
         return {kind} - {"null"}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import orjson
 
@@ -14,7 +15,7 @@ from shim.registry.subresources.status import Status
 from shim.storage.store import Store
 
 CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
-Obj = dict
+Obj = dict[str, Any]
 
 
 def _version_key(version: str) -> tuple[int, int, int, str]:

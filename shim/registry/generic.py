@@ -113,9 +113,10 @@ class Registry:
     # -- attributes ---------------------------------------------------------------------------------------
 
     def attrs(self, info: ResourceInfo, entry: Entry) -> Attrs:
-        if entry.cache is None:
-            entry.cache = self._attrs_of(info, orjson.loads(entry.raw))
-        return entry.cache
+        attrs: Attrs | None = entry.cache  # storage keeps the slot for us, untyped
+        if attrs is None:
+            attrs = entry.cache = self._attrs_of(info, orjson.loads(entry.raw))
+        return attrs
 
     @staticmethod
     def _attrs_of(info: ResourceInfo, obj: Obj) -> Attrs:
@@ -596,7 +597,7 @@ async def iterate(watch: Watch) -> AsyncIterator[tuple[str, Entry]]:
     for item in watch.initial:
         yield item
     while True:
-        item = await watch.next()
-        if item is None:
+        event = await watch.next()
+        if event is None:
             return
-        yield item
+        yield event

@@ -12,8 +12,9 @@ from starlette.routing import Route
 
 from shim.machinery import errors
 from shim.machinery.errors import StatusError
+from shim.registry.rest import NOT_FOUND_MESSAGE
 from shim.server import discovery, logpages
-from shim.server.resources import NOT_FOUND_MESSAGE, ApiContext, ResourceEndpoint, status_response
+from shim.server.resources import ApiContext, ResourceEndpoint, status_response
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import yaml
 
 
 def render(server: str, ca_file: Path | None, token: str, name: str = "kubeshim") -> str:
-    cluster: dict = {"server": server}
+    cluster: dict[str, str] = {"server": server}
     if ca_file is not None:
         cluster["certificate-authority-data"] = base64.b64encode(ca_file.read_bytes()).decode()
     doc = {"apiVersion": "v1", "kind": "Config", "current-context": name, "preferences": {},
@@ -16,4 +16,5 @@ def render(server: str, ca_file: Path | None, token: str, name: str = "kubeshim"
            "users": [{"name": f"{name}-admin", "user": {"token": token}}],
            "contexts": [{"name": name, "context": {"cluster": name, "user": f"{name}-admin",
                                                    "namespace": "default"}}]}
-    return yaml.safe_dump(doc, sort_keys=False)
+    text: str = yaml.safe_dump(doc, sort_keys=False)
+    return text

@@ -41,9 +41,10 @@ from starlette.routing import Route
 
 from shim.machinery import errors
 from shim.machinery.errors import StatusError
+from shim.machinery.users import User
 from shim.registry.options import ListOptions
 from shim.registry.resource import ResourceInfo
-from shim.server.auth import User, impersonate
+from shim.server.auth import impersonate
 from shim.server.paths import Target
 from shim.registry.subresources.log import pod_log
 from shim.server.resources import ApiContext
@@ -314,7 +315,8 @@ def _state(status: Obj | None) -> str:
 def _container_status(pod: Obj, container: str) -> Obj | None:
     status = pod.get("status") or {}
     for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
-        for s in status.get(key) or []:
+        statuses: list[Obj] = status.get(key) or []
+        for s in statuses:
             if s.get("name") == container:
                 return s
     return None
@@ -322,9 +324,9 @@ def _container_status(pod: Obj, container: str) -> Obj | None:
 
 def _default_container(pod: Obj) -> str:
     """kubectl's choice when none is named: the default-container annotation, else the first container."""
-    annotated = ((pod.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CONTAINER)
+    annotated: str | None = ((pod.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CONTAINER)
     names = [name for kind, name in _container_names(pod) if kind == ""]
-    if annotated in names:
+    if annotated is not None and annotated in names:
         return annotated
     if not names:
         raise errors.bad_request(f"pod {pod['metadata']['name']} has no containers")

@@ -158,7 +158,8 @@ def media_type(rendering: Rendering) -> str:
 
 def encode(obj: Any, rendering: Rendering) -> bytes:
     if rendering.encoding == "yaml":
-        return yaml.safe_dump(obj, sort_keys=False).encode()
+        text: str = yaml.safe_dump(obj, sort_keys=False)
+        return text.encode()
     if rendering.encoding == "protobuf":
         from shim.machinery import protobuf
         return protobuf.encode(obj)

@@ -13,13 +13,14 @@ from shim.machinery import errors
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
+from shim.machinery.users import User
 from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
 from shim.registry.rest import NOT_FOUND_MESSAGE, Verbs
 from shim.registry.services import PodLogs
 from shim.server import negotiation as neg
 from shim.server import paths, watch as watches
-from shim.server.auth import Authenticator, Authorizer, User, impersonate
+from shim.server.auth import Authenticator, Authorizer, impersonate
 from shim.server.rendering import Renderer
 from shim.server.sessions import Signer
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shim.machinery import errors
-from shim.server.auth import Authorizer, User
+from shim.machinery.users import User
+from shim.server.auth import Authorizer
 
 Obj = dict[str, Any]
 

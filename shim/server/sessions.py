@@ -30,7 +30,8 @@ from urllib.parse import urlencode
 
 import orjson
 
-from shim.server.auth import Authenticator, User
+from shim.machinery.users import User
+from shim.server.auth import Authenticator
 
 COOKIE = "kubeshim_session"
 #: the cookie is sent to the web pages only, never to the API

@@ -4,18 +4,21 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from typing import Any
+if TYPE_CHECKING:  # cryptography is imported only when certificates are made (see ensure_certificates)
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 
-def _write_key(path: Path, key: Any) -> None:
+def _write_key(path: Path, key: PrivateKeyTypes) -> None:
     from cryptography.hazmat.primitives import serialization
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption()))
     path.chmod(0o600)
 
 
-def _name(common: str) -> Any:
+def _name(common: str) -> x509.Name:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
@@ -38,7 +41,7 @@ def ensure_certificates(data_dir: Path, hosts: list[str]) -> tuple[Path, Path, P
         return ca_crt, srv_crt, srv_key_path
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID
     now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
     until = now + dt.timedelta(days=3650)
@@ -56,7 +59,11 @@ def ensure_certificates(data_dir: Path, hosts: list[str]) -> tuple[Path, Path, P
         _write_key(ca_key_path, ca_key)
         ca_crt.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
         srv_crt.unlink(missing_ok=True)
-    ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
+    issuer_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
+    # ours is EC; a CA key put there by hand may be any kind that signs certificates
+    if not isinstance(issuer_key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey,
+                                   ed448.Ed448PrivateKey, dsa.DSAPrivateKey)):
+        raise ValueError(f"{ca_key_path} holds a {type(issuer_key).__name__}, which cannot sign certificates")
     ca = x509.load_pem_x509_certificate(ca_crt.read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
     sans: list[x509.GeneralName] = []
@@ -70,7 +77,7 @@ def ensure_certificates(data_dir: Path, hosts: list[str]) -> tuple[Path, Path, P
             .not_valid_before(now).not_valid_after(until)
             .add_extension(x509.SubjectAlternativeName(sans), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))  # type: ignore[arg-type]
+            .sign(issuer_key, hashes.SHA256()))
     _write_key(srv_key_path, key)
     srv_crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     hosts_file.write_text("\n".join(wanted) + "\n")

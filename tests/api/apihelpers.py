@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import time
 import uuid
 from typing import Any, Callable
 
@@ -44,18 +43,6 @@ def expect_http(resp: httpx.Response, code: int, reason: str) -> Obj:
     return status
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "") -> Any:
-    """Poll until `check()` is truthy; returns its value or fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out waiting for {what or check}: last {last!r}")
-
-
 def gone(call: Callable[[], Any]) -> bool:
     """True when the object `call` reads answers 404."""
     try:
@@ -70,8 +57,8 @@ def gone(call: Callable[[], Any]) -> bool:
 def http_client(server: Any, token: str | None = None, **kw: Any) -> httpx.Client:
     token = server.token if token is None else token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=server.url, verify=ssl.create_default_context(cafile=server.ca), headers=headers, timeout=kw.pop("timeout", 30),
-                        **kw)
+    return httpx.Client(base_url=server.url, verify=ssl.create_default_context(cafile=server.ca), headers=headers,
+                        timeout=kw.pop("timeout", 30), **kw)
 
 
 def watch_events(http: httpx.Client, path: str, params: Obj, *, count: int | None = None,

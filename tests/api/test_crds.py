@@ -6,7 +6,8 @@ from typing import Iterator
 import pytest
 from kubernetes import client
 
-from apihelpers import expect_http, expect_status, gone, unique, wait_for, watch_events
+from apihelpers import expect_http, expect_status, gone, unique, watch_events
+from harness import wait_for
 
 SCHEMA = {
     "type": "object",

@@ -14,7 +14,8 @@ from typing import Any, Callable
 import pytest
 from kubernetes import client
 
-from apihelpers import expect_status, gone, pod_manifest, unique, wait_for
+from apihelpers import expect_status, gone, pod_manifest, unique
+from harness import wait_for
 
 Obj = dict[str, Any]
 NOW = dt.datetime.now(dt.timezone.utc)

@@ -1,7 +1,8 @@
 """Deletion with finalizers: the object stays with a deletionTimestamp until its finalizers are gone."""
 from __future__ import annotations
 
-from apihelpers import cm_manifest, expect_status, gone, pod_manifest, wait_for, watch_events
+from apihelpers import cm_manifest, expect_status, gone, pod_manifest, watch_events
+from harness import wait_for
 
 HOLD = "example.com/hold"
 

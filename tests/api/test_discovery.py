@@ -5,7 +5,8 @@ import pytest
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 
-from apihelpers import http_client, unique, wait_for
+from apihelpers import http_client, unique
+from harness import wait_for
 
 V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from apihelpers import cm_manifest, gone, pod_manifest, wait_for
+from apihelpers import cm_manifest, gone, pod_manifest
+from harness import wait_for
 
 HOLD = "example.com/hold"
 

@@ -1,7 +1,8 @@
 """Namespace lifecycle: defaults, Terminating, contents deleted, then the namespace; no new content meanwhile."""
 from __future__ import annotations
 
-from apihelpers import cm_manifest, expect_status, gone, pod_manifest, unique, wait_for
+from apihelpers import cm_manifest, expect_status, gone, pod_manifest, unique
+from harness import wait_for
 
 HOLD = "example.com/hold"
 

@@ -17,8 +17,8 @@ import yaml
 
 import known_differences
 import reference
-from differ import REF, SHIM, Pair, Server, make_namespace, wait_until
-from harness import ROOT, kubectl_path, require_tool, start_kubeshim
+from differ import REF, SHIM, Pair, Server, make_namespace
+from harness import ROOT, kubectl_path, require_tool, start_kubeshim, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +48,7 @@ def _install_crds(client: httpx.Client) -> None:
         return any(c["type"] == "Established" and c["status"] == "True"
                    for c in (crd.get("status") or {}).get("conditions") or [])
     for name in names:
-        wait_until(lambda name=name: established(name), what=f"CRD {name} established on the reference")
+        wait_for(lambda name=name: established(name), 30, f"CRD {name} established on the reference", interval=0.1)
 
 
 @pytest.fixture(scope="session")

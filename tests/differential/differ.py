@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import json
 import subprocess
-import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import yaml
 
 import known_differences
 import protowire
+from harness import wait_for
 from normalize import generate_prefixes, kubectl_table, normalize, token
 
 REF, SHIM = "kube-apiserver", "kubeshim"
@@ -362,21 +362,11 @@ def _run_side(scenario: Callable[[Side], None], side: Side) -> None:
         side.steps[EXCEPTION] = f"{type(exc).__name__} at {where}: {exc}"
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def make_namespace(server: Server, client: httpx.Client, name: str) -> None:
     """Create `name` and wait for its `default` ServiceAccount (pods cannot be created before it exists)."""
     resp = client.post("/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace",
                                                    "metadata": {"name": name}})
     assert resp.status_code == 201, f"{server.name}: creating namespace {name}: {resp.text}"
-    wait_until(lambda: client.get(f"/api/v1/namespaces/{name}/serviceaccounts/default").status_code == 200,
-               what=f"{server.name}: the default ServiceAccount of {name}")
+    wait_for(lambda: client.get(f"/api/v1/namespaces/{name}/serviceaccounts/default").status_code == 200,
+             30, f"{server.name}: the default ServiceAccount of {name}", interval=0.1)
 

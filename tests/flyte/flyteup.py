@@ -16,11 +16,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from harness import ROOT, processes_under
+from harness import ROOT, processes_under, wait_for
 
 WORKFLOWS = ROOT / "examples" / "flyte"
 REMOTE = Path(__file__).with_name("remote.py")
@@ -29,17 +29,8 @@ NAMESPACE = "103020-flytepoc-x-d-dev"
 #: The enterprise trial's convention, which the admin tiers run under.
 CONVENTION = ("--namespace-template", "103020-flytepoc-{{ project }}-{{ domain }}", "--domains", "d-dev,t-dev,p-dev",
               "--project", PROJECT)
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+#: How often the tier's waits look (they list pods or processes): four times a second is plenty for Flyte.
+POLL = 0.25
 
 
 def flyte_binary() -> str:
@@ -124,7 +115,8 @@ class FlyteUp:
             self.process = subprocess.Popen(self.as_me(self.args()), cwd=self.home, stdout=out,
                                             stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
         proc = self.process
-        wait_until(lambda: "all ready" in self.text() or proc.poll() is not None, timeout, "kubeshim flyte up")
+        wait_for(lambda: "all ready" in self.text() or proc.poll() is not None, timeout, "kubeshim flyte up",
+                 interval=POLL)
         assert proc.poll() is None, self.text()[-3000:]
         return time.monotonic() - started
 

@@ -23,9 +23,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from flyteup import (CONVENTION, NAMESPACE, FlyteUp, flyte_binary, leftovers, task_processes, task_venv,
-                     wait_until)
-from harness import ROOT, free_port, processes_under
+from flyteup import CONVENTION, NAMESPACE, POLL, FlyteUp, flyte_binary, leftovers, task_processes, task_venv
+from harness import ROOT, free_port, processes_under, wait_for
 
 pytestmark = pytest.mark.flyte
 
@@ -68,8 +67,8 @@ def test_project_namespaces_follow_the_template(flyte: FlyteUp) -> None:
     core = client.CoreV1Api(flyte.kube())
     names = {ns.metadata.name for ns in core.list_namespace().items}
     wanted = {f"103020-flytepoc-x-{domain}" for domain in ("d-dev", "t-dev", "p-dev")}
-    wait_until(lambda: wanted <= {ns.metadata.name for ns in core.list_namespace().items}, 60,
-               f"the cluster resource manager to create {wanted} (have {names})")
+    wait_for(lambda: wanted <= {ns.metadata.name for ns in core.list_namespace().items}, 60,
+             f"the cluster resource manager to create {wanted} (have {names})", interval=POLL)
 
 
 # -- workflows -----------------------------------------------------------------------------------------------
@@ -148,15 +147,16 @@ def test_memory_limit_is_reported_as_oom(flyte: FlyteUp) -> None:
 def test_terminate_ends_thetask_processes(flyte: FlyteUp) -> None:
     import psutil
     flyte.pyflyte_run("workflows/sleeper.py", "wf", "abort-e", "--seconds", "600")
-    pod = wait_until(lambda: next((p for p in flyte.pods("abort-e") if p.status.phase == "Running"), None), 120,
-                     "the sleeper pod to run")
-    procs = wait_until(lambda: task_processes(pod.metadata.uid, flyte.data_dir), 60, "the task's process")
+    pod = wait_for(lambda: next((p for p in flyte.pods("abort-e") if p.status.phase == "Running"), None), 120,
+                   "the sleeper pod to run", interval=POLL)
+    procs = wait_for(lambda: task_processes(pod.metadata.uid, flyte.data_dir), 60, "the task's process",
+                     interval=POLL)
     grace = pod.spec.termination_grace_period_seconds or 30
 
     start = time.monotonic()
     flyte.remote("terminate", "abort-e")
-    wait_until(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in procs), grace,
-               "the task's processes to end")
+    wait_for(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in procs), grace,
+             "the task's processes to end", interval=POLL)
     FIGURES["terminate_to_processes_gone_s"] = round(time.monotonic() - start, 2)
     assert flyte.remote("wait", "abort-e", 60)["phase"] == "ABORTED"
 
@@ -201,10 +201,11 @@ def test_task_log_link_opens_the_log_page_after_login(flyte: FlyteUp) -> None:
 # -- restarts ------------------------------------------------------------------------------------------------
 def test_execution_survives_sigkill_of_flyte_up(flyte: FlyteUp) -> None:
     flyte.pyflyte_run("workflows/sleeper.py", "wf", "restart-i", "--seconds", "20")
-    wait_until(lambda: any(p.status.phase == "Running" for p in flyte.pods("restart-i")), 120, "the task pod to run")
+    wait_for(lambda: any(p.status.phase == "Running" for p in flyte.pods("restart-i")), 120, "the task pod to run",
+             interval=POLL)
 
     flyte.kill_group()
-    wait_until(lambda: not leftovers(flyte.data_dir), 30, "every component to die with kubeshim flyte up")
+    wait_for(lambda: not leftovers(flyte.data_dir), 30, "every component to die with kubeshim flyte up", interval=POLL)
     FIGURES["flyte_up_warm_s"] = round(flyte.start(), 2)
 
     result = flyte.remote("wait", "restart-i", 300)

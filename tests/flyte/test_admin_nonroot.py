@@ -21,8 +21,8 @@ from typing import Iterator
 
 import pytest
 
-from flyteup import CONVENTION, FlyteUp, flyte_binary, leftovers, task_venv, wait_until
-from harness import ROOT, processes_under
+from flyteup import CONVENTION, POLL, FlyteUp, flyte_binary, leftovers, task_venv
+from harness import ROOT, processes_under, wait_for
 
 pytestmark = pytest.mark.flyte
 
@@ -119,4 +119,5 @@ def test_fast_registered_workflow_succeeds_with_everything_unprivileged(nonroot:
         {" ".join(p.cmdline())[:80]: p.uids() for p in components}
     pods = nonroot.pods("nonroot-a")
     assert len(pods) == 2
-    wait_until(lambda: all(p.status.phase == "Succeeded" for p in nonroot.pods("nonroot-a")), 30, "pods to end")
+    wait_for(lambda: all(p.status.phase == "Succeeded" for p in nonroot.pods("nonroot-a")), 30, "pods to end",
+             interval=POLL)

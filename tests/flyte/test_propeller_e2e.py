@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import yaml
 
-from harness import Kubeshim, free_port, kubectl_path, require_tool, start_kubeshim
+from harness import Kubeshim, free_port, kubectl_path, require_tool, start_kubeshim, wait_for
 
 pytestmark = pytest.mark.flyte
 
@@ -36,17 +36,8 @@ FLYTE_DIR = ROOT / "examples" / "flyte"
 PROPELLER_DIR = FLYTE_DIR / "propeller"
 NAMESPACE = "flytesnacks-development"  # flyteadmin's default mapping of project flytesnacks, domain development
 FIGURES: dict[str, Any] = {}
-
-
-def _wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+#: How often the tier's waits look (they list pods or processes): four times a second is plenty for Flyte.
+POLL = 0.25
 
 
 # -- processes ----------------------------------------------------------------------------------------------
@@ -272,8 +263,8 @@ def flyte(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         env = Flyte(server, propeller, propeller_log, cfg, flytewf, package, blob_root, events, kube)
         cleanup.callback(_end_executions, env)
         cleanup.callback(_stop, propeller)
-        _wait_until(lambda: "Started Worker" in propeller_log.read_text(errors="replace")
-                    or propeller.poll() is not None, 60, "propeller's workers")
+        wait_for(lambda: "Started Worker" in propeller_log.read_text(errors="replace")
+                 or propeller.poll() is not None, 60, "propeller's workers", interval=POLL)
         assert propeller.poll() is None, propeller_log.read_text()[-3000:]
         yield env
 
@@ -438,19 +429,19 @@ def test_memory_limit_is_reported_as_oom(flyte: Flyte) -> None:
 
 def test_deleting_a_running_execution_aborts_it(flyte: Flyte) -> None:
     flyte.create("workflows.sleeper.wf", "abort-e", seconds=600)
-    pod = _wait_until(lambda: next((p for p in flyte.pods("abort-e") if p.status.phase == "Running"), None),
-                      60, "the sleeper pod to run")
-    procs = _wait_until(lambda: _task_processes("abort-e"), 30, "the sleeper's process")
+    pod = wait_for(lambda: next((p for p in flyte.pods("abort-e") if p.status.phase == "Running"), None),
+                   60, "the sleeper pod to run", interval=POLL)
+    procs = wait_for(lambda: _task_processes("abort-e"), 30, "the sleeper's process", interval=POLL)
     grace = pod.spec.termination_grace_period_seconds or 30
 
     start = time.monotonic()
     flyte.delete_execution("abort-e")
     import psutil
-    _wait_until(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in procs), grace,
-                "the task's processes to end")
+    wait_for(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in procs), grace,
+             "the task's processes to end", interval=POLL)
     FIGURES["abort_delete_to_processes_gone_s"] = round(time.monotonic() - start, 2)
-    _wait_until(lambda: not flyte.workflow_exists("abort-e"), 30, "the FlyteWorkflow to go")
-    _wait_until(lambda: not flyte.pods("abort-e"), 30, "the pod to go")
+    wait_for(lambda: not flyte.workflow_exists("abort-e"), 30, "the FlyteWorkflow to go", interval=POLL)
+    wait_for(lambda: not flyte.pods("abort-e"), 30, "the pod to go", interval=POLL)
     events = flyte.events.read_text(errors="replace")
     assert any("[--WF EVENT--]" in line and 'name:"abort-e"' in line and "Phase: ABORTED" in line
                for line in events.splitlines()), "propeller recorded no ABORTED workflow event"
@@ -461,8 +452,8 @@ def test_deleting_a_finished_execution_collects_its_pods(flyte: Flyte) -> None:
     assert flyte.wait("gc-f")["phase"] == "Succeeded"
     assert len(flyte.pods("gc-f")) == 2
     flyte.delete_execution("gc-f")
-    _wait_until(lambda: not flyte.workflow_exists("gc-f"), 30, "the FlyteWorkflow to go")
-    _wait_until(lambda: not flyte.pods("gc-f"), 30, "the garbage collector to delete the pods")
+    wait_for(lambda: not flyte.workflow_exists("gc-f"), 30, "the FlyteWorkflow to go", interval=POLL)
+    wait_for(lambda: not flyte.pods("gc-f"), 30, "the garbage collector to delete the pods", interval=POLL)
 
 
 def test_propeller_ttl_gc_deletes_expired_executions_and_their_pods(flyte: Flyte) -> None:
@@ -477,8 +468,9 @@ def test_propeller_ttl_gc_deletes_expired_executions_and_their_pods(flyte: Flyte
     flyte.custom().patch_namespaced_custom_object(
         "flyte.lyft.com", "v1alpha1", NAMESPACE, "flyteworkflows", "ttl-g",
         {"metadata": {"labels": {"completed-time": "2020-01-01.00"}}})
-    _wait_until(lambda: not flyte.workflow_exists("ttl-g"), 60, "propeller's GC to delete the FlyteWorkflow")
-    _wait_until(lambda: not flyte.pods("ttl-g"), 30, "the pods of the collected execution to go")
+    wait_for(lambda: not flyte.workflow_exists("ttl-g"), 60, "propeller's GC to delete the FlyteWorkflow",
+             interval=POLL)
+    wait_for(lambda: not flyte.pods("ttl-g"), 30, "the pods of the collected execution to go", interval=POLL)
     log = flyte.propeller_log.read_text(errors="replace")
     assert "Garbage collection failed" not in log
 
@@ -506,14 +498,15 @@ def test_execution_survives_kubeshim_sigkill(flyte: Flyte, down_until: str) -> N
     name = f"restart-{'r' if down_until == 'task-still-running' else 'f'}"
     seconds = 20 if down_until == "task-still-running" else 6
     flyte.create("workflows.sleeper.wf", name, seconds=seconds)
-    _wait_until(lambda: any(p.status.phase == "Running" for p in flyte.pods(name)), 60, "the task pod to run")
-    procs = _wait_until(lambda: _task_processes(name), 30, "the task process")
+    wait_for(lambda: any(p.status.phase == "Running" for p in flyte.pods(name)), 60, "the task pod to run",
+             interval=POLL)
+    procs = wait_for(lambda: _task_processes(name), 30, "the task process", interval=POLL)
 
     flyte.server.kill()
     if down_until == "task-finished":
         import psutil
-        _wait_until(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in procs),
-                    seconds + 30, "the task to finish while kubeshim is down")
+        wait_for(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in procs),
+                 seconds + 30, "the task to finish while kubeshim is down", interval=POLL)
         time.sleep(2)
     else:
         time.sleep(3)

@@ -117,7 +117,7 @@ def row(output: str, name: str) -> dict[str, str]:
     rows = table(output)
     head = rows[0]
     for cells in rows[1:]:
-        record = dict(zip(head, cells))
+        record = dict(zip(head, cells, strict=False))
         if record.get("NAME") == name:
             return record
     raise AssertionError(f"no row named {name!r} in:\n{output}")

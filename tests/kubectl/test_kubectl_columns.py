@@ -118,7 +118,7 @@ def test_get_events_wide_columns(kubectl: Kubectl, ns: str) -> None:
     out = kubectl.ok("get", "events", "-n", ns, "-o", "wide")
     assert header(out) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE",
                            "FIRST SEEN", "COUNT", "NAME"]
-    cells = dict(zip(header(out), table(out)[1]))
+    cells = dict(zip(header(out), table(out)[1], strict=False))
     assert (cells["SUBOBJECT"], cells["SOURCE"], cells["MESSAGE"], cells["COUNT"], cells["NAME"]) == \
         ("spec.containers{main}", "kubelet, node-1", "pulled", "4", "ev2")
 

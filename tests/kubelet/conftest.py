@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 import pytest
 
+from harness import wait_for_async
 from localapi import LocalApi
 from shim.clients.base import PODS, WatchEvent
 from shim.kubelet import cgroups
@@ -24,7 +24,8 @@ CGROUP_NAME = f"kubeshim-test-{os.getpid()}"
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Everything here runs real processes: mark it `kubelet` (select with -m kubelet)."""
+    """Everything here runs real processes: mark it `kubelet` (select with -m kubelet). Kubelet tests that start
+    no process (state machine, env, volumes as files, scheduling decisions...) live in tests/unit."""
     here = Path(__file__).parent
     for item in items:
         if Path(str(item.fspath)).parent == here:
@@ -54,17 +55,6 @@ def _rmdir_tree(path: str) -> None:
         os.rmdir(path)
     except OSError:
         pass
-
-
-async def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
 
 
 def make_pod(name: str, containers: list[dict[str, Any]], namespace: str = "default",
@@ -97,7 +87,7 @@ class Harness:
         kwargs.setdefault("cgroup_setup", cg if self.config.cgroups != "off" else None)
         self.kubelet = Kubelet(self.client, self.config, **kwargs)
         self.task = asyncio.create_task(self.kubelet.run())
-        await wait_for(lambda: self.kubelet._ready.is_set() or (self.task.done() and self.task.result()))
+        await wait_for_async(lambda: self.kubelet._ready.is_set() or (self.task.done() and self.task.result()))
         return self.kubelet
 
     async def stop(self) -> None:
@@ -121,8 +111,8 @@ class Harness:
         return self.api.record(PODS, name, namespace)
 
     async def wait_phase(self, name: str, *phases: str, timeout: float = 10.0) -> dict[str, Any]:
-        return await wait_for(lambda: (p := self.pod(name)) and p.get("status", {}).get("phase") in phases and p,
-                              timeout)
+        return await wait_for_async(
+            lambda: (p := self.pod(name)) and p.get("status", {}).get("phase") in phases and p, timeout)
 
     async def wait_status(self, name: str, check: Callable[[dict[str, Any]], Any],
                           timeout: float = 10.0) -> dict[str, Any]:
@@ -133,7 +123,7 @@ class Harness:
             except (KeyError, StopIteration):
                 return None
 
-        return await wait_for(probe, timeout)
+        return await wait_for_async(probe, timeout)
 
     def container_status(self, pod: dict[str, Any], name: str, init: bool = False) -> dict[str, Any]:
         key = "initContainerStatuses" if init else "containerStatuses"
@@ -173,4 +163,4 @@ async def _reap(config: KubeletConfig) -> None:
             mounts.release(path)
 
 
-__all__ = ["wait_for", "make_pod", "Harness", "LocalApi", "cgroups"]
+__all__ = ["make_pod", "Harness", "LocalApi", "cgroups"]

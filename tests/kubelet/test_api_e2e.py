@@ -1,12 +1,11 @@
 """End to end through a real `kubeshim up` (API server + kubelet) with the official Python client."""
 from __future__ import annotations
 
-import time
 from typing import Any, Iterator
 
 import pytest
 
-from harness import start_kubeshim
+from harness import start_kubeshim, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -24,17 +23,7 @@ def core(cluster: Any) -> Iterator[Any]:
     yield api
     # Leave nothing behind on the host (processes, mount points) before the server stops.
     api.delete_collection_namespaced_pod("default", grace_period_seconds=0)
-    wait(lambda: not api.list_namespaced_pod("default").items, timeout=10)
-
-
-def wait(check: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
+    wait_for(lambda: not api.list_namespaced_pod("default").items, timeout=10)
 
 
 def pod(name: str, command: list[str], **spec: Any) -> dict[str, Any]:
@@ -43,7 +32,7 @@ def pod(name: str, command: list[str], **spec: Any) -> dict[str, Any]:
 
 
 def test_node_is_ready(core: Any) -> None:
-    node = wait(lambda: next(iter(core.list_node().items), None))
+    node = wait_for(lambda: next(iter(core.list_node().items), None), 20)
     ready = {c.type: c.status for c in node.status.conditions}["Ready"]
     assert node.metadata.name == "kubeshim" and ready == "True"
 
@@ -51,7 +40,7 @@ def test_node_is_ready(core: Any) -> None:
 def test_pod_runs_logs_and_fails(core: Any) -> None:
     core.create_namespaced_pod("default", pod("e2e-fail", ["sh", "-c", "echo out; echo err >&2; exit 4"],
                                               restartPolicy="Never"))
-    done = wait(lambda: (p := core.read_namespaced_pod("e2e-fail", "default")).status.phase == "Failed" and p)
+    done = wait_for(lambda: (p := core.read_namespaced_pod("e2e-fail", "default")).status.phase == "Failed" and p, 20)
     term = done.status.container_statuses[0].state.terminated
     assert (term.exit_code, term.reason) == (4, "Error")
     assert done.spec.node_name == "kubeshim"
@@ -66,7 +55,7 @@ def test_pod_runs_logs_and_fails(core: Any) -> None:
 
 def test_graceful_delete_finishes(core: Any) -> None:
     core.create_namespaced_pod("default", pod("e2e-del", ["sleep", "1000"], terminationGracePeriodSeconds=2))
-    wait(lambda: core.read_namespaced_pod("e2e-del", "default").status.phase == "Running")
+    wait_for(lambda: core.read_namespaced_pod("e2e-del", "default").status.phase == "Running", 20)
     core.delete_namespaced_pod("e2e-del", "default")
     from kubernetes.client.exceptions import ApiException
 
@@ -77,14 +66,14 @@ def test_graceful_delete_finishes(core: Any) -> None:
         except ApiException as exc:
             return exc.status == 404
 
-    wait(gone, timeout=10)
+    wait_for(gone, timeout=10)
 
 
 def test_unschedulable_pod(core: Any) -> None:
     body = pod("e2e-huge", ["true"])
     body["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "1000"}}
     core.create_namespaced_pod("default", body)
-    cond = wait(lambda: next((c for c in core.read_namespaced_pod("e2e-huge", "default").status.conditions or []
-                              if c.type == "PodScheduled" and c.status == "False"), None))
+    cond = wait_for(lambda: next((c for c in core.read_namespaced_pod("e2e-huge", "default").status.conditions or []
+                                  if c.type == "PodScheduled" and c.status == "False"), None), 20)
     assert cond.reason == "Unschedulable" and cond.message == "0/1 nodes are available: 1 Insufficient cpu."
     core.delete_namespaced_pod("e2e-huge", "default", grace_period_seconds=0)

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from harness import Kubeshim, kubectl_path, processes_under, start_kubeshim
+from harness import Kubeshim, kubectl_path, processes_under, start_kubeshim, wait_for
 
 pytestmark = pytest.mark.kubelet
 
@@ -43,18 +43,8 @@ class Cluster:
     def pod(self, name: str) -> dict[str, Any]:
         return json.loads(self.ok("get", "pod", name, "-o", "json"))
 
-    def wait_for(self, check: Any, timeout: float = 30.0) -> Any:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = check()
-            if last:
-                return last
-            time.sleep(0.1)
-        raise AssertionError(f"condition not met in {timeout}s (last: {last!r})")
-
     def wait_phase(self, name: str, *phases: str, timeout: float = 30.0) -> dict[str, Any]:
-        return self.wait_for(lambda: (p := self.pod(name))["status"].get("phase") in phases and p, timeout)
+        return wait_for(lambda: (p := self.pod(name))["status"].get("phase") in phases and p, timeout)
 
     def restart(self, sig: int = signal.SIGTERM) -> None:
         self.server.stop(sig)
@@ -66,10 +56,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     c = Cluster(tmp_path_factory.mktemp("kubectl-e2e") / "data", tmp_path_factory.mktemp("kubectl-e2e-home"))
     yield c
     c.kubectl("delete", "pods", "--all", "--grace-period=0", "--force")
-    c.wait_for(lambda: not json.loads(c.ok("get", "pods", "-o", "json"))["items"], timeout=20)
+    wait_for(lambda: not json.loads(c.ok("get", "pods", "-o", "json"))["items"], timeout=20)
     # Deleted pods' containers (and their supervisors, which work in the container's directory) must end
     # before the server does: containers outlive a stopped kubeshim on purpose.
-    c.wait_for(lambda: not processes_under(c.data_dir), timeout=20)
+    wait_for(lambda: not processes_under(c.data_dir), timeout=20)
     c.server.stop()
 
 
@@ -157,7 +147,7 @@ def test_deleting_a_pod_that_ignores_sigterm_kills_it_after_the_grace_period(clu
     cluster.apply(_pod("stubborn", f"trap '' TERM; echo $$$$ > {pid_file}; while true; do sleep 1; done",
                        terminationGracePeriodSeconds=2))
     cluster.wait_phase("stubborn", "Running")
-    pid = int(cluster.wait_for(lambda: pid_file.exists() and pid_file.read_text().strip()))
+    pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 30))
     started = time.monotonic()
     cluster.ok("delete", "pod", "stubborn", timeout=30)
     took = time.monotonic() - started
@@ -171,12 +161,12 @@ def test_force_delete_with_zero_grace_is_immediate(cluster: Cluster, tmp_path: P
     cluster.apply(_pod("forced", f"trap '' TERM; echo $$$$ > {pid_file}; sleep 1000",
                        terminationGracePeriodSeconds=60))
     cluster.wait_phase("forced", "Running")
-    pid = int(cluster.wait_for(lambda: pid_file.exists() and pid_file.read_text().strip()))
+    pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 30))
     started = time.monotonic()
     cluster.ok("delete", "pod", "forced", "--grace-period=0", "--force")
     assert time.monotonic() - started < 5
     assert cluster.kubectl("get", "pod", "forced").returncode != 0
-    cluster.wait_for(lambda: not _alive(pid), timeout=10)
+    wait_for(lambda: not _alive(pid), timeout=10)
 
 
 def test_pods_beyond_the_nodes_cpu_wait_unschedulable_and_start_when_room_frees(cluster: Cluster) -> None:
@@ -185,8 +175,8 @@ def test_pods_beyond_the_nodes_cpu_wait_unschedulable_and_start_when_room_frees(
     cluster.apply(_pod("first", "sleep 3", container=big))
     cluster.wait_phase("first", "Running")
     cluster.apply(_pod("second", "true", container=big))
-    condition = cluster.wait_for(lambda: next((c for c in cluster.pod("second")["status"].get("conditions", [])
-                                               if c["type"] == "PodScheduled"), None))
+    condition = wait_for(lambda: next((c for c in cluster.pod("second")["status"].get("conditions", [])
+                                       if c["type"] == "PodScheduled"), None), 30)
     assert (condition["status"], condition["reason"]) == ("False", "Unschedulable")
     assert "Insufficient cpu" in condition["message"]
     assert cluster.wait_phase("second", "Succeeded", timeout=30)["spec"]["nodeName"] == "kubeshim"
@@ -197,7 +187,7 @@ def test_running_pods_survive_a_sigkill_of_kubeshim_and_finish_once(cluster: Clu
     starts = tmp_path / "starts"
     cluster.apply(_pod("survivor", f"echo $$$$ >> {starts}; sleep 4; echo finished"))
     cluster.wait_phase("survivor", "Running")
-    first = int(cluster.wait_for(lambda: starts.exists() and starts.read_text().strip()))
+    first = int(wait_for(lambda: starts.exists() and starts.read_text().strip(), 30))
     cluster.restart(signal.SIGKILL)
     pod = cluster.wait_phase("survivor", "Succeeded", "Failed", timeout=30)
     assert pod["status"]["phase"] == "Succeeded"
@@ -214,8 +204,8 @@ def test_scheduling_and_container_starts_are_recorded_as_events(cluster: Cluster
         listed = json.loads(cluster.ok("get", "events", "--field-selector", "involvedObject.name=eventful",
                                        "-o", "json"))
         return [e["reason"] for e in sorted(listed["items"], key=lambda e: int(e["metadata"]["resourceVersion"]))]
-    seen = cluster.wait_for(lambda: (r := reasons()) and {"Scheduled", "Pulled", "Created", "Started"} <= set(r)
-                            and r)
+    seen = wait_for(lambda: (r := reasons()) and {"Scheduled", "Pulled", "Created", "Started"} <= set(r)
+                    and r, 30)
     assert seen.index("Scheduled") < seen.index("Started")
     described = cluster.ok("describe", "pod", "eventful")
     assert "Successfully assigned default/eventful to kubeshim" in described

@@ -1,11 +1,14 @@
-"""Pods through the whole kubelet (the real registry in-process, real processes): exits, restarts, init containers, deletion."""
+"""Pods through the whole kubelet (the real registry in-process, real processes): exits, restarts, init containers,
+deletion."""
 from __future__ import annotations
 
 import time
 
 from shim.clients.base import LEASES, NODES, PODS
 
-from .conftest import Harness, make_pod, wait_for
+from harness import wait_for_async
+
+from .conftest import Harness, make_pod
 
 
 async def test_node_registers_with_lease(harness: Harness) -> None:
@@ -14,10 +17,10 @@ async def test_node_registers_with_lease(harness: Harness) -> None:
     assert node["status"]["allocatable"]["pods"] == "110"
     assert {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"] == "True"
     assert {"type": "InternalIP", "address": "127.0.0.1"} in node["status"]["addresses"]
-    lease = await wait_for(lambda: harness.api.get(LEASES, "kubeshim", "kube-node-lease"))
+    lease = await wait_for_async(lambda: harness.api.get(LEASES, "kubeshim", "kube-node-lease"))
     first = lease["spec"]["renewTime"]
-    await wait_for(lambda: harness.api.get(LEASES, "kubeshim", "kube-node-lease")["spec"]["renewTime"]
-                   != first, timeout=3)
+    await wait_for_async(lambda: harness.api.get(LEASES, "kubeshim", "kube-node-lease")["spec"]["renewTime"]
+                         != first, timeout=3)
 
 
 async def test_exit_code_reason_and_log(harness: Harness) -> None:
@@ -61,13 +64,13 @@ async def test_running_then_deleted_with_grace(harness: Harness) -> None:
     # precondition) once its container is stopped; nothing else removes a bound, running pod.
     marked = harness.pod("sleepy")
     assert marked["metadata"]["deletionTimestamp"] and marked["metadata"]["deletionGracePeriodSeconds"] == 1
-    await wait_for(lambda: harness.pod("sleepy") is None, timeout=10)
+    await wait_for_async(lambda: harness.pod("sleepy") is None, timeout=10)
     elapsed = time.monotonic() - started
     assert 0.9 <= elapsed < 5, elapsed
-    gone = await wait_for(lambda: next((e for e in events if e.type == "DELETED"), None))
+    gone = await wait_for_async(lambda: next((e for e in events if e.type == "DELETED"), None))
     assert gone.object["metadata"]["uid"] == pod["metadata"]["uid"]
     # The pod's directory (logs included) goes with the pod.
-    await wait_for(lambda: not harness.config.pod_dir(pod["metadata"]["uid"]).exists())
+    await wait_for_async(lambda: not harness.config.pod_dir(pod["metadata"]["uid"]).exists())
 
 
 async def test_prestop_hook_runs_before_sigterm(harness: Harness, tmp_path) -> None:
@@ -78,7 +81,7 @@ async def test_prestop_hook_runs_before_sigterm(harness: Harness, tmp_path) -> N
     await harness.create(make_pod("hooked", [container], terminationGracePeriodSeconds=5))
     await harness.wait_phase("hooked", "Running")
     await harness.client.delete(PODS, "hooked", "default")
-    await wait_for(lambda: harness.pod("hooked") is None)
+    await wait_for_async(lambda: harness.pod("hooked") is None)
     assert marker.read_text() == "bye\n"
 
 
@@ -90,7 +93,7 @@ async def test_final_status_before_delete(harness: Harness) -> None:
                                   terminationGracePeriodSeconds=1))
     await harness.wait_phase("last", "Running")
     await harness.client.delete(PODS, "last", "default")
-    await wait_for(lambda: harness.pod("last") is None)
-    await wait_for(lambda: events and events[-1].type == "DELETED")
+    await wait_for_async(lambda: harness.pod("last") is None)
+    await wait_for_async(lambda: events and events[-1].type == "DELETED")
     phases = [e.object["status"].get("phase") for e in events[:-1]]
     assert "Running" in phases and phases[-1] == "Failed"

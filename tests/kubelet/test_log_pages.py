@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from harness import ROOT, Kubeshim, processes_under, start_kubeshim
+from harness import ROOT, Kubeshim, processes_under, start_kubeshim, wait_for
 
 from shim.server.auth import User
 from shim.server.sessions import COOKIE, SESSION, Signer, login_url
@@ -58,19 +58,9 @@ class Cluster:
     def pod(self, name: str, namespace: str = "default") -> dict[str, Any]:
         return self.api.get(f"/api/v1/namespaces/{namespace}/pods/{name}").json()
 
-    def wait_for(self, check: Any, timeout: float = 30.0) -> Any:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = check()
-            if last:
-                return last
-            time.sleep(0.05)
-        raise AssertionError(f"condition not met in {timeout}s (last: {last!r})")
-
     def wait_phase(self, name: str, *phases: str, namespace: str = "default") -> dict[str, Any]:
-        return self.wait_for(lambda: (p := self.pod(name, namespace)).get("status", {}).get("phase") in phases
-                             and p)
+        return wait_for(lambda: (p := self.pod(name, namespace)).get("status", {}).get("phase") in phases
+                        and p, 30)
 
     def namespace(self, name: str) -> None:
         self.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
@@ -83,8 +73,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     namespaces = [n["metadata"]["name"] for n in c.api.get("/api/v1/namespaces").json()["items"]]
     for ns in namespaces:
         c.api.delete(f"/api/v1/namespaces/{ns}/pods", params={"gracePeriodSeconds": 0})
-    c.wait_for(lambda: not c.api.get("/api/v1/pods").json()["items"], timeout=20)
-    c.wait_for(lambda: not processes_under(c.data_dir), timeout=20)
+    wait_for(lambda: not c.api.get("/api/v1/pods").json()["items"], timeout=20)
+    wait_for(lambda: not processes_under(c.data_dir), timeout=20)
     c.server.stop()
 
 
@@ -276,11 +266,11 @@ def test_the_raw_follow_stream_delivers_a_line_printed_after_the_request_within_
 
 def test_the_page_of_a_running_container_follows_from_the_bytes_it_shows(cluster: Cluster, tmp_path: Path) -> None:
     cluster.run("runner", "import time\nprint('first', flush=True)\ntime.sleep(30)")
-    cluster.wait_for(lambda: "running" in (cluster.pod("runner").get("status", {}).get("containerStatuses")
-                                           or [{}])[0].get("state", {}))
+    wait_for(lambda: "running" in (cluster.pod("runner").get("status", {}).get("containerStatuses")
+                                   or [{}])[0].get("state", {}), 30)
     browser = cluster.signed_in()
-    page = cluster.wait_for(lambda: (p := browser.get(f"{cluster.url}/logs/default/runner")) and "first" in p.text
-                            and p)
+    page = wait_for(lambda: (p := browser.get(f"{cluster.url}/logs/default/runner")) and "first" in p.text
+                    and p, 30)
     assert 'data-follow="/logs/default/runner/main/raw?follow=true&amp;skipBytes=6"' in page.text
     nonce = re.search(r"script-src 'nonce-([^']+)'", page.headers["content-security-policy"]).group(1)
     assert f'<script nonce="{nonce}">' in page.text and "getReader" in page.text
@@ -298,8 +288,8 @@ def test_a_container_that_has_not_started_is_a_400_page_that_reloads(cluster: Cl
     cluster.run("blocked", "print('main ran')", initContainers=[
         {"name": "setup", "image": "python:3.11", "command": [sys.executable, "-c", "import time; time.sleep(30)"]}])
     cluster.wait_phase("blocked", "Pending")
-    cluster.wait_for(lambda: (cluster.pod("blocked")["status"].get("initContainerStatuses") or [{}])[0]
-                     .get("state", {}).get("running"))
+    wait_for(lambda: (cluster.pod("blocked")["status"].get("initContainerStatuses") or [{}])[0]
+             .get("state", {}).get("running"), 30)
     response = cluster.signed_in().get(f"{cluster.url}/logs/default/blocked/main")
     assert response.status_code == 400 and "is waiting to start" in response.text
     assert '<meta http-equiv="refresh"' in response.text and 'href="/logs/default/blocked/setup"' in response.text

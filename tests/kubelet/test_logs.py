@@ -6,10 +6,7 @@ import time
 
 import pytest
 
-from shim.kubelet.logs import LogOptions, fallback_message, read_log
-from shim.kubelet.runtime.crilog import LineWriter, parse_line
-from shim.kubelet.runtime.process import ProcessProvider, container_dir
-from shim.kubelet.timeutil import rfc3339_nano
+from shim.kubelet.logs import LogOptions, read_log
 from shim.machinery.errors import StatusError
 
 from .conftest import Harness, make_pod
@@ -18,19 +15,6 @@ from .conftest import Harness, make_pod
 async def collect(harness: Harness, pod: dict, container: str = "", **opts) -> bytes:
     stream = await read_log(pod, container, LogOptions(**opts), provider=harness.kubelet.provider)
     return b"".join([chunk async for chunk in stream])
-
-
-def test_cri_writer_splits_and_marks_partials(tmp_path) -> None:
-    path = tmp_path / "log"
-    with open(path, "wb") as fh:
-        w = LineWriter(fh, "stdout")
-        w.feed(b"a\nb")
-        w.feed(b"c\n" + b"x" * 20000 + b"\nend")
-        w.close()
-    records = [parse_line(line) for line in path.read_bytes().splitlines(keepends=True)]
-    assert [(r.content[:3], r.full) for r in records] == [(b"a", True), (b"bc", True), (b"xxx", False),
-                                                          (b"xxx", True), (b"end", True)]
-    assert len(records[2].content) == 16 * 1024
 
 
 async def test_log_options(harness: Harness) -> None:
@@ -108,17 +92,3 @@ async def test_termination_message_and_fallback_to_logs(harness: Harness) -> Non
         assert harness.container_status(pod, "file")["state"]["terminated"]["message"] == "done-ok\n"
 
 
-async def test_fallback_message_limits(tmp_path) -> None:
-    provider = ProcessProvider(tmp_path)
-    cdir = container_dir(tmp_path, "uid", "cid")
-    cdir.mkdir(parents=True)
-    with open(cdir / "container.log", "wb") as fh:
-        w = LineWriter(fh, "stdout")
-        w.feed(b"".join(b"%d %s\n" % (i, b"y" * 50) for i in range(200)))
-    text = await fallback_message(provider, "uid", "cid")
-    assert len(text.encode()) == 2048 and text.endswith("199 " + "y" * 50 + "\n")
-
-
-def test_rfc3339_nano_trims_zeros() -> None:
-    assert rfc3339_nano(1_700_000_000_120_000_000) == "2023-11-14T22:13:20.12Z"
-    assert rfc3339_nano(1_700_000_000_000_000_000) == "2023-11-14T22:13:20Z"

@@ -10,7 +10,9 @@ import psutil
 
 from shim.clients.base import PODS
 
-from .conftest import Harness, make_pod, wait_for
+from harness import wait_for_async
+
+from .conftest import Harness, make_pod
 
 
 def _container_dirs(harness: Harness, pod: dict) -> list[str]:
@@ -30,7 +32,7 @@ async def test_readopt_running_container_and_keep_exit_code(harness: Harness, tm
                            / "pid.json").read_text())
     assert psutil.pid_exists(identity["pid"])
     await harness.start()  # a brand-new Kubelet object
-    await wait_for(lambda: pod["metadata"]["uid"] in harness.kubelet.workers)
+    await wait_for_async(lambda: pod["metadata"]["uid"] in harness.kubelet.workers)
     go.touch()
     done = await harness.wait_phase("long", "Failed")
     st = harness.container_status(done, "c")
@@ -50,7 +52,7 @@ async def test_exit_while_down_is_reported_with_real_code(harness: Harness, tmp_
     go.touch()
     cdir = harness.config.pod_dir(pod["metadata"]["uid"]) / "containers" / \
         harness.container_status(pod, "c")["containerID"].split("://")[1]
-    await wait_for(lambda: (cdir / "exit.json").exists())
+    await wait_for_async(lambda: (cdir / "exit.json").exists())
     await harness.start()
     done = await harness.wait_phase("quiet", "Succeeded")
     assert harness.container_status(done, "c")["state"]["terminated"]["reason"] == "Completed"
@@ -66,8 +68,8 @@ async def test_vanished_container_fails_never_pod(harness: Harness) -> None:
     identity = json.loads((cdir / "pid.json").read_text())
     os.kill(identity["supervisor"], signal.SIGKILL)  # as if the machine had rebooted
     os.kill(identity["pid"], signal.SIGKILL)
-    await wait_for(lambda: not psutil.pid_exists(identity["pid"]) or
-                   psutil.Process(identity["pid"]).status() == psutil.STATUS_ZOMBIE)
+    await wait_for_async(lambda: not psutil.pid_exists(identity["pid"]) or
+                         psutil.Process(identity["pid"]).status() == psutil.STATUS_ZOMBIE)
     await harness.start()
     done = await harness.wait_phase("lost", "Failed")
     term = harness.container_status(done, "c")["state"]["terminated"]
@@ -85,9 +87,9 @@ async def test_pod_deleted_while_down_is_cleaned_up(harness: Harness) -> None:
     await harness.stop()
     await harness.client.delete(PODS, "orphan", "default", grace_period_seconds=0)
     await harness.start()
-    await wait_for(lambda: not pod_dir.exists())
-    await wait_for(lambda: not psutil.pid_exists(identity["pid"]) or
-                   psutil.Process(identity["pid"]).status() == psutil.STATUS_ZOMBIE)
+    await wait_for_async(lambda: not pod_dir.exists())
+    await wait_for_async(lambda: not psutil.pid_exists(identity["pid"]) or
+                         psutil.Process(identity["pid"]).status() == psutil.STATUS_ZOMBIE)
 
 
 async def test_start_in_progress_is_adopted_not_duplicated(harness: Harness) -> None:

@@ -42,7 +42,8 @@ async def test_init_containers_run_in_order(harness: Harness, tmp_path) -> None:
     await harness.start()
     pod = make_pod("init", [{"name": "app", "command": ["sh", "-c", f"echo app >> {out}"]}],
                    restartPolicy="Never",
-                   initContainers=[{"name": "one", "image": "x", "command": ["sh", "-c", f"sleep 0.2; echo one >> {out}"]},
+                   initContainers=[{"name": "one", "image": "x",
+                                    "command": ["sh", "-c", f"sleep 0.2; echo one >> {out}"]},
                                    {"name": "two", "image": "x", "command": ["sh", "-c", f"echo two >> {out}"]}])
     await harness.create(pod)
     seen = await harness.wait_status("init", lambda p: harness.container_status(p, "app")["state"].get(

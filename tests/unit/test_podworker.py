@@ -10,10 +10,11 @@ import functools
 import os
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 import pytest
 
+from harness import wait_for_async
 from localapi import LocalApi
 from shim.clients.base import CONFIGMAPS, EVENTS, PODS, SECRETS, Client, Resource
 from shim.kubelet.config import KubeletConfig
@@ -102,18 +103,9 @@ class Node:
 
     async def running(self, name: str, container: str = "main", restarts: int = 0) -> FakeContainer:
         """Wait until the API shows the container running after `restarts` restarts; that fake instance."""
-        await wait_for(lambda: "running" in self.status(name, container).get("state", {})
-                       and self.status(name, container)["restartCount"] == restarts)
+        await wait_for_async(lambda: "running" in self.status(name, container).get("state", {})
+                             and self.status(name, container)["restartCount"] == restarts)
         return self.provider.containers[self.status(name, container)["containerID"].split("://")[1]]
-
-
-async def wait_for(check: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @pytest.fixture
@@ -135,7 +127,7 @@ async def test_create_running_terminated(node: Node) -> None:
     assert (node.pod("once") or {})["status"]["phase"] == "Running"
     node.provider.write_log(main.spec.id, b"bye\n")
     node.provider.exit(main.spec.id, 0)
-    await wait_for(lambda: (node.pod("once") or {})["status"]["phase"] == "Succeeded")
+    await wait_for_async(lambda: (node.pod("once") or {})["status"]["phase"] == "Succeeded")
     terminated = node.status("once")["state"]["terminated"]
     assert terminated["exitCode"] == 0 and terminated["reason"] == "Completed"
     assert terminated["containerID"] == f"kubeshim://{main.spec.id}"
@@ -147,7 +139,7 @@ async def test_fallback_to_logs_reads_through_the_provider(node: Node) -> None:
     main = await node.running("fails")
     node.provider.write_log(main.spec.id, b"".join(b"line %d\n" % i for i in range(100)))
     node.provider.exit(main.spec.id, 2)
-    await wait_for(lambda: (node.pod("fails") or {})["status"]["phase"] == "Failed")
+    await wait_for_async(lambda: (node.pod("fails") or {})["status"]["phase"] == "Failed")
     terminated = node.status("fails")["state"]["terminated"]
     assert terminated["reason"] == "Error" and terminated["exitCode"] == 2
     assert terminated["message"].splitlines() == [f"line {i}" for i in range(20, 100)]
@@ -162,13 +154,13 @@ async def test_restart_back_off(node: Node) -> None:
     assert second.spec.id != first.spec.id
     assert second.observed.started_at - first.observed.finished_at < 0.2
     node.provider.exit(second.spec.id, 1)
-    waiting = await wait_for(lambda: node.status("crashy")["state"].get("waiting"))
+    waiting = await wait_for_async(lambda: node.status("crashy")["state"].get("waiting"))
     assert waiting == {"reason": "CrashLoopBackOff", "message": "back-off 200ms restarting failed container=main "
                                                                  f"pod=crashy_default({node.pod('crashy')['metadata']['uid']})"}
     third = await node.running("crashy", restarts=2)
     assert third.observed.started_at - second.observed.finished_at >= 0.2
     node.provider.exit(third.spec.id, 1)
-    waiting = await wait_for(lambda: node.status("crashy")["state"].get("waiting"))
+    waiting = await wait_for_async(lambda: node.status("crashy")["state"].get("waiting"))
     assert waiting["message"].startswith("back-off 400ms ")
     assert node.status("crashy")["lastState"]["terminated"]["exitCode"] == 1
 
@@ -183,16 +175,16 @@ async def test_deletion_with_grace(node: Node) -> None:
     events = node.api.record(PODS, "slow")
     deleted_at = time.monotonic()
     await node.client.delete(PODS, "slow", "default", grace_period_seconds=1)
-    await wait_for(lambda: node.pod("slow") is None)
+    await wait_for_async(lambda: node.pod("slow") is None)
     assert time.monotonic() - deleted_at >= 1.0
     assert node.provider.execs == [(main.spec.id, ["bye"])]
     [(stopped, grace)] = node.provider.stops
     assert stopped == main.spec.id and 0.9 < grace <= 1.0  # what preStop left of the grace
     assert main.observed.exit_code == 137 and main.observed.signal == 9
-    await wait_for(lambda: events and events[-1].type == "DELETED")
+    await wait_for_async(lambda: events and events[-1].type == "DELETED")
     final = events[-2].object["status"]
     assert final["phase"] == "Failed" and final["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 137
-    await wait_for(lambda: not worker.dir.exists())
+    await wait_for_async(lambda: not worker.dir.exists())
     reasons = {e["reason"] for e in (await node.client.list(EVENTS, "default"))["items"]}
     assert {"Created", "Started", "Killing"} <= reasons
 
@@ -200,7 +192,7 @@ async def test_deletion_with_grace(node: Node) -> None:
 async def test_missing_configmap_is_a_config_error_until_it_exists(node: Node) -> None:
     await node.run("configured", [{"name": "main", "env": [
         {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "mode"}}}]}])
-    waiting = await wait_for(lambda: node.status("configured").get("state", {}).get("waiting"))
+    waiting = await wait_for_async(lambda: node.status("configured").get("state", {}).get("waiting"))
     assert waiting == {"reason": "CreateContainerConfigError", "message": 'configmap "settings" not found'}
     assert not node.provider.containers
     await node.client.create(CONFIGMAPS, {"metadata": {"name": "settings"}, "data": {"mode": "fast"}}, "default")
@@ -211,7 +203,7 @@ async def test_missing_configmap_is_a_config_error_until_it_exists(node: Node) -
 async def test_start_failure_is_a_create_container_error(node: Node) -> None:
     node.provider.start_errors["main"] = "exec format error"
     await node.run("broken", [{"name": "main"}], restartPolicy="Never")
-    waiting = await wait_for(lambda: node.status("broken").get("state", {}).get("waiting"))
+    waiting = await wait_for_async(lambda: node.status("broken").get("state", {}).get("waiting"))
     assert waiting == {"reason": "CreateContainerError", "message": "exec format error"}
     await node.running("broken")  # the next attempt, after the back-off, starts it
 
@@ -220,7 +212,7 @@ async def test_exec_probes_and_post_start_run_through_the_provider(node: Node) -
     await node.run("probed", [{"name": "main", "readinessProbe": {"exec": {"command": ["ready?"]}},
                                "lifecycle": {"postStart": {"exec": {"command": ["hello"]}}}}])
     main = await node.running("probed")
-    await wait_for(lambda: node.status("probed").get("ready"))
+    await wait_for_async(lambda: node.status("probed").get("ready"))
     assert (main.spec.id, ["hello"]) in node.provider.execs and (main.spec.id, ["ready?"]) in node.provider.execs
 
 
@@ -282,15 +274,15 @@ async def test_shared_mount_point_is_handed_over_to_the_pod_still_using_it(tmp_p
                 "nodeName": config.node_name, "volumes": [{"name": "data", "hostPath": {"path": str(host)}}],
                 "containers": [{"name": "main", "image": "python:3.11", "command": ["prog"],
                                 "volumeMounts": [{"name": "data", "mountPath": str(mount)}]}]}}, "default")
-            await wait_for(functools.partial(running, name))
+            await wait_for_async(functools.partial(running, name))
         assert os.readlink(mount) == str(host)
         second = next(w for w in kubelet.workers.values() if w.name == "second")
         await api.client.delete(PODS, "first", "default")
-        await wait_for(lambda: api.get(PODS, "first", "default") is None and len(kubelet.workers) == 1)
+        await wait_for_async(lambda: api.get(PODS, "first", "default") is None and len(kubelet.workers) == 1)
         assert os.readlink(mount) == str(host)
         assert set(second.record.created_paths) == {str(mount), str(mount.parent)}
         await api.client.delete(PODS, "second", "default")
-        await wait_for(lambda: not kubelet.workers)
+        await wait_for_async(lambda: not kubelet.workers)
         assert not os.path.lexists(mount.parent)
     finally:
         task.cancel()

@@ -867,7 +867,7 @@ def _differences(decoded, go, path=""):
                 out += _differences(decoded[k], go[k], f"{path}/{k}")
         return out
     if isinstance(decoded, list) and isinstance(go, list) and len(decoded) == len(go):
-        return [d for i, (a, b) in enumerate(zip(decoded, go)) for d in _differences(a, b, f"{path}/{i}")]
+        return [d for i, (a, b) in enumerate(zip(decoded, go, strict=False)) for d in _differences(a, b, f"{path}/{i}")]
     if decoded != go or type(decoded) is not type(go):
         return [f"{path}: {decoded!r} != Go {go!r}"]
     return []
@@ -885,7 +885,7 @@ def test_decode_of_go_marshalled_objects_matches_go_json(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.split()
     assert len(lines) == 18
-    for pb_text, json_text in zip(lines[::2], lines[1::2]):
+    for pb_text, json_text in zip(lines[::2], lines[1::2], strict=True):
         decoded = pb.decode(base64.b64decode(pb_text))
         go_json = json.loads(base64.b64decode(json_text))
         assert _differences(decoded, go_json) == [], decoded["kind"]

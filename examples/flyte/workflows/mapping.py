@@ -11,5 +11,5 @@ def cube(x: int) -> int:
 
 
 @workflow
-def wf(xs: list[int] = list(range(20))) -> list[int]:
+def wf(xs: list[int] = list(range(20))) -> list[int]:  # noqa: B006 - flytekit makes it a literal default input
     return map_task(cube)(x=xs)

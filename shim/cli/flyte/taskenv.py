@@ -3,7 +3,8 @@
 It is a virtualenv of its own, apart from kubeshim's: flytekit's dependency tree (botocore, fsspec, grpcio, ...)
 conflicts with the kubernetes client's, and a task environment is what an image rule points at anyway. Only the
 standard library is imported here, so `python3 -m shim.cli.flyte.taskenv` works from a bare checkout
-(examples/flyte/task-env.sh does that; settings is stdlib-only too). Idempotent: a stamp file holds the pins; a second call returns at once.
+(examples/flyte/task-env.sh does that; settings is stdlib-only too). Idempotent: a stamp file holds the pins; a
+second call returns at once.
 """
 from __future__ import annotations
 

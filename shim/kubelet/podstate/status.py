@@ -223,7 +223,7 @@ def _ready_conditions(pod: dict[str, Any], phase: str, inits: list[dict[str, Any
     def names(xs: list[str]) -> str:
         return "[" + " ".join(xs) + "]"
 
-    incomplete = [s["name"] for c, s in zip(init_containers(pod), inits)
+    incomplete = [s["name"] for c, s in zip(init_containers(pod), inits, strict=False)
                   if not (s.get("started") if is_sidecar(c) else s["ready"])]
     any_app_started = any("waiting" not in s["state"] or s["lastState"] for s in apps)
     if phase == "Succeeded":
@@ -233,7 +233,7 @@ def _ready_conditions(pod: dict[str, Any], phase: str, inits: list[dict[str, Any
     else:
         initialized = _condition("Initialized", False, "ContainersNotInitialized",
                                  f"containers with incomplete status: {names(incomplete)}")
-    unready = [s["name"] for c, s in zip(init_containers(pod), inits) if is_sidecar(c) and not s["ready"]]
+    unready = [s["name"] for c, s in zip(init_containers(pod), inits, strict=False) if is_sidecar(c) and not s["ready"]]
     unready += [s["name"] for s in apps if not s["ready"]]
     if phase == "Succeeded":
         containers_ready = _condition("ContainersReady", False, "PodCompleted")

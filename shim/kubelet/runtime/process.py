@@ -29,12 +29,16 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
 from shim.kubelet.runtime import logfile
 from shim.kubelet.runtime.provider import ContainerSpec, ExecError, LogOptions, Observed
+
+if TYPE_CHECKING:
+    from shim.kubelet import cgroups
+    from shim.kubelet.runtime import supervise
 
 VANISHED = "container vanished while kubeshim was not watching it (its supervisor is gone without an exit record)"
 _SHIM_ROOT = str(Path(__file__).resolve().parents[3])
@@ -47,7 +51,8 @@ def container_dir(pods_dir: Path, pod_uid: str, container_id: str) -> Path:
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+            doc: dict[str, Any] = json.load(fh)  # files this module and the supervisor write: JSON objects
+        return doc
     except (OSError, ValueError):
         return None
 
@@ -60,14 +65,15 @@ def _alive(pid: int | None, ctime: float | None) -> bool:
         proc = psutil.Process(pid)
         if ctime is not None and abs(proc.create_time() - ctime) > 0.05:
             return False
-        return proc.status() != psutil.STATUS_ZOMBIE
+        return bool(proc.status() != psutil.STATUS_ZOMBIE)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 
 
 def _ctime(pid: int) -> float | None:
     try:
-        return psutil.Process(pid).create_time()
+        created: float = psutil.Process(pid).create_time()
+        return created
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
 
@@ -76,7 +82,7 @@ class ProcessProvider:
     """The local-process implementation of runtime.provider.Provider."""
 
     def __init__(self, pods_dir: Path, *, python: str = sys.executable, namespace_mode: str | None = None,
-                 cgroup_setup: dict[str, Any] | None = None, memory_poll_seconds: float = 0.1) -> None:
+                 cgroup_setup: cgroups.Setup | None = None, memory_poll_seconds: float = 0.1) -> None:
         self.pods_dir = Path(pods_dir)
         self.python = python
         self.namespace_mode = namespace_mode  # "mount" | "user" | None
@@ -109,9 +115,10 @@ class ProcessProvider:
                            "read_only": False})
         plan = cgroups.plan(self.cgroup_setup, spec.id, memory_limit=spec.memory_limit,
                             cpu_limit_millis=spec.cpu_limit_millis, cpu_request_millis=spec.cpu_request_millis)
-        doc = {"argv": spec.argv, "env": spec.env, "cwd": spec.cwd, "log_path": str(cdir / "container.log"),
-               "cgroup": plan, "memory_limit": spec.memory_limit, "poll_seconds": self.memory_poll_seconds,
-               "namespace": self.namespace_mode if mounts else None, "mounts": mounts}
+        doc: supervise.Spec = {
+            "argv": spec.argv, "env": spec.env, "cwd": spec.cwd, "log_path": str(cdir / "container.log"),
+            "cgroup": plan, "memory_limit": spec.memory_limit, "poll_seconds": self.memory_poll_seconds,
+            "namespace": self.namespace_mode if mounts else None, "mounts": mounts}
         with open(cdir / "spec.json", "w", encoding="utf-8") as fh:
             json.dump(doc, fh)
         self._exec_env[spec.id] = (spec.env, spec.cwd)
@@ -330,7 +337,12 @@ async def _wait_pid(pid: int | None) -> None:
         return
     loop = asyncio.get_running_loop()
     done = loop.create_future()
-    loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+
+    def readable() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    loop.add_reader(fd, readable)
     try:
         async with asyncio.timeout(5.0):  # re-check files now and then (zombie children linger)
             await done

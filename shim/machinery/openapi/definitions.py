@@ -7,7 +7,8 @@ import threading
 from typing import Any, Iterable
 
 from shim.machinery import schemas
-from shim.machinery.openapi.names import GVK, INT_OR_STRING, LIST_META, OBJECT_META, QUANTITY, V3_REF_PREFIX
+from shim.machinery.openapi.names import (GVK, INT_OR_STRING, LIST_META, OBJECT_META, QUANTITY, V3_REF_PREFIX,
+                                          Obj)
 
 _API_VERSION_DESCRIPTION = (
     "APIVersion defines the versioned schema of this representation of an object. Servers should convert "
@@ -25,7 +26,7 @@ _LIST_METADATA_DESCRIPTION = (
     "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#lists-and-maps")
 
 # Upstream's own shapes for the two definitions kubernetes-validate rewrites as `oneOf`s.
-_REPLACED_DEFINITIONS: dict[str, dict] = {
+_REPLACED_DEFINITIONS: dict[str, Obj] = {
     INT_OR_STRING: {
         "description": "IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML "
                        "marshalling and unmarshalling, it produces or consumes the inner type.  This allows you "
@@ -47,7 +48,7 @@ SCHEMA_LISTS = ("allOf", "oneOf", "anyOf", "prefixItems")
 SCHEMA_VALUES = ("items", "additionalProperties", "not", "additionalItems")
 
 
-def ref(name: str) -> dict:
+def ref(name: str) -> Obj:
     return {"$ref": V3_REF_PREFIX + name}
 
 
@@ -89,11 +90,11 @@ def convert(node: Any, *, drop_type_enums: bool = False) -> Any:
     return out
 
 
-_converted: dict[str, dict] = {}
+_converted: dict[str, Obj] = {}
 _converted_lock = threading.Lock()
 
 
-def builtin_definition(name: str) -> dict | None:
+def builtin_definition(name: str) -> Obj | None:
     """A built-in definition in OpenAPI v3 form (cached and shared: do not mutate)."""
     cached = _converted.get(name)
     if cached is not None:
@@ -122,7 +123,7 @@ def v3_references(node: Any) -> Iterable[str]:
             stack.extend(current)
 
 
-def add_with_references(components: dict[str, dict], roots: Iterable[str]) -> None:
+def add_with_references(components: dict[str, Obj], roots: Iterable[str]) -> None:
     """Add built-in definitions `roots` and everything they reference to `components`."""
     pending = list(roots)
     while pending:
@@ -139,7 +140,7 @@ def add_with_references(components: dict[str, dict], roots: Iterable[str]) -> No
 # ---------------------------------------------------------------------------------------------- CRD schemas
 
 
-def crd_schema(schema: dict | None, group: str, version: str, kind: str) -> dict:
+def crd_schema(schema: Obj | None, group: str, version: str, kind: str) -> Obj:
     """A CRD version's openAPIV3Schema as upstream publishes it: GVK added, metadata typed as ObjectMeta."""
     converted = copy.deepcopy(schema) if isinstance(schema, dict) else {}
     if not converted:
@@ -159,7 +160,7 @@ def crd_schema(schema: dict | None, group: str, version: str, kind: str) -> dict
     return converted
 
 
-def crd_list_schema(item_name: str, group: str, version: str, kind: str) -> dict:
+def crd_list_schema(item_name: str, group: str, version: str, kind: str) -> Obj:
     return {
         "description": f"{kind}List is a list of {kind}",
         "type": "object",

@@ -7,6 +7,9 @@ import orjson
 
 from shim.machinery import schemas
 
+#: A JSON object of a document: a schema, an operation, a path item, a parameter, a whole document.
+Obj = dict[str, Any]
+
 V3_REF_PREFIX = "#/components/schemas/"
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"

@@ -5,10 +5,10 @@ from typing import Any, Iterable, Mapping
 
 from shim.machinery import schemas
 from shim.machinery.openapi.definitions import ref
-from shim.machinery.openapi.names import DELETE_OPTIONS, PATCH, STATUS, group_camel, group_tag
+from shim.machinery.openapi.names import DELETE_OPTIONS, PATCH, STATUS, Obj, group_camel, group_tag
 
 
-def _query(name: str, description: str, kind: str = "string") -> dict:
+def _query(name: str, description: str, kind: str = "string") -> Obj:
     return {"name": name, "in": "query", "description": description,
             "schema": {"type": kind, "uniqueItems": True}}
 
@@ -72,16 +72,16 @@ _PATCH_TYPES = ("application/apply-patch+yaml", "application/json-patch+json", "
 _BUILTIN_PATCH_TYPES = (*_PATCH_TYPES, "application/strategic-merge-patch+json")
 
 
-def _path_parameter(name: str, description: str) -> dict:
+def _path_parameter(name: str, description: str) -> Obj:
     return {"name": name, "in": "path", "description": description, "required": True,
             "schema": {"type": "string", "uniqueItems": True}}
 
 
-def _content(schema_name: str, media_types: Iterable[str]) -> dict:
+def _content(schema_name: str, media_types: Iterable[str]) -> Obj:
     return {media_type: {"schema": ref(schema_name)} for media_type in media_types}
 
 
-def _responses(schema_name: str, media_types: Iterable[str], *codes: str) -> dict:
+def _responses(schema_name: str, media_types: Iterable[str], *codes: str) -> Obj:
     media_types = tuple(media_types)
     responses = {code: {"description": {"200": "OK", "201": "Created", "202": "Accepted"}[code],
                         "content": _content(schema_name, media_types)} for code in codes}
@@ -89,8 +89,8 @@ def _responses(schema_name: str, media_types: Iterable[str], *codes: str) -> dic
     return responses
 
 
-def _operation(action: str, operation_id: str, tag: str, gvk: dict, description: str,
-               parameters: list[dict], responses: dict, request_body: dict | None = None) -> dict:
+def _operation(action: str, operation_id: str, tag: str, gvk: Obj, description: str,
+               parameters: list[Obj], responses: Obj, request_body: Obj | None = None) -> Obj:
     operation: dict[str, Any] = {
         "tags": [tag],
         "description": description,
@@ -108,7 +108,7 @@ def _operation(action: str, operation_id: str, tag: str, gvk: dict, description:
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
 
-def resource_paths(entry: Mapping[str, Any], kind_name: str, list_name: str, builtin: bool) -> dict[str, dict]:
+def resource_paths(entry: Mapping[str, Any], kind_name: str, list_name: str, builtin: bool) -> dict[str, Obj]:
     """The paths of one resource: an operation for each verb it declares, then its subresources'."""
     group = entry.get("group", "") or ""
     version = entry["version"]
@@ -134,7 +134,7 @@ def resource_paths(entry: Mapping[str, Any], kind_name: str, list_name: str, bui
     delete_body = {"content": _content(DELETE_OPTIONS, _JSON_YAML)}
     list_responses = _responses(list_name, (*media, "application/json;stream=watch"), "200")
 
-    paths: dict[str, dict] = {}
+    paths: dict[str, Obj] = {}
     collection: dict[str, Any] = {}
     if verbs & {"list", "watch"}:
         collection["get"] = _operation("list", f"list{camel}{scope}{kind}", tag, gvk,
@@ -203,6 +203,6 @@ def subresource_schema(sub: Mapping[str, Any]) -> str:
     return schemas.definition_name_for(api_version, sub["kind"]) or STATUS
 
 
-def _stream_responses() -> dict:
+def _stream_responses() -> Obj:
     return {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
             "401": {"description": "Unauthorized"}}

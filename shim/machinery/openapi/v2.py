@@ -7,14 +7,14 @@ from typing import Any, Mapping
 
 from shim.machinery import schemas
 from shim.machinery.openapi.definitions import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_VALUES
-from shim.machinery.openapi.names import V2_REF_PREFIX, V3_REF_PREFIX, canonical
+from shim.machinery.openapi.names import V2_REF_PREFIX, V3_REF_PREFIX, Obj, canonical
 from shim.machinery.openapi.v3 import v3_document
 
 _lock = threading.Lock()
-_v2_cache: "OrderedDict[bytes, dict]" = OrderedDict()
+_v2_cache: "OrderedDict[bytes, Obj]" = OrderedDict()
 
 
-def v2_document(group_versions: Mapping[str, list[dict]]) -> dict:
+def v2_document(group_versions: Mapping[str, list[Obj]]) -> Obj:
     """The single Swagger 2.0 document of the whole server (`/openapi/v2`), for every group-version's kinds.
 
     `group_versions` maps `"v1"`, `"apps/v1"`, ... to the same kind entries `v3_document` takes. Built from the
@@ -27,8 +27,8 @@ def v2_document(group_versions: Mapping[str, list[dict]]) -> dict:
         if cached is not None:
             _v2_cache.move_to_end(key)
             return cached
-    paths: dict[str, dict] = {}
-    definitions: dict[str, dict] = {}
+    paths: dict[str, Obj] = {}
+    definitions: dict[str, Obj] = {}
     for group_version, kinds in group_versions.items():
         document = v3_document(group_version, kinds)
         for path, item in document["paths"].items():
@@ -83,7 +83,7 @@ def _v2_schema(node: Any) -> Any:
     return out
 
 
-def _v2_parameter(parameter: dict) -> dict:
+def _v2_parameter(parameter: Obj) -> Obj:
     schema = parameter.get("schema") or {}
     converted = {k: v for k, v in parameter.items() if k != "schema"}
     converted["type"] = schema.get("type", "string")
@@ -92,13 +92,13 @@ def _v2_parameter(parameter: dict) -> dict:
     return converted
 
 
-def _v2_operation(operation: dict) -> dict:
+def _v2_operation(operation: Obj) -> Obj:
     converted: dict[str, Any] = {k: operation[k] for k in ("tags", "description", "operationId") if k in operation}
     body = operation.get("requestBody")
     if body:
         converted["consumes"] = list(body.get("content", {}))
     produces: list[str] = []
-    responses: dict[str, dict] = {}
+    responses: dict[str, Obj] = {}
     for code, response in operation.get("responses", {}).items():
         entry: dict[str, Any] = {"description": response.get("description", "")}
         content = response.get("content") or {}
@@ -124,7 +124,7 @@ def _v2_operation(operation: dict) -> dict:
     return converted
 
 
-def _v2_path_item(item: dict) -> dict:
+def _v2_path_item(item: Obj) -> Obj:
     converted: dict[str, Any] = {}
     for method in ("get", "put", "post", "delete", "patch"):
         if method in item:

@@ -174,7 +174,8 @@ def _encode_v2(document: Mapping[str, Any]) -> bytes:
         named.name = name
         named.value.SetInParent()
         _schema(named.value, schema)
-    return message.SerializeToString()
+    data: bytes = message.SerializeToString()
+    return data
 
 
 def v2_protobuf(document: Mapping[str, Any]) -> bytes:

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 
 from shim.machinery import schemas
 from shim.machinery.openapi.definitions import add_with_references, crd_list_schema, crd_schema, v3_references
-from shim.machinery.openapi.names import (DELETE_OPTIONS, LIST_META, OBJECT_META, PATCH, STATUS, canonical,
+from shim.machinery.openapi.names import (DELETE_OPTIONS, LIST_META, OBJECT_META, PATCH, STATUS, Obj, canonical,
                                           crd_definition_name, gv_path, split_group_version)
 from shim.machinery.openapi.operations import resource_paths, subresource_schema
 
@@ -18,7 +18,7 @@ def document_hash(document: Mapping[str, Any]) -> str:
     return hashlib.sha512(canonical(document)).hexdigest().upper()
 
 
-def v3_index(group_versions: Iterable[str] | Mapping[str, str], hashes: Mapping[str, str] | None = None) -> dict:
+def v3_index(group_versions: Iterable[str] | Mapping[str, str], hashes: Mapping[str, str] | None = None) -> Obj:
     """The `/openapi/v3` index.
 
     `group_versions` lists `"v1"`, `"apps/v1"`, ...; `hashes` (or `group_versions` itself when it is a mapping)
@@ -27,7 +27,7 @@ def v3_index(group_versions: Iterable[str] | Mapping[str, str], hashes: Mapping[
     """
     if isinstance(group_versions, Mapping):
         hashes = {**group_versions, **(hashes or {})}
-    paths: dict[str, dict] = {}
+    paths: dict[str, Obj] = {}
     for group_version in group_versions:
         path = gv_path(group_version)
         digest = (hashes or {}).get(group_version)
@@ -37,12 +37,12 @@ def v3_index(group_versions: Iterable[str] | Mapping[str, str], hashes: Mapping[
     return {"paths": dict(sorted(paths.items()))}
 
 
-_doc_cache: "OrderedDict[bytes, dict]" = OrderedDict()
+_doc_cache: "OrderedDict[bytes, Obj]" = OrderedDict()
 _lock = threading.Lock()
 _DOC_CACHE_SIZE = 64
 
 
-def v3_document(group_version: str, kinds: list[dict]) -> dict:
+def v3_document(group_version: str, kinds: list[Obj]) -> Obj:
     """The OpenAPI v3 document of one group-version.
 
     Each entry of `kinds` describes a resource: `group`, `version`, `kind`, `plural`, `namespaced` (bool),
@@ -65,10 +65,10 @@ def v3_document(group_version: str, kinds: list[dict]) -> dict:
     return document
 
 
-def _build_document(group_version: str, kinds: list[dict]) -> dict:
+def _build_document(group_version: str, kinds: list[Obj]) -> Obj:
     group, version = split_group_version(group_version)
-    components: dict[str, dict] = {}
-    paths: dict[str, dict] = {}
+    components: dict[str, Obj] = {}
+    paths: dict[str, Obj] = {}
     roots = [PATCH, DELETE_OPTIONS, STATUS]
     for entry in sorted(kinds, key=lambda e: (e.get("plural", ""), e.get("kind", ""))):
         entry_group = entry.get("group", group) or ""

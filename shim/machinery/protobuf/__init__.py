@@ -142,7 +142,7 @@ def encode_watch_event(type: str, obj: dict[str, Any]) -> bytes:  # noqa: A002 -
     ev = reg.watch_event()
     ev.type = type
     ev.object.raw = encode(obj)
-    data = ev.SerializeToString()
+    data: bytes = ev.SerializeToString()
     return _FRAME_LEN.pack(len(data)) + data
 
 

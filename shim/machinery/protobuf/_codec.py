@@ -72,6 +72,16 @@ _OP_SCALAR, _OP_MSG, _OP_INLINE, _OP_REP_SCALAR, _OP_REP_MSG, _OP_MAP_SCALAR, _O
     _OP_SPECIAL, _OP_REP_SPECIAL, _OP_MAP_SPECIAL, _OP_SKIP = range(11)
 
 
+# What a plan keeps per field; `sub` is the plan of the field's message type (of the schema inside it, for the
+# JSONSchemaPropsOr* codes), None for fields that hold no message.
+#: (json name, shape, code, sub plan, pointer, keep, inline); json name is None for inline fields
+_FieldFacts = tuple["str | None", int, int, "_Plan | None", bool, bool, bool]
+#: (op, json name ("" for an inline field: its fields land in the parent's), keep zero value, sub plan, code)
+_DecodeStep = tuple[int, str, bool, "_Plan | None", int]
+#: (inline path, proto field name, shape, code, sub plan)
+_EncodeStep = tuple[tuple[str, ...], str, int, int, "_Plan | None"]
+
+
 class _Plan:
     """Per message type: field facts for decoding (by descriptor) and encoding (by JSON key)."""
 
@@ -80,11 +90,9 @@ class _Plan:
     def __init__(self, desc: Descriptor) -> None:
         self.desc = desc
         self.cls: Any = None
-        # FieldDescriptor -> (json name, shape, code, sub plan, pointer, keep, inline)
-        self.fields: dict[FieldDescriptor, tuple] = {}
-        # FieldDescriptor -> (op, json name, keep zero value, sub plan, code)
-        self.dec: dict[FieldDescriptor, tuple] = {}
-        self._enc: dict[str, tuple] | None = None
+        self.fields: dict[FieldDescriptor, _FieldFacts] = {}
+        self.dec: dict[FieldDescriptor, _DecodeStep] = {}
+        self._enc: dict[str, _EncodeStep] | None = None
 
     def add(self, fd: FieldDescriptor, json_name: str | None, shape: int, code: int, sub: _Plan | None,
             ptr: bool, keep: bool, inline: bool, hidden: bool) -> None:
@@ -98,15 +106,16 @@ class _Plan:
             op = _OP_REP_SCALAR if code == SCALAR else _OP_REP_MSG if code == MSG else _OP_REP_SPECIAL
         else:
             op = _OP_MAP_SCALAR if code == SCALAR else _OP_MAP_MSG if code == MSG else _OP_MAP_SPECIAL
-        self.dec[fd] = (op, json_name, ptr or keep, sub, code)
+        self.dec[fd] = (op, json_name or "", ptr or keep, sub, code)
 
     @property
-    def enc(self) -> dict[str, tuple]:
+    def enc(self) -> dict[str, _EncodeStep]:
         """JSON key -> (inline path, proto field name, shape, code, sub plan); inline fields flattened."""
         if self._enc is None:
-            enc: dict[str, tuple] = {}
+            enc: dict[str, _EncodeStep] = {}
             for fd, (json_name, shape, code, sub, _ptr, _keep, inline) in self.fields.items():
                 if inline:
+                    assert sub is not None  # an inline field is a message
                     for key, (path, name, s, c, p) in sub.enc.items():
                         enc.setdefault(key, ((fd.name, *path), name, s, c, p))
                 elif json_name is not None:
@@ -133,9 +142,9 @@ class _Registry:
     def __init__(self) -> None:
         self.pool = load_pool(DESCRIPTOR_SET)
         facts = json.loads(FIELD_FACTS.read_text())
-        self.fields: dict[str, dict[str, dict]] = facts["fields"]
+        self.fields: dict[str, dict[str, dict[str, Any]]] = facts["fields"]
         self.slices: frozenset[str] = frozenset(facts["slices"])
-        self.group_versions: dict[str, dict] = facts["groupVersions"]
+        self.group_versions: dict[str, dict[str, Any]] = facts["groupVersions"]
         self.plans: dict[str, _Plan] = {}
         self.kinds: dict[tuple[str, str], _Plan | None] = {}
         self.lock = threading.RLock()
@@ -251,10 +260,12 @@ def to_dict(msg: Any, plan: _Plan) -> dict[str, Any]:
             if val or keep:
                 out[json_name] = val
         elif op == _OP_MSG:
+            assert sub is not None  # every message op has its plan (and below)
             v = to_dict(val, sub)
             if v or keep:
                 out[json_name] = v
         elif op == _OP_REP_MSG:
+            assert sub is not None
             out[json_name] = [to_dict(x, sub) for x in val]
         elif op == _OP_MAP_SCALAR:
             out[json_name] = dict(val)
@@ -265,8 +276,10 @@ def to_dict(msg: Any, plan: _Plan) -> dict[str, Any]:
         elif op == _OP_REP_SCALAR:
             out[json_name] = list(val)
         elif op == _OP_INLINE:
+            assert sub is not None
             out.update(to_dict(val, sub))
         elif op == _OP_MAP_MSG:
+            assert sub is not None
             out[json_name] = {k: to_dict(x, sub) for k, x in val.items()}
         elif op == _OP_MAP_SPECIAL:
             out[json_name] = {k: _value(x, code, sub) for k, x in val.items()}
@@ -276,9 +289,12 @@ def to_dict(msg: Any, plan: _Plan) -> dict[str, Any]:
 
 
 def _value(val: Any, code: int, sub: _Plan | None) -> Any:
+    """The JSON value of a field of a special type (or a plain message, ``MSG``); ``sub`` is set for the codes
+    that hold a message (MSG and the JSONSchemaPropsOr* ones)."""
     if code == SCALAR:
         return val
     if code == MSG:
+        assert sub is not None
         return to_dict(val, sub)
     if code == QTY:
         return val.string or "0"
@@ -309,12 +325,15 @@ def _value(val: Any, code: int, sub: _Plan | None) -> Any:
     if code == DUR:
         return _types.format_duration(val.duration)
     if code == ORBOOL:
+        assert sub is not None
         return to_dict(val.schema, sub) if val.HasField("schema") else val.allows
     if code == ORARRAY:
+        assert sub is not None
         if len(val.jSONSchemas):
             return [to_dict(x, sub) for x in val.jSONSchemas]
         return to_dict(val.schema, sub) if val.HasField("schema") else None
     if code == ORSTR:
+        assert sub is not None
         if len(val.property):
             return list(val.property)
         return to_dict(val.schema, sub) if val.HasField("schema") else None
@@ -422,6 +441,7 @@ def fill(msg: Any, plan: _Plan, obj: dict[str, Any]) -> None:
 def _set(m: Any, code: int, sub: _Plan | None, v: Any) -> None:
     """Fill the message ``m`` of a special (or plain, ``MSG``) type from its JSON value ``v``."""
     if code == MSG:
+        assert sub is not None
         fill(m, sub, v)
     elif code == QTY:
         m.string = v if isinstance(v, str) else _quantity_text(v)
@@ -449,6 +469,7 @@ def _set(m: Any, code: int, sub: _Plan | None, v: Any) -> None:
     elif code == DUR:
         m.duration = _types.parse_duration(v)
     elif code == ORBOOL:
+        assert sub is not None
         if isinstance(v, dict):
             m.allows = True
             m.schema.SetInParent()
@@ -456,6 +477,7 @@ def _set(m: Any, code: int, sub: _Plan | None, v: Any) -> None:
         else:
             m.allows = bool(v)
     elif code == ORARRAY:
+        assert sub is not None
         if isinstance(v, list):
             for x in v:
                 fill(m.jSONSchemas.add(), sub, x)
@@ -463,6 +485,7 @@ def _set(m: Any, code: int, sub: _Plan | None, v: Any) -> None:
             m.schema.SetInParent()
             fill(m.schema, sub, v)
     elif code == ORSTR:
+        assert sub is not None
         if isinstance(v, list):
             m.property.extend(v)
         elif v is not None:
@@ -483,7 +506,8 @@ def _quantity_text(v: Any) -> str:
 def encode_message(obj: dict[str, Any], plan: _Plan) -> bytes:
     msg = plan.cls()
     fill(msg, plan, obj)
-    return msg.SerializeToString(deterministic=True)
+    data: bytes = msg.SerializeToString(deterministic=True)
+    return data
 
 
 def envelope(api_version: str, kind: str, raw: bytes) -> bytes:
@@ -493,4 +517,5 @@ def envelope(api_version: str, kind: str, raw: bytes) -> bytes:
     unk.raw = raw
     unk.contentEncoding = ""
     unk.contentType = ""
-    return MAGIC + unk.SerializeToString()
+    data: bytes = unk.SerializeToString()
+    return MAGIC + data

@@ -89,7 +89,9 @@ class CRDStrategy(Strategy):
         spec = obj.get("spec")
         if not isinstance(spec, dict):
             return [errors.field_required("spec")]
-        names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+        names = spec.get("names")
+        if not isinstance(names, dict):
+            names = {}
         group = spec.get("group")
         if not group or "." not in str(group):
             causes.append(errors.field_invalid("spec.group", group, "should be a domain with at least one dot"))

@@ -23,7 +23,8 @@ NODE_COLUMNS = [
 def _address(node: Obj, kind: str) -> str:
     for address in (node.get("status") or {}).get("addresses") or []:
         if address.get("type") == kind:
-            return address.get("address", "")
+            value: str = address.get("address", "")
+            return value
     return "<none>"
 
 

@@ -217,7 +217,7 @@ class PodStrategy(Strategy):
         return int(spec.get("terminationGracePeriodSeconds", 30) or 0)
 
     def spec_changed(self, new: Obj, old: Obj) -> bool:
-        return semantic(new.get("spec")) != semantic(old.get("spec"))
+        return bool(semantic(new.get("spec")) != semantic(old.get("spec")))
 
     def table_columns(self) -> list[dict[str, Any]]:
         return POD_COLUMNS
@@ -248,7 +248,8 @@ def _last_finished(status: Obj, latest: str) -> str:
 
 def _terminated_reason(terminated: Obj, prefix: str = "") -> str:
     if terminated.get("reason"):
-        return prefix + terminated["reason"]
+        reason: str = terminated["reason"]
+        return prefix + reason
     if terminated.get("signal"):
         return f"{prefix}Signal:{terminated['signal']}"
     return f"{prefix}ExitCode:{terminated.get('exitCode', 0)}"

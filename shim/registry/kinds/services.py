@@ -99,7 +99,8 @@ def _external_ip(spec: Obj, status: Obj) -> str:
                            .get("ingress") or [] if i.get("ip") or i.get("hostname")})
         return ",".join(balanced + external) or "<pending>"
     if kind == "ExternalName":
-        return spec.get("externalName", "")
+        name: str = spec.get("externalName", "")
+        return name
     return "<unknown>"
 
 
