@@ -52,7 +52,11 @@ class Client(Protocol):
     def watch(self, resource: Resource, namespace: str = "", *, resource_version: str = "",
               label_selector: str = "", field_selector: str = "") -> AsyncIterator[WatchEvent]: ...
 
-    async def create(self, resource: Resource, obj: dict[str, Any], namespace: str = "") -> dict[str, Any]: ...
+    async def create(self, resource: Resource, obj: dict[str, Any], namespace: str = "", *,
+                     subresource: str = "") -> dict[str, Any]:
+        """POST to the collection; with `subresource`, to that subresource of the object obj names
+        (pods/{name}/binding)."""
+        ...
 
     async def update(self, resource: Resource, obj: dict[str, Any], *, subresource: str = "") -> dict[str, Any]:
         """PUT; obj carries metadata.name/namespace and (optionally) resourceVersion as precondition."""

@@ -47,11 +47,15 @@ class LocalClient:
         finally:
             watch.close()
 
-    async def create(self, resource: Resource, obj: Obj, namespace: str = "") -> Obj:
+    async def create(self, resource: Resource, obj: Obj, namespace: str = "", *, subresource: str = "") -> Obj:
         info = self._info(resource)
+        meta = obj.get("metadata", {})
+        namespace = namespace or meta.get("namespace", "")
+        if subresource:
+            return (await self.verbs.create(info, namespace, obj, self.opts, name=meta.get("name", ""),
+                                            subresource=subresource)).object
         obj.setdefault("apiVersion", info.api_version)
         obj.setdefault("kind", info.kind)
-        namespace = namespace or obj.get("metadata", {}).get("namespace", "")
         return (await self.verbs.create(info, namespace, obj, self.opts)).object
 
     async def update(self, resource: Resource, obj: Obj, *, subresource: str = "") -> Obj:

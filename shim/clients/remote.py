@@ -204,10 +204,12 @@ class RemoteClient:
                     raise status_error(event.get("object") or {})
                 yield WatchEvent(event["type"], event["object"])
 
-    async def create(self, resource: Resource, obj: Obj, namespace: str = "") -> Obj:
-        """POST to the collection (a Binding to `bindings`, which assigns its pod)."""
-        namespace = namespace or (obj.get("metadata") or {}).get("namespace", "")
-        return await self._request("POST", resource_path(resource, namespace), body=obj, params=self._write_params())
+    async def create(self, resource: Resource, obj: Obj, namespace: str = "", *, subresource: str = "") -> Obj:
+        """POST to the collection, or to a subresource of the object obj names (pods/{name}/binding)."""
+        meta = obj.get("metadata") or {}
+        namespace = namespace or meta.get("namespace", "")
+        path = resource_path(resource, namespace, meta.get("name", "") if subresource else "", subresource)
+        return await self._request("POST", path, body=obj, params=self._write_params())
 
     async def update(self, resource: Resource, obj: Obj, *, subresource: str = "") -> Obj:
         meta = obj.get("metadata") or {}

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any, Callable
 
-from shim.clients.base import PODS, Client, Resource
+from shim.clients.base import PODS, Client
 from shim.machinery import quantity
 from shim.kubelet.events import NORMAL, WARNING, Recorder
 from shim.kubelet.resources import pod_requests
@@ -22,7 +22,6 @@ from shim.kubelet.timeutil import rfc3339
 from shim.machinery.errors import StatusError
 
 log = logging.getLogger(__name__)
-BINDINGS = Resource("", "v1", "bindings")
 DEFAULT_SCHEDULER = "default-scheduler"
 
 
@@ -35,7 +34,7 @@ async def bind(client: Client, pod: dict[str, Any], node: str) -> None:
         "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
     if not binding["metadata"]["uid"]:
         del binding["metadata"]["uid"]
-    await client.create(BINDINGS, binding, ns)
+    await client.create(PODS, binding, ns, subresource="binding")  # as kube-scheduler binds: pods/{name}/binding
 
 
 def is_terminal(pod: dict[str, Any]) -> bool:

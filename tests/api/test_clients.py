@@ -219,6 +219,16 @@ async def test_binding_assigns_the_pod_to_a_node(client: Client, ns: str) -> Non
     assert any(c["type"] == "PodScheduled" and c["status"] == "True" for c in bound["status"]["conditions"])
 
 
+async def test_binding_through_the_pods_binding_subresource_assigns_the_pod(client: Client, ns: str) -> None:
+    """What kube-scheduler (and kubeshim's) does: POST pods/{name}/binding."""
+    await client.create(PODS, pod("sub"), ns)
+    out = await client.create(PODS, {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "sub"},
+                                     "target": {"apiVersion": "v1", "kind": "Node", "name": "node-b"}},
+                              ns, subresource="binding")
+    assert (out["kind"], out["status"]) == ("Status", "Success")
+    assert (await client.get(PODS, "sub", ns))["spec"]["nodeName"] == "node-b"
+
+
 async def test_status_update_writes_status_only(client: Client, ns: str) -> None:
     current = await client.create(PODS, pod("st"), ns)
     current["status"] = {**current.get("status", {}), "phase": "Running", "message": "up"}
