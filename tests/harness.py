@@ -6,6 +6,7 @@ start_kubeshim`. tests/ is on sys.path for every test module through the root co
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -15,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import pytest
 import yaml
@@ -149,3 +150,18 @@ def kubectl_path(version: str) -> str:
     path = KUBECTL_DIR / f"kubectl.{version}"
     return require_tool(str(path) if path.exists() else shutil.which(f"kubectl.{version}"),
                         f"kubectl {version} not installed under {KUBECTL_DIR}")
+
+
+def report_figures(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str,
+                   figures: dict[str, Any]) -> None:
+    """A tier's measured figures: written to <basetemp>/<name>.json and printed at the end of the run."""
+    if not figures:
+        return
+    path = tmp_path_factory.getbasetemp() / f"{name}.json"
+    path.write_text(json.dumps(figures, indent=2))
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_line(f"{name.replace('-', ' ')} ({path}):")
+        for key, value in figures.items():
+            reporter.write_line(f"  {key}: {value}")

@@ -12,7 +12,6 @@ printed at the end of the module and written to <pytest basetemp>/flyte-admin-fi
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from typing import Any, Iterator
 import pytest
 
 from flyteup import CONVENTION, NAMESPACE, POLL, FlyteUp, flyte_binary, leftovers, task_processes, task_venv
-from harness import ROOT, free_port, processes_under, wait_for
+from harness import ROOT, free_port, processes_under, report_figures, wait_for
 
 pytestmark = pytest.mark.flyte
 
@@ -45,20 +44,8 @@ def flyte(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
         for pid in processes_under(up.data_dir):  # task containers still running (supervisors included)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        _report(request, tmp_path_factory)
+        report_figures(request, tmp_path_factory, "flyte-admin-figures", FIGURES)
 
-
-def _report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
-    if not FIGURES:
-        return
-    path = tmp_path_factory.getbasetemp() / "flyte-admin-figures.json"
-    path.write_text(json.dumps(FIGURES, indent=2))
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        reporter.write_line(f"flyte admin figures ({path}):")
-        for key, value in FIGURES.items():
-            reporter.write_line(f"  {key}: {value}")
 
 
 # -- the seed's convention --------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import yaml
 
-from harness import Kubeshim, free_port, kubectl_path, require_tool, start_kubeshim, wait_for
+from harness import Kubeshim, free_port, kubectl_path, report_figures, require_tool, start_kubeshim, wait_for
 
 pytestmark = pytest.mark.flyte
 
@@ -234,7 +234,7 @@ def flyte(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     kubelet.write_text(yaml.safe_dump(settings))
 
     with contextlib.ExitStack() as cleanup:
-        cleanup.callback(_report, request, tmp_path_factory)
+        cleanup.callback(report_figures, request, tmp_path_factory, "flyte-figures", FIGURES)
         server = Server(work / "data", free_port(), kubelet)
         cleanup.callback(_remove_cgroups, cgroup_name)
         cleanup.callback(_kill_leftovers, server.data_dir)
@@ -304,18 +304,6 @@ def _remove_cgroups(name: str) -> None:
             except OSError:
                 pass
 
-
-def _report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
-    if not FIGURES:
-        return
-    path = tmp_path_factory.getbasetemp() / "flyte-figures.json"
-    path.write_text(json.dumps(FIGURES, indent=2))
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        reporter.write_line(f"flyte figures ({path}):")
-        for key, value in FIGURES.items():
-            reporter.write_line(f"  {key}: {value}")
 
 
 @pytest.fixture(scope="module")
