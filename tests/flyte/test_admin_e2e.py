@@ -234,6 +234,7 @@ def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
     binary, venv = flyte_binary(), task_venv()
     up = FlyteUp(tmp_path, binary, venv)
     with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: past TIME_WAIT
         taken.bind(("127.0.0.1", up.s3_port))
         taken.listen()
         result = subprocess.run(up.args(), cwd=ROOT, capture_output=True, text=True, timeout=120, env=up.env)
