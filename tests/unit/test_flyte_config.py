@@ -84,6 +84,15 @@ def test_users_image_rules_come_before_the_flytekit_rule(tmp_path: Path) -> None
     assert doc["image_rules"][1]["venv"] == str(tmp_path / "task-venv")
 
 
+@pytest.mark.parametrize("text", ["image_rules: [unclosed", "- just\n- a list\n", "image_rules: {a: b}\n"])
+def test_a_bad_kubelet_config_is_one_line_not_a_traceback(tmp_path: Path, text: str) -> None:
+    mine = tmp_path / "kubelet.yaml"
+    mine.write_text(text)
+    with pytest.raises(StartError) as err:
+        config.kubelet_config(settings(tmp_path, kubelet_config=mine), tmp_path / "task-venv")
+    assert "--kubelet-config" in str(err.value) and "\n" not in str(err.value)
+
+
 def test_cluster_resource_templates_add_to_the_namespace_template(tmp_path: Path) -> None:
     extra = tmp_path / "extra"
     extra.mkdir()

@@ -15,6 +15,7 @@ import yaml
 
 from shim.cli.flyte.objectstore import ObjectStore
 from shim.cli.flyte.postgres import Database
+from shim.cli.flyte.processes import StartError
 from shim.cli.flyte.settings import FlyteSettings
 
 FLYTEKIT_IMAGES = ["cr.flyte.org/flyteorg/flytekit:*", "ghcr.io/flyteorg/flytekit:*"]
@@ -107,9 +108,14 @@ def flytekit_config(s: FlyteSettings, store: ObjectStore) -> dict[str, Any]:
 def kubelet_config(s: FlyteSettings, task_venv: Path) -> dict[str, Any]:
     """Image rules: Flyte's default task images run in the flytekit virtualenv; the user's own kubelet config
     (--kubelet-config) comes first, so its rules win."""
-    settings: dict[str, Any] = {}
+    settings: Any = {}
     if s.kubelet_config is not None:
-        settings = yaml.safe_load(s.kubelet_config.read_text()) or {}
+        try:
+            settings = yaml.safe_load(s.kubelet_config.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise StartError(f"--kubelet-config {s.kubelet_config} is not YAML: {str(err).splitlines()[0]}") from err
+    if not isinstance(settings, dict) or not isinstance(settings.get("image_rules") or [], list):
+        raise StartError(f"--kubelet-config {s.kubelet_config} must be a YAML mapping whose image_rules is a list")
     rules = list(settings.get("image_rules") or [])
     rules.append({"match": FLYTEKIT_IMAGES, "venv": str(task_venv), "env": {"PYTHONUNBUFFERED": "1"}})
     return {**settings, "image_rules": rules}

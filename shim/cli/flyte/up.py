@@ -63,6 +63,7 @@ def _start(s: FlyteSettings, children: list[Child]) -> None:
     flyte_bin = _preflight(s)
     s.flyte_dir.mkdir(parents=True, exist_ok=True)
     venv = taskenv.ensure(s.task_venv or taskenv.default_path(), say)
+    kubelet_settings = config.kubelet_config(s, venv)  # a bad --kubelet-config is refused before anything starts
 
     db: Database
     if s.database_url:
@@ -81,7 +82,7 @@ def _start(s: FlyteSettings, children: list[Child]) -> None:
         _launch(child, children, 30, f"object store (versitygw) on {store.endpoint}")
     objectstore.ensure_bucket(store)
 
-    kubelet = config.write_yaml(s.flyte_dir / "kubelet.yaml", config.kubelet_config(s, venv))
+    kubelet = config.write_yaml(s.flyte_dir / "kubelet.yaml", kubelet_settings)
     kubeshim = Child("kubeshim", [sys.executable, "-m", "shim", "up", "--data-dir", str(s.data_dir),
                                   "--host", s.host, "--port", str(s.api_port), "--kubelet-config", str(kubelet),
                                   "--log-level", "info"],
