@@ -112,8 +112,17 @@ def pod_protobuf(name: str) -> bytes:
     return protobuf.encode(json.loads(pod(name)))
 
 
+def server_cpu_s(pid: int | None) -> float:
+    """CPU seconds the server has used so far: per-request CPU is steady where throughput on a shared machine is not."""
+    if pid is None:
+        return 0.0
+    import psutil
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
 async def phase(name: str, conns: list[Connection], jobs: list[tuple[str, str, bytes]], expect: int,
-                content_type: str = "application/json") -> dict:
+                content_type: str = "application/json", server_pid: int | None = None) -> dict:
     queue: asyncio.Queue[tuple[str, str, bytes]] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
@@ -130,11 +139,13 @@ async def phase(name: str, conns: list[Connection], jobs: list[tuple[str, str, b
             if status != expect:
                 failures += 1
 
-    t0 = time.perf_counter()
+    cpu0, t0 = server_cpu_s(server_pid), time.perf_counter()
     await asyncio.gather(*(worker(c) for c in conns))
     elapsed = time.perf_counter() - t0
     out = {"phase": name, "requests": len(jobs), "rate_per_s": round(len(jobs) / elapsed),
            "p50_ms": round(pct(latencies, 50), 2), "p99_ms": round(pct(latencies, 99), 2), "failures": failures}
+    if server_pid is not None:
+        out["server_cpu_ms_per_request"] = round((server_cpu_s(server_pid) - cpu0) * 1000 / len(jobs), 3)
     print(json.dumps(out), flush=True)
     return out
 
@@ -201,16 +212,17 @@ async def run(kubeconfig: Path, clients: int, creates: int, list_pods: int, serv
                            json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}).encode())
     base = f"/api/v1/namespaces/{ns}/pods"
     json_create = await phase(f"create pods ({clients} clients)", conns,
-                              [("POST", base, pod(f"p{i}")) for i in range(creates)], 201)
+                              [("POST", base, pod(f"p{i}")) for i in range(creates)], 201, server_pid=server_pid)
     proto_create = await phase(f"create pods, protobuf bodies ({clients} clients)", conns,
                                [("POST", base, pod_protobuf(f"b{i}")) for i in range(creates)], 201,
-                               "application/vnd.kubernetes.protobuf")
+                               "application/vnd.kubernetes.protobuf", server_pid)
     print(json.dumps({"phase": "protobuf/json create throughput ratio",
                       "ratio": round(proto_create["rate_per_s"] / json_create["rate_per_s"], 2)}), flush=True)
     await phase(f"get pod ({clients} clients)", conns, [("GET", f"{base}/p{i % creates}", b"") for i in range(creates)],
-                200)
+                200, server_pid=server_pid)
     await phase(f"list 100 pods by label ({clients} clients)", conns,
-                [("GET", f"{base}?labelSelector=shard%3D1&limit=100", b"") for _ in range(200)], 200)
+                [("GET", f"{base}?labelSelector=shard%3D1&limit=100", b"") for _ in range(1000)], 200,
+                server_pid=server_pid)
     if list_pods > 2 * creates:
         extra = [("POST", base, pod(f"q{i}")) for i in range(list_pods - 2 * creates)]
         await phase("fill for the big list", conns, extra, 201)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from functools import cached_property
+from typing import Callable, Mapping
 
 from shim.machinery.errors import bad_request
 
@@ -13,16 +14,26 @@ class FieldRequirement:
     equal: bool
     value: str
 
-    def matches(self, fields: Mapping[str, str]) -> bool:
-        return (fields.get(self.field) == self.value) == self.equal
+    def predicate(self) -> Callable[[Mapping[str, str]], bool]:
+        field, value = self.field, self.value
+        if self.equal:
+            return lambda fields: fields.get(field) == value
+        return lambda fields: fields.get(field) != value
 
 
 @dataclass(frozen=True)
 class FieldSelector:
     requirements: tuple[FieldRequirement, ...]
 
-    def matches(self, fields: Mapping[str, str]) -> bool:
-        return all(r.matches(fields) for r in self.requirements)
+    @cached_property
+    def matches(self) -> Callable[[Mapping[str, str]], bool]:
+        """Whether fields satisfy every requirement: compiled once, as a list tests it against every object."""
+        tests = tuple(r.predicate() for r in self.requirements)
+        if not tests:
+            return lambda fields: True
+        if len(tests) == 1:
+            return tests[0]
+        return lambda fields: all(test(fields) for test in tests)
 
     @property
     def empty(self) -> bool:

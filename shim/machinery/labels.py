@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from functools import cached_property
+from typing import Any, Callable, Mapping
 
 from shim.machinery.errors import bad_request
 
+_NO_LABELS: Mapping[str, str] = {}
 _TOKEN = re.compile(r"\s*(!=|==|=|\(|\)|,|!|[^\s!=(),]+)")
 
 
@@ -20,24 +22,32 @@ class Requirement:
     op: str  # "=", "!=", "in", "notin", "exists", "!"
     values: frozenset[str]
 
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        present = self.key in labels
+    def predicate(self) -> Callable[[Mapping[str, str]], bool]:
+        """This requirement as one closure over its key and values (absent keys read as None, no value)."""
+        key, values = self.key, self.values
         if self.op == "exists":
-            return present
+            return lambda labels: key in labels
         if self.op == "!":
-            return not present
+            return lambda labels: key not in labels
         if self.op in ("=", "in"):
-            return present and labels[self.key] in self.values
-        return not present or labels[self.key] not in self.values  # "!=", "notin"
+            return lambda labels: labels.get(key) in values
+        return lambda labels: labels.get(key) not in values  # "!=", "notin"
 
 
 @dataclass(frozen=True)
 class LabelSelector:
     requirements: tuple[Requirement, ...]
 
-    def matches(self, labels: Mapping[str, str] | None) -> bool:
-        labels = labels or {}
-        return all(r.matches(labels) for r in self.requirements)
+    @cached_property
+    def matches(self) -> Callable[[Mapping[str, str] | None], bool]:
+        """Whether labels satisfy every requirement: compiled once, as a list tests it against every object."""
+        tests = tuple(r.predicate() for r in self.requirements)
+        if not tests:
+            return lambda labels: True
+        if len(tests) == 1:
+            only = tests[0]
+            return lambda labels: only(labels or _NO_LABELS)
+        return lambda labels: all(test(labels or _NO_LABELS) for test in tests)
 
     @property
     def empty(self) -> bool:

@@ -180,9 +180,13 @@ class Registry:
         if labels.empty and fields.empty:
             return None
         name_pin = fields.value_of("metadata.name")
+        label_ok, field_ok, attrs = labels.matches, fields.matches, self.attrs
 
         def keep(namespace: str, name: str, entry: Entry) -> bool:
-            return (name_pin is None or name == name_pin) and self._matches(info, entry, labels, fields)
+            if name_pin is not None and name != name_pin:
+                return False
+            a = attrs(info, entry)
+            return label_ok(a.labels) and field_ok(a.fields)
         return keep
 
     def _matches(self, info: ResourceInfo, entry: Entry, labels: LabelSelector, fields: FieldSelector) -> bool:
