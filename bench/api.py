@@ -2,9 +2,15 @@
 
 Usage: python bench/api.py --kubeconfig ~/.kubeshim/kubeconfig [--clients 32] [--creates 5000] [--list-pods 10000]
        python bench/api.py --self   (starts a throwaway kubeshim --no-kubelet and measures it)
+       python bench/api.py --self --against DIR [--rounds 5]   (also starts one from the checkout DIR, e.g. a
+           `git worktree` of an older commit, and compares the two in one run)
 
 The client is a small keep-alive HTTP/1.1 client on asyncio so that it costs the (shared) CPU as little as
-possible; figures are medians/percentiles over all requests of a phase. Prints figures; it is not a test.
+possible; figures are medians/percentiles over all requests of a phase. With --against, every phase runs in
+rounds that alternate between the two servers (which goes first alternates too), so a machine that slows
+down mid-run slows both alike; each figure is the median over rounds, with the ratio this/against. Server CPU
+per request (from /proc) is reported beside throughput: on a shared machine it is the steadier of the two.
+Prints figures; it is not a test.
 """
 from __future__ import annotations
 
@@ -13,12 +19,16 @@ import asyncio
 import base64
 import json
 import os
+import socket
 import ssl
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Awaitable, Callable
 from urllib.parse import urlparse
 
 import yaml
@@ -121,9 +131,29 @@ def server_cpu_s(pid: int | None) -> float:
     return times.user + times.system
 
 
-async def phase(name: str, conns: list[Connection], jobs: list[tuple[str, str, bytes]], expect: int,
-                content_type: str = "application/json", server_pid: int | None = None) -> dict:
-    queue: asyncio.Queue[tuple[str, str, bytes]] = asyncio.Queue()
+@dataclass
+class Target:
+    """One server under measurement, with its open connections and the namespace the bench writes in."""
+    label: str
+    host: str
+    port: int
+    ssl_ctx: ssl.SSLContext | None
+    token: str
+    pid: int | None
+    conns: list[Connection] = field(default_factory=list)
+    ns: str = ""
+
+    @property
+    def pods(self) -> str:
+        return f"/api/v1/namespaces/{self.ns}/pods"
+
+
+Job = tuple[str, str, bytes]
+
+
+async def phase(target: Target, jobs: list[Job], expect: int, content_type: str = "application/json") -> dict:
+    """Run `jobs` over all of the target's connections; throughput, latency percentiles and server CPU."""
+    queue: asyncio.Queue[Job] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
     latencies: list[float] = []
@@ -139,30 +169,39 @@ async def phase(name: str, conns: list[Connection], jobs: list[tuple[str, str, b
             if status != expect:
                 failures += 1
 
-    cpu0, t0 = server_cpu_s(server_pid), time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in conns))
+    cpu0, t0 = server_cpu_s(target.pid), time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in target.conns))
     elapsed = time.perf_counter() - t0
-    out = {"phase": name, "requests": len(jobs), "rate_per_s": round(len(jobs) / elapsed),
-           "p50_ms": round(pct(latencies, 50), 2), "p99_ms": round(pct(latencies, 99), 2), "failures": failures}
-    if server_pid is not None:
-        out["server_cpu_ms_per_request"] = round((server_cpu_s(server_pid) - cpu0) * 1000 / len(jobs), 3)
-    print(json.dumps(out), flush=True)
+    out = {"requests": len(jobs), "rate_per_s": round(len(jobs) / elapsed), "p50_ms": round(pct(latencies, 50), 2),
+           "p99_ms": round(pct(latencies, 99), 2), "failures": failures}
+    if target.pid is not None:
+        out["server_cpu_ms_per_request"] = round((server_cpu_s(target.pid) - cpu0) * 1000 / len(jobs), 3)
     return out
 
 
-async def watch_delay(host: str, port: int, ssl_ctx: ssl.SSLContext | None, token: str, ns: str,
-                      samples: int) -> dict:
+async def list_all(target: Target) -> dict:
+    timings = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        status, body = await target.conns[0].request("GET", target.pods)
+        timings.append((time.perf_counter() - t0) * 1000)
+    return {"items": len(json.loads(body)["items"]), "median_ms": round(statistics.median(timings), 1),
+            "bytes": len(body)}
+
+
+async def watch_delay(target: Target, names: list[str]) -> dict:
     """Delay from sending a create to its ADDED event arriving on an open watch."""
-    reader, writer = await asyncio.open_connection(host, port, ssl=ssl_ctx, limit=1 << 24)
-    _, rv_body = await _get_list_rv(host, port, ssl_ctx, token, ns)
-    writer.write((f"GET /api/v1/namespaces/{ns}/configmaps?watch=1&resourceVersion={rv_body} HTTP/1.1\r\n"
-                  f"Host: {host}\r\nAuthorization: Bearer {token}\r\n\r\n").encode())
+    reader, writer = await asyncio.open_connection(target.host, target.port, ssl=target.ssl_ctx, limit=1 << 24)
+    _, listed = await target.conns[0].request("GET", f"/api/v1/namespaces/{target.ns}/configmaps?limit=1")
+    rv = json.loads(listed)["metadata"]["resourceVersion"]
+    writer.write((f"GET /api/v1/namespaces/{target.ns}/configmaps?watch=1&resourceVersion={rv} HTTP/1.1\r\n"
+                  f"Host: {target.host}\r\nAuthorization: Bearer {target.token}\r\n\r\n").encode())
     while (await reader.readline()) not in (b"\r\n", b""):
         pass
     seen: dict[str, float] = {}
 
     async def read_events() -> None:
-        while len(seen) < samples:
+        while len(seen) < len(names):
             size = int((await reader.readline()).strip(), 16)
             chunk = await reader.readexactly(size)
             await reader.readline()
@@ -172,75 +211,107 @@ async def watch_delay(host: str, port: int, ssl_ctx: ssl.SSLContext | None, toke
                     seen[event["object"]["metadata"]["name"]] = time.perf_counter()
 
     task = asyncio.create_task(read_events())
-    conn = Connection(host, port, ssl_ctx, token)
-    await conn.open()
     sent: dict[str, float] = {}
-    for i in range(samples):
-        name = f"w{i}"
+    for name in names:
         body = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}).encode()
         sent[name] = time.perf_counter()
-        await conn.request("POST", f"/api/v1/namespaces/{ns}/configmaps", body)
+        await target.conns[0].request("POST", f"/api/v1/namespaces/{target.ns}/configmaps", body)
         await asyncio.sleep(0.005)
     await asyncio.wait_for(task, 30)
-    delays = [max(0.0, (seen[n] - sent[n]) * 1000) for n in sent]
-    conn.close()
     writer.close()
-    out = {"phase": "watch-delay", "samples": samples, "p50_ms": round(pct(delays, 50), 2),
-           "p99_ms": round(pct(delays, 99), 2)}
+    delays = [max(0.0, (seen[n] - sent[n]) * 1000) for n in sent]
+    return {"samples": len(names), "p50_ms": round(pct(delays, 50), 2), "p99_ms": round(pct(delays, 99), 2)}
+
+
+def rss_mb(target: Target) -> float:
+    import psutil
+    assert target.pid is not None
+    return round(psutil.Process(target.pid).memory_info().rss / 2**20, 1)
+
+
+def report(name: str, results: dict[str, list[dict]]) -> None:
+    """One line per phase: each target's figures (medians over rounds) and, for two targets, their ratios."""
+    out: dict = {"phase": name}
+    for label, rounds in results.items():
+        medians = {key: float(statistics.median(r[key] for r in rounds)) for key in rounds[0]}
+        out[label] = {key: int(v) if v.is_integer() else round(v, 3) for key, v in medians.items()}
+    if len(results) == 2:
+        (a, first), (b, second) = ((label, out[label]) for label in results)
+        out[f"{a}/{b}"] = {key: round(first[key] / second[key], 3) for key in first
+                           if key in ("rate_per_s", "server_cpu_ms_per_request", "p50_ms", "median_ms", "rss_mb")
+                           and second[key]}
+    if len(results) == 1:
+        out.update(out.pop(next(iter(results))))
     print(json.dumps(out), flush=True)
-    return out
 
 
-async def _get_list_rv(host: str, port: int, ssl_ctx: ssl.SSLContext | None, token: str, ns: str) -> tuple[int, str]:
-    conn = Connection(host, port, ssl_ctx, token)
-    await conn.open()
-    status, body = await conn.request("GET", f"/api/v1/namespaces/{ns}/configmaps?limit=1")
-    conn.close()
-    return status, json.loads(body)["metadata"]["resourceVersion"]
+async def run(targets: list[Target], clients: int, creates: int, list_pods: int, rounds: int) -> None:
+    stamp = int(time.time())
+    for target in targets:
+        target.conns = [Connection(target.host, target.port, target.ssl_ctx, target.token) for _ in range(clients)]
+        await asyncio.gather(*(c.open() for c in target.conns))
+        target.ns = f"bench-{stamp}"
+        await target.conns[0].request("POST", "/api/v1/namespaces", json.dumps(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target.ns}}).encode())
+    if all(t.pid for t in targets):
+        report("idle-rss", {t.label: [{"rss_mb": rss_mb(t)}] for t in targets})
+
+    async def rounds_of(name: str, measure: Callable[[Target, int], Awaitable[dict]]) -> None:
+        """`measure(target, round)` for every round and target, the order of targets alternating by round."""
+        results: dict[str, list[dict]] = {t.label: [] for t in targets}
+        for r in range(rounds):
+            for target in targets[r % len(targets):] + targets[:r % len(targets)]:
+                results[target.label].append(await measure(target, r))
+        report(name, results)
+
+    per_round = creates // rounds
+    await rounds_of(f"create pods ({clients} clients)", lambda t, r: phase(
+        t, [("POST", t.pods, pod(f"p{r}-{i}")) for i in range(per_round)], 201))
+    await rounds_of(f"create pods, protobuf bodies ({clients} clients)", lambda t, r: phase(
+        t, [("POST", t.pods, pod_protobuf(f"b{r}-{i}")) for i in range(per_round)], 201,
+        "application/vnd.kubernetes.protobuf"))
+    await rounds_of(f"get pod ({clients} clients)", lambda t, r: phase(
+        t, [("GET", f"{t.pods}/p{r}-{i}", b"") for i in range(per_round)], 200))
+    await rounds_of(f"list 100 pods by label ({clients} clients)", lambda t, r: phase(
+        t, [("GET", f"{t.pods}?labelSelector=shard%3D1&limit=100", b"")] * (1000 // rounds), 200))
+    fill = list_pods - 2 * per_round * rounds
+    for target in targets if fill > 0 else []:
+        await phase(target, [("POST", target.pods, pod(f"q{i}")) for i in range(fill)], 201)
+    await rounds_of(f"list all pods ({list_pods} items, JSON)", lambda t, r: list_all(t))
+    await rounds_of("watch-delay", lambda t, r: watch_delay(t, [f"w{r}-{i}" for i in range(200 // rounds)]))
+    if all(t.pid for t in targets):
+        report("rss-after", {t.label: [{"rss_mb": rss_mb(t)}] for t in targets})
+    for target in targets:
+        for c in target.conns:
+            c.close()
 
 
-async def run(kubeconfig: Path, clients: int, creates: int, list_pods: int, server_pid: int | None) -> None:
-    host, port, ssl_ctx, token = load_kubeconfig(kubeconfig)
-    conns = [Connection(host, port, ssl_ctx, token) for _ in range(clients)]
-    await asyncio.gather(*(c.open() for c in conns))
-    ns = f"bench-{int(time.time())}"
-    if server_pid:
-        import psutil
-        rss = psutil.Process(server_pid).memory_info().rss
-        print(json.dumps({"phase": "idle-rss", "rss_mb": round(rss / 2**20, 1)}))
-    await conns[0].request("POST", "/api/v1/namespaces",
-                           json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}).encode())
-    base = f"/api/v1/namespaces/{ns}/pods"
-    json_create = await phase(f"create pods ({clients} clients)", conns,
-                              [("POST", base, pod(f"p{i}")) for i in range(creates)], 201, server_pid=server_pid)
-    proto_create = await phase(f"create pods, protobuf bodies ({clients} clients)", conns,
-                               [("POST", base, pod_protobuf(f"b{i}")) for i in range(creates)], 201,
-                               "application/vnd.kubernetes.protobuf", server_pid)
-    print(json.dumps({"phase": "protobuf/json create throughput ratio",
-                      "ratio": round(proto_create["rate_per_s"] / json_create["rate_per_s"], 2)}), flush=True)
-    await phase(f"get pod ({clients} clients)", conns, [("GET", f"{base}/p{i % creates}", b"") for i in range(creates)],
-                200, server_pid=server_pid)
-    await phase(f"list 100 pods by label ({clients} clients)", conns,
-                [("GET", f"{base}?labelSelector=shard%3D1&limit=100", b"") for _ in range(1000)], 200,
-                server_pid=server_pid)
-    if list_pods > 2 * creates:
-        extra = [("POST", base, pod(f"q{i}")) for i in range(list_pods - 2 * creates)]
-        await phase("fill for the big list", conns, extra, 201)
-    timings = []
-    for _ in range(7):
-        t0 = time.perf_counter()
-        status, body = await conns[0].request("GET", base)
-        timings.append((time.perf_counter() - t0) * 1000)
-    count = len(json.loads(body)["items"])
-    print(json.dumps({"phase": f"list all pods ({count} items, JSON)",
-                      "median_ms": round(statistics.median(timings), 1), "bytes": len(body)}), flush=True)
-    await watch_delay(host, port, ssl_ctx, token, ns, 200)
-    if server_pid:
-        import psutil
-        rss = psutil.Process(server_pid).memory_info().rss
-        print(json.dumps({"phase": "rss-after", "rss_mb": round(rss / 2**20, 1)}))
-    for c in conns:
-        c.close()
+def start_throwaway(tree: Path) -> tuple[subprocess.Popen, Path]:
+    """A `kubeshim up --no-kubelet` from the checkout `tree`, on a temporary data dir: its process and kubeconfig."""
+    data = Path(tempfile.mkdtemp(prefix="kubeshim-bench-")) / "data"
+    data.mkdir()
+    port = free_port()
+    log = open(data.parent / "kubeshim.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "shim", "up", "--data-dir", str(data), "--port", str(port),
+                             "--no-kubelet"], cwd=tree, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while not (data / "kubeconfig").exists() or not port_open(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            sys.exit(f"kubeshim from {tree} did not start; see {data.parent / 'kubeshim.log'}")
+        time.sleep(0.1)
+    return proc, data / "kubeconfig"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def main() -> None:
@@ -248,24 +319,32 @@ def main() -> None:
     parser.add_argument("--kubeconfig", type=Path,
                         default=Path(os.environ.get("KUBECONFIG", "~/.kubeshim/kubeconfig")).expanduser())
     parser.add_argument("--self", action="store_true", help="start a throwaway kubeshim and measure it")
+    parser.add_argument("--against", type=Path, help="with --self: also start one from this checkout and compare")
+    parser.add_argument("--rounds", type=int, help="rounds per phase (default 1, or 5 with --against)")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--creates", type=int, default=5000)
     parser.add_argument("--list-pods", type=int, default=10000)
-    parser.add_argument("--pid", type=int, help="server pid, for RSS figures")
+    parser.add_argument("--pid", type=int, help="server pid, for RSS and CPU figures")
     args = parser.parse_args()
-    proc = None
-    if args.self:
-        data = Path(tempfile.mkdtemp(prefix="kubeshim-bench-"))
-        sys.path.insert(0, str(ROOT / "tests"))
-        from harness import start_kubeshim
-        server = start_kubeshim(data / "data", "--no-kubelet")
-        proc = server.process
-        time.sleep(2)
-        args.kubeconfig, args.pid = server.kubeconfig, proc.pid
+    if args.against and not args.self:
+        parser.error("--against needs --self")
+    procs: list[subprocess.Popen] = []
+    targets: list[Target] = []
     try:
-        asyncio.run(run(args.kubeconfig, args.clients, args.creates, args.list_pods, args.pid))
+        if args.self:
+            for label, tree in (("this", ROOT), ("against", args.against)):
+                if tree is None:
+                    continue
+                proc, kubeconfig = start_throwaway(tree.resolve())
+                procs.append(proc)
+                targets.append(Target(label, *load_kubeconfig(kubeconfig), proc.pid))
+            time.sleep(2)
+        else:
+            targets.append(Target("this", *load_kubeconfig(args.kubeconfig), args.pid))
+        rounds = args.rounds or (5 if len(targets) > 1 else 1)
+        asyncio.run(run(targets, args.clients, args.creates, max(args.list_pods, args.creates * 2), rounds))
     finally:
-        if proc is not None:
+        for proc in procs:
             proc.terminate()
             proc.wait()
 

@@ -194,6 +194,8 @@ class ResourceEndpoint:
 
     def _renderer(self, request: Request, info: ResourceInfo) -> Renderer:
         rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf)
+        if rendering.view != "Table":  # only a Table reads the query; most gets have none to parse
+            return Renderer(self.verbs, info, rendering)
         return Renderer(self.verbs, info, rendering, request.query_params.get("includeObject", "Metadata"))
 
     def _render(self, request: Request, info: ResourceInfo, obj: Obj, status: int = 200) -> Response:
