@@ -14,12 +14,15 @@ from typing import Any, AsyncIterator, Iterator
 
 import uvicorn
 
+from shim.clients.base import CRDS
 from shim.clients.local import LocalClient
-from shim.controllers import bootstrap
+from shim.controllers import bootstrap, flowcontrol
+from shim.controllers.apiservices import APISERVICES, SERVICES, register_local, update_availability, \
+    wanted_apiservices
 from shim.controllers.crds import cleanup_terminating
 from shim.controllers.gc import GarbageCollector, collected_resources
 from shim.controllers.namespaces import finalize_terminating, namespaced_resources
-from shim.controllers.runner import forever
+from shim.controllers.runner import forever, reconcile_on_changes
 from shim.controllers.serviceaccounts import ensure_default_accounts
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
@@ -96,10 +99,21 @@ class Cluster:
         self.store.start(asyncio.get_running_loop())
         await bootstrap.ensure_namespaces(self.client)
         await bootstrap.ensure_rbac_defaults(self.client)
+        await bootstrap.ensure_priority_classes(self.client)
+        await flowcontrol.ensure_bootstrap(self.client)
         if self.fresh:
             await bootstrap.install_crds(self.client, self.opts.crds_dir)
+        client, wanted = self.client, lambda: wanted_apiservices(self.catalog)
+        await register_local(client, wanted)
         gc = GarbageCollector(self.client, lambda: collected_resources(self.catalog))
         self.tasks += [
+            asyncio.create_task(forever("apiservices", lambda: reconcile_on_changes(
+                client, [CRDS], lambda: register_local(client, wanted)))),
+            asyncio.create_task(forever("apiservice-availability", lambda: reconcile_on_changes(
+                client, [APISERVICES, SERVICES], lambda: update_availability(client)))),
+            asyncio.create_task(forever("flowschema-status", lambda: reconcile_on_changes(
+                client, [flowcontrol.FLOW_SCHEMAS, flowcontrol.PRIORITY_LEVELS],
+                lambda: flowcontrol.update_dangling(client)))),
             asyncio.create_task(forever("serviceaccounts", lambda: ensure_default_accounts(self.client))),
             asyncio.create_task(forever("namespaces", lambda: finalize_terminating(
                 self.client, lambda: namespaced_resources(self.catalog)))),

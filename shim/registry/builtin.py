@@ -1,12 +1,18 @@
 """The built-in resources kubeshim serves, each with its strategy and subresources (pkg/registry in upstream)."""
 from __future__ import annotations
 
+from shim.registry.kinds.apiregistration import APIServiceStrategy
 from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
 from shim.registry.kinds.crds import CRDStrategy
 from shim.registry.kinds.events import EventStrategy, EventsV1Strategy, from_core, to_core
+from shim.registry.kinds.flowcontrol import FlowSchemaStrategy, PriorityLevelConfigurationStrategy
 from shim.registry.kinds.namespaces import NamespaceStrategy
+from shim.registry.kinds.networking import IngressClassStrategy, IngressStrategy, NetworkPolicyStrategy
+from shim.registry.kinds.node import RuntimeClassStrategy
 from shim.registry.kinds.nodes import NodeStrategy
 from shim.registry.kinds.pods import PodStrategy
+from shim.registry.kinds.policy import PodDisruptionBudgetStrategy
+from shim.registry.kinds.scheduling import PriorityClassStrategy
 from shim.registry.kinds.services import ServiceStrategy
 from shim.registry.kinds.simple import (ClaimStrategy, LeaseStrategy, PathSegmentNamed, ReturnsDeletedObject,
                                         ServiceAccountStrategy, StatusStrategy, WebhookConfigurationStrategy)
@@ -72,6 +78,22 @@ def builtin_resources() -> list[ResourceInfo]:
           PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding",
           False, PathSegmentNamed()),
+        R("scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass", False,
+          PriorityClassStrategy(), ("pc",)),
+        R("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", True,
+          PodDisruptionBudgetStrategy(), ("pdb",), subresources=status),
+        R("networking.k8s.io", "v1", "ingressclasses", "ingressclass", "IngressClass", False, IngressClassStrategy()),
+        R("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", True, IngressStrategy(), ("ing",),
+          subresources=status),
+        R("networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", True,
+          NetworkPolicyStrategy(), ("netpol",)),
+        R("node.k8s.io", "v1", "runtimeclasses", "runtimeclass", "RuntimeClass", False, RuntimeClassStrategy()),
+        R("flowcontrol.apiserver.k8s.io", "v1", "flowschemas", "flowschema", "FlowSchema", False,
+          FlowSchemaStrategy(), subresources=status),
+        R("flowcontrol.apiserver.k8s.io", "v1", "prioritylevelconfigurations", "prioritylevelconfiguration",
+          "PriorityLevelConfiguration", False, PriorityLevelConfigurationStrategy(), subresources=status),
+        R("apiregistration.k8s.io", "v1", "apiservices", "apiservice", "APIService", False, APIServiceStrategy(),
+          categories=("api-extensions",), subresources=status),
     ]
 
 

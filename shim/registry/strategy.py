@@ -13,6 +13,15 @@ Obj = dict[str, Any]
 Causes = list[dict[str, str]]
 
 
+class Stored(Protocol):
+    """Read access to the objects of other resources, by storage key (`scheduling.k8s.io/priorityclasses`,
+    `/pods`): what upstream's admission plugins read through their informers."""
+
+    def get(self, storage: str, namespace: str, name: str) -> Obj | None: ...
+
+    def items(self, storage: str) -> list[Obj]: ...
+
+
 class Strategy:
     """Defaults for a kind with spec and status, namespaced or not, validated as an RFC 1123 subdomain."""
 
@@ -65,6 +74,22 @@ class Strategy:
     def admit_create(self) -> None:
         """Raise when the kind takes no new objects right now (custom resources of a CRD being deleted)."""
 
+    def admit(self, obj: Obj, old: Obj | None, stored: Stored) -> None:
+        """Mutating admission of a write to the main endpoint (create when `old` is None), after the defaults:
+        what upstream's admission plugins for the kind do with the other objects they read (a pod's priority
+        from its PriorityClass). Mutates obj; raises a StatusError to refuse."""
+
+    def validate_admission(self, obj: Obj, old: Obj | None, stored: Stored) -> None:
+        """Validating admission, after the kind's own validation passed (one default PriorityClass at most);
+        raises a StatusError to refuse."""
+
+    def warnings(self, obj: Obj, old: Obj | None) -> list[str]:
+        """Warning texts a valid write to the main endpoint answers with (upstream's WarningsOnCreate/Update)."""
+        return []
+
+    def admit_delete(self, obj: Obj) -> None:
+        """Raise when the object may not be deleted (the system PriorityClasses)."""
+
     def apply_merge(self, live: Obj, applied: Obj, api_version: str, kind: str) -> Obj:
         """`applied` merged into `live` for server-side apply: a strategic merge along the kind's definition."""
         return strategic_merge.strategic_merge_patch(live, applied, schemas.definition_for(api_version, kind))
@@ -74,6 +99,10 @@ class Strategy:
 
     def validate_update(self, new: Obj, old: Obj) -> Causes:
         return self.validate(new)
+
+    def validate_status_update(self, new: Obj, old: Obj) -> Causes:
+        """A write through /status; kinds whose upstream status strategy checks only the status override it."""
+        return self.validate_update(new, old)
 
     def fields(self, obj: Obj) -> dict[str, str]:
         """Selectable fields of an object for field selectors."""
@@ -110,6 +139,10 @@ class Strategy:
 
     def table_cells(self, obj: Obj) -> list[Any]:
         return []
+
+    def table_order(self, objs: list[Obj]) -> list[Obj]:
+        """The rows of a listed Table, in the order upstream's list printer puts them (most keep the list's)."""
+        return objs
 
 
 class UpdateRules(Protocol):

@@ -4,7 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from shim.machinery import errors, quantity, tables
-from shim.registry.strategy import Causes, Obj, Strategy, semantic
+from shim.registry.kinds.node import admit_pod_runtime_class
+from shim.registry.kinds.scheduling import admit_pod_priority
+from shim.registry.strategy import Causes, Obj, Strategy, Stored, semantic
 
 _MUTABLE_SPEC = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
                  "schedulingGates", "nodeName")
@@ -116,8 +118,6 @@ class PodStrategy(Strategy):
         spec.setdefault("securityContext", {})
         spec.setdefault("schedulerName", "default-scheduler")
         spec.setdefault("enableServiceLinks", True)
-        spec.setdefault("priority", 0)
-        spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
         if "serviceAccountName" in spec:
             spec.setdefault("serviceAccount", spec["serviceAccountName"])
         else:
@@ -140,6 +140,13 @@ class PodStrategy(Strategy):
             if isinstance(volume.get("emptyDir"), dict):
                 pass
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
+
+    def admit(self, obj: Obj, old: Obj | None, stored: Stored) -> None:
+        """The Priority and RuntimeClass admission plugins, in upstream's order (a new pod's default tolerations,
+        which RuntimeClass merges into, are already in place)."""
+        admit_pod_priority(obj, old, stored)
+        if old is None:
+            admit_pod_runtime_class(obj, stored)
 
     def validate(self, obj: Obj) -> Causes:
         causes: Causes = []
