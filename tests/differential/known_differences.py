@@ -122,10 +122,10 @@ KNOWN: tuple[Known, ...] = (
                         for m in ("POST", "PUT", "PATCH", "DELETE")}),
     Known("kinds and subresources not built yet (each path one group version or resource kube-apiserver serves)",
           KINDS, {"test_discovery_served_resources": tuple(f"served/{gv}" for gv in (
-              "apps v1", "batch v1", "autoscaling v1", "autoscaling v2", "policy v1", "networking.k8s.io v1",
-              "storage.k8s.io v1", "scheduling.k8s.io v1", "node.k8s.io v1", "discovery.k8s.io v1",
-              "certificates.k8s.io v1", "flowcontrol.apiserver.k8s.io v1", "resource.k8s.io v1",
-              "apiregistration.k8s.io v1", "core v1/componentstatuses", "core v1/replicationcontrollers",
+              "apps v1", "batch v1", "autoscaling v1", "autoscaling v2", "storage.k8s.io v1", "discovery.k8s.io v1",
+              "certificates.k8s.io v1", "resource.k8s.io v1", "networking.k8s.io v1/ipaddresses",
+              "networking.k8s.io v1/servicecidrs", "networking.k8s.io v1/servicecidrs~1status",
+              "core v1/componentstatuses", "core v1/replicationcontrollers",
               "core v1/replicationcontrollers~1scale", "core v1/replicationcontrollers~1status",
               "core v1/pods~1attach", "core v1/pods~1exec", "core v1/pods~1portforward", "core v1/pods~1proxy",
               "core v1/pods~1resize", "core v1/services~1proxy",
@@ -134,9 +134,6 @@ KNOWN: tuple[Known, ...] = (
               "admissionregistration.k8s.io v1/validatingadmissionpolicies",
               "admissionregistration.k8s.io v1/validatingadmissionpolicies~1status",
               "admissionregistration.k8s.io v1/validatingadmissionpolicybindings"))}),
-    Known("PriorityClass, PodDisruptionBudget and Ingress are not served: kubectl create and get fail",
-          KINDS, {f"test_kubectl_create_kind[{kind}]": ("create", "get")
-                  for kind in ("priorityclass", "poddisruptionbudget", "ingress")}),
 
     # --- error texts beyond the two issue 10 names ---
     Known("decode errors are worded as Python's parsers word them, not as Go's (`invalid character 'n' looking for "
