@@ -37,7 +37,7 @@ FOUND = "issue 10, item 1: found by the differential tier"
 TABLES = ("test_table_list[configmaps]", "test_table_list[pods]", "test_table_list[services]",
           "test_table_list[serviceaccounts]", "test_table_list[events]", "test_table_include_object[None]",
           "test_table_include_object[Object]", "test_table_include_object[Metadata]",
-          "test_table_single_object_and_pages", "test_table_custom_resource", "test_table_watch")
+          "test_table_single_object_and_pages", "test_table_watch")
 MESSAGE = ("error/body/message",)
 
 KNOWN: tuple[Known, ...] = (

@@ -401,3 +401,55 @@ def test_apiservice_rules(pair: Pair) -> None:
         s.request("remote-status", "GET", f"{APISERVICES}/v1.{group}", view=lambda b: b["status"])
         s.json("DELETE", f"{APISERVICES}/v1.{group}")
     pair.run(scenario)
+
+
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+
+
+def table_of(names: set[str]) -> Any:
+    """A Table's column definitions and the rows of `names` (cluster-wide lists hold other scenarios' objects)."""
+    def view(body: Obj) -> Obj:
+        rows = [r for r in body["rows"] if r["cells"][0] in names]
+        return {"kind": body["kind"], "apiVersion": body["apiVersion"], "columnDefinitions": body["columnDefinitions"],
+                "rows": [{k: v for k, v in r.items() if k != "object"} for r in rows]}
+    return view
+
+
+@pytest.mark.parametrize("path,names", [
+    (PCS, {"system-node-critical", "system-cluster-critical"}),
+    (f"{FLOWCONTROL}/flowschemas", {"exempt", "probes", "catch-all", "service-accounts"}),
+    (f"{FLOWCONTROL}/prioritylevelconfigurations", {"exempt", "catch-all", "workload-low"}),
+    (APISERVICES, {"v1.", "v1.policy", "v1alpha1.flyte.lyft.com"}),
+], ids=["priorityclasses", "flowschemas", "prioritylevelconfigurations", "apiservices"])
+def test_table_of_bootstrap_objects(pair: Pair, path: str, names: set[str]) -> None:
+    """The Table `kubectl get` asks for: column definitions (types, descriptions) and cells."""
+    def scenario(s: Side) -> None:
+        s.request("table", "GET", path, accept=TABLE, view=table_of(names))
+    pair.run(scenario)
+
+
+def test_table_of_namespaced_kinds(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        s.json("POST", pdbs(s), obj("policy/v1", "PodDisruptionBudget", "pdb", spec={"minAvailable": 2}))
+        s.json("POST", networking(s, "ingresses"), obj("networking.k8s.io/v1", "Ingress", "web", spec={
+            "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}, "tls": [{"hosts": ["x.y"]}]}))
+        s.json("POST", networking(s, "networkpolicies"), obj("networking.k8s.io/v1", "NetworkPolicy", "np", spec={
+            "podSelector": {"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}}))
+        for label, path in (("pdbs", pdbs(s)), ("ingresses", networking(s, "ingresses")),
+                            ("networkpolicies", networking(s, "networkpolicies"))):
+            s.request(label, "GET", path, accept=TABLE, view=table_of({"pdb", "web", "np"}))
+    pair.run(scenario)
+
+
+def test_table_of_cluster_kinds(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        n = f"{s.ns}-t"
+        s.json("POST", RCS, obj("node.k8s.io/v1", "RuntimeClass", n, handler="runc"))
+        s.json("POST", "/apis/networking.k8s.io/v1/ingressclasses", obj("networking.k8s.io/v1", "IngressClass", n,
+                                                                       spec={"controller": "example.com/x"}))
+        s.request("runtimeclasses", "GET", RCS, accept=TABLE, view=table_of({n}))
+        s.request("ingressclasses", "GET", "/apis/networking.k8s.io/v1/ingressclasses", accept=TABLE,
+                  view=table_of({n}))
+        s.json("DELETE", f"{RCS}/{n}")
+        s.json("DELETE", f"/apis/networking.k8s.io/v1/ingressclasses/{n}")
+    pair.run(scenario)

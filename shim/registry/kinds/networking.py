@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from shim.machinery import errors, names, schemas, tables, validation
+from shim.machinery import errors, names, tables, validation
 from shim.registry.strategy import Causes, NoStatusStrategy, Obj, Stored, Strategy
 
 INGRESS_CLASSES = "networking.k8s.io/ingressclasses"
@@ -454,9 +454,12 @@ class NetworkPolicyStrategy(NoStatusStrategy):
         return out
 
     def table_columns(self) -> list[dict[str, Any]]:
-        definition = schemas.definition("io.k8s.api.networking.v1.NetworkPolicySpec") or {}
-        doc = ((definition.get("properties") or {}).get("podSelector") or {}).get("description", "")
-        return [tables.column("Pod-Selector", description=str(doc))]
+        # upstream describes the column with the podSelector doc of extensions/v1beta1, not networking/v1
+        return [tables.column("Pod-Selector", description=(
+            "Selects the pods to which this NetworkPolicy object applies.  The array of ingress rules is applied to "
+            "any pods selected by this field. Multiple network policies can select the same set of pods.  In this "
+            "case, the ingress rules for each are combined additively. This field is NOT optional and follows "
+            "standard label selector semantics. An empty podSelector matches all pods in this namespace."))]
 
     def table_cells(self, obj: Obj) -> list[Any]:
         return [validation.format_label_selector((obj.get("spec") or {}).get("podSelector") or {})]
