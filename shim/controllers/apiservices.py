@@ -113,11 +113,12 @@ def availability(apiservice: Obj, services: set[tuple[str, str]]) -> tuple[str, 
 async def update_availability(client: Client) -> None:
     """Set the Available condition of every service-backed APIService (local ones are Available from their
     creation on)."""
+    remote = [a for a in (await client.list(APISERVICES))["items"] if (a.get("spec") or {}).get("service")]
+    if not remote:  # the usual case: no need to read the services a busy cluster churns through
+        return
     services = {(s["metadata"].get("namespace", ""), s["metadata"]["name"])
                 for s in (await client.list(SERVICES))["items"]}
-    for apiservice in (await client.list(APISERVICES))["items"]:
-        if (apiservice.get("spec") or {}).get("service") is None:
-            continue
+    for apiservice in remote:
         status, reason, message = availability(apiservice, services)
         conditions = list((apiservice.get("status") or {}).get("conditions") or [])
         previous = next((c for c in conditions if c.get("type") == "Available"), None)
