@@ -310,7 +310,10 @@ class PodWorker:
         if self.record.sandbox_ready and now - self.volumes_at < self.config.resync_seconds and self.volumes:
             return
         try:
-            tokens = await podsources.service_account_tokens(self.pod, self.config.token_issuer)
+            try:
+                tokens = await podsources.service_account_tokens(self.pod, self.config.token_issuer)
+            except StatusError as exc:
+                raise VolumeError(f"failed to fetch token: {exc.message}") from None
             with_tokens = dataclasses.replace(await sources.get(), tokens=tokens)
             self.volumes = await asyncio.to_thread(materialize, self.pod, self.dir, with_tokens,
                                                    Path(self.config.data_dir) / "volumes" / "pvc")

@@ -66,6 +66,8 @@ def builtin_resources() -> list[ResourceInfo]:
           NoStatusStrategy(), handler=AccessReview()),
         R("authentication.k8s.io", "v1", "selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview", False,
           NoStatusStrategy(), handler=AccessReview()),
+        R("authentication.k8s.io", "v1", "tokenreviews", "tokenreview", "TokenReview", False, NoStatusStrategy(),
+          handler=AccessReview()),
         R("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True, PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True, PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", False,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shim.machinery import errors
+from shim.machinery import errors, timeutil
 from shim.machinery.users import User
-from shim.server.auth import Authorizer
+from shim.server.auth import Authenticator, Authorizer
+from shim.server.satokens import InvalidToken
 
 Obj = dict[str, Any]
 
@@ -31,21 +32,37 @@ def _decide(authorizer: Authorizer, user: User, spec: Obj) -> Obj:
     return status
 
 
-class AccessReviews:
-    """shim.registry.services.AccessReviewer over this server's authorizer."""
+def _user_info(user: User) -> Obj:
+    """authentication.k8s.io UserInfo (uid and extra left out when empty, as upstream's omitempty)."""
+    info: Obj = {"username": user.name}
+    if user.uid:
+        info["uid"] = user.uid
+    info["groups"] = list(user.groups)
+    if user.extra:
+        info["extra"] = {k: list(v) for k, v in user.extra.items()}
+    return info
 
-    def __init__(self, authorizer: Authorizer) -> None:
+
+class AccessReviews:
+    """shim.registry.services.AccessReviewer over this server's authenticator and authorizer."""
+
+    def __init__(self, authorizer: Authorizer, authenticator: Authenticator) -> None:
         self.authorizer = authorizer
+        self.authenticator = authenticator
 
     def review(self, user: User, plural: str, body: Obj) -> Obj:
         """The review answered: the request echoed back with its status filled in."""
         spec = body.get("spec") or {}
         if not isinstance(spec, dict):
             raise errors.bad_request("spec must be an object")
+        if plural == "selfsubjectreviews":
+            return {"kind": body.get("kind"), "apiVersion": body.get("apiVersion"),
+                    "metadata": {"creationTimestamp": timeutil.now_string()},
+                    "status": {"userInfo": _user_info(user)}}
         out = {"kind": body.get("kind"), "apiVersion": body.get("apiVersion"),
                "metadata": {"creationTimestamp": None}, "spec": spec}
-        if plural == "selfsubjectreviews":
-            out["status"] = {"userInfo": {"username": user.name, "groups": list(user.groups), "uid": user.uid}}
+        if plural == "tokenreviews":
+            out["status"] = self._token_review(spec)
             return out
         if plural == "subjectaccessreviews":
             if not user.is_master and not self.authorizer.allows(user, "create", "authorization.k8s.io",
@@ -56,3 +73,33 @@ class AccessReviews:
             user = User(spec.get("user", ""), tuple(spec.get("groups") or ()), spec.get("uid", ""))
         out["status"] = _decide(self.authorizer, user, spec)
         return out
+
+    def _token_review(self, spec: Obj) -> Obj:
+        """Who spec.token stands for, for which of spec.audiences (by default the API server's)."""
+        token = spec.get("token")
+        if not isinstance(token, str) or not token:
+            raise errors.bad_request("token is required for TokenReview in authentication")
+        requested = spec.get("audiences") or []
+        if not isinstance(requested, list) or not all(isinstance(a, str) for a in requested):
+            raise errors.bad_request("spec.audiences must be a list of strings")
+        accounts = self.authenticator.service_accounts
+        implicit = accounts.authority.audiences if accounts is not None else ()
+        wanted = tuple(requested) or implicit
+        static = self.authenticator.tokens.get(token)
+        try:
+            if static is not None:
+                # a static token is for this API server, whichever of its audiences is asked for
+                granted = [a for a in implicit if a in wanted] if wanted else []
+                if wanted and not granted:
+                    raise InvalidToken("invalid bearer token")
+                user = static
+            elif accounts is not None:
+                user, granted = accounts.review(token, wanted)
+            else:
+                raise InvalidToken("invalid bearer token")
+        except InvalidToken as err:
+            return {"user": {}, "error": str(err)}
+        status: Obj = {"authenticated": True, "user": _user_info(user)}
+        if granted:
+            status["audiences"] = granted
+        return status

@@ -1,8 +1,8 @@
-"""The review kinds (SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectReview): create-only virtual
-resources answered about the requesting user by the authorizer, never stored.
+"""The review kinds (SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectReview, TokenReview): create-only
+virtual resources answered by the authenticator and the authorizer, never stored.
 
 `kubectl auth can-i` posts a SelfSubjectAccessReview, `kubectl auth whoami` a SelfSubjectReview; controllers
-post SubjectAccessReviews about other users.
+post SubjectAccessReviews about other users, and TokenReviews to learn who a bearer token stands for.
 """
 from __future__ import annotations
 
