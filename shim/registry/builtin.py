@@ -18,7 +18,7 @@ from shim.registry.subresources.ephemeralcontainers import EphemeralContainers
 from shim.registry.subresources.eviction import Eviction
 from shim.registry.subresources.finalize import Finalize
 from shim.registry.subresources.log import Log
-from shim.registry.subresources.reviews import AccessReview
+from shim.registry.subresources.reviews import AccessReview, TokenReview
 from shim.registry.subresources.status import Status
 from shim.registry.subresources.token import Token
 
@@ -67,7 +67,7 @@ def builtin_resources() -> list[ResourceInfo]:
         R("authentication.k8s.io", "v1", "selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview", False,
           NoStatusStrategy(), handler=AccessReview()),
         R("authentication.k8s.io", "v1", "tokenreviews", "tokenreview", "TokenReview", False, NoStatusStrategy(),
-          handler=AccessReview()),
+          handler=TokenReview()),
         R("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True, PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True, PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", False,

@@ -7,9 +7,10 @@ from typing import Any
 from shim.machinery import errors, timeutil
 from shim.machinery.users import User
 from shim.server.auth import Authenticator, Authorizer
-from shim.server.satokens import InvalidToken
+from shim.server.satokens import InvalidToken, NotServiceAccountToken
 
 Obj = dict[str, Any]
+INVALID = "invalid bearer token"
 
 
 def _decide(authorizer: Authorizer, user: User, spec: Obj) -> Obj:
@@ -59,11 +60,11 @@ class AccessReviews:
             return {"kind": body.get("kind"), "apiVersion": body.get("apiVersion"),
                     "metadata": {"creationTimestamp": timeutil.now_string()},
                     "status": {"userInfo": _user_info(user)}}
+        if plural == "tokenreviews":
+            return {"kind": body.get("kind"), "apiVersion": body.get("apiVersion"),
+                    "metadata": body.get("metadata") or {}, "spec": spec, "status": self._token_review(spec)}
         out = {"kind": body.get("kind"), "apiVersion": body.get("apiVersion"),
                "metadata": {"creationTimestamp": None}, "spec": spec}
-        if plural == "tokenreviews":
-            out["status"] = self._token_review(spec)
-            return out
         if plural == "subjectaccessreviews":
             if not user.is_master and not self.authorizer.allows(user, "create", "authorization.k8s.io",
                                                                  "subjectaccessreviews", "", ""):
@@ -91,14 +92,17 @@ class AccessReviews:
                 # a static token is for this API server, whichever of its audiences is asked for
                 granted = [a for a in implicit if a in wanted] if wanted else []
                 if wanted and not granted:
-                    raise InvalidToken("invalid bearer token")
+                    raise NotServiceAccountToken()
                 user = static
             elif accounts is not None:
                 user, granted = accounts.review(token, wanted)
             else:
-                raise InvalidToken("invalid bearer token")
+                raise NotServiceAccountToken()
+        except NotServiceAccountToken:
+            return {"user": {}, "error": INVALID}
         except InvalidToken as err:
-            return {"user": {}, "error": str(err)}
+            # upstream's union of authenticators: the bearer token was invalid, and the one that knew it said why
+            return {"user": {}, "error": f"[{INVALID}, {err}]"}
         status: Obj = {"authenticated": True, "user": _user_info(user)}
         if granted:
             status["audiences"] = granted

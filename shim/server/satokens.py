@@ -39,6 +39,10 @@ class InvalidToken(Exception):
     """A token this signer cannot vouch for (its text is what a log may say; clients only get 401)."""
 
 
+class NotServiceAccountToken(InvalidToken):
+    """Not a JWT of an issuer this signer knows: some other kind of token, nothing to say about it."""
+
+
 def _new_key_pem() -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -150,12 +154,16 @@ class TokenAuthority:
 
     def verify(self, token: str, issuers: tuple[str, ...]) -> Obj:
         """The claims of `token` once its signature (by one of the keys, the one its kid names when it names
-        one) and its times (exp, nbf, iat, with upstream's minute of leeway) hold and its issuer is one of
-        `issuers`; InvalidToken otherwise. Audiences and the objects it names are the caller's to check."""
+        one) and its times (exp, nbf, iat, with upstream's minute of leeway) hold. NotServiceAccountToken when it
+        is no JWT of one of `issuers`, InvalidToken saying why for one that fails. Audiences and the objects it
+        names are the caller's to check."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
-        except jwt.PyJWTError as err:
-            raise InvalidToken(str(err)) from None
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError:
+            raise NotServiceAccountToken() from None
+        if issuer not in issuers:
+            raise NotServiceAccountToken()
         keys = [self.verifying[kid]] if kid in self.verifying else [] if kid else list(self.verifying.values())
         if not keys:
             raise InvalidToken("invalid signature, no keys found")
@@ -173,8 +181,6 @@ class TokenAuthority:
             except jwt.PyJWTError as err:
                 problem = str(err)
                 continue
-            if claims.get("iss") not in issuers:
-                raise InvalidToken(f"token issuer {claims.get('iss')!r} is invalid")
             return claims
         raise InvalidToken(problem)
 

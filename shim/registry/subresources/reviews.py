@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shim.machinery import errors
+from shim.machinery import errors, managed_fields
 from shim.registry.options import WriteOptions, Written
 from shim.registry.strategy import Obj
-from shim.registry.subresource import Subresource
+from shim.registry.subresource import Subresource, metadata_of
 
 if TYPE_CHECKING:
     from shim.registry.resource import ResourceInfo
@@ -28,3 +28,14 @@ class AccessReview(Subresource):
         body.setdefault("kind", info.kind)
         body.setdefault("apiVersion", info.api_version)
         return Written(verbs.services.reviews.review(opts.user, info.plural, body))
+
+
+class TokenReview(AccessReview):
+    """A review whose answer echoes the request's metadata, with the managedFields of its writer, as upstream's
+    TokenReview does."""
+
+    async def create(self, verbs: Verbs, info: ResourceInfo, namespace: str, name: str, body: Obj,
+                     opts: WriteOptions) -> Written:
+        metadata_of(body)
+        managed_fields.record(body, None, opts.manager, "Update", info.api_version, "")
+        return await super().create(verbs, info, namespace, name, body, opts)
