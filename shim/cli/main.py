@@ -81,5 +81,15 @@ def login_url_command(
         raise typer.Exit(1) from None
 
 
+@app.command("rotate-service-account-key")
+def rotate_service_account_key(
+        data_dir: Annotated[Path | None, typer.Option(help="State directory")] = None) -> None:
+    """Make a new service-account signing key; tokens signed with the old one keep verifying (its public key
+    moves to DATA_DIR/sa-verify.pem). kubeshim signs with the new key from its next start."""
+    from shim.server.satokens import rotate
+
+    typer.echo(f"new signing key id: {rotate(data_dir or default_data_dir())}")
+
+
 if __name__ == "__main__":
     app()
