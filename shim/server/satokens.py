@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ JWKS_PATH = "/openid/v1/jwks"
 CONFIG_PATH = "/.well-known/openid-configuration"
 #: how long relying parties may cache the documents (upstream's static key getter: an hour)
 MAX_AGE = 3600
+#: verified tokens remembered, so that a client's every request does not pay an RSA verification again
+VERIFIED_KEPT = 4096
 
 
 class InvalidToken(Exception):
@@ -133,6 +136,8 @@ class TokenAuthority:
     audiences: tuple[str, ...]
     #: where the JWKS is served: the server's own address (upstream's external address) + /openid/v1/jwks
     jwks_uri: str
+    #: token -> its claims, once verified (only `exp` can be passed since)
+    verified: dict[str, Obj] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, data_dir: Path, issuers: list[str], server_url: str,
@@ -157,6 +162,18 @@ class TokenAuthority:
         one) and its times (exp, nbf, iat, with upstream's minute of leeway) hold. NotServiceAccountToken when it
         is no JWT of one of `issuers`, InvalidToken saying why for one that fails. Audiences and the objects it
         names are the caller's to check."""
+        claims = self.verified.get(token)
+        if claims is not None and claims.get("iss") in issuers:
+            if isinstance(claims.get("exp"), int) and time.time() > claims["exp"] + LEEWAY:
+                raise InvalidToken("service account token has expired")
+            return claims
+        claims = self._verify(token, issuers)
+        if len(self.verified) >= VERIFIED_KEPT:
+            del self.verified[next(iter(self.verified))]
+        self.verified[token] = claims
+        return claims
+
+    def _verify(self, token: str, issuers: tuple[str, ...]) -> Obj:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")

@@ -246,3 +246,13 @@ def test_garbage_is_not_a_token(tmp_path: Path) -> None:
     accounts = ServiceAccountTokens(authority, lambda *_: None)
     for token in ("", "abc", "a.b.c", jwt.encode({"iss": ISSUER}, "s" * 32, algorithm="HS256")):
         assert accounts.user(token) is None
+
+
+def test_a_remembered_token_still_expires(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    authority = TokenAuthority.load(tmp_path, [ISSUER], SERVER)
+    now = int(time.time())
+    token = authority.sign({"iss": ISSUER, "exp": now + 10})
+    assert authority.verify(token, (ISSUER,))["exp"] == now + 10
+    monkeypatch.setattr(time, "time", lambda: now + 10 + satokens.LEEWAY + 1)
+    with pytest.raises(InvalidToken, match="expired"):
+        authority.verify(token, (ISSUER,))
