@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 class AccessReview(Subresource):
     verbs = ("create",)
+    views = False
 
     async def create(self, verbs: Verbs, info: ResourceInfo, namespace: str, name: str, body: Obj,
                      opts: WriteOptions) -> Written:
