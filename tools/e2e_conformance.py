@@ -2,11 +2,12 @@
 
     python tools/e2e_conformance.py [--focus REGEX] [--skip REGEX] [--out DIR] [--timeout SECONDS]
 
-Builds (or finds cached) e2e.test and agnhost with tools/k8s/build.sh, starts `kubeshim up` on a new data dir
-with image rules that run the suite's test images as local programs (agnhost's images as the agnhost binary,
-busybox-like ones as the host's tools), runs every spec matching `--focus` (default: all `[Conformance]`
-specs), and writes DIR/report.txt: passed / failed / skipped per SIG, then the failures grouped by cause (their
-first failure line with names, numbers and addresses blanked out), each with its specs.
+Builds (or finds cached) e2e.test, agnhost and the ginkgo CLI with tools/k8s/build.sh, starts `kubeshim up`
+on a new data dir with image rules that run the suite's test images as local programs (agnhost's images as the
+agnhost binary, busybox-like ones as the host's tools), runs every spec matching `--focus` (default: all
+`[Conformance]` specs) several at a time, and writes DIR/report.md: passed / failed / skipped per SIG, then the
+failures grouped by cause (their first failure line with names, numbers and addresses blanked out), each with
+its specs.
 
 tests/conformance imports this module to run its fixed list of specs the same way.
 """
@@ -35,12 +36,14 @@ BUILD_SCRIPT = ROOT / "tools" / "k8s" / "build.sh"
 CONFORMANCE = r"\[Conformance\]"
 #: the suite's own deadline per run; a spec that hangs fails at its own timeout long before
 SUITE_TIMEOUT = 4 * 3600
+#: specs run at once: they mostly wait (for pods, conditions, timeouts), so more than the cores
+PROCS = 6
 
 
 def build(timeout: float = 3600) -> Path:
-    """The directory holding e2e.test and agnhost (built first when missing or stale)."""
-    proc = subprocess.run(["nice", "-n", "10", str(BUILD_SCRIPT), "e2e.test", "agnhost"], capture_output=True,
-                          text=True, timeout=timeout)
+    """The directory holding e2e.test, agnhost and ginkgo (built first when missing or stale)."""
+    proc = subprocess.run(["nice", "-n", "10", str(BUILD_SCRIPT), "e2e.test", "agnhost", "ginkgo"],
+                          capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"{BUILD_SCRIPT} exited {proc.returncode}:\n{proc.stderr[-5000:]}")
     return Path(proc.stdout.strip().splitlines()[-1])
@@ -76,15 +79,17 @@ def kubelet_settings(bin_dir: Path, work: Path) -> Path:
 
 
 def run_suite(bin_dir: Path, kubeconfig: Path, out: Path, focus: str, skip: str = "",
-              timeout: float = SUITE_TIMEOUT) -> tuple[int, Path]:
-    """Run e2e.test; its exit status and the ginkgo JSON report it wrote."""
+              timeout: float = SUITE_TIMEOUT, procs: int = PROCS) -> tuple[int, Path]:
+    """Run e2e.test's specs under the ginkgo CLI, `procs` at a time (most of a spec's time is waiting on the
+    cluster; [Serial] specs still run alone, at the end); its exit status and the JSON report it wrote."""
     out.mkdir(parents=True, exist_ok=True)
     report = out / "ginkgo.json"
-    args = [str(bin_dir / "e2e.test"), f"--kubeconfig={kubeconfig}", "--provider=skeleton",
-            f"--ginkgo.focus={focus}", f"--ginkgo.json-report={report}", f"--report-dir={out}",
-            "--ginkgo.no-color", "--ginkgo.timeout=4h", f"--e2e-output-dir={out}"]
+    args = [str(bin_dir / "ginkgo"), f"--procs={procs}", f"--focus={focus}", "--no-color", "--timeout=4h",
+            f"--output-dir={out}", "--json-report=ginkgo.json"]
     if skip:
-        args.append(f"--ginkgo.skip={skip}")
+        args.append(f"--skip={skip}")
+    args += [str(bin_dir / "e2e.test"), "--", f"--kubeconfig={kubeconfig}", "--provider=skeleton",
+             f"--report-dir={out}", f"--e2e-output-dir={out}"]
     with open(out / "e2e.log", "wb") as log:
         proc = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, cwd=out)
     return proc.returncode, report
@@ -106,6 +111,10 @@ class Spec:
 @dataclass
 class Report:
     specs: list[Spec] = field(default_factory=list)
+    #: failures of the suite's own setup or teardown (a failed BeforeSuite runs no spec at all)
+    suite_failures: list[str] = field(default_factory=list)
+    #: how many specs the focus selected (ginkgo's count, known even when none ran)
+    selected: int = 0
 
     def by_sig(self) -> dict[str, collections.Counter[str]]:
         counts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
@@ -126,8 +135,12 @@ def read_report(path: Path, focus: str = CONFORMANCE) -> Report:
     selected = re.compile(focus)
     report = Report()
     for suite in json.loads(path.read_text()):
+        report.selected += (suite.get("PreRunStats") or {}).get("SpecsThatWillRun") or 0
         for spec in suite.get("SpecReports") or []:
             if spec.get("LeafNodeType") != "It":
+                if spec.get("State") not in ("passed", "skipped", "pending"):
+                    message = (spec.get("Failure") or {}).get("Message") or ""
+                    report.suite_failures.append(f"{spec.get('LeafNodeType')}: {cause_of(message)}")
                 continue
             name = " ".join([*(spec.get("ContainerHierarchyTexts") or []), spec.get("LeafNodeText", "")])
             labels = [label for labels in spec.get("ContainerHierarchyLabels") or [] for label in labels or []]
@@ -162,8 +175,10 @@ def cause_of(message: str) -> str:
 def render(report: Report, title: str) -> str:
     total = collections.Counter(spec.state for spec in report.specs)
     out = [f"# {title}", "",
-           f"{len(report.specs)} specs: {total['passed']} passed, {total['failed']} failed, "
-           f"{total['skipped']} skipped", "", "| SIG | passed | failed | skipped |", "|---|---|---|---|"]
+           f"{report.selected} specs selected, {len(report.specs)} ran: {total['passed']} passed, "
+           f"{total['failed']} failed, {total['skipped']} skipped",
+           *(f"suite failure: {failure}" for failure in report.suite_failures),
+           "", "| SIG | passed | failed | skipped |", "|---|---|---|---|"]
     out += [f"| {sig} | {c['passed']} | {c['failed']} | {c['skipped']} |" for sig, c in report.by_sig().items()]
     out += ["", "## Failures by cause", ""]
     for cause, specs in report.failures_by_cause():

@@ -2,7 +2,8 @@
 # Build Kubernetes' own binaries from Go modules (k8s.io/kubernetes v1.34.12, etcd v3.6.16):
 #
 #     tools/k8s/build.sh                      # the reference servers: kube-apiserver, kube-controller-manager, etcd
-#     tools/k8s/build.sh e2e.test agnhost     # the conformance suite and its test image's binary
+#     tools/k8s/build.sh e2e.test agnhost ginkgo   # the conformance suite, its test image's binary, and the
+#                                                  # ginkgo CLI that runs the suite's specs in parallel
 #
 # Prints the directory holding them. Used by the differential tier, the conformance tier, tools/conformance.sh
 # and bench/. Binaries go to ${KUBESHIM_K8S_BIN:-~/.cache/kubeshim/k8s/v1.34.12}; a stamp of go.mod, go.sum and
@@ -30,6 +31,7 @@ for b in "${wanted[@]}"; do
         kube-apiserver | kube-controller-manager | etcd) source="./cmd/$b" sources=("cmd/$b/main.go") ;;
         e2e.test) source=k8s.io/kubernetes/test/e2e sources=() ;;
         agnhost) source=k8s.io/kubernetes/test/images/agnhost sources=() ;;
+        ginkgo) source=github.com/onsi/ginkgo/v2/ginkgo sources=() ;;
         *) echo "tools/k8s/build.sh: unknown binary $b" >&2; exit 2 ;;
     esac
     stamp="$(cd "$here" && cat build.sh go.mod go.sum "${sources[@]}" | sha256sum | cut -c1-16)"
