@@ -18,7 +18,9 @@ from shim.clients.local import LocalClient
 from shim.controllers import bootstrap
 from shim.controllers.crds import cleanup_terminating
 from shim.controllers.gc import GarbageCollector, collected_resources
+from shim.controllers.kubernetes_service import keep_kubernetes_service
 from shim.controllers.namespaces import finalize_terminating, namespaced_resources
+from shim.controllers.rootca import publish_root_ca
 from shim.controllers.runner import forever
 from shim.controllers.serviceaccounts import ensure_default_accounts
 from shim.controllers.tokens import TokenSecrets
@@ -64,9 +66,13 @@ class Options:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def advertised_host(opts: Options) -> str:
+    """The address clients on this machine reach the server at (a wildcard bind is reached on loopback)."""
+    return opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
+
+
 def server_url(opts: Options) -> str:
-    host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
-    return f"{'https' if opts.tls else 'http'}://{host}:{opts.port}"
+    return f"{'https' if opts.tls else 'http'}://{advertised_host(opts)}:{opts.port}"
 
 
 def write_kubeconfig(opts: Options, auth: Authenticator) -> Path:
@@ -127,7 +133,13 @@ class Cluster:
                 self.client, lambda: namespaced_resources(self.catalog)))),
             asyncio.create_task(gc.run()),
             asyncio.create_task(forever("crds", lambda: cleanup_terminating(self.client))),
+            asyncio.create_task(forever("kubernetes-service", lambda: keep_kubernetes_service(
+                self.client, advertised_host(self.opts), self.opts.port))),
         ]
+        ca = self.opts.data_dir / "pki" / "ca.crt"
+        if self.opts.tls and ca.exists():
+            ca_pem = ca.read_text()
+            self.tasks.append(asyncio.create_task(forever("root-ca", lambda: publish_root_ca(self.client, ca_pem))))
         if self.opts.kubelet:
             await self._start_kubelet()
         # Everything loaded so far lives as long as the process: keep it out of the cyclic collector's

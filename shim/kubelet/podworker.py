@@ -350,12 +350,12 @@ class PodWorker:
             podstate.record_start_failure(r, "CreateContainerConfigError", str(exc), now, self.backoff)
             self.save()
             return
-        argv = container_argv(c, env)
+        argv = container_argv(c, env, image.entrypoint, image.cmd)
         cid = uuid.uuid4().hex
         try:
             if not argv:
                 raise mountlib.MountError(f"failed to generate container \"{cid}\" spec: no command specified "
-                                          f"(kubeshim has no image entrypoint to fall back on)")
+                                          f"(the image rule for {image.image} gives no entrypoint)")
             mounts, term_path = self.prepare_mounts(c, env)
         except mountlib.MountError as exc:
             podstate.record_start_failure(r, "CreateContainerError", str(exc), now, self.backoff)

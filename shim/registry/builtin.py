@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
 from shim.registry.kinds.crds import CRDStrategy
+from shim.registry.kinds.endpointslices import EndpointSliceStrategy
 from shim.registry.kinds.events import EventStrategy, EventsV1Strategy, from_core, to_core
 from shim.registry.kinds.namespaces import NamespaceStrategy
 from shim.registry.kinds.nodes import NodeStrategy
@@ -39,6 +40,8 @@ def builtin_resources() -> list[ResourceInfo]:
         R("", "v1", "services", "service", "Service", True, ServiceStrategy(), ("svc",), ("all",),
           subresources=status),
         R("", "v1", "endpoints", "endpoints", "Endpoints", True, NoStatusStrategy(), ("ep",)),
+        R("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", True,
+          EndpointSliceStrategy()),
         R("", "v1", "events", "event", "Event", True, EventStrategy(), ("ev",)),
         R("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", True, StatusStrategy(), ("quota",),
           subresources=status),
