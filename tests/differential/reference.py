@@ -199,7 +199,7 @@ def start_reference(directory: Path, bin_dir: Path, ready_timeout: float = 120) 
         _wait_ready(ref, time.monotonic() + ready_timeout)
         ref.processes["kube-controller-manager"] = _spawn("kube-controller-manager", [
             str(bin_dir / "kube-controller-manager"), f"--kubeconfig={ref.kubeconfig}",
-            "--controllers=serviceaccount,serviceaccount-token", "--leader-elect=false",
+            "--controllers=serviceaccount,serviceaccount-token,root-ca-cert-publisher", "--leader-elect=false",
             f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={pki / 'ca.crt'}",
             "--secure-port=0", "--profiling=false", "--v=1",
         ], directory)
