@@ -4,6 +4,7 @@ from __future__ import annotations
 from shim.registry.kinds.apiregistration import APIServiceStrategy
 from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
 from shim.registry.kinds.crds import CRDStrategy
+from shim.registry.kinds.endpointslices import EndpointSliceStrategy
 from shim.registry.kinds.events import EventStrategy, EventsV1Strategy, from_core, to_core
 from shim.registry.kinds.flowcontrol import FlowSchemaStrategy, PriorityLevelConfigurationStrategy
 from shim.registry.kinds.namespaces import NamespaceStrategy
@@ -24,7 +25,7 @@ from shim.registry.subresources.ephemeralcontainers import EphemeralContainers
 from shim.registry.subresources.eviction import Eviction
 from shim.registry.subresources.finalize import Finalize
 from shim.registry.subresources.log import Log
-from shim.registry.subresources.reviews import AccessReview
+from shim.registry.subresources.reviews import AccessReview, TokenReview
 from shim.registry.subresources.status import Status
 from shim.registry.subresources.token import Token
 
@@ -45,6 +46,8 @@ def builtin_resources() -> list[ResourceInfo]:
         R("", "v1", "services", "service", "Service", True, ServiceStrategy(), ("svc",), ("all",),
           subresources=status),
         R("", "v1", "endpoints", "endpoints", "Endpoints", True, NoStatusStrategy(), ("ep",)),
+        R("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", True,
+          EndpointSliceStrategy()),
         R("", "v1", "events", "event", "Event", True, EventStrategy(), ("ev",)),
         R("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", True, StatusStrategy(), ("quota",),
           subresources=status),
@@ -72,6 +75,8 @@ def builtin_resources() -> list[ResourceInfo]:
           NoStatusStrategy(), handler=AccessReview()),
         R("authentication.k8s.io", "v1", "selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview", False,
           NoStatusStrategy(), handler=AccessReview()),
+        R("authentication.k8s.io", "v1", "tokenreviews", "tokenreview", "TokenReview", False, NoStatusStrategy(),
+          handler=TokenReview()),
         R("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True, PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True, PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", False,

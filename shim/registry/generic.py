@@ -372,7 +372,7 @@ class Registry:
         if self.store.get(info.storage, namespace, name) is not None:
             raise errors.already_exists(info.plural, name, info.group)
         if not opts.fields_recorded:
-            managed_fields.record(obj, None, opts.field_manager or _manager_from_agent(opts.user_agent),
+            managed_fields.record(obj, None, opts.manager,
                                   "Update", info.api_version, "")
         if opts.dry_run:
             return Written(obj, warnings)
@@ -471,7 +471,7 @@ class Registry:
             info.strategy.validate_admission(obj, old, self.stored)
             warnings += tuple(info.strategy.warnings(obj, old))
         if not opts.fields_recorded:
-            managed_fields.record(obj, old, opts.field_manager or _manager_from_agent(opts.user_agent), "Update",
+            managed_fields.record(obj, old, opts.manager, "Update",
                                   info.api_version, subresource)
         if _same(obj, old):
             return Written(old, warnings)
@@ -610,11 +610,6 @@ def _same(new: Obj, old: Obj) -> bool:
         m.pop("managedFields", None)
     a["metadata"], b["metadata"] = am, bm
     return a == b
-
-
-def _manager_from_agent(user_agent: str) -> str:
-    """Upstream's default field manager: the user agent up to the first '/'."""
-    return (user_agent or "unknown").split("/")[0][:128]
 
 
 async def iterate(watch: Watch) -> AsyncIterator[tuple[str, Entry]]:
