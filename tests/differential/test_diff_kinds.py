@@ -453,3 +453,27 @@ def test_table_of_cluster_kinds(pair: Pair) -> None:
         s.json("DELETE", f"{RCS}/{n}")
         s.json("DELETE", f"/apis/networking.k8s.io/v1/ingressclasses/{n}")
     pair.run(scenario)
+
+
+def test_kubectl_refuses_invalid_objects(pair: Pair) -> None:
+    """What kubectl prints when the server refuses an object of each kind."""
+    def scenario(s: Side) -> None:
+        n = f"{s.ns}-bad"
+        invalid = {
+            "priorityclass": obj("scheduling.k8s.io/v1", "PriorityClass", n, value=2_000_000_000),
+            "poddisruptionbudget": obj("policy/v1", "PodDisruptionBudget", "pdb", spec={
+                "minAvailable": "200%", "maxUnavailable": 1}),
+            "ingress": obj("networking.k8s.io/v1", "Ingress", "ing", spec={"rules": [{"host": "10.0.0.1"}]}),
+            "ingressclass": obj("networking.k8s.io/v1", "IngressClass", n, spec={"controller": "x"}),
+            "networkpolicy": obj("networking.k8s.io/v1", "NetworkPolicy", "np", spec={
+                "podSelector": {}, "ingress": [{"from": [{}]}]}),
+            "runtimeclass": obj("node.k8s.io/v1", "RuntimeClass", n, handler=""),
+            "flowschema": obj("flowcontrol.apiserver.k8s.io/v1", "FlowSchema", n, spec={
+                "priorityLevelConfiguration": {}}),
+            "prioritylevelconfiguration": obj("flowcontrol.apiserver.k8s.io/v1", "PriorityLevelConfiguration", n,
+                                              spec={"type": "Limited"}),
+            "apiservice": obj("apiregistration.k8s.io/v1", "APIService", n, spec={"version": "v1"}),
+        }
+        for kind, manifest in invalid.items():
+            s.kubectl(kind, "-n", s.ns, "create", "-f", "-", input=json.dumps(manifest))
+    pair.run(scenario)
