@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shim.machinery import errors, strategic_merge, structural, tables
-from shim.registry.strategy import Causes, Obj, Strategy
+from shim.registry.strategy import USER_METADATA, Causes, Obj, Strategy
 
 #: what a version without a schema publishes in OpenAPI
 OPEN_SCHEMA = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
@@ -25,6 +25,7 @@ def json_path_value(obj: Obj, path: str) -> Any:
 
 class CustomResourceStrategy(Strategy):
     returns_deleted_object = True
+    status_keeps_metadata = USER_METADATA
     #: custom resources have no protobuf form
     protobuf = False
     #: strategic merge patches need Go struct tags; custom resources take JSON, merge and apply patches
