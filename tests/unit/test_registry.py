@@ -463,3 +463,19 @@ async def test_a_pod_status_write_cannot_change_its_owners(api: Api) -> None:
     written = await api.verbs.patch(api.info("pods"), "default", "owned", patch, WRITE, subresource="status")
     assert "ownerReferences" not in written.object["metadata"]
     assert written.object["metadata"]["labels"] == {"a": "b"}
+
+
+async def test_a_default_added_to_a_crd_shows_in_objects_stored_before_it(api: Api) -> None:
+    created = await api.create("customresourcedefinitions", crd(), group="apiextensions.k8s.io")
+    v1 = api.info("widgets", "example.com")
+    await api.verbs.create(v1, "default", {"apiVersion": "example.com/v1", "kind": "Widget",
+                                           "metadata": {"name": "old"}, "spec": {}}, WRITE)
+    for version in created["spec"]["versions"]:
+        spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        spec["properties"]["color"] = {"type": "string", "default": "blue"}
+    crds = api.info("customresourcedefinitions", "apiextensions.k8s.io")
+    await api.verbs.update(crds, "", created["metadata"]["name"], created, WRITE)
+    v1 = api.info("widgets", "example.com")
+    assert api.verbs.get(v1, "default", "old")["spec"] == {"replicas": 1, "color": "blue"}
+    listed = api.verbs.list_object(v1, await api.verbs.list(v1, "default", ListOptions()))
+    assert listed["items"][0]["spec"]["color"] == "blue"

@@ -48,8 +48,11 @@ class CustomResourceStrategy(Strategy):
     # -- storage --------------------------------------------------------------------------------------------
 
     def from_storage(self, obj: Obj) -> Obj:
-        """Versions of a CRD share their objects: one is served at this version by its apiVersion alone."""
+        """Versions of a CRD share their objects: one is served at this version by its apiVersion alone, with
+        the version's defaults filled in (objects stored before a default was added get it on every read, as
+        upstream defaults when decoding from storage)."""
         obj["apiVersion"] = self.api_version
+        self._default(obj)
         return obj
 
     def admit_create(self) -> None:
