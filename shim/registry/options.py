@@ -88,3 +88,5 @@ class Written:
 
     object: Obj
     warnings: tuple[str, ...] = ()
+    #: the write created the object (a server-side apply of one that did not exist: 201)
+    created: bool = False

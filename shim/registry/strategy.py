@@ -5,9 +5,12 @@ deletion, printer columns, how it merges and which wire forms it has. Everything
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Protocol
 
-from shim.machinery import names, schemas, strategic_merge
+from shim.machinery import names, protobuf, schemas, typed
+from shim.machinery.managed_fields import FieldTypes
+from shim.machinery.openapi.definitions import typed_definition
 
 Obj = dict[str, Any]
 Causes = list[dict[str, str]]
@@ -35,8 +38,12 @@ class Strategy:
     def validate_name(self, name: str) -> list[str]:
         return names.dns1123_subdomain(name)
 
+    def default(self, obj: Obj) -> None:
+        """The defaults upstream's decoding fills in (scheme defaults): part of what the writer sent, so its
+        manager owns them. Server-set fields belong in prepare_for_create."""
+
     def prepare_for_create(self, obj: Obj) -> None:
-        """Defaults and server-owned fields of a new object (mutates obj)."""
+        """Server-owned fields of a new object, set after its managedFields are recorded (mutates obj)."""
         if self.has_status_subresource:
             obj.pop("status", None)
 
@@ -65,9 +72,9 @@ class Strategy:
     def admit_create(self) -> None:
         """Raise when the kind takes no new objects right now (custom resources of a CRD being deleted)."""
 
-    def apply_merge(self, live: Obj, applied: Obj, api_version: str, kind: str) -> Obj:
-        """`applied` merged into `live` for server-side apply: a strategic merge along the kind's definition."""
-        return strategic_merge.strategic_merge_patch(live, applied, schemas.definition_for(api_version, kind))
+    def field_types(self, api_version: str, kind: str) -> FieldTypes:
+        """The kind's type for managedFields: its built-in definition, its objects as Go holds them."""
+        return _builtin_field_types(api_version, kind, self.has_status_subresource)
 
     def validate(self, obj: Obj) -> Causes:
         return []
@@ -110,6 +117,14 @@ class Strategy:
 
     def table_cells(self, obj: Obj) -> list[Any]:
         return []
+
+
+@functools.lru_cache(maxsize=None)
+def _builtin_field_types(api_version: str, kind: str, status_subresource: bool) -> FieldTypes:
+    name = schemas.definition_name_for(api_version, kind)
+    atom = typed.builtin_type(name, typed_definition) if name is not None else typed.DEDUCED
+    return FieldTypes(api_version, kind, atom, functools.partial(protobuf.go_view, api_version=api_version,
+                                                                 kind=kind), status_subresource)
 
 
 class UpdateRules(Protocol):

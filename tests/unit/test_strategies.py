@@ -6,6 +6,7 @@ import copy
 import pytest
 
 from registryhelpers import crd
+from shim.machinery import typed
 from shim.machinery.errors import StatusError
 from shim.registry.catalog import custom_resources
 from shim.registry.kinds.custom import CustomResourceStrategy
@@ -178,8 +179,8 @@ def test_custom_resources_scale_through_their_paths(widgets: CustomResourceStrat
 
 def test_custom_resources_apply_merge_by_list_map_keys(widgets: CustomResourceStrategy) -> None:
     live = _widget(ports=[{"name": "http", "port": 80}])
-    merged = widgets.apply_merge(live, _widget(ports=[{"name": "grpc", "port": 90}]), "example.com/v1", "Widget")
+    atom = widgets.field_types("example.com/v1", "Widget").atom
+    merged = typed.merge(live, _widget(ports=[{"name": "grpc", "port": 90}]), atom)
     assert sorted(p["name"] for p in merged["spec"]["ports"]) == ["grpc", "http"]
-    replaced = Strategy().apply_merge(live, _widget(ports=[{"name": "grpc", "port": 90}]), "example.com/v1",
-                                      "Widget")
-    assert [p["name"] for p in replaced["spec"]["ports"]] == ["grpc"]  # no schema: lists are replaced
+    replaced = typed.merge(live, _widget(ports=[{"name": "grpc", "port": 90}]), typed.DEDUCED)
+    assert [p["name"] for p in replaced["spec"]["ports"]] == ["grpc"]  # no schema: lists are atomic

@@ -106,7 +106,8 @@ class PodStrategy(Strategy):
                              "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
                              "status.podIPs", "status.nominatedNodeName"})
 
-    def prepare_for_create(self, obj: Obj) -> None:
+    def default(self, obj: Obj) -> None:
+        """Upstream's scheme defaults (SetDefaults_Pod, _PodSpec, _Container, volume sources)."""
         spec = obj.setdefault("spec", {})
         if not isinstance(spec, dict):
             return
@@ -116,6 +117,22 @@ class PodStrategy(Strategy):
         spec.setdefault("securityContext", {})
         spec.setdefault("schedulerName", "default-scheduler")
         spec.setdefault("enableServiceLinks", True)
+        for field in ("initContainers", "containers"):
+            for c in spec.get(field) or []:
+                if isinstance(c, dict):
+                    _default_container(c, spec["restartPolicy"])
+        for volume in spec.get("volumes") or []:
+            if not isinstance(volume, dict):
+                continue
+            for source in ("configMap", "secret", "downwardAPI", "projected"):
+                if isinstance(volume.get(source), dict):
+                    volume[source].setdefault("defaultMode", 420)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        """What admission (service account, default tolerations, priority) and the registry add."""
+        spec = obj.setdefault("spec", {})
+        if not isinstance(spec, dict):
+            return
         spec.setdefault("priority", 0)
         spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
         if "serviceAccountName" in spec:
@@ -127,18 +144,6 @@ class PodStrategy(Strategy):
              "tolerationSeconds": 300},
             {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
              "tolerationSeconds": 300}])
-        for field in ("initContainers", "containers"):
-            for c in spec.get(field) or []:
-                if isinstance(c, dict):
-                    _default_container(c, spec["restartPolicy"])
-        for volume in spec.get("volumes") or []:
-            if not isinstance(volume, dict):
-                continue
-            for source in ("configMap", "secret", "downwardAPI", "projected"):
-                if isinstance(volume.get(source), dict):
-                    volume[source].setdefault("defaultMode", 420)
-            if isinstance(volume.get("emptyDir"), dict):
-                pass
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
 
     def validate(self, obj: Obj) -> Causes:
