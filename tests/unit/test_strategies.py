@@ -25,9 +25,15 @@ def _pod() -> dict:
                                      "resources": {"limits": {"cpu": "1", "memory": "64Mi"}}}]}}
 
 
+def _create(strategy: PodStrategy, obj: dict) -> None:
+    """What the registry does to a new pod: scheme defaults, then the server's own fields."""
+    strategy.default(obj)
+    strategy.prepare_for_create(obj)
+
+
 def test_pod_defaults_match_upstream() -> None:
     obj = _pod()
-    PodStrategy().prepare_for_create(obj)
+    _create(PodStrategy(), obj)
     spec, container = obj["spec"], obj["spec"]["containers"][0]
     assert (spec["restartPolicy"], spec["terminationGracePeriodSeconds"], spec["serviceAccountName"]) == (
         "Always", 30, "default")
@@ -39,7 +45,7 @@ def test_pod_defaults_match_upstream() -> None:
 def test_pod_spec_is_immutable_but_for_images_and_a_few_fields() -> None:
     strategy = PodStrategy()
     old = _pod()
-    strategy.prepare_for_create(old)
+    _create(strategy, old)
     new = copy.deepcopy(old)
     new["spec"]["containers"][0]["image"] = "busybox:1.37"
     new["spec"]["activeDeadlineSeconds"] = 30
@@ -146,7 +152,7 @@ def _widget(**spec: object) -> dict:
 def test_custom_resources_are_pruned_defaulted_and_validated(widgets: CustomResourceStrategy) -> None:
     obj = _widget(selector="a=b", extra=1)
     assert widgets.prune_unknown(obj) == ["spec.extra"]
-    widgets.prepare_for_create(obj)
+    widgets.default(obj)
     assert obj["spec"] == {"selector": "a=b", "replicas": 1}
     obj["spec"]["replicas"] = "many"
     assert [c["field"] for c in widgets.validate(obj)] == ["spec.replicas"]
