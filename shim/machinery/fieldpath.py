@@ -14,8 +14,11 @@ children).
 """
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Iterator
+
+import orjson
 
 PathElement = str
 Path = tuple[PathElement, ...]
@@ -30,7 +33,7 @@ class InvalidFields(ValueError):
 
 def _go_json(value: Any) -> str:
     """JSON as Go's encoding/json writes it for path elements: compact, sorted keys, HTML characters escaped."""
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
@@ -53,6 +56,7 @@ def index(i: int) -> PathElement:
     return f"i:{i}"
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical(element: str) -> PathElement:
     """A serialized element in the form this module writes (key fields sorted, values re-encoded); raises
     InvalidFields for anything upstream's deserializer would refuse."""

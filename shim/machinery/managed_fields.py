@@ -51,9 +51,14 @@ class FieldTypes:
     view: Callable[[Obj], Obj] = lambda obj: obj
     status_subresource: bool = False
 
-    def zero(self) -> Obj:
-        """The empty object upstream compares a create with (`Creater.New` as Go marshals it)."""
-        return self.view({"apiVersion": self.api_version, "kind": self.kind})
+    def scope(self, obj: Obj, subresource: str) -> Obj:
+        """The part of `obj` a write through `subresource` can own (what `reset` keeps), in Go's view; comparing
+        only that part gives the same sets for less work."""
+        if subresource == "status":
+            obj = {k: v for k, v in obj.items() if k in ("apiVersion", "kind", "status")}
+        elif self.status_subresource and not subresource and "status" in obj:
+            obj = {k: v for k, v in obj.items() if k != "status"}
+        return self.view(obj)
 
     def reset(self, subresource: str) -> Filter:
         """The fields a write through `subresource` may not own (upstream's ResetFields): status on the main
@@ -207,7 +212,9 @@ def update(types: FieldTypes, live: Obj | None, new: Obj, manager: str, subresou
     if not managed.owners and live is not None:
         return  # untracked until an apply
     ident = manager_id(manager or "unknown", "Update", types.api_version, subresource)
-    _update(types, types.view(live) if live is not None else types.zero(), types.view(new), managed, ident,
+    # a create compares with the empty object (upstream's `Creater.New`, as Go holds it)
+    base = live if live is not None else {"apiVersion": types.api_version, "kind": types.kind}
+    _update(types, types.scope(base, subresource), types.scope(new, subresource), managed, ident,
             types.reset(subresource))
     _cap(managed, types.api_version)
     _store(new, managed)
@@ -303,11 +310,12 @@ def apply(types: FieldTypes, live: Obj | None, config: Obj, manager: str, force:
         managed = Managed()
     reset = types.reset(subresource)
     if not managed.owners and live is not None:
-        _update(types, types.zero(), types.view(live),
-                managed, manager_id("before-first-apply", "Update", types.api_version, subresource), reset)
+        _update(types, types.scope({"apiVersion": types.api_version, "kind": types.kind}, subresource),
+                types.scope(live, subresource), managed,
+                manager_id("before-first-apply", "Update", types.api_version, subresource), reset)
     ident = manager_id(manager, "Apply", "", subresource)
     try:
-        result, after = _apply(types, base, config, managed, ident, force, reset)
+        result, after = _apply(types, base, config, managed, ident, force, subresource)
     except Conflicts as err:
         if manager != "kubectl":
             raise conflict_error(err.conflicts) from None
@@ -315,7 +323,7 @@ def apply(types: FieldTypes, live: Obj | None, config: Obj, manager: str, force:
         rest = [(m, p) for m, p in err.conflicts if allowed is None or not allowed.has(p)]
         if rest:
             raise conflict_error(rest) from None
-        result, after = _apply(types, base, config, managed, ident, True, reset)
+        result, after = _apply(types, base, config, managed, ident, True, subresource)
     if not typed.equal(types.view(base), types.view(result)):
         after.times[ident] = timeutil.now_string()
     meta = result.setdefault("metadata", {})
@@ -327,8 +335,9 @@ def apply(types: FieldTypes, live: Obj | None, config: Obj, manager: str, force:
 
 
 def _apply(types: FieldTypes, live: Obj, config: Obj, managed: Managed, ident: str, force: bool,
-           reset: Filter) -> tuple[Obj, Managed]:
+           subresource: str) -> tuple[Obj, Managed]:
     """structured-merge-diff's Updater.Apply on a copy of `managed`."""
+    reset = types.reset(subresource)
     managed = Managed({k: Owned(v.fields, v.api_version, v.applied) for k, v in managed.owners.items()},
                       dict(managed.times))
     merged = typed.merge(live, config, types.atom)
@@ -339,7 +348,8 @@ def _apply(types: FieldTypes, live: Obj, config: Obj, managed: Managed, ident: s
     managed.times.setdefault(ident, None)
     if previous is not None and not previous.fields.empty():
         merged = _prune(types.atom, merged, managed, previous.fields)
-    comparison = typed.compare(types.view(live), types.view(merged), types.atom).filtered(reset)
+    comparison = typed.compare(types.scope(live, subresource), types.scope(merged, subresource),
+                               types.atom).filtered(reset)
     changed = comparison.modified.union(comparison.added)
     conflicts = [(key, path) for key, owned in managed.owners.items() if key != ident
                  for path in owned.fields.intersection(changed).paths()]

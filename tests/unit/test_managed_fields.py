@@ -89,6 +89,28 @@ def test_merge_keeps_live_list_items_and_replaces_atomic_maps() -> None:
     assert [p["port"] for p in merged["spec"]["ports"]] == [80, 53]
 
 
+def test_merge_keys_ports_by_the_whole_list_map_key() -> None:
+    # structured merge keeps TCP and UDP 53 apart (strategic merge would not: kubernetes/kubernetes#39188)
+    live = pod("p")
+    live["spec"]["containers"][0]["ports"] = [{"containerPort": 53, "protocol": "TCP", "name": "dns-tcp"}]
+    config = pod("p")
+    config["spec"]["containers"][0]["ports"] = [{"containerPort": 53, "protocol": "UDP", "name": "dns"},
+                                                {"containerPort": 53, "protocol": "TCP", "hostPort": 5353}]
+    merged = typed.merge(live, config, _types("pods").atom)
+    assert merged["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 53, "protocol": "UDP", "name": "dns"},
+        {"containerPort": 53, "protocol": "TCP", "name": "dns-tcp", "hostPort": 5353}]
+
+
+def test_merge_unions_list_maps_that_have_no_patch_strategy() -> None:
+    live = pod("p")
+    live["spec"]["containers"][0]["resources"] = {"claims": [{"name": "gpu"}]}
+    config = pod("p")
+    config["spec"]["containers"][0]["resources"] = {"claims": [{"name": "fpga"}]}
+    merged = typed.merge(live, config, _types("pods").atom)
+    assert merged["spec"]["containers"][0]["resources"] == {"claims": [{"name": "gpu"}, {"name": "fpga"}]}
+
+
 # -- updates ------------------------------------------------------------------------------------------------
 
 

@@ -32,24 +32,52 @@ def go_view(obj: Obj, api_version: str, kind: str) -> Obj:
 
 def _struct(obj: Obj, plan: _Plan) -> Obj:
     out = dict(obj)
-    _fill(obj, plan, out)
+    by_name, always = _fields_of(plan)
+    for name, value in obj.items():
+        facts = by_name.get(name)
+        if facts is not None:
+            _set(out, name, _field(value, *facts))
+    for name, facts in always:
+        if name not in obj:
+            _set(out, name, _field(_ABSENT, *facts))
     return out
 
 
-def _fill(obj: Obj, plan: _Plan, out: Obj) -> None:
+def _set(out: Obj, name: str, value: Any) -> None:
+    if value is _ABSENT:
+        out.pop(name, None)
+    else:
+        out[name] = value
+
+
+_Facts = tuple[FieldDescriptor, int, int, "_Plan | None", bool, bool]
+_compiled: dict[str, tuple[dict[str, _Facts], list[tuple[str, _Facts]]]] = {}
+
+
+def _fields_of(plan: _Plan) -> tuple[dict[str, _Facts], list[tuple[str, _Facts]]]:
+    """A struct's fields by JSON name (inline structs' fields flattened in), and those Go always writes
+    (non-pointer structs and special types, fields without omitempty)."""
+    compiled = _compiled.get(plan.desc.full_name)
+    if compiled is None:
+        by_name: dict[str, _Facts] = {}
+        always: list[tuple[str, _Facts]] = []
+        _compile(plan, by_name, always)
+        compiled = _compiled.setdefault(plan.desc.full_name, (by_name, always))
+    return compiled
+
+
+def _compile(plan: _Plan, by_name: dict[str, _Facts], always: list[tuple[str, _Facts]]) -> None:
     for fd, (json_name, shape, code, sub, ptr, keep, inline) in plan.fields.items():
         if inline:
             assert sub is not None
-            _fill(obj, sub, out)
+            _compile(sub, by_name, always)
             continue
         if json_name is None:
             continue
-        value = obj.get(json_name, _ABSENT)
-        viewed = _field(value, fd, shape, code, sub, ptr, keep)
-        if viewed is _ABSENT:
-            out.pop(json_name, None)
-        else:
-            out[json_name] = viewed
+        facts = (fd, shape, code, sub, ptr, keep)
+        by_name[json_name] = facts
+        if keep or (shape == SINGLE and not ptr and (code == MSG or code in _SPECIAL_ZERO)):
+            always.append((json_name, facts))
 
 
 def _field(value: Any, fd: FieldDescriptor, shape: int, code: int, sub: _Plan | None, ptr: bool,
