@@ -31,6 +31,10 @@ class InvalidFields(ValueError):
     """A FieldsV1 document or path element that does not parse."""
 
 
+class UnknownElement(InvalidFields):
+    """A path element of a kind this version does not know (`x:...`): upstream skips those."""
+
+
 def _go_json(value: Any) -> str:
     """JSON as Go's encoding/json writes it for path elements: compact, sorted keys, HTML characters escaped."""
     text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
@@ -60,8 +64,10 @@ def index(i: int) -> PathElement:
 def canonical(element: str) -> PathElement:
     """A serialized element in the form this module writes (key fields sorted, values re-encoded); raises
     InvalidFields for anything upstream's deserializer would refuse."""
-    if len(element) < 2 or element[1] != ":" or element[0] not in _KINDS:
+    if len(element) < 2 or element[1] != ":":
         raise InvalidFields(f"invalid path element {element!r}")
+    if element[0] not in _KINDS:
+        raise UnknownElement(f"unknown path element type {element!r}")
     kind, rest = element[0], element[2:]
     if kind == "f":
         return element
@@ -236,19 +242,23 @@ class Set:
 
     @classmethod
     def from_fields(cls, fields: Any) -> "Set":
-        """Parse FieldsV1; raises InvalidFields where upstream's decoder fails."""
+        """Parse FieldsV1; raises InvalidFields where upstream's decoder fails. Elements of unknown kinds are
+        dropped with what is under them, and an element with nothing (else) under it is a member."""
         if not isinstance(fields, dict):
             raise InvalidFields("FieldsV1 must be a JSON object")
         out = cls()
         for raw, child in fields.items():
             if raw == ".":
                 continue
-            element = canonical(raw)
+            try:
+                element = canonical(raw)
+            except UnknownElement:
+                continue
             if not isinstance(child, dict):
                 raise InvalidFields(f"the value of {raw!r} must be a JSON object")
-            if not child or "." in child:
-                out.members.add(element)
             sub = cls.from_fields(child)
+            if "." in child or sub.empty():
+                out.members.add(element)
             if not sub.empty():
                 existing = out.children.get(element)
                 out.children[element] = sub if existing is None else existing.union(sub)

@@ -59,6 +59,12 @@ def test_fieldsv1_keys_are_read_in_any_order_and_written_sorted() -> None:
     assert parsed.to_fields() == {'k:{"port":80,"protocol":"TCP"}': {}}
 
 
+def test_fieldsv1_elements_of_unknown_kinds_are_dropped_and_bad_ones_refused() -> None:
+    assert Set.from_fields({"f:data": {"x:future": {}}}).to_fields() == {"f:data": {}}
+    with pytest.raises(ValueError):
+        Set.from_fields({'k:{"port":': {}})
+
+
 def test_an_applied_configuration_owns_list_items_by_the_schemas_map_keys_and_defaults() -> None:
     service = {"apiVersion": "v1", "kind": "Service",
                "spec": {"ports": [{"port": 80}, {"port": 53, "protocol": "UDP"}]}}
