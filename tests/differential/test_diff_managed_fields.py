@@ -141,3 +141,20 @@ def test_managed_fields_a_write_sets(pair: Pair) -> None:
             "metadata": {"name": "b", "managedFields": [{**entry, "manager": "m" * 129}]}})
         put("replaced", [entry])
     pair.run(scenario)
+
+
+def test_managed_fields_of_a_custom_resource(pair: Pair) -> None:
+    """A schemaless custom resource (FlyteWorkflow preserves unknown fields): maps are owned key by key, lists
+    as one value, and a create marks the maps it made (spec included: it has no Go struct)."""
+    def scenario(s: Side) -> None:
+        path = f"/apis/flyte.lyft.com/v1alpha1/namespaces/{s.ns}/flyteworkflows"
+        s.request("create", "POST", path, params={"fieldManager": "creator"}, body={
+            "apiVersion": "flyte.lyft.com/v1alpha1", "kind": "FlyteWorkflow", "metadata": {"name": "wf"},
+            "spec": {"id": "x", "nodes": {"start": {"kind": "start"}}, "edges": ["a", "b"]}},
+                  view=lambda b: b["metadata"].get("managedFields"))
+        s.request("apply", "PATCH", f"{path}/wf", content_type=APPLY, params={"fieldManager": "applier"},
+                  content=json.dumps({"apiVersion": "flyte.lyft.com/v1alpha1", "kind": "FlyteWorkflow",
+                                      "metadata": {"name": "wf"},
+                                      "spec": {"nodes": {"end": {"kind": "end"}}, "edges": ["a", "b"]}}).encode(),
+                  view=lambda b: {"spec": b.get("spec"), "managedFields": b["metadata"].get("managedFields")})
+    pair.run(scenario)
