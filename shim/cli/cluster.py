@@ -14,22 +14,29 @@ from typing import Any, AsyncIterator, Iterator
 
 import uvicorn
 
+from shim.clients.base import CRDS
 from shim.clients.local import LocalClient
-from shim.controllers import bootstrap
+from shim.controllers import bootstrap, flowcontrol
+from shim.controllers.apiservices import APISERVICES, SERVICES, register_local, update_availability, \
+    wanted_apiservices
 from shim.controllers.crds import cleanup_terminating
 from shim.controllers.gc import GarbageCollector, collected_resources
+from shim.controllers.kubernetes_service import keep_kubernetes_service
 from shim.controllers.namespaces import finalize_terminating, namespaced_resources
-from shim.controllers.runner import forever
+from shim.controllers.rootca import publish_root_ca
+from shim.controllers.runner import forever, reconcile_on_changes
 from shim.controllers.serviceaccounts import ensure_default_accounts
+from shim.controllers.tokens import TokenSecrets
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
 from shim.registry.rest import Verbs
 from shim.registry.services import Services
 from shim.server import kubeconfig, tls
 from shim.server.app import build_app
-from shim.server.auth import Authenticator, Authorizer
+from shim.server.auth import Authenticator, Authorizer, ServiceAccountTokens
 from shim.server.resources import ApiContext
 from shim.server.reviews import AccessReviews
+from shim.server.satokens import TokenAuthority
 from shim.server.sessions import Signer, login_url
 from shim.storage.store import Store
 
@@ -57,12 +64,18 @@ class Options:
     log_level: str = "warning"
     #: revisions of the log kept for watch resume; older resourceVersions answer 410 Expired
     watch_window: int = 20000
+    #: the `iss` of service-account tokens (the first signs, all verify); by default the server's URL
+    service_account_issuers: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def advertised_host(opts: Options) -> str:
+    """The address clients on this machine reach the server at (a wildcard bind is reached on loopback)."""
+    return opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
+
+
 def server_url(opts: Options) -> str:
-    host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
-    return f"{'https' if opts.tls else 'http'}://{host}:{opts.port}"
+    return f"{'https' if opts.tls else 'http'}://{advertised_host(opts)}:{opts.port}"
 
 
 def write_kubeconfig(opts: Options, auth: Authenticator) -> Path:
@@ -84,28 +97,63 @@ class Cluster:
         self.fresh = self.store.revision == 0
         self.registry = Registry(self.store)
         self.catalog = Catalog(self.store)
-        self.auth = Authenticator.load(opts.data_dir)
+        self.tokens = TokenAuthority.load(opts.data_dir, opts.service_account_issuers or [server_url(opts)],
+                                          server_url(opts))
+        self.auth = Authenticator.load(opts.data_dir, ServiceAccountTokens(self.tokens, self._stored))
         authorizer = Authorizer(self.registry, self.catalog)
-        self.verbs = Verbs(self.registry, self.catalog, Services(tokens=self.auth, reviews=AccessReviews(authorizer)))
+        self.verbs = Verbs(self.registry, self.catalog,
+                           Services(tokens=self.tokens, reviews=AccessReviews(authorizer, self.auth)))
         self.ctx = ApiContext(self.verbs, self.auth, authorizer, bookmark_interval=opts.bookmark_interval,
                               sessions=Signer.load(opts.data_dir))
         self.client = LocalClient(self.verbs)
         self.tasks: list[asyncio.Task[None]] = []
 
+    def _stored(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """A core v1 object as stored, for the checks of service-account tokens (None when there is none)."""
+        info = self.catalog.lookup("", "v1", plural)
+        entry = self.registry.get_entry(info, namespace, name) if info is not None else None
+        return self.registry.decode(info, entry) if info is not None and entry is not None else None
+
+    def _root_ca(self) -> bytes:
+        """What token Secrets carry as ca.crt: the CA clients verify this server with (none over plain HTTP)."""
+        path = self.opts.data_dir / "pki" / "ca.crt"
+        return path.read_bytes() if self.opts.tls and path.exists() else b""
+
     async def start(self) -> None:
         self.store.start(asyncio.get_running_loop())
         await bootstrap.ensure_namespaces(self.client)
         await bootstrap.ensure_rbac_defaults(self.client)
+        await bootstrap.ensure_priority_classes(self.client)
+        await flowcontrol.ensure_bootstrap(self.client)
         if self.fresh:
             await bootstrap.install_crds(self.client, self.opts.crds_dir)
+        client, wanted = self.client, lambda: wanted_apiservices(self.catalog)
+        await register_local(client, wanted)
         gc = GarbageCollector(self.client, lambda: collected_resources(self.catalog))
+        token_secrets = TokenSecrets(LocalClient(self.verbs, manager="kube-controller-manager"), self.tokens.sign,
+                                     self._root_ca())
         self.tasks += [
+            asyncio.create_task(forever("apiservices", lambda: reconcile_on_changes(
+                client, [CRDS], lambda: register_local(client, wanted)))),
+            asyncio.create_task(forever("apiservice-availability", lambda: reconcile_on_changes(
+                client, [APISERVICES, SERVICES], lambda: update_availability(client)))),
+            asyncio.create_task(forever("flowschema-status", lambda: reconcile_on_changes(
+                client, [flowcontrol.FLOW_SCHEMAS, flowcontrol.PRIORITY_LEVELS],
+                lambda: flowcontrol.update_dangling(client)))),
             asyncio.create_task(forever("serviceaccounts", lambda: ensure_default_accounts(self.client))),
+            asyncio.create_task(forever("token secrets", token_secrets.fill)),
+            asyncio.create_task(forever("token secrets of deleted accounts", token_secrets.revoke)),
             asyncio.create_task(forever("namespaces", lambda: finalize_terminating(
                 self.client, lambda: namespaced_resources(self.catalog)))),
             asyncio.create_task(gc.run()),
             asyncio.create_task(forever("crds", lambda: cleanup_terminating(self.client))),
+            asyncio.create_task(forever("kubernetes-service", lambda: keep_kubernetes_service(
+                self.client, advertised_host(self.opts), self.opts.port))),
         ]
+        ca = self.opts.data_dir / "pki" / "ca.crt"
+        if self.opts.tls and ca.exists():
+            ca_pem = ca.read_text()
+            self.tasks.append(asyncio.create_task(forever("root-ca", lambda: publish_root_ca(self.client, ca_pem))))
         if self.opts.kubelet:
             await self._start_kubelet()
         # Everything loaded so far lives as long as the process: keep it out of the cyclic collector's

@@ -33,7 +33,11 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
        watch_window: int = typer.Option(20000, "--watch-window", hidden=True, min=1,
                                         help="Revisions kept for watch resume (tests shrink it to reach 410)"),
        bookmark_interval: float = typer.Option(10.0, "--bookmark-interval", hidden=True, min=0.05,
-                                               help="Seconds of quiet before a watch gets a BOOKMARK")
+                                               help="Seconds of quiet before a watch gets a BOOKMARK"),
+       service_account_issuer: list[str] = typer.Option(
+           [], "--service-account-issuer",
+           help="The `iss` of service-account tokens (default: the server's URL); repeat to keep accepting "
+                "tokens of earlier issuers: the first one signs")
        ) -> None:
     """Run kubeshim in the foreground (Ctrl-C stops it)."""
     data_dir = data_dir or default_data_dir()
@@ -42,7 +46,8 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
         raise typer.BadParameter("must be a YAML mapping of kubelet settings", param_hint="--kubelet-config")
     run(Options(data_dir=data_dir, host=host, port=port, tls=not insecure_http,
                 kubelet=not no_kubelet, log_level=log_level, watch_window=watch_window,
-                bookmark_interval=bookmark_interval, extra={"kubelet": kubelet_settings}))
+                bookmark_interval=bookmark_interval, service_account_issuers=service_account_issuer,
+                extra={"kubelet": kubelet_settings}))
 
 
 @app.command()
@@ -74,6 +79,16 @@ def login_url_command(
     except LookupError as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(1) from None
+
+
+@app.command("rotate-service-account-key")
+def rotate_service_account_key(
+        data_dir: Annotated[Path | None, typer.Option(help="State directory")] = None) -> None:
+    """Make a new service-account signing key; tokens signed with the old one keep verifying (its public key
+    moves to DATA_DIR/sa-verify.pem). kubeshim signs with the new key from its next start."""
+    from shim.server.satokens import rotate
+
+    typer.echo(f"new signing key id: {rotate(data_dir or default_data_dir())}")
 
 
 if __name__ == "__main__":

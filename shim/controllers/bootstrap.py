@@ -1,6 +1,7 @@
 """What a fresh cluster has: the system namespaces, and at first start every CRD in crds/."""
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 
@@ -8,9 +9,11 @@ import yaml
 
 from shim.clients.base import CRDS, NAMESPACES, Client, Resource
 from shim.machinery.errors import StatusError
+from shim.registry.kinds.scheduling import SYSTEM_CLASSES
 
 log = logging.getLogger(__name__)
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+PRIORITY_CLASSES = Resource("scheduling.k8s.io", "v1", "priorityclasses")
 RBAC_POLICY = Path(__file__).with_name("bootstrap_rbac.yaml")
 
 
@@ -45,6 +48,16 @@ async def ensure_rbac_defaults(client: Client) -> None:
         plural = "clusterroles" if doc["kind"] == "ClusterRole" else "clusterrolebindings"
         try:
             await client.create(Resource("rbac.authorization.k8s.io", "v1", plural), doc)
+        except StatusError as err:
+            if err.code != 409:
+                raise
+
+
+async def ensure_priority_classes(client: Client) -> None:
+    """The system PriorityClasses (system-node-critical, system-cluster-critical) every cluster has."""
+    for pc in SYSTEM_CLASSES:
+        try:
+            await client.create(PRIORITY_CLASSES, copy.deepcopy(pc))
         except StatusError as err:
             if err.code != 409:
                 raise

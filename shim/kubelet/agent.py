@@ -1,5 +1,5 @@
 """Wiring the kubelet into one `kubeshim up` (called by shim.cli.cluster): config from the cluster's options,
-service-account tokens from its authenticator, and the pods/log endpoint's handler.
+service-account tokens from the API's TokenRequest, and the pods/log endpoint's handler.
 
 This is the only kubelet module that knows the in-process server exists; `run_kubelet` itself needs nothing
 but a Client. The log handler answers ApiContext.pod_logs' contract (pod + query in, byte stream out) with
@@ -8,16 +8,17 @@ the kubelet's read_log, which reads through the runtime provider; the server tur
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from shim.clients.base import SERVICEACCOUNTS, Client
 from shim.kubelet.config import KubeletConfig, TokenIssuer
 from shim.kubelet.kubelet import Kubelet
 from shim.kubelet.logs import options_from_query
-from shim.machinery.errors import StatusError
+from shim.machinery import timeutil
 
 log = logging.getLogger(__name__)
 
@@ -37,24 +38,35 @@ def config_from_options(opts: Any) -> KubeletConfig:
     return config
 
 
-class TokenAuthority(Protocol):
-    """What the in-process server's authenticator offers the kubelet: signed service-account tokens."""
+#: upstream's kubelet token manager: a token is renewed once 80% of its lifetime passed, or a day at most
+RENEW_AT = 0.8
+MAX_REUSE_SECONDS = 24 * 3600
 
-    def issue(self, namespace: str, name: str, uid: str, seconds: int) -> tuple[str, int]: ...
 
+def token_issuer(client: Client) -> TokenIssuer:
+    """Projected service-account tokens as the kubelet gets them: a TokenRequest bound to the pod (so that the
+    token dies with it), one per pod, audience and lifetime, reused until it is due for renewal."""
+    cache: dict[tuple[str, str, int], tuple[str, float]] = {}
 
-def token_issuer(client: Client, authenticator: TokenAuthority) -> TokenIssuer:
     async def issue(pod: dict[str, Any], audience: str, seconds: int) -> str:
         meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
-        name = spec.get("serviceAccountName") or "default"
-        uid = ""
-        try:
-            uid = ((await client.get(SERVICEACCOUNTS, name, meta.get("namespace", ""))).get("metadata") or {}).get(
-                "uid", "")
-        except StatusError:
-            pass
-        token, _ = authenticator.issue(meta.get("namespace", ""), name, uid, max(seconds, 600))
-        return token
+        key = (meta.get("uid", ""), audience, seconds)
+        now = time.time()
+        if key in cache and now < cache[key][1]:
+            return cache[key][0]
+        for stale in [k for k, (_, renew) in cache.items() if renew <= now]:
+            del cache[stale]
+        account, namespace = spec.get("serviceAccountName") or "default", meta.get("namespace", "")
+        request: dict[str, Any] = {
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {"name": account},
+            "spec": {"expirationSeconds": seconds, "boundObjectRef": {
+                "apiVersion": "v1", "kind": "Pod", "name": meta.get("name", ""), "uid": meta.get("uid", "")}}}
+        if audience:
+            request["spec"]["audiences"] = [audience]
+        answer = await client.create(SERVICEACCOUNTS, request, namespace, subresource="token")
+        expires = timeutil.parse_time(answer["status"]["expirationTimestamp"]).timestamp()
+        cache[key] = (answer["status"]["token"], now + min(RENEW_AT * (expires - now), MAX_REUSE_SECONDS))
+        return cache[key][0]
 
     return issue
 
@@ -70,8 +82,8 @@ def log_handler(kubelet: Kubelet) -> Callable[[dict[str, Any], Mapping[str, str]
 async def start_kubelet(client: Client, opts: Any, ctx: Any) -> None:
     """Run the kubelet of this kubeshim until cancelled."""
     config = config_from_options(opts)
-    if getattr(ctx, "authenticator", None) is not None and config.token_issuer is None:
-        config.token_issuer = token_issuer(client, ctx.authenticator)
+    if config.token_issuer is None:
+        config.token_issuer = token_issuer(client)
     kubelet = Kubelet(client, config)
     await kubelet.prepare()
     ctx.pod_logs = log_handler(kubelet)

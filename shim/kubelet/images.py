@@ -14,6 +14,10 @@ Rules file (YAML, referenced by the kubeshim config):
       - match: ["busybox*", "*/busybox*", "alpine*"]
         path: [/usr/local/bin, /usr/bin, /bin]
         env: {LANG: C.UTF-8}
+      - match: "registry.k8s.io/e2e-test-images/agnhost:*"
+        path: [/opt/k8s-test]
+        entrypoint: [agnhost]                         # the image's ENTRYPOINT: runs when a container has no command
+        cmd: []                                       # the image's CMD: the args when a container has none
       - match: "*"
         host: true                                    # kubeshim's own environment
 """
@@ -39,6 +43,8 @@ class ImageRule:
     path: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     host: bool = False
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "ImageRule":
@@ -49,7 +55,8 @@ class ImageRule:
         path = (path,) if isinstance(path, str) else tuple(str(p) for p in path)
         venv = raw.get("venv")
         host = bool(raw.get("host", False)) or (venv is None and not path)
-        return cls(match=patterns, venv=str(venv) if venv else None, path=path, env=env, host=host)
+        return cls(match=patterns, venv=str(venv) if venv else None, path=path, env=env, host=host,
+                   entrypoint=_words(raw.get("entrypoint")), cmd=_words(raw.get("cmd")))
 
     def matches(self, image: str) -> bool:
         return any(fnmatch.fnmatchcase(image, p) for p in self.match)
@@ -63,6 +70,8 @@ class ImageEnvironment:
     path: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     image_id: str = ""
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
 
 
 def host_bin_dir() -> str:
@@ -111,4 +120,11 @@ def _environment(image: str, rule: ImageRule) -> ImageEnvironment:
         path.extend(["/usr/local/bin", "/usr/bin", "/bin"])
     where = rule.venv or ("host" if rule.host else ":".join(rule.path))
     return ImageEnvironment(image=image, path=tuple(dict.fromkeys(path)), env=env,
-                            image_id=f"kubeshim://{where}")
+                            image_id=f"kubeshim://{where}", entrypoint=rule.entrypoint, cmd=rule.cmd)
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    """An entrypoint or cmd: a list of words, or one string taken as a single word."""
+    if value is None:
+        return ()
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)

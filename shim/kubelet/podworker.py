@@ -310,7 +310,10 @@ class PodWorker:
         if self.record.sandbox_ready and now - self.volumes_at < self.config.resync_seconds and self.volumes:
             return
         try:
-            tokens = await podsources.service_account_tokens(self.pod, self.config.token_issuer)
+            try:
+                tokens = await podsources.service_account_tokens(self.pod, self.config.token_issuer)
+            except StatusError as exc:
+                raise VolumeError(f"failed to fetch token: {exc.message}") from None
             with_tokens = dataclasses.replace(await sources.get(), tokens=tokens)
             self.volumes = await asyncio.to_thread(materialize, self.pod, self.dir, with_tokens,
                                                    Path(self.config.data_dir) / "volumes" / "pvc")
@@ -347,12 +350,12 @@ class PodWorker:
             podstate.record_start_failure(r, "CreateContainerConfigError", str(exc), now, self.backoff)
             self.save()
             return
-        argv = container_argv(c, env)
+        argv = container_argv(c, env, image.entrypoint, image.cmd)
         cid = uuid.uuid4().hex
         try:
             if not argv:
                 raise mountlib.MountError(f"failed to generate container \"{cid}\" spec: no command specified "
-                                          f"(kubeshim has no image entrypoint to fall back on)")
+                                          f"(the image rule for {image.image} gives no entrypoint)")
             mounts, term_path = self.prepare_mounts(c, env)
         except mountlib.MountError as exc:
             podstate.record_start_failure(r, "CreateContainerError", str(exc), now, self.backoff)

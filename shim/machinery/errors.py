@@ -88,8 +88,9 @@ def stale(resource: str, name: str, group: str = "") -> StatusError:
 
 
 def invalid(kind: str, name: str, causes: list[dict[str, str]], group: str = "") -> StatusError:
-    """422 Invalid; causes are {reason, message, field} as in field.ErrorList."""
-    parts = [f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes]
+    """422 Invalid; causes are {reason, message, field} as in field.ErrorList. The message names each distinct
+    error once (ErrorList.ToAggregate); the causes keep them all."""
+    parts = list(dict.fromkeys(f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes))
     joined = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     group_kind = f"{kind}.{group}" if group else kind
     return StatusError(422, "Invalid", f'{group_kind} "{name}" is invalid: {joined}',

@@ -7,10 +7,17 @@ from shim.machinery import timeutil
 
 Obj = dict[str, Any]
 
-NAME_COLUMN = {"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a "
-               "namespace.", "priority": 0}
-AGE_COLUMN = {"name": "Age", "type": "string", "format": "", "description": "CreationTimestamp is a timestamp "
-              "representing the server time when this object was created.", "priority": 0}
+#: ObjectMeta's docs of name and creationTimestamp, which upstream's printers describe these columns with
+NAME_DOC = ("Name must be unique within a namespace. Is required when creating resources, although some resources "
+            "may allow a client to request the generation of an appropriate name automatically. Name is primarily "
+            "intended for creation idempotence and configuration definition. Cannot be updated. More info: "
+            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names")
+AGE_DOC = ("CreationTimestamp is a timestamp representing the server time when this object was created. It is not "
+           "guaranteed to be set in happens-before order across separate operations. Clients may not set this value. "
+           "It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. "
+           "More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
+NAME_COLUMN = {"name": "Name", "type": "string", "format": "name", "description": NAME_DOC, "priority": 0}
+AGE_COLUMN = {"name": "Age", "type": "string", "format": "", "description": AGE_DOC, "priority": 0}
 
 
 def human_duration(seconds: float) -> str:

@@ -1,7 +1,8 @@
 """Who a request comes from, as authentication established it (upstream's user.Info)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 MASTERS = "system:masters"
 
@@ -11,6 +12,8 @@ class User:
     name: str
     groups: tuple[str, ...] = ()
     uid: str = ""
+    #: what else authentication vouches for (a service account token's pod and credential id)
+    extra: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     @property
     def is_master(self) -> bool:

@@ -1,12 +1,19 @@
 """The built-in resources kubeshim serves, each with its strategy and subresources (pkg/registry in upstream)."""
 from __future__ import annotations
 
+from shim.registry.kinds.apiregistration import APIServiceStrategy
 from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
 from shim.registry.kinds.crds import CRDStrategy
+from shim.registry.kinds.endpointslices import EndpointSliceStrategy
 from shim.registry.kinds.events import EventStrategy, EventsV1Strategy, from_core, to_core
+from shim.registry.kinds.flowcontrol import FlowSchemaStrategy, PriorityLevelConfigurationStrategy
 from shim.registry.kinds.namespaces import NamespaceStrategy
+from shim.registry.kinds.networking import IngressClassStrategy, IngressStrategy, NetworkPolicyStrategy
+from shim.registry.kinds.node import RuntimeClassStrategy
 from shim.registry.kinds.nodes import NodeStrategy
 from shim.registry.kinds.pods import PodStrategy
+from shim.registry.kinds.policy import PodDisruptionBudgetStrategy
+from shim.registry.kinds.scheduling import PriorityClassStrategy
 from shim.registry.kinds.services import ServiceStrategy
 from shim.registry.kinds.simple import (ClaimStrategy, LeaseStrategy, PathSegmentNamed, ReturnsDeletedObject,
                                         ServiceAccountStrategy, StatusStrategy, WebhookConfigurationStrategy)
@@ -18,7 +25,7 @@ from shim.registry.subresources.ephemeralcontainers import EphemeralContainers
 from shim.registry.subresources.eviction import Eviction
 from shim.registry.subresources.finalize import Finalize
 from shim.registry.subresources.log import Log
-from shim.registry.subresources.reviews import AccessReview
+from shim.registry.subresources.reviews import AccessReview, TokenReview
 from shim.registry.subresources.status import Status
 from shim.registry.subresources.token import Token
 
@@ -39,6 +46,8 @@ def builtin_resources() -> list[ResourceInfo]:
         R("", "v1", "services", "service", "Service", True, ServiceStrategy(), ("svc",), ("all",),
           subresources=status),
         R("", "v1", "endpoints", "endpoints", "Endpoints", True, NoStatusStrategy(), ("ep",)),
+        R("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", True,
+          EndpointSliceStrategy()),
         R("", "v1", "events", "event", "Event", True, EventStrategy(), ("ev",)),
         R("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", True, StatusStrategy(), ("quota",),
           subresources=status),
@@ -66,12 +75,30 @@ def builtin_resources() -> list[ResourceInfo]:
           NoStatusStrategy(), handler=AccessReview()),
         R("authentication.k8s.io", "v1", "selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview", False,
           NoStatusStrategy(), handler=AccessReview()),
+        R("authentication.k8s.io", "v1", "tokenreviews", "tokenreview", "TokenReview", False, NoStatusStrategy(),
+          handler=TokenReview()),
         R("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True, PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True, PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", False,
           PathSegmentNamed()),
         R("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding",
           False, PathSegmentNamed()),
+        R("scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass", False,
+          PriorityClassStrategy(), ("pc",)),
+        R("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", True,
+          PodDisruptionBudgetStrategy(), ("pdb",), subresources=status),
+        R("networking.k8s.io", "v1", "ingressclasses", "ingressclass", "IngressClass", False, IngressClassStrategy()),
+        R("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", True, IngressStrategy(), ("ing",),
+          subresources=status),
+        R("networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", True,
+          NetworkPolicyStrategy(), ("netpol",)),
+        R("node.k8s.io", "v1", "runtimeclasses", "runtimeclass", "RuntimeClass", False, RuntimeClassStrategy()),
+        R("flowcontrol.apiserver.k8s.io", "v1", "flowschemas", "flowschema", "FlowSchema", False,
+          FlowSchemaStrategy(), subresources=status),
+        R("flowcontrol.apiserver.k8s.io", "v1", "prioritylevelconfigurations", "prioritylevelconfiguration",
+          "PriorityLevelConfiguration", False, PriorityLevelConfigurationStrategy(), subresources=status),
+        R("apiregistration.k8s.io", "v1", "apiservices", "apiservice", "APIService", False, APIServiceStrategy(),
+          categories=("api-extensions",), subresources=status),
     ]
 
 

@@ -104,11 +104,26 @@ def parse_rv(value: str, what: str = "resourceVersion") -> int:
                                  else f"invalid {what}: {value}") from None
 
 
+class StoredObjects:
+    """The store's current objects as admission reads them (shim.registry.strategy.Stored)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, storage: str, namespace: str, name: str) -> Obj | None:
+        entry = self.store.get(storage, namespace, name)
+        return None if entry is None else orjson.loads(entry.raw)
+
+    def items(self, storage: str) -> list[Obj]:
+        return [orjson.loads(entry.raw) for _, _, entry in self.store.items(storage)]
+
+
 class Registry:
     """Create/get/list/watch/update/patch/delete for any ResourceInfo, over one Store."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.stored = StoredObjects(store)
 
     # -- attributes ---------------------------------------------------------------------------------------
 
@@ -350,11 +365,14 @@ class Registry:
         info.strategy.default(obj)
         if not opts.fields_recorded:  # what the writer sent, before the server fills in its own fields
             managed_fields.update(info.strategy.field_types(info.api_version, info.kind), None, obj,
-                                  opts.field_manager or _manager_from_agent(opts.user_agent))
+                                  opts.manager)
         info.strategy.prepare_for_create(obj)
+        info.strategy.admit(obj, None, self.stored)
         causes = info.strategy.validate(obj) + managed_fields.validate(meta.get("managedFields"))
         if causes:
             raise errors.invalid(info.kind, name, causes, info.group)
+        info.strategy.validate_admission(obj, None, self.stored)
+        warnings += tuple(info.strategy.warnings(obj, None))
         if self.store.get(info.storage, namespace, name) is not None:
             raise errors.already_exists(info.plural, name, info.group)
         if opts.dry_run:
@@ -416,11 +434,11 @@ class Registry:
             if parse_rv(str(rv)) != entry.rv:
                 raise errors.stale(info.plural, name, info.group)
         old = self.decode(info, entry)
-        return Written(await self._apply_update(info, namespace, name, old, obj, opts, subresource, rules),
-                       warnings)
+        return await self._apply_update(info, namespace, name, old, obj, opts, subresource, rules, warnings)
 
     async def _apply_update(self, info: ResourceInfo, namespace: str, name: str, old: Obj, obj: Obj,
-                            opts: WriteOptions, subresource: str, rules: UpdateRules | None) -> Obj:
+                            opts: WriteOptions, subresource: str, rules: UpdateRules | None,
+                            warnings: tuple[str, ...]) -> Written:
         meta = _meta(obj)
         old_meta = old["metadata"]
         meta["name"] = name
@@ -438,6 +456,7 @@ class Registry:
             rules.prepare_for_update(obj, old)
         else:
             info.strategy.prepare_for_update(obj, old)
+            info.strategy.admit(obj, old, self.stored)
             self._validate_meta(info, obj)
             if old_meta.get("deletionTimestamp"):
                 added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
@@ -449,19 +468,21 @@ class Registry:
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         if not opts.fields_recorded:
             managed_fields.update(info.strategy.field_types(info.api_version, info.kind), old, obj,
-                                  opts.field_manager or _manager_from_agent(opts.user_agent), subresource)
+                                  opts.manager, subresource)
         causes = (rules or info.strategy).validate_update(obj, old) + managed_fields.validate(
             meta.get("managedFields"))
         if causes:
             raise errors.invalid(info.kind, name, causes, info.group)
+        if rules is None:
+            info.strategy.validate_admission(obj, old, self.stored)
+            warnings += tuple(info.strategy.warnings(obj, old))
         if _same(obj, old):
-            return old
+            return Written(old, warnings)
         if opts.dry_run:
             meta["resourceVersion"] = old_meta.get("resourceVersion", "")
-            return obj
-        if meta.get("deletionTimestamp") and self._may_go(info, obj):
-            return await self._write(info, namespace, name, DELETED, obj)
-        return await self._write(info, namespace, name, MODIFIED, obj)
+            return Written(obj, warnings)
+        event = DELETED if meta.get("deletionTimestamp") and self._may_go(info, obj) else MODIFIED
+        return Written(await self._write(info, namespace, name, event, obj), warnings)
 
     def _may_go(self, info: ResourceInfo, obj: Obj) -> bool:
         meta = obj["metadata"]
@@ -496,8 +517,7 @@ class Registry:
         if new_meta.get("uid") not in (None, old["metadata"].get("uid")):
             raise errors.invalid(info.kind, name, [errors.field_invalid("metadata.uid", new_meta.get("uid"),
                                                                         "field is immutable")], info.group)
-        return Written(await self._apply_update(info, namespace, name, old, new, opts, subresource, rules),
-                       warnings)
+        return await self._apply_update(info, namespace, name, old, new, opts, subresource, rules, warnings)
 
     async def delete(self, info: ResourceInfo, namespace: str, name: str,
                      opts: DeleteOptions | None = None) -> tuple[Obj, bool]:
@@ -508,6 +528,7 @@ class Registry:
         if entry is None:
             raise errors.not_found(info.plural, name, info.group)
         obj = self.decode(info, entry)
+        info.strategy.admit_delete(obj)
         meta = obj["metadata"]
         if opts.uid is not None and opts.uid != meta.get("uid"):
             raise errors.conflict(info.plural, name, f"Precondition failed: UID in precondition: {opts.uid}, "
@@ -593,11 +614,6 @@ def _same(new: Obj, old: Obj) -> bool:
             m["managedFields"] = managed_fields.comparable(m["managedFields"])
     a["metadata"], b["metadata"] = am, bm
     return a == b
-
-
-def _manager_from_agent(user_agent: str) -> str:
-    """Upstream's default field manager: the user agent up to the first '/'."""
-    return (user_agent or "unknown").split("/")[0][:128]
 
 
 async def iterate(watch: Watch) -> AsyncIterator[tuple[str, Entry]]:

@@ -40,6 +40,12 @@ class WriteOptions:
     #: who writes: the review kinds answer about them
     user: User | None = None
 
+    @property
+    def manager(self) -> str:
+        """The field manager of the write: the one asked for, else upstream's default, the user agent up to
+        the first '/'."""
+        return self.field_manager or (self.user_agent or "unknown").split("/")[0][:128]
+
 
 @dataclass(frozen=True)
 class DeleteOptions:

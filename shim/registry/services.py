@@ -1,8 +1,9 @@
 """What some subresource handlers need from outside the registry, provided by whoever runs it.
 
-pods/log reads the files of the kubelet of this process, serviceaccounts/token signs with the authenticator's
-key, and the review kinds ask the authorizer. The registry defines only the shape of each; shim.cli.cluster
-wires the server's implementations in, and a handler whose service is missing answers 503.
+pods/log reads the files of the kubelet of this process, serviceaccounts/token signs with the server's
+service-account key, and the review kinds ask the authenticator and the authorizer. The registry defines only
+the shape of each; shim.cli.cluster wires the server's implementations in, and a handler whose service is
+missing answers 503.
 """
 from __future__ import annotations
 
@@ -18,9 +19,21 @@ Obj = dict[str, Any]
 PodLogs = Callable[[Obj, Mapping[str, str]], Awaitable[AsyncIterator[bytes]]]
 
 
-class TokenIssuer(Protocol):
-    def token_request(self, sa: Obj, request: Obj) -> Obj:
-        """The TokenRequest `request` for service account `sa`, answered with a signed token."""
+class TokenSigner(Protocol):
+    """Signs the claims serviceaccounts/token built (shim.server.satokens.TokenAuthority)."""
+
+    @property
+    def issuer(self) -> str:
+        """The `iss` of the tokens it signs."""
+        ...
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        """The API server's audiences: a token request without audiences gets these."""
+        ...
+
+    def sign(self, claims: Obj) -> str:
+        """The signed JWT of `claims`."""
         ...
 
 
@@ -34,5 +47,5 @@ class AccessReviewer(Protocol):
 class Services:
     #: set once the kubelet of this process runs (shim.kubelet.agent); None: no kubelet here
     pod_logs: PodLogs | None = None
-    tokens: TokenIssuer | None = None
+    tokens: TokenSigner | None = None
     reviews: AccessReviewer | None = None

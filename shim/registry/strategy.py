@@ -16,6 +16,15 @@ Obj = dict[str, Any]
 Causes = list[dict[str, str]]
 
 
+class Stored(Protocol):
+    """Read access to the objects of other resources, by storage key (`scheduling.k8s.io/priorityclasses`,
+    `/pods`): what upstream's admission plugins read through their informers."""
+
+    def get(self, storage: str, namespace: str, name: str) -> Obj | None: ...
+
+    def items(self, storage: str) -> list[Obj]: ...
+
+
 class Strategy:
     """Defaults for a kind with spec and status, namespaced or not, validated as an RFC 1123 subdomain."""
 
@@ -76,11 +85,31 @@ class Strategy:
         """The kind's type for managedFields: its built-in definition, its objects as Go holds them."""
         return _builtin_field_types(api_version, kind, self.has_status_subresource)
 
+    def admit(self, obj: Obj, old: Obj | None, stored: Stored) -> None:
+        """Mutating admission of a write to the main endpoint (create when `old` is None), after the defaults:
+        what upstream's admission plugins for the kind do with the other objects they read (a pod's priority
+        from its PriorityClass). Mutates obj; raises a StatusError to refuse."""
+
+    def validate_admission(self, obj: Obj, old: Obj | None, stored: Stored) -> None:
+        """Validating admission, after the kind's own validation passed (one default PriorityClass at most);
+        raises a StatusError to refuse."""
+
+    def warnings(self, obj: Obj, old: Obj | None) -> list[str]:
+        """Warning texts a valid write to the main endpoint answers with (upstream's WarningsOnCreate/Update)."""
+        return []
+
+    def admit_delete(self, obj: Obj) -> None:
+        """Raise when the object may not be deleted (the system PriorityClasses)."""
+
     def validate(self, obj: Obj) -> Causes:
         return []
 
     def validate_update(self, new: Obj, old: Obj) -> Causes:
         return self.validate(new)
+
+    def validate_status_update(self, new: Obj, old: Obj) -> Causes:
+        """A write through /status; kinds whose upstream status strategy checks only the status override it."""
+        return self.validate_update(new, old)
 
     def fields(self, obj: Obj) -> dict[str, str]:
         """Selectable fields of an object for field selectors."""
@@ -117,6 +146,10 @@ class Strategy:
 
     def table_cells(self, obj: Obj) -> list[Any]:
         return []
+
+    def table_order(self, objs: list[Obj]) -> list[Obj]:
+        """The rows of a listed Table, in the order upstream's list printer puts them (most keep the list's)."""
+        return objs
 
 
 @functools.lru_cache(maxsize=None)

@@ -43,6 +43,9 @@ class Subresource:
     kind: Kind | None = None
     #: get answers a byte stream (pods/log) rather than an object
     streams: bool = False
+    #: its answers can be rendered as a Table or metadata; virtual resources (the reviews) have no stored
+    #: object to describe, so a client asking for those views gets 406, as upstream's do
+    views: bool = True
 
     def response_kind(self, info: ResourceInfo) -> Kind:
         return self.kind or Kind(info.group, info.version, info.kind)

@@ -1,4 +1,5 @@
-"""The HTTP application: health, version, discovery, OpenAPI, the resource endpoints and the log pages."""
+"""The HTTP application: health, version, discovery, OpenAPI, service account issuer discovery, the resource
+endpoints and the log pages."""
 from __future__ import annotations
 
 import logging
@@ -13,7 +14,7 @@ from starlette.routing import Route
 from shim.machinery import errors
 from shim.machinery.errors import StatusError
 from shim.registry.rest import NOT_FOUND_MESSAGE
-from shim.server import discovery, logpages
+from shim.server import discovery, logpages, oidc
 from shim.server.resources import ApiContext, ResourceEndpoint, status_response
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ def build_app(ctx: ApiContext, lifespan: Any = None) -> Starlette:
         Route("/api/{rest:path}", discovery_endpoint, methods=methods),
         Route("/apis/{rest:path}", discovery_endpoint, methods=methods),
         Route("/openapi/{rest:path}", openapi),
+        *oidc.routes(ctx),
         *logpages.routes(ctx),
         Route("/{rest:path}", not_found, methods=methods),
     ])

@@ -1,18 +1,19 @@
 """Bearer-token authentication and RBAC authorization.
 
-Static tokens (the admin's, written to the kubeconfig) live in DIR/tokens.json. Service-account tokens are
-HMAC-signed by a key in DIR and issued through serviceaccounts/token. Authorization follows the stored RBAC
-objects; `system:masters` may do everything, as upstream.
+Static tokens (the admin's, written to the kubeconfig) live in DIR/tokens.json. Service-account tokens are the
+JWTs kube-apiserver issues (serviceaccounts/token, the token controller's Secrets), signed and verified by
+shim.server.satokens and checked against the objects they name, as upstream's service-account authenticator
+does. Authorization follows the stored RBAC objects; `system:masters` may do everything, as upstream.
 """
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
-import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,16 +21,120 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from shim.machinery import errors
+from shim.machinery import errors, satokens, timeutil
 from shim.machinery.users import MASTERS, User
 from shim.registry.generic import Registry
 from shim.registry.resource import ResourceInfo
 from shim.server.paths import Target
+from shim.server.satokens import InvalidToken, TokenAuthority
 
 Obj = dict[str, Any]
+#: (plural of a core v1 resource, namespace, name) -> the stored object, None when there is none
+Lookup = Callable[[str, str, str], Obj | None]
 
+log = logging.getLogger(__name__)
 
 ANONYMOUS = User("system:anonymous", ("system:unauthenticated",))
+AUTHENTICATED = "system:authenticated"
+#: a Secret labelled so no longer authenticates with its legacy token (upstream's LegacyServiceAccountTokenCleanUp)
+INVALID_SINCE = "kubernetes.io/legacy-token-invalid-since"
+
+
+def _go_quoted(values: list[str]) -> str:
+    """A list of strings as Go's %q prints it (in upstream's messages)."""
+    return "[" + " ".join(json.dumps(v) for v in values) + "]"
+
+
+def _deleted_before(obj: Obj, moment: float) -> bool:
+    stamp = (obj.get("metadata") or {}).get("deletionTimestamp")
+    return isinstance(stamp, str) and timeutil.parse_time(stamp).timestamp() < moment
+
+
+@dataclass
+class ServiceAccountTokens:
+    """Who a service-account JWT stands for, once its signature, times, audience and the objects it names
+    (the account with its uid; the pod, secret or node it is bound to; a legacy token's Secret holding it)
+    all hold."""
+
+    authority: TokenAuthority
+    lookup: Lookup
+
+    def user(self, token: str) -> User | None:
+        """The user `token` stands for on this API server, None when it is not a valid token for it."""
+        try:
+            return self.review(token, self.authority.audiences)[0]
+        except InvalidToken as err:
+            log.debug("service account token refused: %s", err)
+            return None
+
+    def review(self, token: str, audiences: tuple[str, ...]) -> tuple[User, list[str]]:
+        """The user of `token` and which of `audiences` it is meant for (at least one); InvalidToken saying why
+        not otherwise."""
+        claims = self.authority.verify(token, (*self.authority.issuers, satokens.LEGACY_ISSUER))
+        aud = claims.get("aud") if claims.get("iss") != satokens.LEGACY_ISSUER else None
+        meant = [aud] if isinstance(aud, str) else list(aud or []) or list(self.authority.audiences)
+        granted = [a for a in meant if a in audiences]
+        if not granted:
+            raise InvalidToken(f"token audiences {_go_quoted(meant)} is invalid for the target audiences "
+                               f"{_go_quoted(list(audiences))}")
+        if claims.get("iss") == satokens.LEGACY_ISSUER:
+            return self._legacy(token, claims), granted
+        return self._bound(claims), granted
+
+    def _account(self, namespace: str, name: str, uid: str) -> Obj:
+        account = self.lookup("serviceaccounts", namespace, name)
+        if account is None:
+            raise InvalidToken(f'serviceaccounts "{name}" not found')
+        if account["metadata"].get("uid") != uid:
+            raise InvalidToken(f"service account UID ({account['metadata'].get('uid')}) does not match claim "
+                               f"({uid})")
+        return account
+
+    def _bound(self, claims: Obj) -> User:
+        private = claims.get("kubernetes.io")
+        if not isinstance(private, dict) or not isinstance(private.get("serviceaccount"), dict):
+            raise InvalidToken("service account claims are missing")
+        namespace, ref = str(private.get("namespace") or ""), private["serviceaccount"]
+        leeway = time.time() - satokens.LEEWAY
+        account = self._account(namespace, str(ref.get("name") or ""), str(ref.get("uid") or ""))
+        if _deleted_before(account, leeway):
+            raise InvalidToken(f"service account {namespace}/{ref.get('name')} has been deleted")
+        bound = [(plural, private[key]) for plural, key in (("secrets", "secret"), ("pods", "pod"))
+                 if isinstance(private.get(key), dict)]
+        if "pod" not in private and isinstance(private.get("node"), dict):
+            bound.append(("nodes", private["node"]))
+        for plural, bound_ref in bound:
+            obj = self.lookup(plural, "" if plural == "nodes" else namespace, str(bound_ref.get("name") or ""))
+            if obj is None or _deleted_before(obj, leeway):
+                raise InvalidToken("service account token has been invalidated")
+            if obj["metadata"].get("uid") != bound_ref.get("uid"):
+                raise InvalidToken(f"{plural} UID does not match the token's claim")
+        return User(satokens.username(namespace, ref["name"]), (*satokens.groups(namespace), AUTHENTICATED),
+                    str(ref.get("uid") or ""), satokens.user_extra(claims))
+
+    def _legacy(self, token: str, claims: Obj) -> User:
+        keys = satokens.LEGACY_KEYS
+        namespace, secret_name, name, uid = (str(claims.get(keys[k]) or "") for k in
+                                             ("namespace", "secret", "name", "uid"))
+        if not (claims.get("sub") and namespace and secret_name and name and uid):
+            raise InvalidToken("a legacy token claim is missing")
+        if claims["sub"] != satokens.username(namespace, name):
+            raise InvalidToken("sub claim is invalid")
+        secret = self.lookup("secrets", namespace, secret_name)
+        if secret is None or secret["metadata"].get("deletionTimestamp"):
+            raise InvalidToken("Token has been invalidated")
+        try:
+            stored = base64.b64decode((secret.get("data") or {}).get("token") or "")
+        except ValueError:
+            stored = b""
+        if not hmac.compare_digest(stored, token.encode()):
+            raise InvalidToken("Token does not match server's copy")
+        account = self._account(namespace, name, uid)
+        if account["metadata"].get("deletionTimestamp"):
+            raise InvalidToken(f"ServiceAccount {namespace}/{name} has been deleted")
+        if (secret["metadata"].get("labels") or {}).get(INVALID_SINCE):
+            raise InvalidToken(f"the token in secret {namespace}/{secret_name} has been marked invalid")
+        return User(satokens.username(namespace, name), (*satokens.groups(namespace), AUTHENTICATED), uid)
 
 
 @dataclass
@@ -37,23 +142,20 @@ class Authenticator:
     """Maps a bearer token to a user."""
 
     tokens: dict[str, User] = field(default_factory=dict)
-    signing_key: bytes = b""
+    #: None: service-account tokens are not accepted (a process with no store, like `kubeshim login-url`)
+    service_accounts: ServiceAccountTokens | None = None
 
     @classmethod
-    def load(cls, data_dir: Path) -> "Authenticator":
-        """Read (or create on first start) the admin token and the service-account signing key."""
+    def load(cls, data_dir: Path, service_accounts: ServiceAccountTokens | None = None) -> "Authenticator":
+        """Read (or create on first start) the admin token."""
         token_file = data_dir / "tokens.json"
-        key_file = data_dir / "sa-signing.key"
         if not token_file.exists():
             token_file.write_text(json.dumps({secrets.token_urlsafe(32): {"user": "kubeshim-admin",
                                                                           "groups": [MASTERS]}}, indent=2))
             token_file.chmod(0o600)
-        if not key_file.exists():
-            key_file.write_bytes(secrets.token_bytes(32))
-            key_file.chmod(0o600)
-        tokens = {t: User(v["user"], tuple(v.get("groups", [])) + ("system:authenticated",))
+        tokens = {t: User(v["user"], tuple(v.get("groups", [])) + (AUTHENTICATED,))
                   for t, v in json.loads(token_file.read_text()).items()}
-        return cls(tokens, key_file.read_bytes())
+        return cls(tokens, service_accounts)
 
     def admin_token(self) -> str:
         for token, user in self.tokens.items():
@@ -82,48 +184,10 @@ class Authenticator:
 
     def user_for_token(self, token: str) -> User | None:
         """The user a bearer token (static or service-account) stands for, None when it is not valid."""
-        return self.tokens.get(token) or self._service_account(token)
-
-    def issue(self, namespace: str, name: str, uid: str, seconds: int) -> tuple[str, int]:
-        expires = int(time.time()) + seconds
-        payload = base64.urlsafe_b64encode(orjson.dumps({"ns": namespace, "sa": name, "uid": uid, "exp": expires}))
-        sig = hmac.new(self.signing_key, payload, hashlib.sha256).hexdigest()
-        return f"kubeshim.{payload.decode().rstrip('=')}.{sig}", expires
-
-    def _service_account(self, token: str) -> User | None:
-        parts = token.split(".")
-        if len(parts) != 3 or parts[0] != "kubeshim":
-            return None
-        payload = parts[1] + "=" * (-len(parts[1]) % 4)
-        expected = hmac.new(self.signing_key, payload.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, parts[2]):
-            return None
-        try:
-            claims = orjson.loads(base64.urlsafe_b64decode(payload))
-        except (ValueError, orjson.JSONDecodeError):
-            return None
-        if claims.get("exp", 0) < time.time():
-            return None
-        ns, name = claims["ns"], claims["sa"]
-        return User(f"system:serviceaccount:{ns}:{name}",
-                    ("system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"),
-                    claims.get("uid", ""))
-
-    def token_request(self, sa: Obj, request: Obj) -> Obj:
-        """serviceaccounts/token: a TokenRequest answered with a signed token."""
-        spec = request.get("spec") or {}
-        seconds = int(spec.get("expirationSeconds") or 3600)
-        if seconds < 600:
-            raise errors.invalid("TokenRequest", sa["metadata"]["name"], [errors.field_invalid(
-                "spec.expirationSeconds", seconds, "may not specify a duration less than 10 minutes")],
-                "authentication.k8s.io")
-        meta = sa["metadata"]
-        token, expires = self.issue(meta["namespace"], meta["name"], meta.get("uid", ""), seconds)
-        stamp = dt.datetime.fromtimestamp(expires, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-                "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
-                "spec": {**spec, "expirationSeconds": seconds}, "status": {"token": token,
-                                                                           "expirationTimestamp": stamp}}
+        user = self.tokens.get(token)
+        if user is None and self.service_accounts is not None:
+            user = self.service_accounts.user(token)
+        return user
 
 
 class Authorizer:
@@ -164,6 +228,18 @@ class Authorizer:
                     role = self._role(binding.get("roleRef") or {}, namespace)
                     if role and _rules_allow(role, verb, group, resource, name):
                         return True
+        return False
+
+    def allows_path(self, user: User, verb: str, path: str) -> bool:
+        """RBAC for a non-resource URL (/openid/v1/jwks...): a cluster role's nonResourceURLs rule, bound
+        cluster-wide."""
+        if user.is_master:
+            return True
+        for binding in self._objects("clusterrolebindings"):
+            if _binds(binding, user):
+                role = self._role(binding.get("roleRef") or {}, "")
+                if role and any(_rule_allows_path(rule, verb, path) for rule in role.get("rules") or []):
+                    return True
         return False
 
     def _role(self, ref: Obj, namespace: str) -> Obj | None:
@@ -209,6 +285,13 @@ def _rules_allow(role: Obj, verb: str, group: str, resource: str, name: str) -> 
             continue
         return True
     return False
+
+
+def _rule_allows_path(rule: Obj, verb: str, path: str) -> bool:
+    if not (set(rule.get("verbs") or []) & {verb, "*"}):
+        return False
+    return any(url == "*" or url == path or (url.endswith("*") and path.startswith(url.rstrip("*")))
+               for url in rule.get("nonResourceURLs") or [])
 
 
 def impersonate(request: Request, user: User, authorizer: Authorizer) -> User:

@@ -45,7 +45,7 @@ class Renderer:
             return head[:-1] + b',"items":[' + b",".join(e.raw for e in result.entries) + b"]}"
         view = self.rendering.view
         if view == "Table":
-            items = [self.verbs.decode(info, e) for e in result.entries]
+            items = info.strategy.table_order([self.verbs.decode(info, e) for e in result.entries])
             out = tables.table(items, info.strategy.table_columns(), info.strategy.table_cells, meta,
                                self.include_object, self.rendering.version)
         elif view in METADATA_VIEWS:

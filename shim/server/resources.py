@@ -208,7 +208,10 @@ class ResourceEndpoint:
         subresource's other kinds (Scale, TokenRequest, Status) are plain JSON."""
         handler = info.subresources.get(target.subresource) if target.subresource else info.handler
         if handler is None or handler.kind is None:
-            return self._render(request, info, obj, status)
+            renderer = self._renderer(request, info)
+            if handler is not None and not handler.views and renderer.rendering.view:
+                raise errors.not_acceptable("application/json, application/yaml, application/vnd.kubernetes.protobuf")
+            return Response(renderer.object(obj), status_code=status, media_type=renderer.media_type)
         return self._render_plain(request, obj, status)
 
     def _written(self, request: Request, info: ResourceInfo, target: paths.Target, written: Written,

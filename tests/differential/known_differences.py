@@ -35,7 +35,7 @@ FOUND = "issue 10, item 1: found by the differential tier"
 TABLES = ("test_table_list[configmaps]", "test_table_list[pods]", "test_table_list[services]",
           "test_table_list[serviceaccounts]", "test_table_list[events]", "test_table_include_object[None]",
           "test_table_include_object[Object]", "test_table_include_object[Metadata]",
-          "test_table_single_object_and_pages", "test_table_custom_resource", "test_table_watch")
+          "test_table_single_object_and_pages", "test_table_watch")
 MESSAGE = ("error/body/message",)
 
 KNOWN: tuple[Known, ...] = (
@@ -43,28 +43,6 @@ KNOWN: tuple[Known, ...] = (
     Known("an update whose managedFields fail validation: upstream repeats the cause four times (its update "
           "validation checks the object's metadata at several layers); kubeshim reports it once",
           FOUND, {"test_managed_fields_a_write_sets": ("too-long/body/details/causes/*",)}),
-    Known("service-account tokens are opaque HMAC strings; upstream issues RS256 JWTs whose claims (iss, aud, "
-          "exp, kubernetes.io/serviceaccount, bound pod) clients and token reviewers read",
-          TOKENS, {"test_kubectl_create_token": ("token/stdout", "audience-duration/stdout"),
-                   "test_token_request": ("default/body/status/token", "audience-expiry/body/status/token"),
-                   "test_token_request_bound_to_pod": ("bound/body/status/token",)}),
-    Known("a TokenRequest answer lacks what upstream echoes: metadata (uid, creationTimestamp, managedFields), "
-          "spec.audiences defaulted to the issuer, boundObjectRef null; details.name of its Invalid error is set",
-          TOKENS, {"test_token_request": ("*/body/metadata", "default/body/spec", "audience-expiry/body/spec",
-                                          "too-short/body/message", "too-short/body/details/name"),
-                   "test_token_request_bound_to_pod": ("bound/body/metadata", "bound/body/spec")}),
-    Known("a token bound to a pod that does not exist is issued (upstream: 404 pods \"none\" not found)",
-          TOKENS, {"test_token_request_bound_to_pod": ("bound-missing",)}),
-    Known("the token authenticates without upstream's credential-id extra (JTI), and SelfSubjectReview answers "
-          "carry spec {} and no creationTimestamp",
-          TOKENS, {"test_token_is_accepted_as_bearer": ("whoami/body/status/userInfo/extra",
-                                                        "whoami/body/metadata/creationTimestamp", "whoami/body/spec"),
-                   "test_kubectl_auth_can_i": ("whoami/stdout/metadata/creationTimestamp",)}),
-    Known("no token controller: a kubernetes.io/service-account-token Secret is never filled in (token, ca.crt, "
-          "namespace, the service-account.uid annotation)",
-          TOKENS, {"test_service_account_token_secret": (
-              "filled/body/data", "filled/body/metadata/annotations",
-              "filled/body/metadata/managedFields/kube-controller-manager:Update")}),
     Known("a failed JSON-patch operation's message carries Python's text (`v (<class 'str'>) is not equal to "
           "tested value ...`); upstream answers the bare \"the server rejected our request due to an error in our "
           "request\" with details {}",
@@ -90,21 +68,18 @@ KNOWN: tuple[Known, ...] = (
                         for m in ("POST", "PUT", "PATCH", "DELETE")}),
     Known("kinds and subresources not built yet (each path one group version or resource kube-apiserver serves)",
           KINDS, {"test_discovery_served_resources": tuple(f"served/{gv}" for gv in (
-              "apps v1", "batch v1", "autoscaling v1", "autoscaling v2", "policy v1", "networking.k8s.io v1",
-              "storage.k8s.io v1", "scheduling.k8s.io v1", "node.k8s.io v1", "discovery.k8s.io v1",
-              "certificates.k8s.io v1", "flowcontrol.apiserver.k8s.io v1", "resource.k8s.io v1",
-              "apiregistration.k8s.io v1", "core v1/componentstatuses", "core v1/replicationcontrollers",
+              "apps v1", "batch v1", "autoscaling v1", "autoscaling v2", "storage.k8s.io v1",
+              "certificates.k8s.io v1", "resource.k8s.io v1", "networking.k8s.io v1/ipaddresses",
+              "networking.k8s.io v1/servicecidrs", "networking.k8s.io v1/servicecidrs~1status",
+              "core v1/componentstatuses", "core v1/replicationcontrollers",
               "core v1/replicationcontrollers~1scale", "core v1/replicationcontrollers~1status",
               "core v1/pods~1attach", "core v1/pods~1exec", "core v1/pods~1portforward", "core v1/pods~1proxy",
               "core v1/pods~1resize", "core v1/services~1proxy",
-              "core v1/nodes~1proxy", "authentication.k8s.io v1/tokenreviews",
+              "core v1/nodes~1proxy",
               "authorization.k8s.io v1/localsubjectaccessreviews", "authorization.k8s.io v1/selfsubjectrulesreviews",
               "admissionregistration.k8s.io v1/validatingadmissionpolicies",
               "admissionregistration.k8s.io v1/validatingadmissionpolicies~1status",
               "admissionregistration.k8s.io v1/validatingadmissionpolicybindings"))}),
-    Known("PriorityClass, PodDisruptionBudget and Ingress are not served: kubectl create and get fail",
-          KINDS, {f"test_kubectl_create_kind[{kind}]": ("create", "get")
-                  for kind in ("priorityclass", "poddisruptionbudget", "ingress")}),
 
     # --- error texts beyond the two issue 10 names ---
     Known("decode errors are worded as Python's parsers word them, not as Go's (`invalid character 'n' looking for "
@@ -121,17 +96,20 @@ KNOWN: tuple[Known, ...] = (
     Known("415 and 406 answers are worded differently (upstream: `415: Unsupported Media Type`, `406: Not "
           "Acceptable\\n\\nAvailable representations: ...`)",
           ERROR_TEXTS, {"test_error[unsupported-patch-type]": MESSAGE, "test_error[not-acceptable]": MESSAGE}),
-    Known("a Status without details where upstream sends details {} (405, 406, 415, unknown resources)",
-          ERROR_TEXTS, {f"test_error[{case}]": ("error/body/details",) for case in (
+    Known("a Status without details where upstream sends details {} (405, 406, 415, unknown resources, a "
+          "forbidden path)",
+          ERROR_TEXTS, {**{f"test_error[{case}]": ("error/body/details",) for case in (
               "method-not-allowed-on-collection", "unknown-resource", "unknown-subresource",
-              "unsupported-patch-type", "not-acceptable")}),
+              "unsupported-patch-type", "not-acceptable")},
+              "test_service_account_issuer_discovery": ("anonymous/body/details",)}),
     Known("Invalid errors about request options or unnamed objects carry details.name \"\" (upstream omits it)",
           ERROR_TEXTS, {**{f"test_error[{case}]": ("error/body/details/name",) for case in (
               "apply-without-field-manager", "missing-name", "delete-bad-propagation-policy")},
               "test_list_resource_version_semantics": tuple(f"{step}/body/details/name" for step in (
                   "match-without-rv", "exact-rv-0", "bad-match")),
               **{f"test_watch_send_initial_events_invalid[{case}]": ("watch/body/details/name",)
-                 for case in ("no-match", "exact")}}),
+                 for case in ("no-match", "exact")},
+              "test_token_request": ("too-short/body/details/name",)}),
     Known("option validation errors use FieldValueInvalid with `Invalid value: ...` where upstream uses "
           "FieldValueForbidden or FieldValueNotSupported (`Forbidden: ...`, `Unsupported value: ...; supported "
           "values: ..., \"\"`), and report one cause where upstream reports two",

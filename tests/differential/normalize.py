@@ -16,7 +16,8 @@ It rewrites only what two correct API servers must answer differently; everythin
    `kubectl create token`) -> `<opaque token>`; a token Secret's `ca.crt` -> `<ca.crt>` (each server its CA).
 7. Ages: kubectl's AGE cells, and the cells of meta.k8s.io Tables that read as an age (`0s`, `3m12s`; a Table
    event after the first of a watch carries no column definitions to find the Age column by) -> `<age>`.
-8. Where the server listens: `serverAddress` values (discovery's serverAddressByClientCIDRs) -> `<address>`.
+8. Where the server listens: `serverAddress` values (discovery's serverAddressByClientCIDRs) -> `<address>`;
+   the port of a loopback URL (`https://127.0.0.1:PORT`: each server's issuer, jwks_uri) -> `<port>`.
 9. Names admission generates without generateName: the service-account volume `kube-api-access-XXXXX` ->
    `kube-api-access-<gen>`.
 10. The order of managedFields entries: upstream sorts them by operation, time and manager, and times are
@@ -40,6 +41,7 @@ AGE = re.compile(r"^(\d+[smhdy])+$|^<unknown>$")
 RV_IN_TEXT = re.compile(r"(current: |in record \(|object meta: )\d+")
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 OPAQUE_KEYS = {"resourceVersion": "<rv>", "continue": "<continue>", "serverAddress": "<address>"}
+LOOPBACK_URL = re.compile(r"(https?://127\.0\.0\.1:)\d+")
 API_ACCESS_VOLUME = re.compile(r"kube-api-access-[a-z0-9]{5}")
 TOKEN_SECRET = "kubernetes.io/service-account-token"
 JWT_TIMES = ("exp", "iat", "nbf")
@@ -102,6 +104,7 @@ def _string(value: str, generated: re.Pattern[str] | None) -> Any:
     if generated is not None:
         value = generated.sub(lambda m: m.group(1) + "<gen>", value)
     value = API_ACCESS_VOLUME.sub("kube-api-access-<gen>", value)
+    value = LOOPBACK_URL.sub(lambda m: m.group(1) + "<port>", value)
     value = UUID.sub("<uid>", value)
     value = RV_IN_TEXT.sub(lambda m: m.group(1) + "<rv>", value)
     value = TIME.sub("<time>", value)

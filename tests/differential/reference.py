@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "tools" / "k8s" / "build.sh"
 VERSION = "v1.34.12"
 SERVICE_CIDR = "10.96.0.0/12"  # kubeshim's ClusterIP range too
-ISSUER = "https://kubernetes.default.svc.cluster.local"
 BUILD_TIMEOUT = 1800  # a cold build on 2 busy cores
 
 
@@ -189,7 +188,9 @@ def start_reference(directory: Path, bin_dir: Path, ready_timeout: float = 120) 
         "--bind-address=127.0.0.1", f"--secure-port={ref.port}",
         f"--tls-cert-file={pki / 'apiserver.crt'}", f"--tls-private-key-file={pki / 'apiserver.key'}",
         f"--client-ca-file={pki / 'ca.crt'}", f"--token-auth-file={directory / 'tokens.csv'}",
-        f"--service-account-issuer={ISSUER}", f"--service-account-key-file={pki / 'sa.pub'}",
+        # the issuer is the server's URL, as kubeshim's by default, and the JWKS is served at its address
+        f"--service-account-issuer={ref.url}", "--external-hostname=127.0.0.1",
+        f"--service-account-key-file={pki / 'sa.pub'}",
         f"--service-account-signing-key-file={pki / 'sa.key'}", f"--service-cluster-ip-range={SERVICE_CIDR}",
         "--authorization-mode=RBAC", "--allow-privileged=true", "--profiling=false",
         f"--cert-dir={pki}", "--v=1",
@@ -198,7 +199,7 @@ def start_reference(directory: Path, bin_dir: Path, ready_timeout: float = 120) 
         _wait_ready(ref, time.monotonic() + ready_timeout)
         ref.processes["kube-controller-manager"] = _spawn("kube-controller-manager", [
             str(bin_dir / "kube-controller-manager"), f"--kubeconfig={ref.kubeconfig}",
-            "--controllers=serviceaccount,serviceaccount-token", "--leader-elect=false",
+            "--controllers=serviceaccount,serviceaccount-token,root-ca-cert-publisher", "--leader-elect=false",
             f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={pki / 'ca.crt'}",
             "--secure-port=0", "--profiling=false", "--v=1",
         ], directory)

@@ -62,6 +62,15 @@ def test_table_single_object_and_pages(pair: Pair) -> None:
     pair.run(scenario)
 
 
+def test_table_of_a_review_is_not_acceptable(pair: Pair) -> None:
+    """A SelfSubjectAccessReview has no stored object to describe: a Table of it is 406 (a conformance spec)."""
+    def scenario(s: Side) -> None:
+        s.request("table", "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", accept=TABLE,
+                  body={"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                        "spec": {"nonResourceAttributes": {"path": "/", "verb": "get"}}}, view=plain)
+    pair.run(scenario)
+
+
 def test_table_custom_resource(pair: Pair) -> None:
     """Printer columns of a CRD (FlyteWorkflow, installed on both at start)."""
     def scenario(s: Side) -> None:

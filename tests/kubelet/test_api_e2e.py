@@ -77,3 +77,32 @@ def test_unschedulable_pod(core: Any) -> None:
                                   if c.type == "PodScheduled" and c.status == "False"), None), 20)
     assert cond.reason == "Unschedulable" and cond.message == "0/1 nodes are available: 1 Insufficient cpu."
     core.delete_namespaced_pod("e2e-huge", "default", grace_period_seconds=0)
+
+
+TOKEN_CLIENT = """
+import json, os, ssl, urllib.request
+token = open('/var/run/secrets/kubeshim-e2e/token').read()
+url = f"https://{os.environ['KUBERNETES_SERVICE_HOST']}:{os.environ['KUBERNETES_SERVICE_PORT']}"
+request = urllib.request.Request(url + '/apis/authentication.k8s.io/v1/selfsubjectreviews', method='POST',
+                                 data=json.dumps({'apiVersion': 'authentication.k8s.io/v1',
+                                                  'kind': 'SelfSubjectReview'}).encode(),
+                                 headers={'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'})
+user = json.load(urllib.request.urlopen(request, context=ssl._create_unverified_context()))['status']['userInfo']
+print(user['username'], *user['extra']['authentication.kubernetes.io/pod-name'])
+"""
+
+
+def test_a_pod_calls_the_api_with_its_projected_token(core: Any) -> None:
+    """The kubelet's projected service-account token: a JWT bound to the pod, accepted by the API server."""
+    import sys
+    body = pod("e2e-token", [sys.executable, "-c", TOKEN_CLIENT], restartPolicy="Never", volumes=[
+        {"name": "token", "projected": {"sources": [{"serviceAccountToken": {"path": "token",
+                                                                             "expirationSeconds": 3607}}]}}])
+    body["spec"]["containers"][0].update(image="python:3.11", volumeMounts=[
+        {"name": "token", "mountPath": "/var/run/secrets/kubeshim-e2e", "readOnly": True}])
+    core.create_namespaced_pod("default", body)
+    done = wait_for(lambda: (p := core.read_namespaced_pod("e2e-token", "default")).status.phase
+                    in ("Succeeded", "Failed") and p, 30)
+    log = core.read_namespaced_pod_log("e2e-token", "default")
+    assert done.status.phase == "Succeeded", log
+    assert log == "system:serviceaccount:default:default e2e-token\n"

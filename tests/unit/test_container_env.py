@@ -79,3 +79,17 @@ def test_env_errors(env: list, message: str) -> None:
 def test_argv_expansion() -> None:
     c = {"command": ["echo", "$(GREETING)"], "args": ["$(WHO)", "$$(WHO)", "$(NOPE)"]}
     assert container_argv(c, {"GREETING": "hello", "WHO": "world"}) == ["echo", "hello", "world", "$(WHO)", "$(NOPE)"]
+
+
+def test_without_a_command_the_image_entrypoint_runs_with_the_container_args() -> None:
+    c = {"name": "c", "image": "agnhost", "args": ["netexec", "--http-port=$(PORT)"]}
+    assert container_argv(c, {"PORT": "8080"}, ("agnhost",), ("pause",)) == ["agnhost", "netexec", "--http-port=8080"]
+
+
+def test_without_command_or_args_the_image_entrypoint_runs_with_its_default_args() -> None:
+    assert container_argv({"name": "c", "image": "agnhost"}, {}, ("agnhost",), ("pause",)) == ["agnhost", "pause"]
+
+
+def test_a_command_replaces_the_image_entrypoint_and_its_default_args() -> None:
+    c = {"name": "c", "image": "agnhost", "command": ["sh", "-c", "true"]}
+    assert container_argv(c, {}, ("agnhost",), ("pause",)) == ["sh", "-c", "true"]

@@ -35,3 +35,11 @@ images:
     with pytest.raises(ImagePullError) as err:
         resolver.resolve("ubuntu:22.04")
     assert str(err.value).startswith('Failed to pull image "ubuntu:22.04"')
+
+
+def test_a_rule_gives_the_image_entrypoint_and_default_args() -> None:
+    resolver = ImageResolver.from_config([{"match": "registry.k8s.io/e2e-test-images/agnhost:*",
+                                           "path": ["/opt/k8s-test"], "entrypoint": ["agnhost"], "cmd": "pause"}],
+                                         None)
+    env = resolver.resolve("registry.k8s.io/e2e-test-images/agnhost:2.56")
+    assert (env.entrypoint, env.cmd) == (("agnhost",), ("pause",))

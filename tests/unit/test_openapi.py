@@ -277,3 +277,24 @@ def test_v2_protobuf_encoding(v2):
                     query_names.add(first(decode(query[0]), 4).decode())
     assert "fieldValidation" in query_names
     assert openapi.v2_protobuf(v2) is openapi.v2_protobuf(v2)  # cached
+
+
+def test_v2_publishes_a_crd_that_keeps_unknown_fields_at_its_root_as_a_bare_object() -> None:
+    entry = {**CRONTAB_ENTRY, "schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+    v2 = openapi.v2_document({"stable.example.com/v1": [entry]})
+    assert v2["definitions"]["com.example.stable.v1.CronTab"] == {
+        "type": "object", "x-kubernetes-group-version-kind": [
+            {"group": "stable.example.com", "kind": "CronTab", "version": "v1"}]}
+
+
+def test_v2_drops_properties_and_object_type_where_a_crd_keeps_unknown_fields(v2) -> None:
+    status = v2["definitions"]["com.example.stable.v1.CronTab"]["properties"]["status"]
+    assert status == {"x-kubernetes-preserve-unknown-fields": True}
+
+
+def test_v2_drops_the_type_of_a_nullable_crd_field() -> None:
+    schema = {"type": "object", "required": ["spec"], "properties": {
+        "spec": {"type": "object", "nullable": True, "properties": {"a": {"type": "string"}}}}}
+    v2 = openapi.v2_document({"stable.example.com/v1": [{**CRONTAB_ENTRY, "schema": schema}]})
+    definition = v2["definitions"]["com.example.stable.v1.CronTab"]
+    assert definition["properties"]["spec"] == {} and "required" not in definition

@@ -9,6 +9,7 @@ import pytest
 
 from localapi import LocalApi
 from shim.clients.base import PODS
+from shim.controllers.bootstrap import PRIORITY_CLASSES
 from shim.kubelet.scheduler import Scheduler, unfit_reasons, unschedulable_message
 
 
@@ -41,10 +42,13 @@ def test_unfit_reasons_and_message() -> None:
 
 async def test_priority_then_age(api: LocalApi) -> None:
     client = api.client
+    await client.create(PRIORITY_CLASSES, {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                                           "metadata": {"name": "high"}, "value": 100})
     pods = []
-    for name, prio in (("low-old", 0), ("high", 100), ("low-new", 0)):
+    for name, priority_class in (("low-old", ""), ("high", "high"), ("low-new", "")):
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
-               "spec": {"containers": [{"name": "c", "image": "python:3.11", **_req("1")}], "priority": prio}}
+               "spec": {"containers": [{"name": "c", "image": "python:3.11", **_req("1")}],
+                        "priorityClassName": priority_class}}
         pods.append(await client.create(PODS, pod, "default"))
         pods[-1]["metadata"]["creationTimestamp"] = f"2024-01-01T00:00:0{len(pods)}Z"
     node = {"metadata": {"labels": {}}, "status": {"allocatable": {"cpu": "2", "memory": "1Gi", "pods": "110"}}}

@@ -7,7 +7,7 @@ order, then env entries, each value `$(VAR)`-expanded against what is defined so
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from shim.kubelet.downward import field_value, resource_value
 from shim.kubelet.runtime.expand import expand
@@ -101,8 +101,16 @@ def _value_from(pod: dict[str, Any], container: dict[str, Any], ns: str, ref: di
     return ""
 
 
-def container_argv(container: dict[str, Any], env: Mapping[str, str]) -> list[str]:
-    """command + args with $(VAR) expansion. With no command there is no image ENTRYPOINT to fall back on."""
-    command = [expand(str(a), env) for a in container.get("command") or []]
-    args = [expand(str(a), env) for a in container.get("args") or []]
+def container_argv(container: dict[str, Any], env: Mapping[str, str], entrypoint: Sequence[str] = (),
+                   default_args: Sequence[str] = ()) -> list[str]:
+    """command + args with $(VAR) expansion. Without a command, the image's `entrypoint` runs with the
+    container's args, or with the image's `default_args` when it has none (Docker's ENTRYPOINT and CMD)."""
+    if container.get("command"):
+        command = [expand(str(a), env) for a in container["command"]]
+    else:
+        command = list(entrypoint)
+    if container.get("args"):
+        args = [expand(str(a), env) for a in container["args"]]
+    else:
+        args = [] if container.get("command") else list(default_args)
     return command + args

@@ -180,6 +180,54 @@ def crd_schema(schema: Obj | None, group: str, version: str, kind: str) -> Obj:
     return converted
 
 
+def crd_schema_v2(schema: Obj | None, group: str, version: str, kind: str) -> Obj:
+    """A CRD version's schema as upstream publishes it in OpenAPI v2, where kubectl validates against it.
+
+    A schema that keeps unknown fields at its root is published as a bare object (any property must pass
+    kubectl's v2 validation); elsewhere the keywords v2 lacks are dropped, and nodes that keep unknown fields or
+    are nullable lose their properties and items (and, for such objects and item-less arrays, their type), as
+    apiextensions-apiserver's v2 conversion does.
+    """
+    gvk = [{"group": group, "kind": kind, "version": version}]
+    if not isinstance(schema, dict) or not schema or schema.get(PRESERVE_UNKNOWN) is True:
+        return {"type": "object", GVK: gvk}
+    converted = crd_schema(_structural_v2(copy.deepcopy(schema)), group, version, kind)
+    converted[GVK] = gvk
+    return converted
+
+
+PRESERVE_UNKNOWN = "x-kubernetes-preserve-unknown-fields"
+
+
+def _structural_v2(node: Obj) -> Obj:
+    for key in ("allOf", "oneOf", "anyOf", "not"):
+        node.pop(key, None)
+    if node.pop("nullable", False):
+        for key in ("type", "items", "properties"):
+            node.pop(key, None)
+    if node.get(PRESERVE_UNKNOWN) is True:
+        node.pop("items", None)
+        node.pop("properties", None)
+        if node.get("type") == "object":
+            node.pop("type")
+    if node.get("type") == "array" and "items" not in node:
+        node.pop("type")
+    properties = node.get("properties")
+    if isinstance(properties, dict):
+        nullable = {name for name, sub in properties.items() if isinstance(sub, dict) and sub.get("nullable")}
+        if nullable and isinstance(node.get("required"), list):
+            node["required"] = [name for name in node["required"] if name not in nullable] or None
+            if node["required"] is None:
+                del node["required"]
+        for sub in properties.values():
+            if isinstance(sub, dict):
+                _structural_v2(sub)
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            _structural_v2(node[key])
+    return node
+
+
 def crd_list_schema(item_name: str, group: str, version: str, kind: str) -> Obj:
     return {
         "description": f"{kind}List is a list of {kind}",

@@ -6,8 +6,9 @@ from collections import OrderedDict
 from typing import Any, Mapping
 
 from shim.machinery import schemas
-from shim.machinery.openapi.definitions import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_VALUES
-from shim.machinery.openapi.names import V2_REF_PREFIX, V3_REF_PREFIX, Obj, canonical
+from shim.machinery.openapi.definitions import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_VALUES, crd_schema_v2
+from shim.machinery.openapi.names import (V2_REF_PREFIX, V3_REF_PREFIX, Obj, canonical, crd_definition_name,
+                                          split_group_version)
 from shim.machinery.openapi.v3 import v3_document
 
 _lock = threading.Lock()
@@ -36,6 +37,13 @@ def v2_document(group_versions: Mapping[str, list[Obj]]) -> Obj:
         for name, schema in document["components"]["schemas"].items():
             if name not in definitions:
                 definitions[name] = _v2_schema(schema)
+        default_group, default_version = split_group_version(group_version)
+        for entry in kinds:
+            if entry.get("schema") is not None:  # a custom resource: v2 has rules of its own
+                group = entry.get("group", default_group) or ""
+                version, kind = entry.get("version", default_version), entry["kind"]
+                definitions[crd_definition_name(group, version, kind)] = _v2_schema(
+                    crd_schema_v2(entry["schema"], group, version, kind))
     document = {
         "swagger": "2.0",
         "info": {"title": "Kubernetes", "version": f"v{schemas.schema_version()}.0"},

@@ -4,7 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from shim.machinery import errors, quantity, tables
-from shim.registry.strategy import Causes, Obj, Strategy, semantic
+from shim.registry.kinds.node import admit_pod_runtime_class
+from shim.registry.kinds.scheduling import admit_pod_priority
+from shim.registry.strategy import Causes, Obj, Strategy, Stored, semantic
 
 _MUTABLE_SPEC = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
                  "schedulingGates", "nodeName")
@@ -129,12 +131,11 @@ class PodStrategy(Strategy):
                     volume[source].setdefault("defaultMode", 420)
 
     def prepare_for_create(self, obj: Obj) -> None:
-        """What admission (service account, default tolerations, priority) and the registry add."""
+        """What admission (service account, default tolerations) and the registry add; Priority and
+        RuntimeClass admission follow in `admit`."""
         spec = obj.setdefault("spec", {})
         if not isinstance(spec, dict):
             return
-        spec.setdefault("priority", 0)
-        spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
         if "serviceAccountName" in spec:
             spec.setdefault("serviceAccount", spec["serviceAccountName"])
         else:
@@ -145,6 +146,13 @@ class PodStrategy(Strategy):
             {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
              "tolerationSeconds": 300}])
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
+
+    def admit(self, obj: Obj, old: Obj | None, stored: Stored) -> None:
+        """The Priority and RuntimeClass admission plugins, in upstream's order (a new pod's default tolerations,
+        which RuntimeClass merges into, are already in place)."""
+        admit_pod_priority(obj, old, stored)
+        if old is None:
+            admit_pod_runtime_class(obj, stored)
 
     def validate(self, obj: Obj) -> Causes:
         causes: Causes = []

@@ -11,9 +11,14 @@ from shim.registry.strategy import Causes, Obj, Strategy
 _RANGE = ipaddress.ip_network("10.96.0.0/12")
 
 
+#: the range's first address, as upstream gives it to the `kubernetes` Service
+KUBERNETES_SERVICE_IP = str(_RANGE.network_address + 1)
+
+
 def cluster_ip_for(namespace: str, name: str) -> str:
-    """A stable address per service name; collisions are harmless since nothing routes here."""
-    offset = zlib.crc32(f"{namespace}/{name}".encode()) % (_RANGE.num_addresses - 2) + 1
+    """A stable address per service name, never the `kubernetes` Service's; collisions are harmless since
+    nothing routes here."""
+    offset = zlib.crc32(f"{namespace}/{name}".encode()) % (_RANGE.num_addresses - 3) + 2
     return str(_RANGE.network_address + offset)
 
 

@@ -24,7 +24,7 @@ class StatusRules:
                 meta.pop(key, None)
 
     def validate_update(self, new: Obj, old: Obj) -> Causes:
-        return self.strategy.validate_update(new, old)
+        return self.strategy.validate_status_update(new, old)
 
 
 class Status(ObjectView):
