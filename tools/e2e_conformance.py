@@ -159,7 +159,7 @@ _VARIABLE = [
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "<uid>"),
     (re.compile(r"\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b"), "<address>"),
     (re.compile(r"\b[a-z0-9]+(-[a-z0-9]+)*-[a-z0-9]{4,5}\b"), "<name>"),
-    (re.compile(r"\d+(\.\d+)?"), "N"),
+    (re.compile(r"\b\d+(\.\d+)?\b"), "N"),
 ]
 
 
@@ -167,6 +167,8 @@ def cause_of(message: str) -> str:
     """A failure's first meaningful line with what varies between runs blanked out, so alike failures group."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     line = lines[0] if lines else "(no message)"
+    if len(line) < 20:  # gomega's "Expected / <value> / to equal / <value>": the lines after say what
+        line = " ".join(lines[:4])
     for pattern, replacement in _VARIABLE:
         line = pattern.sub(replacement, line)
     return line[:300]

@@ -55,26 +55,28 @@ class FieldTypes:
         """The part of `obj` a write through `subresource` can own (what `reset` keeps), in Go's view; comparing
         only that part gives the same sets for less work."""
         if subresource == "status":
-            obj = {k: v for k, v in obj.items() if k in ("apiVersion", "kind", "status")}
+            obj = {k: v for k, v in obj.items() if k in ("apiVersion", "kind", "metadata", "status")}
         elif self.status_subresource and not subresource and "status" in obj:
             obj = {k: v for k, v in obj.items() if k != "status"}
         return self.view(obj)
 
     def reset(self, subresource: str) -> Filter:
         """The fields a write through `subresource` may not own (upstream's ResetFields): status on the main
-        endpoint of a kind with a status subresource, everything but status through /status."""
+        endpoint of a kind with a status subresource, everything but status and metadata through /status (the
+        metadata a status write may not change, its rules keep as it was)."""
         if subresource == "status":
-            return lambda s: _only_status(s)
+            return _status_and_metadata
         if self.status_subresource and not subresource:
             return lambda s: s.recursive_difference(_STATUS)
         return lambda s: s
 
 
-def _only_status(fields: Set) -> Set:
+def _status_and_metadata(fields: Set) -> Set:
     out = Set()
-    status = fieldpath.field("status")
-    if status in fields.children:
-        out.children[status] = fields.children[status].copy()
+    for name in ("metadata", "status"):
+        element = fieldpath.field(name)
+        if element in fields.children:
+            out.children[element] = fields.children[element].copy()
     return out
 
 

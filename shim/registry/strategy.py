@@ -25,11 +25,18 @@ class Stored(Protocol):
     def items(self, storage: str) -> list[Obj]: ...
 
 
+#: the metadata upstream's ResetObjectMetaForStatus keeps as it was: what a status-only write may not change
+USER_METADATA = ("labels", "annotations", "finalizers", "ownerReferences", "generateName")
+
+
 class Strategy:
     """Defaults for a kind with spec and status, namespaced or not, validated as an RFC 1123 subdomain."""
 
     #: the status subresource exists: the main endpoint ignores status, /status ignores the rest
     has_status_subresource: bool = False
+    #: metadata a /status write cannot change (upstream's ResetObjectMetaForStatus for custom resources); built-in
+    #: kinds' status strategies mostly leave metadata to the writer (a namespace's annotations may change there)
+    status_keeps_metadata: tuple[str, ...] = ()
     #: metadata.generation is kept and bumped on spec changes
     tracks_generation: bool = True
     #: DELETE answers the deleted object rather than a Status (pods, custom resources)

@@ -187,6 +187,9 @@ KNOWN: tuple[Known, ...] = (
               "test_managed_fields_of_pod_containers": ("*/body/spec/volumes", "*/body/spec/containers/c/volumeMounts"),
               "test_delete_answers": ("unscheduled-pod/body/spec/volumes",
                                       "unscheduled-pod/body/spec/containers/c/volumeMounts")}),
+    Known("a namespace condition written without lastTransitionTime is served without it (upstream: null, Go's "
+          "time field without omitempty)", FOUND,
+          {"test_status_patch_may_change_metadata_of_built_in_kinds": ("namespace/body",)}),
     Known("service defaults: a headless service without selector gets no clusterIPs [None] and single-stack "
           "families (upstream: RequireDualStack, IPv4+IPv6); NodePort services lack externalTrafficPolicy Cluster",
           FOUND, {"test_service_defaults": ("headless/body/spec", "node-port/body/spec/externalTrafficPolicy")}),

@@ -13,7 +13,8 @@ It rewrites only what two correct API servers must answer differently; everythin
 5. The ClusterIP range: IPv4 addresses inside 10.96.0.0/12 -> `<clusterIP>` (both allocate from it at random).
 6. Token bytes: a JWT -> its header and claims, with times, ids and the key id normalised and the signature
    dropped; any other token where a token is expected (TokenRequest status, service-account token Secrets,
-   `kubectl create token`) -> `<opaque token>`; a token Secret's `ca.crt` -> `<ca.crt>` (each server its CA).
+   `kubectl create token`) -> `<opaque token>`; the `ca.crt` of a token Secret and of the `kube-root-ca.crt`
+   ConfigMap every namespace gets -> `<ca.crt>` (each server its CA).
 7. Ages: kubectl's AGE cells, and the cells of meta.k8s.io Tables that read as an age (`0s`, `3m12s`; a Table
    event after the first of a watch carries no column definitions to find the Age column by) -> `<age>`.
 8. Where the server listens: `serverAddress` values (discovery's serverAddressByClientCIDRs) -> `<address>`;
@@ -149,10 +150,17 @@ def _entry_order(entry: Any) -> tuple[str, ...]:
     return tuple(str(entry.get(k, "")) for k in ("operation", "manager", "subresource"))
 
 
+PEM = "-----BEGIN CERTIFICATE-----"
+
+
 def _tokens(obj: dict[str, Any]) -> dict[str, Any]:
-    """Rule 6 where a token is expected: a TokenRequest's status and a token Secret's data."""
+    """Rule 6 where a token or a CA is expected: a TokenRequest's status, a token Secret's data, the root CA
+    ConfigMap."""
     if obj.get("kind") == "TokenRequest" and isinstance(obj.get("status"), dict) and "token" in obj["status"]:
         return {**obj, "status": {**obj["status"], "token": token(obj["status"]["token"])}}
+    data = obj.get("data")
+    if isinstance(data, dict) and str(data.get("ca.crt", "")).startswith(PEM):  # kinds and names may be cut away
+        return {**obj, "data": {**data, "ca.crt": "<ca.crt>"}}
     if obj.get("kind") != "Secret" or obj.get("type") != TOKEN_SECRET or not isinstance(obj.get("data"), dict):
         return obj
     data = dict(obj["data"])

@@ -131,3 +131,24 @@ def test_namespace_delete(pair: Pair) -> None:
         s.json("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": other}})
         s.request("delete", "DELETE", f"/api/v1/namespaces/{other}", view=plain)
     pair.run(scenario)
+
+
+def test_status_patch_may_change_metadata_of_built_in_kinds(pair: Pair) -> None:
+    """namespaces/status and pods/status take the labels and annotations a patch sets (a conformance spec patches
+    a namespace's status with an annotation); pods/status keeps the owners."""
+    def scenario(s: Side) -> None:
+        s.request("namespace", "PATCH", f"/api/v1/namespaces/{s.ns}/status",
+                  content_type="application/merge-patch+json",
+                  body={"metadata": {"annotations": {"e2e-patched": "yes"}},
+                        "status": {"conditions": [{"type": "StatusPatch", "status": "True", "reason": "E2E",
+                                                   "message": "patched"}]}},
+                  view=lambda ns: (ns["metadata"].get("annotations"), ns["status"]))
+        s.request(None, "POST", f"/api/v1/namespaces/{s.ns}/pods", body={
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}})
+        s.request("pod", "PATCH", f"/api/v1/namespaces/{s.ns}/pods/p/status",
+                  content_type="application/merge-patch+json",
+                  body={"metadata": {"labels": {"a": "b"}, "ownerReferences": [
+                      {"apiVersion": "v1", "kind": "ConfigMap", "name": "c", "uid": "1"}]}},
+                  view=lambda pod: (pod["metadata"].get("labels"), pod["metadata"].get("ownerReferences")))
+    pair.run(scenario)

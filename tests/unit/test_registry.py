@@ -276,7 +276,8 @@ async def test_status_writes_status_only_and_the_main_endpoint_keeps_it(api: Api
             "spec": {**created["spec"], "activeDeadlineSeconds": 5}}
     updated = (await api.verbs.update(info, "default", "s", body, WRITE, subresource="status")).object
     assert updated["status"]["phase"] == "Running"
-    assert "labels" not in updated["metadata"] and "activeDeadlineSeconds" not in updated["spec"]
+    assert "activeDeadlineSeconds" not in updated["spec"]
+    assert updated["metadata"]["labels"] == {"x": "y"}  # pods/status may relabel, as upstream's
     assert updated["metadata"]["managedFields"][-1]["subresource"] == "status"
     main = await api.verbs.patch(info, "default", "s", Patch(MERGE, {"status": {"phase": "Failed"}}), WRITE)
     assert main.object["status"]["phase"] == "Running"
@@ -443,3 +444,22 @@ async def test_no_custom_resources_while_their_crd_terminates(api: Api) -> None:
 
 def test_the_admin_user_is_a_master() -> None:
     assert ADMIN.is_master and not User("x").is_master
+
+
+async def test_a_namespace_status_patch_keeps_the_annotation_it_sets(api: Api) -> None:
+    await api.create("namespaces", namespace("patched"))
+    condition = {"type": "StatusPatch", "status": "True"}
+    patch = Patch("application/merge-patch+json", {"metadata": {"annotations": {"e2e": "yes"}},
+                                                   "status": {"conditions": [condition]}})
+    written = await api.verbs.patch(api.info("namespaces"), "", "patched", patch, WRITE, subresource="status")
+    assert written.object["metadata"]["annotations"] == {"e2e": "yes"}
+    assert written.object["status"]["conditions"] == [{"type": "StatusPatch", "status": "True"}]
+
+
+async def test_a_pod_status_write_cannot_change_its_owners(api: Api) -> None:
+    await api.create("pods", pod("owned"), "default")
+    owner = {"apiVersion": "v1", "kind": "ConfigMap", "name": "c", "uid": "u"}
+    patch = Patch("application/merge-patch+json", {"metadata": {"ownerReferences": [owner], "labels": {"a": "b"}}})
+    written = await api.verbs.patch(api.info("pods"), "default", "owned", patch, WRITE, subresource="status")
+    assert "ownerReferences" not in written.object["metadata"]
+    assert written.object["metadata"]["labels"] == {"a": "b"}

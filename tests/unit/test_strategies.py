@@ -83,17 +83,20 @@ def test_namespace_lifecycle_rules() -> None:
     assert strategy.validate_name("Not-A-Label") != [] and strategy.validate_name("team") == []
 
 
-def test_status_rules_keep_everything_but_status() -> None:
+def test_status_rules_keep_the_spec_and_the_kinds_protected_metadata() -> None:
     old = _pod()
     old["metadata"]["labels"] = {"keep": "me"}
+    old["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": "n", "uid": "u"}]
     old["status"] = {"phase": "Pending"}
     new = copy.deepcopy(old)
     new["spec"]["restartPolicy"] = "Never"
     new["metadata"]["labels"] = {"changed": "yes"}
+    new["metadata"]["ownerReferences"] = []
     new["status"] = {"phase": "Running"}
     StatusRules(PodStrategy()).prepare_for_update(new, old)
     assert new["status"] == {"phase": "Running"}
-    assert new["spec"] == old["spec"] and new["metadata"]["labels"] == {"keep": "me"}
+    assert new["spec"] == old["spec"] and new["metadata"]["ownerReferences"] == old["metadata"]["ownerReferences"]
+    assert new["metadata"]["labels"] == {"changed": "yes"}
 
 
 def test_finalize_rules_keep_everything_but_spec_finalizers() -> None:

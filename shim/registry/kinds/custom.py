@@ -6,8 +6,8 @@ from typing import Any
 
 from shim.machinery import errors, schemas, structural, tables, typed
 from shim.machinery.managed_fields import FieldTypes
-from shim.machinery.openapi.definitions import typed_definition, crd_schema
-from shim.registry.strategy import Causes, Obj, Strategy
+from shim.machinery.openapi.definitions import crd_schema, typed_definition
+from shim.registry.strategy import USER_METADATA, Causes, Obj, Strategy
 
 #: what a version without a schema publishes in OpenAPI
 OPEN_SCHEMA = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
@@ -27,6 +27,7 @@ def json_path_value(obj: Obj, path: str) -> Any:
 
 class CustomResourceStrategy(Strategy):
     returns_deleted_object = True
+    status_keeps_metadata = USER_METADATA
     #: custom resources have no protobuf form
     protobuf = False
     #: strategic merge patches need Go struct tags; custom resources take JSON, merge and apply patches
@@ -50,8 +51,11 @@ class CustomResourceStrategy(Strategy):
     # -- storage --------------------------------------------------------------------------------------------
 
     def from_storage(self, obj: Obj) -> Obj:
-        """Versions of a CRD share their objects: one is served at this version by its apiVersion alone."""
+        """Versions of a CRD share their objects: one is served at this version by its apiVersion alone, with
+        the version's defaults filled in (objects stored before a default was added get it on every read, as
+        upstream defaults when decoding from storage)."""
         obj["apiVersion"] = self.api_version
+        self.default(obj)
         return obj
 
     def admit_create(self) -> None:

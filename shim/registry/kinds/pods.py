@@ -103,6 +103,8 @@ def _validate_resources(resources: Any, path: str, causes: Causes) -> None:
 
 class PodStrategy(Strategy):
     has_status_subresource = True
+    #: old kubelets corrupted them through pods/status, so upstream keeps them
+    status_keeps_metadata = ("ownerReferences",)
     returns_deleted_object = True
     field_names = frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                              "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",

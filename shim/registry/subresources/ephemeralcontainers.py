@@ -3,9 +3,8 @@ changes here, and ephemeral containers once added stay as they are (upstream's e
 from __future__ import annotations
 
 from shim.machinery import errors, names
-from shim.registry.strategy import Causes, Obj, Strategy, UpdateRules
+from shim.registry.strategy import USER_METADATA, Causes, Obj, Strategy, UpdateRules
 from shim.registry.subresource import ObjectView, SubresourceRules
-from shim.registry.subresources.status import KEPT_METADATA
 
 #: what an ephemeral container may not have: it is never restarted, exposed or sized
 FORBIDDEN = ("ports", "resources", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle")
@@ -18,7 +17,7 @@ class EphemeralContainersRules(SubresourceRules):
         meta = new["metadata"]
         new.clear()
         new.update({key: value for key, value in old.items() if key != "metadata"}, metadata=meta)
-        for key in KEPT_METADATA:
+        for key in USER_METADATA:
             if key in old["metadata"]:
                 meta[key] = old["metadata"][key]
             else:

@@ -4,12 +4,8 @@ from __future__ import annotations
 from shim.registry.strategy import Causes, Obj, Strategy, UpdateRules
 from shim.registry.subresource import ObjectView
 
-#: what a status write leaves as it was in metadata (everything else there is the store's)
-KEPT_METADATA = ("labels", "annotations", "finalizers", "ownerReferences", "generateName")
-
-
 class StatusRules:
-    """Everything but status stays: the kind's status rules decide, and metadata keeps its user fields."""
+    """Everything but status stays: the kind's status rules decide, and so does its `status_keeps_metadata`."""
 
     def __init__(self, strategy: Strategy) -> None:
         self.strategy = strategy
@@ -17,7 +13,7 @@ class StatusRules:
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         self.strategy.prepare_for_status_update(new, old)
         meta, old_meta = new["metadata"], old["metadata"]
-        for key in KEPT_METADATA:
+        for key in self.strategy.status_keeps_metadata:
             if key in old_meta:
                 meta[key] = old_meta[key]
             else:
