@@ -26,8 +26,10 @@ It
    Go field is a pointer (gogo writes pointer fields only when set; non-pointer
    fields always), whether its JSON tag lacks ``omitempty`` (or the field is
    required in the Kubernetes OpenAPI schema shipped by kubernetes-validate),
-   and whether it is an embedded struct inlined into its parent's JSON
-   (``Volume.volumeSource``, ``Probe.handler``, ...).  It also records each API
+   whether it is an embedded struct inlined into its parent's JSON
+   (``Volume.volumeSource``, ``Probe.handler``, ...), and the value of its ``+default=`` marker (what
+   upstream's OpenAPI publishes as the field's ``default``; server-side apply keys list items by it, e.g.
+   a port's ``protocol: TCP``).  It also records each API
    group/version's proto package and registered kinds (``register.go``) and the
    Go slice types that protobuf wraps in a message (``Verbs``, ``ExtraValue``).
 
@@ -65,6 +67,8 @@ _FIELD_RE = re.compile(r"^\t(?:(\w+)\s+)?(\*?)([\w.\[\]*]+(?:\[[\w.]+\][\w.*]+)?
 _TAG_RE = re.compile(r'(\w+):"([^"]*)"')
 _GROUP_RE = re.compile(r'GroupName\s*=\s*"([^"]*)"')
 _KNOWN_TYPES_RE = re.compile(r"&(\w+)\{\}")
+# openapi-gen's default marker, e.g. `// +default="TCP"` (values of other types, `ref(...)`, are not kept)
+_DEFAULT_RE = re.compile(r"^\s*//\s*\+default=(.+?)\s*$")
 
 
 def download(module: str, version: str) -> Path:
@@ -97,7 +101,15 @@ def parse_go_package(pkg_dir: Path) -> tuple[dict[str, dict[int, dict]], set[str
                 or name.endswith("swagger_doc_generated.go"):
             continue
         current: str | None = None
+        default: str | None = None  # the `// +default=` marker above the next field
+        field_default: str | None = None
         for line in path.read_text().splitlines():
+            marker = _DEFAULT_RE.match(line)
+            if marker:
+                default = marker.group(1)
+                continue
+            if not line.strip().startswith("//"):
+                field_default, default = default, None
             if current is None:
                 m = _STRUCT_RE.match(line)
                 if m:
@@ -139,6 +151,8 @@ def parse_go_package(pkg_dir: Path) -> tuple[dict[str, dict[int, dict]], set[str
                 "inline": inline,
                 "hidden": hidden,
             }
+            if field_default is not None and not field_default.startswith("ref("):
+                structs[current][number]["default"] = json.loads(field_default)
     return structs, slices
 
 
@@ -243,6 +257,8 @@ def write_kubernetes(args: argparse.Namespace) -> None:
                         a["json"] = facts["json"]
                     if facts["ptr"]:
                         a["ptr"] = 1
+                    if "default" in facts:
+                        a["default"] = facts["default"]
                     json_name = facts["json"] or f.name
                     if not facts["omitempty"] and not facts["inline"] and facts["json"] is not None:
                         a["keep"] = 1

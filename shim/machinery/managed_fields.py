@@ -1,197 +1,436 @@
-"""metadata.managedFields bookkeeping for Update operations (FieldsV1 sets, as upstream's fieldmanager).
+"""metadata.managedFields: who owns which fields, computed as kube-apiserver's field manager does.
 
-A manager that writes an object owns the fields it set or changed; other managers lose those fields.
-List elements are keyed `k:{"name":...}` when they carry a name (merge-keyed lists), `v:` for primitives,
-`i:N` otherwise — the same path encoding upstream uses.
+The model is structured-merge-diff's: each manager (identified by name, operation, apiVersion for updates and
+subresource) owns a `fieldpath.Set`. The steps follow upstream's field manager chain
+(k8s.io/apimachinery/pkg/util/managedfields/internal):
+
+- the managedFields a write carries replace the stored ones when they decode (an update or patch may set them;
+  `[]` or `[{}]` clears them), else the stored ones stay (`decodeLiveOrNew`); subresource writes always
+  keep the stored ones;
+- an object without managedFields is not tracked by updates until an apply (`skipNonApplied`), which first
+  gives everything already there to `before-first-apply`;
+- an update owns what it added or changed, compared with the stored object as Go types hold them (so a
+  field the server fills in after the request, such as a Service's clusterIP, is nobody's); what it changed
+  or removed is taken from everyone else (`structuredmerge` + `managedFieldsUpdater`);
+- an apply owns exactly the fields of its configuration; fields it applied before and no longer applies
+  are removed unless someone else owns them; changing a field another manager owns is a conflict unless
+  forced (`merge.Updater.Apply`); kubectl's own manager may take over what its client-side apply set
+  (`lastAppliedManager`) and keeps the last-applied annotation up to date (`lastAppliedUpdater`);
+- metadata the server owns is nobody's (`stripMeta`), at most ten update managers are kept
+  (`capManagers`), entries are sorted by operation, time and manager.
 """
 from __future__ import annotations
 
-from typing import Any
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
-import orjson
-
-from shim.machinery import timeutil
+from shim.machinery import errors, fieldpath, timeutil, typed
+from shim.machinery.fieldpath import Path, Set
 
 Obj = dict[str, Any]
-_SKIP_META = {"uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "name", "namespace",
-              "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"}
+Filter = Callable[[Set], Set]
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+MAX_UPDATE_MANAGERS = 10
+MAX_MANAGER_LENGTH = 128
+MAX_SUBRESOURCE_LENGTH = 256
+_STRIPPED = Set.of(*((fieldpath.field(name),) for name in ("apiVersion", "kind", "metadata")),
+                   *((fieldpath.field("metadata"), fieldpath.field(name)) for name in (
+                       "name", "namespace", "creationTimestamp", "selfLink", "uid", "clusterName", "generation",
+                       "managedFields", "resourceVersion")))
+_STATUS = Set.of((fieldpath.field("status"),))
 
 
-def _key_of(item: Any, index: int) -> str:
-    if isinstance(item, dict):
-        for key in ("name", "containerPort", "mountPath", "devicePath", "ip", "type", "port", "uid"):
-            if key in item and not isinstance(item[key], (dict, list)):
-                return "k:" + orjson.dumps({key: item[key]}).decode()
-        return f"i:{index}"
-    return "v:" + orjson.dumps(item).decode()
+@dataclass(frozen=True)
+class FieldTypes:
+    """What the field manager knows of a kind: its type, how Go holds its objects, its status subresource."""
+    api_version: str
+    kind: str
+    atom: typed.Atom
+    view: Callable[[Obj], Obj] = lambda obj: obj
+    status_subresource: bool = False
+
+    def scope(self, obj: Obj, subresource: str) -> Obj:
+        """The part of `obj` a write through `subresource` can own (what `reset` keeps), in Go's view; comparing
+        only that part gives the same sets for less work."""
+        if subresource == "status":
+            obj = {k: v for k, v in obj.items() if k in ("apiVersion", "kind", "metadata", "status")}
+        elif self.status_subresource and not subresource and "status" in obj:
+            obj = {k: v for k, v in obj.items() if k != "status"}
+        return self.view(obj)
+
+    def reset(self, subresource: str) -> Filter:
+        """The fields a write through `subresource` may not own (upstream's ResetFields): status on the main
+        endpoint of a kind with a status subresource, everything but status and metadata through /status (the
+        metadata a status write may not change, its rules keep as it was)."""
+        if subresource == "status":
+            return _status_and_metadata
+        if self.status_subresource and not subresource:
+            return lambda s: s.recursive_difference(_STATUS)
+        return lambda s: s
 
 
-def fields_of(value: Any, top: bool = True) -> Obj:
-    """The FieldsV1 set of a value: nested dicts with `f:`/`k:`/`v:` keys; `.` marks an owned element."""
-    out: Obj = {}
-    if isinstance(value, dict):
-        for key, child in value.items():
-            if top:
-                if key in ("apiVersion", "kind", "status"):
-                    continue
-                if key == "metadata" and isinstance(child, dict):
-                    meta = {k: v for k, v in child.items() if k not in _SKIP_META}
-                    if meta:
-                        out["f:metadata"] = fields_of(meta, False)
-                    continue
-            out["f:" + key] = fields_of(child, False) if isinstance(child, (dict, list)) else {}
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            if isinstance(item, dict):
-                sub = fields_of(item, False)
-                sub["."] = {}
-            else:
-                sub = fields_of(item, False) if isinstance(item, list) else {}
-            out[_key_of(item, i)] = sub
+def _status_and_metadata(fields: Set) -> Set:
+    out = Set()
+    for name in ("metadata", "status"):
+        element = fieldpath.field(name)
+        if element in fields.children:
+            out.children[element] = fields.children[element].copy()
     return out
 
 
-def _changed(new: Any, old: Any) -> Obj:
-    """The FieldsV1 paths of `new` whose value differs from `old` (all of `new` when there was nothing)."""
-    if old is None:
-        return fields_of(new, False)
-    out: Obj = {}
-    if isinstance(new, dict) and isinstance(old, dict):
-        for key, child in new.items():
-            if key not in old:
-                out["f:" + key] = fields_of(child, False)
-            elif child != old[key]:
-                sub = _changed(child, old[key])
-                # a map or list that only lost entries is not set by this write: see _removed
-                if sub or not _same_container(child, old[key]):
-                    out["f:" + key] = sub
-    elif isinstance(new, list) and isinstance(old, list):
-        before = {_key_of(item, i): item for i, item in enumerate(old)}
-        for i, item in enumerate(new):
-            key = _key_of(item, i)
-            if key not in before or before[key] != item:
-                sub = _changed(item, before.get(key))
-                if isinstance(item, dict) and key not in before:
-                    sub["."] = {}
-                if sub or key not in before or not _same_container(item, before[key]):
-                    out[key] = sub
+@dataclass
+class Owned:
+    fields: Set
+    api_version: str
+    applied: bool
+
+
+@dataclass
+class Managed:
+    """Managers (by identifier) with their sets and times."""
+    owners: dict[str, Owned] = field(default_factory=dict)
+    times: dict[str, Any] = field(default_factory=dict)
+
+
+class Conflicts(Exception):
+    def __init__(self, conflicts: list[tuple[str, Path]]) -> None:
+        super().__init__(conflicts)
+        self.conflicts = conflicts
+
+
+# -- identifiers and encoding ---------------------------------------------------------------------------------
+
+
+def manager_id(manager: str, operation: str, api_version: str, subresource: str) -> str:
+    """Upstream's manager identifier: the entry without time and fields (and without apiVersion for Apply)."""
+    entry = {"manager": manager, "operation": operation,
+             "apiVersion": "" if operation == "Apply" else api_version, "subresource": subresource}
+    return json.dumps({k: v for k, v in entry.items() if v}, separators=(",", ":"))
+
+
+def decode(entries: Any) -> Managed:
+    """Stored managedFields as sets; raises ValueError where upstream's decoder refuses them."""
+    if entries is None:
+        return Managed()
+    if not isinstance(entries, list):
+        raise ValueError("managedFields must be a list")
+    out = Managed()
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ValueError(f"managed fields entry {i} is not an object")
+        operation = entry.get("operation")
+        if operation not in ("Apply", "Update"):
+            raise ValueError("operation must be `Apply` or `Update`")
+        api_version = entry.get("apiVersion")
+        if not isinstance(api_version, str) or not api_version:
+            raise ValueError("apiVersion must not be empty")
+        fields_type = entry.get("fieldsType")
+        if fields_type != "FieldsV1":
+            raise ValueError(f"invalid fieldsType in managed fields entry {i}")
+        manager, subresource = entry.get("manager", ""), entry.get("subresource", "")
+        if not isinstance(manager, str) or not isinstance(subresource, str):
+            raise ValueError(f"invalid manager in managed fields entry {i}")
+        try:
+            owned = Set.from_fields(entry.get("fieldsV1") or {})
+        except fieldpath.InvalidFields as err:
+            raise ValueError(f"error decoding set: {err}") from None
+        key = manager_id(manager, operation, api_version, subresource)
+        out.owners[key] = Owned(owned, api_version, operation == "Apply")
+        out.times[key] = entry.get("time")
     return out
 
 
-def _same_container(a: Any, b: Any) -> bool:
-    return (isinstance(a, dict) and isinstance(b, dict)) or (isinstance(a, list) and isinstance(b, list))
+def is_reset(entries: Any) -> bool:
+    """`managedFields: []` or `[{}]`: the writer clears them."""
+    return isinstance(entries, list) and (not entries or entries == [{}])
 
 
-def _removed(new: Any, old: Any) -> Obj:
-    """The FieldsV1 paths `old` had and `new` has not; `{}` marks a whole subtree gone (for _subtract)."""
-    out: Obj = {}
-    if isinstance(new, dict) and isinstance(old, dict):
-        for key, child in old.items():
-            if key not in new:
-                out["f:" + key] = {}
-            elif _same_container(new[key], child):
-                sub = _removed(new[key], child)
-                if sub:
-                    out["f:" + key] = sub
-    elif isinstance(new, list) and isinstance(old, list):
-        after = {_key_of(item, i): item for i, item in enumerate(new)}
-        for i, item in enumerate(old):
-            key = _key_of(item, i)
-            if key not in after:
-                out[key] = {}
-            elif _same_container(after[key], item):
-                sub = _removed(after[key], item)
-                if sub:
-                    out[key] = sub
-    return out
+def encode(managed: Managed) -> list[Obj]:
+    """managedFields entries, sorted as upstream sorts them."""
+    out = []
+    for key, owned in managed.owners.items():
+        ident = json.loads(key)
+        entry: Obj = {"manager": ident.get("manager", ""),
+                      "operation": "Apply" if owned.applied else "Update", "apiVersion": owned.api_version}
+        if managed.times.get(key) is not None:
+            entry["time"] = managed.times[key]
+        entry["fieldsType"] = "FieldsV1"
+        entry["fieldsV1"] = owned.fields.to_fields()
+        if ident.get("subresource"):
+            entry["subresource"] = ident["subresource"]
+        out.append(entry)
+
+    def order(e: Obj) -> tuple[Any, ...]:
+        return (e["operation"], str(e.get("time") or ""), e["manager"], e["apiVersion"], e.get("subresource", ""))
+    return sorted(out, key=order)
 
 
-def _body(obj: Obj) -> Obj:
-    """The fields a manager can own outside metadata and status."""
-    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "status", "metadata")}
+def validate(entries: Any) -> list[dict[str, str]]:
+    """Causes for managedFields that decode but that ObjectMeta validation refuses."""
+    causes: list[dict[str, str]] = []
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        path = f"metadata.managedFields[{i}]"
+        manager = entry.get("manager", "") if isinstance(entry, dict) else ""
+        if len(manager.encode()) > MAX_MANAGER_LENGTH:
+            causes.append(errors.field_too_long(f"{path}.manager", "", MAX_MANAGER_LENGTH))
+        for pos, char in enumerate(manager):
+            if not char.isprintable():
+                causes.append(errors.field_invalid(f"{path}.manager", manager,
+                                                   f"invalid character U+{ord(char):04X} (at position {pos})"))
+        subresource = entry.get("subresource", "") if isinstance(entry, dict) else ""
+        if len(subresource) > MAX_SUBRESOURCE_LENGTH:
+            causes.append(errors.field_too_long(f"{path}.subresource", "", MAX_SUBRESOURCE_LENGTH))
+    return causes
 
 
-def _owned_meta(obj: Obj) -> Obj:
-    """The metadata fields a manager can own (labels, annotations, ...; not the server's own)."""
-    return {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _SKIP_META}
+def comparable(entries: Any) -> Any:
+    """managedFields without their times: a write that changes only those changes nothing."""
+    if not isinstance(entries, list):
+        return entries
+    return [{k: v for k, v in e.items() if k != "time"} if isinstance(e, dict) else e for e in entries]
 
 
-def _removed_object(new: Obj, old: Obj | None, subresource: str) -> Obj:
-    if old is None:
-        return {}
-    if subresource == "status":
-        sub = _removed(new.get("status") or {}, old.get("status") or {})
-        return {"f:status": sub} if sub else {}
-    out = _removed(_body(new), _body(old))
-    m = _removed(_owned_meta(new), _owned_meta(old))
-    if m:
-        out["f:metadata"] = m
-    return out
-
-
-def _changed_object(new: Obj, old: Obj | None, subresource: str) -> Obj:
-    if subresource == "status":
-        if not isinstance(new.get("status"), dict):
-            return {}
-        sub = _changed(new["status"], (old or {}).get("status"))
-        return {"f:status": sub} if sub else {}
-    if old is None:
-        return fields_of(new)
-    out = _changed(_body(new), _body(old))
-    m = _changed(_owned_meta(new), _owned_meta(old))
-    if m:
-        out["f:metadata"] = m
-    return out
-
-
-def _subtract(owned: Obj, taken: Obj) -> Obj:
-    out: Obj = {}
-    for key, child in owned.items():
-        if key in taken:
-            if child and taken[key]:
-                rest = _subtract(child, taken[key])
-                if rest:
-                    out[key] = rest
-            continue
-        out[key] = child
-    return out
-
-
-def record(obj: Obj, old: Obj | None, manager: str, operation: str, api_version: str, subresource: str) -> None:
-    """Give `manager` the fields this write set or changed, take them from everyone else, and drop the fields
-    the write removed from every manager (structured-merge-diff's Update)."""
+def _store(obj: Obj, managed: Managed) -> None:
     meta = obj.setdefault("metadata", {})
-    changed = _changed_object(obj, old, subresource)
-    removed = _removed_object(obj, old, subresource)
-    entries = [e for e in (meta.get("managedFields") or []) if isinstance(e, dict)]
-    if old is not None and "managedFields" not in meta:
-        entries = list(old.get("metadata", {}).get("managedFields") or [])
-    if not changed and not removed:
-        if entries:
-            meta["managedFields"] = entries
+    entries = encode(managed)
+    if entries:
+        meta["managedFields"] = entries
+    else:
+        meta.pop("managedFields", None)
+
+
+# -- update ---------------------------------------------------------------------------------------------------
+
+
+def update(types: FieldTypes, live: Obj | None, new: Obj, manager: str, subresource: str = "") -> None:
+    """Record in `new` the managedFields after `manager` wrote it over `live` (None: a create) with an update,
+    a patch or a create. Mutates `new`'s metadata."""
+    meta = new.setdefault("metadata", {})
+    live_meta = (live or {}).get("metadata") or {}
+    managed = _live_or_new(live_meta.get("managedFields"), meta.get("managedFields"), bool(subresource))
+    meta.pop("managedFields", None)
+    if not managed.owners and live is not None:
+        return  # untracked until an apply
+    ident = manager_id(manager or "unknown", "Update", types.api_version, subresource)
+    # a create compares with the empty object (upstream's `Creater.New`, as Go holds it)
+    base = live if live is not None else {"apiVersion": types.api_version, "kind": types.kind}
+    _update(types, types.scope(base, subresource), types.scope(new, subresource), managed, ident,
+            types.reset(subresource))
+    _cap(managed, types.api_version)
+    _store(new, managed)
+
+
+def _live_or_new(live_entries: Any, new_entries: Any, subresource: bool) -> Managed:
+    if not subresource:
+        if is_reset(new_entries):
+            return Managed()
+        try:
+            managed = decode(new_entries)
+        except ValueError:
+            managed = Managed()
+        if managed.owners:
+            return managed
+    try:
+        return decode(live_entries)
+    except ValueError:
+        return Managed()
+
+
+def _update(types: FieldTypes, live: Obj, new: Obj, managed: Managed, ident: str, reset: Filter) -> None:
+    """An update's ownership: the changed fields leave their other owners and join `ident`'s."""
+    comparison = typed.compare(live, new, types.atom).filtered(reset)
+    _take(managed, comparison, skip=None)
+    current = comparison.modified.union(comparison.added).difference(_STRIPPED)
+    if current.empty():
         return
-    kept = []
-    mine = None
-    for e in entries:
-        if (e.get("manager"), e.get("operation"), e.get("subresource", "")) == (manager, operation, subresource):
-            mine = e
+    previous = managed.owners.get(ident)
+    owned = current if previous is None else current.union(previous.fields)
+    managed.owners[ident] = Owned(owned, types.api_version, False)
+    managed.times[ident] = timeutil.now_string()
+
+
+def _take(managed: Managed, comparison: typed.Comparison, skip: str | None) -> list[tuple[str, Path]]:
+    """Take the changed fields from their owners (all but `skip`); returns what was taken (the conflicts)."""
+    changed = comparison.modified.union(comparison.added)
+    taken: list[tuple[str, Path]] = []
+    for key in list(managed.owners):
+        if key == skip:
             continue
-        rest = _subtract(_subtract(e.get("fieldsV1") or {}, changed), removed)
-        if rest:
-            kept.append({**e, "fieldsV1": rest})
-    owned = changed if mine is None else _merge(_subtract(mine.get("fieldsV1") or {}, removed), changed)
-    if not owned:
-        meta["managedFields"] = kept
+        owned = managed.owners[key]
+        conflict = owned.fields.intersection(changed)
+        taken.extend((key, path) for path in conflict.paths())
+        rest = owned.fields.difference(conflict).difference(comparison.removed)
+        if rest.empty():
+            del managed.owners[key]
+            managed.times.pop(key, None)
+        else:
+            owned.fields = rest
+    return taken
+
+
+def _cap(managed: Managed, api_version: str) -> None:
+    """At most MAX_UPDATE_MANAGERS update managers: the oldest merge into `ancient-changes`, per version."""
+    updaters = [key for key, owned in managed.owners.items() if not owned.applied]
+    if len(updaters) <= MAX_UPDATE_MANAGERS:
         return
-    entry: Obj = {"manager": manager, "operation": operation, "apiVersion": api_version,
-                  "time": timeutil.now_string(), "fieldsType": "FieldsV1", "fieldsV1": owned}
-    if subresource:
-        entry["subresource"] = subresource
-    meta["managedFields"] = kept + [entry]
+    updaters.sort(key=lambda key: (str(managed.times.get(key) or ""), key))
+    first_of_version: dict[str, str] = {}
+    count = len(updaters)
+    for key in updaters:
+        if count <= MAX_UPDATE_MANAGERS:
+            break
+        owned = managed.owners[key]
+        bucket = manager_id("ancient-changes", "Update", owned.api_version, "")
+        if owned.api_version not in first_of_version:
+            first_of_version[owned.api_version] = key
+            continue
+        if bucket not in managed.owners:
+            first = first_of_version[owned.api_version]
+            managed.owners[bucket] = managed.owners.pop(first)
+            managed.times[bucket] = managed.times.pop(first, None)
+        merged = managed.owners[bucket]
+        managed.owners[bucket] = Owned(owned.fields.union(merged.fields), owned.api_version, owned.applied)
+        managed.times[bucket] = managed.times.get(key)
+        del managed.owners[key]
+        managed.times.pop(key, None)
+        count -= 1
 
 
-def _merge(a: Obj, b: Obj) -> Obj:
-    out = dict(a)
-    for key, child in b.items():
-        out[key] = _merge(out[key], child) if key in out and isinstance(out[key], dict) else child
-    return out
+# -- apply ----------------------------------------------------------------------------------------------------
+
+
+def apply(types: FieldTypes, live: Obj | None, config: Obj, manager: str, force: bool,
+          subresource: str = "") -> Obj:
+    """The object after `manager` applied `config` to `live` (None: it does not exist yet), its managedFields
+    set; raises a 409 StatusError on conflicts unless `force`."""
+    base: Obj = live if live is not None else {"apiVersion": types.api_version, "kind": types.kind, "metadata": {}}
+    try:
+        managed = decode((base.get("metadata") or {}).get("managedFields"))
+    except ValueError:
+        managed = Managed()
+    reset = types.reset(subresource)
+    if not managed.owners and live is not None:
+        _update(types, types.scope({"apiVersion": types.api_version, "kind": types.kind}, subresource),
+                types.scope(live, subresource), managed,
+                manager_id("before-first-apply", "Update", types.api_version, subresource), reset)
+    ident = manager_id(manager, "Apply", "", subresource)
+    try:
+        result, after = _apply(types, base, config, managed, ident, force, subresource)
+    except Conflicts as err:
+        if manager != "kubectl":
+            raise conflict_error(err.conflicts) from None
+        allowed = _allowed_by_last_applied(types, base)
+        rest = [(m, p) for m, p in err.conflicts if allowed is None or not allowed.has(p)]
+        if rest:
+            raise conflict_error(rest) from None
+        result, after = _apply(types, base, config, managed, ident, True, subresource)
+    if not typed.equal(types.view(base), types.view(result)):
+        after.times[ident] = timeutil.now_string()
+    meta = result.setdefault("metadata", {})
+    meta.pop("managedFields", None)
+    if manager == "kubectl" and (meta.get("annotations") or {}).get(LAST_APPLIED):
+        meta["annotations"][LAST_APPLIED] = last_applied(config)
+    _store(result, after)
+    return result
+
+
+def _apply(types: FieldTypes, live: Obj, config: Obj, managed: Managed, ident: str, force: bool,
+           subresource: str) -> tuple[Obj, Managed]:
+    """structured-merge-diff's Updater.Apply on a copy of `managed`."""
+    reset = types.reset(subresource)
+    managed = Managed({k: Owned(v.fields, v.api_version, v.applied) for k, v in managed.owners.items()},
+                      dict(managed.times))
+    merged = typed.merge(live, config, types.atom)
+    merged = merged if isinstance(merged, dict) else {}
+    previous = managed.owners.get(ident)
+    managed.owners[ident] = Owned(reset(typed.to_field_set(config, types.atom)).difference(_STRIPPED),
+                                  types.api_version, True)
+    managed.times.setdefault(ident, None)
+    if previous is not None and not previous.fields.empty():
+        merged = _prune(types.atom, merged, managed, previous.fields)
+    comparison = typed.compare(types.scope(live, subresource), types.scope(merged, subresource),
+                               types.atom).filtered(reset)
+    changed = comparison.modified.union(comparison.added)
+    conflicts = [(key, path) for key, owned in managed.owners.items() if key != ident
+                 for path in owned.fields.intersection(changed).paths()]
+    if conflicts and not force:
+        raise Conflicts(conflicts)
+    _take(managed, comparison, skip=ident)
+    return merged, managed
+
+
+def _prune(atom: typed.Atom, merged: Obj, managed: Managed, last: Set) -> Obj:
+    """Remove what the applier applied last time and no longer applies, unless someone else owns it."""
+    def ensure(fields: Set) -> Set:
+        return typed.ensure_named_fields_are_members(fields, atom)
+
+    last_set = ensure(last)
+    pruned = typed.remove_items(merged, last_set, atom)
+    owned = Set()
+    for entry in managed.owners.values():
+        owned = owned.union(entry.fields)
+    merged_set = ensure(typed.to_field_set(merged, atom))
+    pruned_set = ensure(typed.to_field_set(pruned, atom))
+    pruned = typed.remove_items(merged, merged_set.difference(pruned_set.union(ensure(owned))), atom)
+    pruned_set = ensure(typed.to_field_set(pruned, atom))
+    result = typed.remove_items(merged, merged_set.difference(pruned_set).intersection(last_set), atom)
+    return result if isinstance(result, dict) else {}
+
+
+def _allowed_by_last_applied(types: FieldTypes, live: Obj) -> Set | None:
+    """The fields kubectl's client-side apply set and the live object still holds as it set them: a
+    server-side apply by `kubectl` may take them over."""
+    text = ((live.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    if not text:
+        return None
+    try:
+        last = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(last, dict) or last.get("apiVersion") != types.api_version:
+        return None
+    comparison = typed.compare(last, types.view(live), types.atom)
+    return typed.to_field_set(last, types.atom).difference(comparison.modified).difference(
+        comparison.added).difference(comparison.removed)
+
+
+def last_applied(config: Obj) -> str:
+    """The last-applied annotation for `config`: itself without that annotation, as Go's JSON encoder
+    writes it."""
+    body = json.loads(json.dumps(config))
+    annotations = (body.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict):
+        annotations.pop(LAST_APPLIED, None)
+    text = json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
+
+
+def conflict_error(conflicts: list[tuple[str, Path]]) -> errors.StatusError:
+    """Upstream's 409 for apply conflicts: one cause per conflicting field, the message listing them."""
+    causes = [{"reason": "FieldManagerConflict", "message": f"conflict with {_print_manager(m)}",
+               "field": fieldpath.render(p)} for m, p in conflicts]
+    if len(conflicts) == 1:
+        manager, path = conflicts[0]
+        message = f"Apply failed with 1 conflict: conflict with {_print_manager(manager)}: {fieldpath.render(path)}"
+    else:
+        by_manager: dict[str, list[Path]] = {}
+        for manager, path in conflicts:
+            by_manager.setdefault(manager, []).append(path)
+        lines = []
+        for manager in sorted(by_manager):
+            lines.append(f"conflicts with {_print_manager(manager)}:")
+            lines.extend(f"- {fieldpath.render(p)}" for p in by_manager[manager])
+        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+    return errors.StatusError(409, "Conflict", message, causes=causes)
+
+
+def _print_manager(key: str) -> str:
+    ident = json.loads(key)
+    text = json.dumps(ident.get("manager", ""))
+    if ident.get("subresource"):
+        text += f" with subresource {json.dumps(ident['subresource'])}"
+    if ident.get("operation") == "Update":
+        text += f" using {ident.get('apiVersion', '')}"
+    return text

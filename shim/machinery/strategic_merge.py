@@ -25,13 +25,6 @@ Ordering of merged lists reproduces upstream exactly, including how Go slice ali
 after a deletion count as "live" when `$setElementOrder` is applied (visible in upstream's test
 "add map and delete map from merging list").
 
-`list_types=True` adds the structural-schema view (for CRD-style schemas, where no patch metadata exists):
-`x-kubernetes-list-type: map` lists merge by all their `x-kubernetes-list-map-keys` (so container ports keyed
-by containerPort+protocol stay distinct), `set` lists are unioned, `atomic` lists are replaced. Upstream
-strategic merge never does this: with the default `list_types=False`, container ports merge by `containerPort`
-alone (kubernetes/kubernetes#39188) and map-typed lists without a patch strategy are replaced, exactly as a
-real API server does for built-in kinds.
-
 Errors are `StatusError`s with upstream's codes: malformed directive lists 400 BadRequest, lists of lists 422,
 and everything upstream reports as a plain error (missing merge key, unknown `$patch` value, order mismatch)
 500 with no reason, the message worded as upstream's.
@@ -57,8 +50,6 @@ DELETE_FROM_PRIMITIVE_LIST = "$deleteFromPrimitiveList"
 
 PATCH_STRATEGY = "x-kubernetes-patch-strategy"
 PATCH_MERGE_KEY = "x-kubernetes-patch-merge-key"
-LIST_TYPE = "x-kubernetes-list-type"
-LIST_MAP_KEYS = "x-kubernetes-list-map-keys"
 
 _MISSING = object()
 _DROP = object()  # a value that must not appear in the result (a map carrying `$patch: delete`)
@@ -68,8 +59,7 @@ Items = list[Any]         # a decoded JSON array
 Identity = tuple[Any, ...]  # a hashable identity of a JSON value or of a list element's merge key(s)
 
 
-def strategic_merge_patch(original: Obj | None, patch: Any, schema: Obj | None, *,
-                          list_types: bool = False) -> Obj:
+def strategic_merge_patch(original: Obj | None, patch: Any, schema: Obj | None) -> Obj:
     """Apply a strategic merge `patch` to `original` using the patch metadata of `schema`.
 
     `schema` is the kind's schema (`schemas.definition_for(...)`, or any node whose `$ref`s `schemas.resolve`
@@ -81,7 +71,7 @@ def strategic_merge_patch(original: Obj | None, patch: Any, schema: Obj | None, 
         original = {}
     if not isinstance(original, dict):
         raise bad_request("invalid JSON document")
-    result = _merge_map(_copy(original), _copy(patch), schema, list_types)
+    result = _merge_map(_copy(original), _copy(patch), schema)
     return result
 
 
@@ -187,7 +177,7 @@ class _Field:
 _NO_FIELD = _Field(None, "", ())
 
 
-def _lookup(schema: Any, key: str, for_list: bool, list_types: bool) -> _Field:
+def _lookup(schema: Any, key: str, for_list: bool) -> _Field:
     """Patch metadata and sub-schema of field `key` of the object `schema` describes."""
     resolved = schemas.resolve(schema) if schema is not None else None
     if not isinstance(resolved, dict):
@@ -209,15 +199,6 @@ def _lookup(schema: Any, key: str, for_list: bool, list_types: bool) -> _Field:
     if for_list:
         target = schemas.resolve(node)
         sub = target.get("items") if isinstance(target, dict) else None
-        if list_types and isinstance(target, dict):
-            list_type = node.get(LIST_TYPE, target.get(LIST_TYPE))
-            map_keys = node.get(LIST_MAP_KEYS, target.get(LIST_MAP_KEYS))
-            if list_type == "map" and map_keys:
-                strategy, keys = MERGE, tuple(map_keys)
-            elif list_type == "set":
-                strategy, keys = MERGE, ()
-            elif list_type == "atomic":
-                strategy, keys = "", ()
     return _Field(sub, strategy, keys)
 
 
@@ -313,17 +294,17 @@ def _partition(items: Items, by: Items, keys: tuple[str, ...], is_map: bool) -> 
 
 # ---------------------------------------------------------------------------------------------- new values
 
-def _fresh_value(value: Any, field: _Field, list_types: bool) -> Any:
+def _fresh_value(value: Any, field: _Field) -> Any:
     """A patch value that lands where the original had nothing (or something of another type): cleaned of
     directives and nulls, as upstream's discardNullValuesFromPatch + removeDirectives do."""
     if isinstance(value, dict):
-        return _fresh_map(value, field.schema, list_types)
+        return _fresh_map(value, field.schema)
     if isinstance(value, list):
-        return _fresh_list(value, field.schema, list_types)
+        return _fresh_list(value, field.schema)
     return value
 
 
-def _fresh_map(value: Obj, schema: Any, list_types: bool) -> Any:
+def _fresh_map(value: Obj, schema: Any) -> Any:
     if DIRECTIVE in value:
         directive = value[DIRECTIVE]
         if directive == DELETE:
@@ -331,18 +312,18 @@ def _fresh_map(value: Obj, schema: Any, list_types: bool) -> Any:
         if directive not in (REPLACE, MERGE):
             raise _server_error(f"unknown patch type: {_go(directive)} in map: {_go(value)}")
         value = {k: v for k, v in value.items() if k != DIRECTIVE}
-    return _merge_map({}, value, schema, list_types)
+    return _merge_map({}, value, schema)
 
 
-def _fresh_list(value: Items, item_schema: Any, list_types: bool) -> Items:
+def _fresh_list(value: Items, item_schema: Any) -> Items:
     cleaned: Items = []
     for element in value:
         if isinstance(element, dict):
             if DIRECTIVE in element:  # a delete of nothing, or a list-level marker: neither is an element
                 continue
-            cleaned.append(_merge_map({}, element, item_schema, list_types))
+            cleaned.append(_merge_map({}, element, item_schema))
         elif isinstance(element, list):
-            cleaned.append(_fresh_list(element, None, list_types))
+            cleaned.append(_fresh_list(element, None))
         else:
             cleaned.append(element)
     return cleaned
@@ -359,7 +340,7 @@ def _extract_key(directive_key: str, prefix: str) -> str:
     return field
 
 
-def _merge_map(original: Obj, patch: Obj, schema: Any, list_types: bool) -> Obj:
+def _merge_map(original: Obj, patch: Obj, schema: Any) -> Obj:
     """Merge `patch` into `original` (mutated and returned, unless a `$patch` directive replaces it)."""
     if DIRECTIVE in patch:
         directive = patch[DIRECTIVE]
@@ -367,13 +348,13 @@ def _merge_map(original: Obj, patch: Obj, schema: Any, list_types: bool) -> Obj:
             return {}
         rest = {k: v for k, v in patch.items() if k != DIRECTIVE}
         if directive == REPLACE:
-            return _merge_map({}, rest, schema, list_types)
+            return _merge_map({}, rest, schema)
         if directive != MERGE:
             raise _server_error(f"unknown patch type: {_go(directive)} in map: {_go(patch)}")
         patch = rest
 
     _apply_retain_keys(original, patch)
-    _apply_set_element_order(original, patch, schema, list_types)
+    _apply_set_element_order(original, patch, schema)
 
     deletions: list[tuple[str, Any]] = []
     for key, value in patch.items():
@@ -388,24 +369,24 @@ def _merge_map(original: Obj, patch: Obj, schema: Any, list_types: bool) -> Obj:
         if value_kind == "scalar":
             original[key] = value
             continue
-        field = _lookup(schema, key, value_kind == "list", list_types)
+        field = _lookup(schema, key, value_kind == "list")
         if current is _MISSING or _kind(current) != value_kind:
-            fresh = _fresh_value(value, field, list_types)
+            fresh = _fresh_value(value, field)
             if fresh is _DROP:
                 original.pop(key, None)
             else:
                 original[key] = fresh
         elif value_kind == "map":
             if field.strategy == REPLACE:
-                fresh = _fresh_map(value, field.schema, list_types)
+                fresh = _fresh_map(value, field.schema)
                 if fresh is _DROP:
                     original.pop(key, None)
                 else:
                     original[key] = fresh
             else:
-                original[key] = _merge_map(current, value, field.schema, list_types)
+                original[key] = _merge_map(current, value, field.schema)
         else:
-            original[key] = _merge_list_field(current, value, field, list_types)[0]
+            original[key] = _merge_list_field(current, value, field)[0]
 
     for key, values in deletions:
         current = original.get(key)
@@ -435,7 +416,7 @@ def _apply_retain_keys(original: Obj, patch: Obj) -> None:
         del original[key]
 
 
-def _apply_set_element_order(original: Obj, patch: Obj, schema: Any, list_types: bool) -> None:
+def _apply_set_element_order(original: Obj, patch: Obj, schema: Any) -> None:
     """Merge each list named by a `$setElementOrder/<field>` directive and put it in the requested order."""
     for directive_key in [k for k in patch if k.startswith(SET_ELEMENT_ORDER)]:
         order = patch.pop(directive_key)
@@ -451,15 +432,15 @@ def _apply_set_element_order(original: Obj, patch: Obj, schema: Any, list_types:
         # Either field is now a list or absent (None).
         live = live_value if isinstance(live_value, list) else None
         patched = patched_value if isinstance(patched_value, list) else None
-        field = _lookup(schema, name, True, list_types)
+        field = _lookup(schema, name, True)
         _validate_order(patched if patched is not None else [], order, field.keys)
 
         if live is not None and patched is None:
             merged, server_order = live, live
         elif live is None and patched is not None:
-            merged, server_order = _fresh_list(patched, field.schema, list_types), []
+            merged, server_order = _fresh_list(patched, field.schema), []
         elif live is not None and patched is not None:
-            merged, server_order = _merge_list_field(live, patched, field, list_types)
+            merged, server_order = _merge_list_field(live, patched, field)
         else:
             continue
 
@@ -507,15 +488,14 @@ def _validate_order(patch_list: Items, order: Items, keys: tuple[str, ...]) -> N
 
 # ---------------------------------------------------------------------------------------------- lists
 
-def _merge_list_field(live: Items, patched: Items, field: _Field, list_types: bool) -> tuple[Items, Items]:
+def _merge_list_field(live: Items, patched: Items, field: _Field) -> tuple[Items, Items]:
     """Merge a list field; returns the merged list and the live order `$setElementOrder` must sort against."""
     if field.strategy == MERGE:
-        return _merge_slice(live, patched, field.schema, field.keys, list_types)
-    return _fresh_list(patched, field.schema, list_types), live
+        return _merge_slice(live, patched, field.schema, field.keys)
+    return _fresh_list(patched, field.schema), live
 
 
-def _merge_slice(live: Items, patched: Items, item_schema: Any, keys: tuple[str, ...],
-                 list_types: bool) -> tuple[Items, Items]:
+def _merge_slice(live: Items, patched: Items, item_schema: Any, keys: tuple[str, ...]) -> tuple[Items, Items]:
     if not live and not patched:
         return live, live
     kind = _element_kind(live, patched)
@@ -560,7 +540,7 @@ def _merge_slice(live: Items, patched: Items, item_schema: Any, keys: tuple[str,
         else:
             raise _server_error(f"unknown patch type: {_go(directive)} in map: {_go(element)}")
     if replace:
-        return _fresh_list(regular, item_schema, list_types), view
+        return _fresh_list(regular, item_schema), view
 
     after_deletions = view[:length]
     working = list(after_deletions)
@@ -569,12 +549,12 @@ def _merge_slice(live: Items, patched: Items, item_schema: Any, keys: tuple[str,
         wanted = _element_key(element, keys)
         for i, candidate in enumerate(working):
             if _identity(candidate, keys, True) == wanted:
-                working[i] = _merge_map(candidate, element, item_schema, list_types)
+                working[i] = _merge_map(candidate, element, item_schema)
                 if shared:
                     view[i] = working[i]
                 break
         else:
-            added = _merge_map({}, element, item_schema, list_types)
+            added = _merge_map({}, element, item_schema)
             working.append(added)
             if shared and length < len(view):
                 view[length] = added

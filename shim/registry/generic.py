@@ -362,18 +362,19 @@ class Registry:
             meta["generation"] = 1
         else:
             meta.pop("generation", None)
+        info.strategy.default(obj)
+        if not opts.fields_recorded:  # what the writer sent, before the server fills in its own fields
+            managed_fields.update(info.strategy.field_types(info.api_version, info.kind), None, obj,
+                                  opts.manager)
         info.strategy.prepare_for_create(obj)
         info.strategy.admit(obj, None, self.stored)
-        causes = info.strategy.validate(obj)
+        causes = info.strategy.validate(obj) + managed_fields.validate(meta.get("managedFields"))
         if causes:
             raise errors.invalid(info.kind, name, causes, info.group)
         info.strategy.validate_admission(obj, None, self.stored)
         warnings += tuple(info.strategy.warnings(obj, None))
         if self.store.get(info.storage, namespace, name) is not None:
             raise errors.already_exists(info.plural, name, info.group)
-        if not opts.fields_recorded:
-            managed_fields.record(obj, None, opts.manager,
-                                  "Update", info.api_version, "")
         if opts.dry_run:
             return Written(obj, warnings)
         return Written(await self._write(info, namespace, name, ADDED, obj), warnings)
@@ -450,6 +451,7 @@ class Registry:
                 meta[key] = old_meta[key]
             else:
                 meta.pop(key, None)
+        info.strategy.default(obj)
         if rules is not None:
             rules.prepare_for_update(obj, old)
         else:
@@ -464,15 +466,16 @@ class Registry:
                         f"found new finalizers {sorted(added)!r}".replace("'", '"'))], info.group)
         if info.strategy.tracks_generation and info.strategy.spec_changed(obj, old):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
-        causes = (rules or info.strategy).validate_update(obj, old)
+        if not opts.fields_recorded:
+            managed_fields.update(info.strategy.field_types(info.api_version, info.kind), old, obj,
+                                  opts.manager, subresource)
+        causes = (rules or info.strategy).validate_update(obj, old) + managed_fields.validate(
+            meta.get("managedFields"))
         if causes:
             raise errors.invalid(info.kind, name, causes, info.group)
         if rules is None:
             info.strategy.validate_admission(obj, old, self.stored)
             warnings += tuple(info.strategy.warnings(obj, old))
-        if not opts.fields_recorded:
-            managed_fields.record(obj, old, opts.manager, "Update",
-                                  info.api_version, subresource)
         if _same(obj, old):
             return Written(old, warnings)
         if opts.dry_run:
@@ -607,7 +610,8 @@ def _same(new: Obj, old: Obj) -> bool:
     am, bm = dict(a.get("metadata", {})), dict(b.get("metadata", {}))
     for m in (am, bm):
         m.pop("resourceVersion", None)
-        m.pop("managedFields", None)
+        if "managedFields" in m:
+            m["managedFields"] = managed_fields.comparable(m["managedFields"])
     a["metadata"], b["metadata"] = am, bm
     return a == b
 

@@ -94,3 +94,5 @@ class Written:
 
     object: Obj
     warnings: tuple[str, ...] = ()
+    #: the write created the object (a server-side apply of one that did not exist: 201)
+    created: bool = False

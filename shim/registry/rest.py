@@ -128,7 +128,7 @@ class Verbs:
         if patch.type == patches.APPLY_PATCH:
             if handler is None:
                 return await server_side_apply(self.registry, info, namespace, name, patch.body, opts, patch.force)
-            mutate = applying(info, name, patch.body, opts, patch.force)
+            mutate = applying(info, name, patch.body, opts, patch.force, subresource)
             opts = dataclasses.replace(opts, fields_recorded=True)
         else:
             mutate = _mutation(info, patch)

@@ -5,9 +5,12 @@ deletion, printer columns, how it merges and which wire forms it has. Everything
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Protocol
 
-from shim.machinery import names, schemas, strategic_merge
+from shim.machinery import names, protobuf, schemas, typed
+from shim.machinery.managed_fields import FieldTypes
+from shim.machinery.openapi.definitions import typed_definition
 
 Obj = dict[str, Any]
 Causes = list[dict[str, str]]
@@ -51,8 +54,12 @@ class Strategy:
     def validate_name(self, name: str) -> list[str]:
         return names.dns1123_subdomain(name)
 
+    def default(self, obj: Obj) -> None:
+        """The defaults upstream's decoding fills in (scheme defaults): part of what the writer sent, so its
+        manager owns them. Server-set fields belong in prepare_for_create."""
+
     def prepare_for_create(self, obj: Obj) -> None:
-        """Defaults and server-owned fields of a new object (mutates obj)."""
+        """Server-owned fields of a new object, set after its managedFields are recorded (mutates obj)."""
         if self.has_status_subresource:
             obj.pop("status", None)
 
@@ -81,6 +88,10 @@ class Strategy:
     def admit_create(self) -> None:
         """Raise when the kind takes no new objects right now (custom resources of a CRD being deleted)."""
 
+    def field_types(self, api_version: str, kind: str) -> FieldTypes:
+        """The kind's type for managedFields: its built-in definition, its objects as Go holds them."""
+        return _builtin_field_types(api_version, kind, self.has_status_subresource)
+
     def admit(self, obj: Obj, old: Obj | None, stored: Stored) -> None:
         """Mutating admission of a write to the main endpoint (create when `old` is None), after the defaults:
         what upstream's admission plugins for the kind do with the other objects they read (a pod's priority
@@ -96,10 +107,6 @@ class Strategy:
 
     def admit_delete(self, obj: Obj) -> None:
         """Raise when the object may not be deleted (the system PriorityClasses)."""
-
-    def apply_merge(self, live: Obj, applied: Obj, api_version: str, kind: str) -> Obj:
-        """`applied` merged into `live` for server-side apply: a strategic merge along the kind's definition."""
-        return strategic_merge.strategic_merge_patch(live, applied, schemas.definition_for(api_version, kind))
 
     def validate(self, obj: Obj) -> Causes:
         return []
@@ -150,6 +157,14 @@ class Strategy:
     def table_order(self, objs: list[Obj]) -> list[Obj]:
         """The rows of a listed Table, in the order upstream's list printer puts them (most keep the list's)."""
         return objs
+
+
+@functools.lru_cache(maxsize=None)
+def _builtin_field_types(api_version: str, kind: str, status_subresource: bool) -> FieldTypes:
+    name = schemas.definition_name_for(api_version, kind)
+    atom = typed.builtin_type(name, typed_definition) if name is not None else typed.DEDUCED
+    return FieldTypes(api_version, kind, atom, functools.partial(protobuf.go_view, api_version=api_version,
+                                                                 kind=kind), status_subresource)
 
 
 class UpdateRules(Protocol):

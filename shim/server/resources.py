@@ -277,7 +277,7 @@ class ResourceEndpoint:
                       bool(_bool_param(request.query_params, "force")))
         patched = await self.verbs.patch(info, target.namespace, target.name, patch, _write_options(request, user),
                                          subresource=target.subresource)
-        return self._written(request, info, target, patched)
+        return self._written(request, info, target, patched, 201 if patched.created else 200)
 
     async def _delete(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         options = await self._delete_options(request)

@@ -118,8 +118,9 @@ def test_managed_fields_follow_changes_by_several_managers(http, ns):
     by_manager = {e["manager"]: e["fieldsV1"] for e in obj["metadata"]["managedFields"]}
     assert set(by_manager) == {"first", "second"}
     assert by_manager["second"] == {"f:data": {"f:y": {}}}
-    assert by_manager["first"]["f:metadata"]["f:labels"] == {"f:a": {}}, "a removed field belongs to nobody"
-    assert by_manager["first"]["f:data"] == {"f:x": {}}
+    assert by_manager["first"]["f:metadata"]["f:labels"] == {".": {}, "f:a": {}}, \
+        "a removed field belongs to nobody; the map it created stays its own"
+    assert by_manager["first"]["f:data"] == {".": {}, "f:x": {}}
 
 
 def test_noop_update_keeps_resource_version(core, ns):

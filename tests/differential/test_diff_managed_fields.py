@@ -7,6 +7,7 @@ after each step.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -102,4 +103,58 @@ def test_managed_fields_reset(pair: Pair) -> None:
                          body={**created, "metadata": meta, "data": {"k": "w"}}).json()
         s.request("cleared", "PUT", f"{path}/a", body={**kept, "metadata": {**kept["metadata"],
                                                                             "managedFields": [{}]}})
+    pair.run(scenario)
+
+
+def test_managed_fields_of_a_created_pod(pair: Pair) -> None:
+    """The creator owns what it sent and what decoding defaulted (restartPolicy, a container's
+    terminationMessagePath, resources {}), not what admission and the registry add afterwards (service
+    account, tolerations, priority, status)."""
+    def scenario(s: Side) -> None:
+        s.request("create", "POST", f"/api/v1/namespaces/{s.ns}/pods", params={"fieldManager": "creator"}, body={
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"app": "p"}},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "args": ["sleep", "1"],
+                                     "ports": [{"containerPort": 80}]}]}},
+                  view=lambda b: b["metadata"].get("managedFields"))
+    pair.run(scenario)
+
+
+def test_managed_fields_a_write_sets(pair: Pair) -> None:
+    """A write's managedFields replace the stored ones when they decode; ones that do not decode are ignored;
+    ones that decode but fail validation (a manager name over 128 bytes) are refused."""
+    def scenario(s: Side) -> None:
+        path = f"/api/v1/namespaces/{s.ns}/configmaps"
+        created = s.json("POST", path, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"},
+                                        "data": {"k": "v"}}, params={"fieldManager": "creator"})
+
+        def put(label: str, entries: list[dict[str, Any]]) -> None:
+            s.request(label, "PUT", f"{path}/a", params={"fieldManager": "updater"},
+                      body={**created, "metadata": {**created["metadata"], "resourceVersion": None,
+                                                    "managedFields": entries}})
+        entry = {"manager": "someone", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:data": {"f:k": {}}}}
+        put("undecodable", [{**entry, "operation": "Delete"}])
+        put("bad-fields", [{**entry, "fieldsV1": {"x:nope": {}}}])
+        put("too-long", [{**entry, "manager": "m" * 129}])
+        s.request("too-long-create", "POST", path, params={"fieldManager": "creator"}, body={
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "b", "managedFields": [{**entry, "manager": "m" * 129}]}})
+        put("replaced", [entry])
+    pair.run(scenario)
+
+
+def test_managed_fields_of_a_custom_resource(pair: Pair) -> None:
+    """A schemaless custom resource (FlyteWorkflow preserves unknown fields): maps are owned key by key, lists
+    as one value, and a create marks the maps it made (spec included: it has no Go struct)."""
+    def scenario(s: Side) -> None:
+        path = f"/apis/flyte.lyft.com/v1alpha1/namespaces/{s.ns}/flyteworkflows"
+        s.request("create", "POST", path, params={"fieldManager": "creator"}, body={
+            "apiVersion": "flyte.lyft.com/v1alpha1", "kind": "FlyteWorkflow", "metadata": {"name": "wf"},
+            "spec": {"id": "x", "nodes": {"start": {"kind": "start"}}, "edges": ["a", "b"]}},
+                  view=lambda b: b["metadata"].get("managedFields"))
+        s.request("apply", "PATCH", f"{path}/wf", content_type=APPLY, params={"fieldManager": "applier"},
+                  content=json.dumps({"apiVersion": "flyte.lyft.com/v1alpha1", "kind": "FlyteWorkflow",
+                                      "metadata": {"name": "wf"},
+                                      "spec": {"nodes": {"end": {"kind": "end"}}, "edges": ["a", "b"]}}).encode(),
+                  view=lambda b: {"spec": b.get("spec"), "managedFields": b["metadata"].get("managedFields")})
     pair.run(scenario)

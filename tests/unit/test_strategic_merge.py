@@ -285,28 +285,12 @@ def test_ports_merge_by_patch_merge_key_only():
     assert result["spec"]["containers"][0]["ports"] == [{"containerPort": 53, "protocol": "UDP"}]
 
 
-def test_ports_multi_key_merge_with_list_types():
-    # x-kubernetes-list-map-keys [containerPort, protocol]: structured merge keeps TCP and UDP 53 apart and
-    # merges the element whose whole key matches.
-    original = pod(containers=[{"name": "dns", "ports": [
-        {"containerPort": 53, "protocol": "TCP", "name": "dns-tcp"}]}])
-    patch = {"spec": {"containers": [{"name": "dns", "ports": [
-        {"containerPort": 53, "protocol": "UDP", "name": "dns"},
-        {"containerPort": 53, "protocol": "TCP", "hostPort": 5353}]}]}}
-    result = strategic_merge_patch(original, patch, POD, list_types=True)
-    assert result["spec"]["containers"][0]["ports"] == [
-        {"containerPort": 53, "protocol": "UDP", "name": "dns"},
-        {"containerPort": 53, "protocol": "TCP", "name": "dns-tcp", "hostPort": 5353}]
-
-
-def test_list_map_without_merge_key_replaced_by_default_merged_with_list_types():
+def test_list_map_without_merge_key_is_replaced():
     # ResourceRequirements.claims: list-type map keyed by name, no patch strategy -> upstream replaces it.
     original = pod(containers=[{"name": "a", "resources": {"claims": [{"name": "gpu"}]}}])
     patch = {"spec": {"containers": [{"name": "a", "resources": {"claims": [{"name": "fpga"}]}}]}}
     assert strategic_merge_patch(original, patch, POD)["spec"]["containers"][0]["resources"] == {
         "claims": [{"name": "fpga"}]}
-    merged = strategic_merge_patch(original, patch, POD, list_types=True)
-    assert merged["spec"]["containers"][0]["resources"] == {"claims": [{"name": "fpga"}, {"name": "gpu"}]}
 
 
 def test_patch_delete_list_element():

@@ -6,6 +6,7 @@ import copy
 import pytest
 
 from registryhelpers import crd
+from shim.machinery import typed
 from shim.machinery.errors import StatusError
 from shim.registry.catalog import custom_resources
 from shim.registry.kinds.custom import CustomResourceStrategy
@@ -24,9 +25,15 @@ def _pod() -> dict:
                                      "resources": {"limits": {"cpu": "1", "memory": "64Mi"}}}]}}
 
 
+def _create(strategy: PodStrategy, obj: dict) -> None:
+    """What the registry does to a new pod: scheme defaults, then the server's own fields."""
+    strategy.default(obj)
+    strategy.prepare_for_create(obj)
+
+
 def test_pod_defaults_match_upstream() -> None:
     obj = _pod()
-    PodStrategy().prepare_for_create(obj)
+    _create(PodStrategy(), obj)
     spec, container = obj["spec"], obj["spec"]["containers"][0]
     assert (spec["restartPolicy"], spec["terminationGracePeriodSeconds"], spec["serviceAccountName"]) == (
         "Always", 30, "default")
@@ -38,7 +45,7 @@ def test_pod_defaults_match_upstream() -> None:
 def test_pod_spec_is_immutable_but_for_images_and_a_few_fields() -> None:
     strategy = PodStrategy()
     old = _pod()
-    strategy.prepare_for_create(old)
+    _create(strategy, old)
     new = copy.deepcopy(old)
     new["spec"]["containers"][0]["image"] = "busybox:1.37"
     new["spec"]["activeDeadlineSeconds"] = 30
@@ -148,7 +155,7 @@ def _widget(**spec: object) -> dict:
 def test_custom_resources_are_pruned_defaulted_and_validated(widgets: CustomResourceStrategy) -> None:
     obj = _widget(selector="a=b", extra=1)
     assert widgets.prune_unknown(obj) == ["spec.extra"]
-    widgets.prepare_for_create(obj)
+    widgets.default(obj)
     assert obj["spec"] == {"selector": "a=b", "replicas": 1}
     obj["spec"]["replicas"] = "many"
     assert [c["field"] for c in widgets.validate(obj)] == ["spec.replicas"]
@@ -181,8 +188,8 @@ def test_custom_resources_scale_through_their_paths(widgets: CustomResourceStrat
 
 def test_custom_resources_apply_merge_by_list_map_keys(widgets: CustomResourceStrategy) -> None:
     live = _widget(ports=[{"name": "http", "port": 80}])
-    merged = widgets.apply_merge(live, _widget(ports=[{"name": "grpc", "port": 90}]), "example.com/v1", "Widget")
+    atom = widgets.field_types("example.com/v1", "Widget").atom
+    merged = typed.merge(live, _widget(ports=[{"name": "grpc", "port": 90}]), atom)
     assert sorted(p["name"] for p in merged["spec"]["ports"]) == ["grpc", "http"]
-    replaced = Strategy().apply_merge(live, _widget(ports=[{"name": "grpc", "port": 90}]), "example.com/v1",
-                                      "Widget")
-    assert [p["name"] for p in replaced["spec"]["ports"]] == ["grpc"]  # no schema: lists are replaced
+    replaced = typed.merge(live, _widget(ports=[{"name": "grpc", "port": 90}]), typed.DEDUCED)
+    assert [p["name"] for p in replaced["spec"]["ports"]] == ["grpc"]  # no schema: lists are atomic

@@ -162,7 +162,7 @@ async def test_a_token_secret_is_filled_with_a_legacy_token(api: Api, controller
     body = data["token"].decode().split(".")[1]
     assert json.loads(base64.urlsafe_b64decode(body + "==")) == satokens.legacy_claims(account, "robot-token")
     assert secret["metadata"]["annotations"]["kubernetes.io/service-account.uid"] == account["metadata"]["uid"]
-    assert [e["manager"] for e in secret["metadata"]["managedFields"]] == ["tests", "kube-controller-manager"]
+    assert sorted(e["manager"] for e in secret["metadata"]["managedFields"]) == ["kube-controller-manager", "tests"]
 
 
 async def test_a_token_secret_of_no_account_is_deleted(api: Api, controller: TokenSecrets) -> None:

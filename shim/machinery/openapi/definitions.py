@@ -6,7 +6,7 @@ import copy
 import threading
 from typing import Any, Iterable
 
-from shim.machinery import schemas
+from shim.machinery import protobuf, schemas
 from shim.machinery.openapi.names import (GVK, INT_OR_STRING, LIST_META, OBJECT_META, QUANTITY, V3_REF_PREFIX,
                                           Obj)
 
@@ -108,6 +108,26 @@ def builtin_definition(name: str) -> Obj | None:
         converted = convert(raw, drop_type_enums=True)
     with _converted_lock:
         return _converted.setdefault(name, converted)
+
+
+_with_defaults: dict[str, Obj | None] = {}
+
+
+def typed_definition(name: str) -> Obj | None:
+    """A built-in definition with the property defaults upstream's OpenAPI v3 publishes from its Go types'
+    `+default=` markers (kubernetes-validate drops them): what server-side apply keys list items by (a
+    port's `protocol: TCP`). Cached and shared: do not mutate."""
+    if name in _with_defaults:
+        return _with_defaults[name]
+    definition = builtin_definition(name)
+    defaults = protobuf.go_defaults(name)
+    properties = (definition or {}).get("properties")
+    if definition is not None and defaults and isinstance(properties, dict):
+        definition = {**definition, "properties": {
+            field: {**sub, "default": defaults[field]} if field in defaults and isinstance(sub, dict) else sub
+            for field, sub in properties.items()}}
+    with _converted_lock:
+        return _with_defaults.setdefault(name, definition)
 
 
 def v3_references(node: Any) -> Iterable[str]:

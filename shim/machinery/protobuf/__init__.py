@@ -60,6 +60,7 @@ from ._codec import (
     openapi_v2_document_class,
     registry,
 )
+from ._goview import go_defaults, go_view
 
 __all__ = [
     "CONTENT_TYPE",
@@ -71,6 +72,8 @@ __all__ = [
     "encode",
     "encode_list",
     "encode_watch_event",
+    "go_defaults",
+    "go_view",
     "message_name",
     "openapi_v2_document",
     "supports",

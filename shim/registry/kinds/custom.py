@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shim.machinery import errors, strategic_merge, structural, tables
+from shim.machinery import errors, schemas, structural, tables, typed
+from shim.machinery.managed_fields import FieldTypes
+from shim.machinery.openapi.definitions import crd_schema, typed_definition
 from shim.registry.strategy import USER_METADATA, Causes, Obj, Strategy
 
 #: what a version without a schema publishes in OpenAPI
@@ -44,6 +46,7 @@ class CustomResourceStrategy(Strategy):
         self.printer_columns: list[Obj] = version.get("additionalPrinterColumns") or []
         self.selectable = [f["jsonPath"] for f in version.get("selectableFields") or [] if "jsonPath" in f]
         self.field_names = frozenset(p.strip(".") for p in self.selectable)
+        self._field_types: FieldTypes | None = None
 
     # -- storage --------------------------------------------------------------------------------------------
 
@@ -52,7 +55,7 @@ class CustomResourceStrategy(Strategy):
         the version's defaults filled in (objects stored before a default was added get it on every read, as
         upstream defaults when decoding from storage)."""
         obj["apiVersion"] = self.api_version
-        self._default(obj)
+        self.default(obj)
         return obj
 
     def admit_create(self) -> None:
@@ -62,7 +65,7 @@ class CustomResourceStrategy(Strategy):
 
     # -- writes ---------------------------------------------------------------------------------------------
 
-    def _default(self, obj: Obj) -> None:
+    def default(self, obj: Obj) -> None:
         if self.schema:  # unknown fields are already gone: the registry prunes every write (prune_unknown)
             structural.apply_defaults(obj, self.schema)
 
@@ -72,24 +75,17 @@ class CustomResourceStrategy(Strategy):
             structural.prune(obj, self.schema, root=True, pruned=pruned)
         return pruned
 
-    def prepare_for_create(self, obj: Obj) -> None:
-        super().prepare_for_create(obj)
-        self._default(obj)
-
-    def prepare_for_update(self, new: Obj, old: Obj) -> None:
-        super().prepare_for_update(new, old)
-        self._default(new)
-
-    def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
-        super().prepare_for_status_update(new, old)
-        self._default(new)
-
     def validate(self, obj: Obj) -> Causes:
         return structural.validate(obj, self.schema)
 
-    def apply_merge(self, live: Obj, applied: Obj, api_version: str, kind: str) -> Obj:
-        """Lists merge by the structural schema's x-kubernetes-list-type and list-map keys."""
-        return strategic_merge.strategic_merge_patch(live, applied, self.schema, list_types=True)
+    def field_types(self, api_version: str, kind: str) -> FieldTypes:
+        """The version's structural schema as upstream publishes it (metadata typed as ObjectMeta)."""
+        if self._field_types is None or self._field_types.kind != kind:
+            group, version = schemas.split_api_version(api_version)
+            root = crd_schema(self.schema, group, version, kind)
+            atom = typed.Converter(typed_definition).convert(root)
+            self._field_types = FieldTypes(api_version, kind, atom, status_subresource=self.has_status_subresource)
+        return self._field_types
 
     def spec_changed(self, new: Obj, old: Obj) -> bool:
         if self.has_status_subresource:

@@ -110,7 +110,8 @@ class PodStrategy(Strategy):
                              "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
                              "status.podIPs", "status.nominatedNodeName"})
 
-    def prepare_for_create(self, obj: Obj) -> None:
+    def default(self, obj: Obj) -> None:
+        """Upstream's scheme defaults (SetDefaults_Pod, _PodSpec, _Container, volume sources)."""
         spec = obj.setdefault("spec", {})
         if not isinstance(spec, dict):
             return
@@ -120,15 +121,6 @@ class PodStrategy(Strategy):
         spec.setdefault("securityContext", {})
         spec.setdefault("schedulerName", "default-scheduler")
         spec.setdefault("enableServiceLinks", True)
-        if "serviceAccountName" in spec:
-            spec.setdefault("serviceAccount", spec["serviceAccountName"])
-        else:
-            spec["serviceAccountName"] = spec.setdefault("serviceAccount", "default")
-        spec.setdefault("tolerations", [
-            {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
-             "tolerationSeconds": 300},
-            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
-             "tolerationSeconds": 300}])
         for field in ("initContainers", "containers"):
             for c in spec.get(field) or []:
                 if isinstance(c, dict):
@@ -139,8 +131,22 @@ class PodStrategy(Strategy):
             for source in ("configMap", "secret", "downwardAPI", "projected"):
                 if isinstance(volume.get(source), dict):
                     volume[source].setdefault("defaultMode", 420)
-            if isinstance(volume.get("emptyDir"), dict):
-                pass
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        """What admission (service account, default tolerations) and the registry add; Priority and
+        RuntimeClass admission follow in `admit`."""
+        spec = obj.setdefault("spec", {})
+        if not isinstance(spec, dict):
+            return
+        if "serviceAccountName" in spec:
+            spec.setdefault("serviceAccount", spec["serviceAccountName"])
+        else:
+            spec["serviceAccountName"] = spec.setdefault("serviceAccount", "default")
+        spec.setdefault("tolerations", [
+            {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
+             "tolerationSeconds": 300},
+            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+             "tolerationSeconds": 300}])
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
 
     def admit(self, obj: Obj, old: Obj | None, stored: Stored) -> None:

@@ -30,23 +30,31 @@ class ServiceStrategy(Strategy):
     def validate_name(self, name: str) -> list[str]:
         return names.dns1123_label(name)
 
-    def prepare_for_create(self, obj: Obj) -> None:
+    def default(self, obj: Obj) -> None:
+        """Upstream's scheme defaults (SetDefaults_Service)."""
         spec = obj.setdefault("spec", {})
-        meta = obj["metadata"]
+        if not isinstance(spec, dict):
+            return
         spec.setdefault("type", "ClusterIP")
         spec.setdefault("sessionAffinity", "None")
-        if spec["type"] != "ExternalName":
+        if spec["type"] in ("ClusterIP", "NodePort", "LoadBalancer"):
+            spec.setdefault("internalTrafficPolicy", "Cluster")
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+                port.setdefault("targetPort", port.get("port"))
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        """The cluster IP and IP families the registry allocates, and the empty status."""
+        spec = obj.setdefault("spec", {})
+        meta = obj["metadata"]
+        if spec.get("type") != "ExternalName":
             if not spec.get("clusterIP"):
                 spec["clusterIP"] = cluster_ip_for(meta.get("namespace", ""), meta["name"])
             if spec["clusterIP"] != "None":
                 spec.setdefault("clusterIPs", [spec["clusterIP"]])
             spec.setdefault("ipFamilies", ["IPv4"])
             spec.setdefault("ipFamilyPolicy", "SingleStack")
-            spec.setdefault("internalTrafficPolicy", "Cluster")
-        for port in spec.get("ports") or []:
-            if isinstance(port, dict):
-                port.setdefault("protocol", "TCP")
-                port.setdefault("targetPort", port.get("port"))
         obj["status"] = {"loadBalancer": {}}
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:

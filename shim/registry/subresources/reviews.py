@@ -38,5 +38,5 @@ class TokenReview(AccessReview):
     async def create(self, verbs: Verbs, info: ResourceInfo, namespace: str, name: str, body: Obj,
                      opts: WriteOptions) -> Written:
         metadata_of(body)
-        managed_fields.record(body, None, opts.manager, "Update", info.api_version, "")
+        managed_fields.update(info.strategy.field_types(info.api_version, info.kind), None, body, opts.manager)
         return await super().create(verbs, info, namespace, name, body, opts)

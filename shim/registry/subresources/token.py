@@ -123,7 +123,8 @@ class Token(Subresource):
             raise errors.conflict(KIND.kind, name, f"the UID in the token request ({meta['uid']}) does not match "
                                   f"the UID of the service account ({account_uid})", GROUP)
         answer: Obj = {"kind": KIND.kind, "apiVersion": KIND.api_version, "metadata": {}, "spec": dict(spec)}
-        managed_fields.record(answer, None, opts.manager, "Update", KIND.api_version, self.name)
+        managed_fields.update(info.strategy.field_types(KIND.api_version, KIND.kind), None, answer, opts.manager,
+                              self.name)
         now = int(time.time())
         answer["metadata"] = {"name": name, "namespace": namespace, "uid": account_uid,
                               "creationTimestamp": timeutil.format_time(timeutil.from_unix(now)),
