@@ -25,6 +25,7 @@ from shim.controllers.kubernetes_service import keep_kubernetes_service
 from shim.controllers.namespaces import finalize_terminating, namespaced_resources
 from shim.controllers.rootca import publish_root_ca
 from shim.controllers.runner import forever, reconcile_on_changes
+from shim.controllers.selection import ALL, Selection
 from shim.controllers.serviceaccounts import ensure_default_accounts
 from shim.controllers.tokens import TokenSecrets
 from shim.registry.catalog import Catalog
@@ -66,6 +67,8 @@ class Options:
     watch_window: int = 20000
     #: the `iss` of service-account tokens (the first signs, all verify); by default the server's URL
     service_account_issuers: list[str] = field(default_factory=list)
+    #: which of kube-controller-manager's controllers run here
+    controllers: Selection = ALL
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -140,18 +143,24 @@ class Cluster:
             asyncio.create_task(forever("flowschema-status", lambda: reconcile_on_changes(
                 client, [flowcontrol.FLOW_SCHEMAS, flowcontrol.PRIORITY_LEVELS],
                 lambda: flowcontrol.update_dangling(client)))),
-            asyncio.create_task(forever("serviceaccounts", lambda: ensure_default_accounts(self.client))),
-            asyncio.create_task(forever("token secrets", token_secrets.fill)),
-            asyncio.create_task(forever("token secrets of deleted accounts", token_secrets.revoke)),
-            asyncio.create_task(forever("namespaces", lambda: finalize_terminating(
-                self.client, lambda: namespaced_resources(self.catalog)))),
-            asyncio.create_task(gc.run()),
             asyncio.create_task(forever("crds", lambda: cleanup_terminating(self.client))),
             asyncio.create_task(forever("kubernetes-service", lambda: keep_kubernetes_service(
                 self.client, advertised_host(self.opts), self.opts.port))),
         ]
+        chosen = self.opts.controllers
+        if "serviceaccount-controller" in chosen:
+            self.tasks.append(asyncio.create_task(forever("serviceaccounts",
+                                                          lambda: ensure_default_accounts(self.client))))
+        if "serviceaccount-token-controller" in chosen:
+            self.tasks += [asyncio.create_task(forever("token secrets", token_secrets.fill)),
+                           asyncio.create_task(forever("token secrets of deleted accounts", token_secrets.revoke))]
+        if "namespace-controller" in chosen:
+            self.tasks.append(asyncio.create_task(forever("namespaces", lambda: finalize_terminating(
+                self.client, lambda: namespaced_resources(self.catalog)))))
+        if "garbage-collector-controller" in chosen:
+            self.tasks.append(asyncio.create_task(gc.run()))
         ca = self.opts.data_dir / "pki" / "ca.crt"
-        if self.opts.tls and ca.exists():
+        if "root-ca-certificate-publisher-controller" in chosen and self.opts.tls and ca.exists():
             ca_pem = ca.read_text()
             self.tasks.append(asyncio.create_task(forever("root-ca", lambda: publish_root_ca(self.client, ca_pem))))
         if self.opts.kubelet:

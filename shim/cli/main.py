@@ -10,6 +10,7 @@ import yaml
 
 from shim.cli.cluster import Options, run
 from shim.cli.flyte.commands import app as flyte_app
+from shim.controllers.selection import Selection
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="A Kubernetes API on SQLite that runs Pods "
                   "as local processes.")
@@ -34,6 +35,10 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
                                         help="Revisions kept for watch resume (tests shrink it to reach 410)"),
        bookmark_interval: float = typer.Option(10.0, "--bookmark-interval", hidden=True, min=0.05,
                                                help="Seconds of quiet before a watch gets a BOOKMARK"),
+       controllers: list[str] = typer.Option(
+           ["*"], "--controllers",
+           help="kube-controller-manager's controllers to run, as its flag takes them: '*' for all, 'name' to add "
+                "one, '-name' to leave one out (e.g. '*,-root-ca-certificate-publisher-controller')"),
        service_account_issuer: list[str] = typer.Option(
            [], "--service-account-issuer",
            help="The `iss` of service-account tokens (default: the server's URL); repeat to keep accepting "
@@ -44,7 +49,11 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
     kubelet_settings = yaml.safe_load(kubelet_config.read_text()) or {} if kubelet_config else {}
     if not isinstance(kubelet_settings, dict):
         raise typer.BadParameter("must be a YAML mapping of kubelet settings", param_hint="--kubelet-config")
-    run(Options(data_dir=data_dir, host=host, port=port, tls=not insecure_http,
+    try:
+        chosen = Selection.parse(controllers)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--controllers") from None
+    run(Options(data_dir=data_dir, host=host, port=port, tls=not insecure_http, controllers=chosen,
                 kubelet=not no_kubelet, log_level=log_level, watch_window=watch_window,
                 bookmark_interval=bookmark_interval, service_account_issuers=service_account_issuer,
                 extra={"kubelet": kubelet_settings}))

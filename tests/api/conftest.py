@@ -50,6 +50,7 @@ def tuned(tmp_path_factory):
     """A server of our own with a 30-revision watch window (410 Expired is easy to reach) and bookmarks
     after 0.3 s of quiet; tests on it use their own namespaces."""
     server = start_kubeshim(tmp_path_factory.mktemp("tuned") / "data", "--no-kubelet", "--watch-window", "30",
+                            "--controllers", "*,-root-ca-certificate-publisher-controller",
                             "--bookmark-interval", "0.3")
     yield server
     server.stop()

@@ -232,10 +232,10 @@ async def test_binding_through_the_pods_binding_subresource_assigns_the_pod(clie
 async def test_status_update_writes_status_only(client: Client, ns: str) -> None:
     current = await client.create(PODS, pod("st"), ns)
     current["status"] = {**current.get("status", {}), "phase": "Running", "message": "up"}
-    current["metadata"]["labels"] = {"ignored": "yes"}
+    current["spec"]["activeDeadlineSeconds"] = 30
     updated = await client.update(PODS, current, subresource="status")
     assert (updated["status"]["phase"], updated["status"]["message"]) == ("Running", "up")
-    assert not updated["metadata"].get("labels")
+    assert "activeDeadlineSeconds" not in updated["spec"]
     assert (await client.get(PODS, "st", ns))["status"]["phase"] == "Running"
 
 
