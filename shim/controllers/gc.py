@@ -166,8 +166,20 @@ class GarbageCollector:
             return
         if node.deleting:
             return
-        policy = "Foreground" if "foreground" in states else "Background"
-        await self.client.delete(node.resource, node.name, node.namespace, propagation_policy=policy,
+        if "foreground" in states:
+            await self._delete_for_waiting_owner(node)
+        else:
+            await self.client.delete(node.resource, node.name, node.namespace, propagation_policy="Background",
+                                     uid=node.uid)
+
+    async def _delete_for_waiting_owner(self, node: Node) -> None:
+        """Delete `node` in the foreground, as an owner waits for it. When one of its own dependents waits too
+        (an ownership cycle), its references stop blocking first, or the owners would wait for each other
+        forever (upstream breaks cycles the same way)."""
+        waiting = (self.graph.nodes.get(uid) for uid in self.graph.dependents.get(node.uid, ()))
+        if any(dep is not None and dep.deleting and FOREGROUND in dep.finalizers for dep in waiting):
+            await self._unblock_refs(node)
+        await self.client.delete(node.resource, node.name, node.namespace, propagation_policy="Foreground",
                                  uid=node.uid)
 
     async def _drop_refs(self, node: Node, uids: set[str | None]) -> None:
@@ -177,6 +189,14 @@ class GarbageCollector:
         kept = [r for r in refs if r.get("uid") not in uids]
         if kept != refs:
             current["metadata"]["ownerReferences"] = kept
+            await self.client.update(node.resource, current)
+
+    async def _unblock_refs(self, node: Node) -> None:
+        """Make every owner reference of `node` non-blocking."""
+        current = await self.client.get(node.resource, node.name, node.namespace)
+        refs = current["metadata"].get("ownerReferences") or []
+        if any(r.get("blockOwnerDeletion") for r in refs):
+            current["metadata"]["ownerReferences"] = [{**r, "blockOwnerDeletion": False} for r in refs]
             await self.client.update(node.resource, current)
 
     async def _remove_finalizer(self, node: Node, finalizer: str) -> None:
@@ -207,7 +227,6 @@ class GarbageCollector:
                 if others_live:
                     await self._drop_refs(dep, {node.uid})
                 else:
-                    await self.client.delete(dep.resource, dep.name, dep.namespace, propagation_policy="Foreground",
-                                             uid=dep.uid)
+                    await self._delete_for_waiting_owner(dep)
         if blocking == 0:
             await self._remove_finalizer(node, FOREGROUND)

@@ -150,3 +150,15 @@ def test_owner_without_dependents_goes_under_every_policy(core, ns, policy):
     core.create_namespaced_config_map(ns, cm_manifest("lonely"))
     core.delete_namespaced_config_map("lonely", ns, propagation_policy=policy)
     wait_for(lambda: gone(lambda: core.read_namespaced_config_map("lonely", ns)), what=f"{policy} delete done")
+
+
+def test_foreground_deletion_of_an_ownership_cycle_deletes_every_member(core, ns):
+    members = [core.create_namespaced_config_map(ns, cm_manifest(f"link{i}")) for i in range(3)]
+    for i, member in enumerate(members):
+        owner = members[i - 1]  # link0 is owned by link2: a cycle of blocking references
+        core.patch_namespaced_config_map(member.metadata.name, ns,
+                                         {"metadata": {"ownerReferences": [_ref(owner, block=True)]}})
+    core.delete_namespaced_config_map("link0", ns, propagation_policy="Foreground")
+    for member in members:
+        wait_for(lambda name=member.metadata.name: gone(lambda: core.read_namespaced_config_map(name, ns)),
+                 what=f"{member.metadata.name} deleted despite the cycle")
