@@ -276,6 +276,30 @@ def _to_set(value: Any, atom: Atom, path: Path, out: Set) -> None:
             out.insert(path + (element,))
 
 
+def undeclared(value: Any, atom: Atom) -> list[Path]:
+    """The fields of `value` its type does not declare (a struct's unknown keys), as converting an applied
+    configuration to a typed value finds them: in each map the first one only, as upstream stops walking a map
+    there (its maps in key order here, where upstream's order is Go's map order)."""
+    out: list[Path] = []
+    _undeclared(value, atom, (), out)
+    return out
+
+
+def _undeclared(value: Any, atom: Atom, path: Path, out: list[Path]) -> None:
+    atom = atom.deduce(value)
+    if isinstance(value, dict) and atom.map is not None and not atom.map.atomic:
+        for name in sorted(value):
+            child_path = path + (fieldpath.field(name),)
+            if name not in atom.map.fields and atom.map.elem is None:
+                out.append(child_path)
+                return
+            _undeclared(value[name], _child_type(atom, name), child_path, out)
+    elif isinstance(value, list) and atom.list is not None and not atom.list.atomic:
+        for i, item in enumerate(value):
+            element = item_element(atom.list, item) or fieldpath.index(i)
+            _undeclared(item, atom.list.elem or DEDUCED, path + (element,), out)
+
+
 def ensure_named_fields_are_members(fields: Set, atom: Atom) -> Set:
     """`fields` with every struct field that has paths under it made a member itself (what prune removes)."""
     out = Set()

@@ -8,7 +8,7 @@ from typing import AsyncIterator
 import pytest
 
 from registryhelpers import WRITE, Api, configmap, pod
-from shim.machinery import managed_fields, typed
+from shim.machinery import fieldpath, managed_fields, typed
 from shim.machinery.errors import StatusError
 from shim.machinery.fieldpath import Set
 from shim.machinery.managed_fields import FieldTypes
@@ -296,3 +296,25 @@ async def test_a_server_side_apply_that_creates_says_so(api: Api) -> None:
     again = await api.verbs.patch(info, "default", "new", Patch(APPLY, configmap("new", {"a": "2"})),
                                   WriteOptions(field_manager="applier"))
     assert (written.created, again.created) == (True, False)
+
+
+async def test_an_applied_configuration_with_an_undeclared_field_is_refused_and_nothing_is_stored(api: Api) -> None:
+    info = api.info("configmaps")
+    config = configmap("typo", {"a": "1"})
+    config["metadata"]["lables"] = {"x": "y"}
+    config["unknown"] = True
+    with pytest.raises(StatusError) as refused:
+        await api.verbs.patch(info, "default", "typo", Patch(APPLY, config), WriteOptions(field_manager="applier"))
+    assert refused.value.code == 400
+    assert refused.value.message == (
+        'failed to create typed patch object (/typo; /v1, Kind=ConfigMap): errors:\n'
+        '  .metadata.lables: field not declared in schema\n  .unknown: field not declared in schema')
+    assert api.registry.get_entry(info, "default", "typo") is None
+
+
+def test_undeclared_fields_are_found_in_list_items_by_their_keys() -> None:
+    pod_config = pod("p")
+    pod_config["spec"]["containers"][0]["ports"] = [{"containerPort": 80, "protocol": "TCP", "hostIp": "x"}]
+    paths = typed.undeclared(pod_config, _types("pods").atom)
+    assert [fieldpath.render(p) for p in paths] == [
+        '.spec.containers[name="main"].ports[containerPort=80,protocol="TCP"].hostIp']
