@@ -65,6 +65,8 @@ class Options:
     log_level: str = "warning"
     #: revisions of the log kept for watch resume; older resourceVersions answer 410 Expired
     watch_window: int = 20000
+    #: seconds between compactions of the history (kube-apiserver's --etcd-compaction-interval)
+    compaction_interval: float = 300.0
     #: the `iss` of service-account tokens (the first signs, all verify); by default the server's URL
     service_account_issuers: list[str] = field(default_factory=list)
     #: which of kube-controller-manager's controllers run here
@@ -95,7 +97,8 @@ class Cluster:
     def __init__(self, opts: Options) -> None:
         self.opts = opts
         opts.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(opts.data_dir / "state.db", window=opts.watch_window)
+        self.store = Store(opts.data_dir / "state.db", window=opts.watch_window,
+                           compaction_interval=opts.compaction_interval)
         self.store.open()
         self.fresh = self.store.revision == 0
         self.registry = Registry(self.store)

@@ -33,6 +33,10 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
            help="YAML of kubelet settings, e.g. `image_rules: [{match: 'cr.flyte.org/*', venv: /opt/flytekit}]`"),
        watch_window: int = typer.Option(20000, "--watch-window", hidden=True, min=1,
                                         help="Revisions kept for watch resume (tests shrink it to reach 410)"),
+       compaction_interval: float = typer.Option(
+           300.0, "--compaction-interval", min=0,
+           help="Seconds between compactions of the change history, as kube-apiserver's --etcd-compaction-interval: "
+                "a watch or list continue token from before the previous compaction gets 410 Expired (0: never)"),
        bookmark_interval: float = typer.Option(10.0, "--bookmark-interval", hidden=True, min=0.05,
                                                help="Seconds of quiet before a watch gets a BOOKMARK"),
        controllers: list[str] = typer.Option(
@@ -55,8 +59,8 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
         raise typer.BadParameter(str(err), param_hint="--controllers") from None
     run(Options(data_dir=data_dir, host=host, port=port, tls=not insecure_http, controllers=chosen,
                 kubelet=not no_kubelet, log_level=log_level, watch_window=watch_window,
-                bookmark_interval=bookmark_interval, service_account_issuers=service_account_issuer,
-                extra={"kubelet": kubelet_settings}))
+                compaction_interval=compaction_interval, bookmark_interval=bookmark_interval,
+                service_account_issuers=service_account_issuer, extra={"kubelet": kubelet_settings}))
 
 
 @app.command()

@@ -21,6 +21,7 @@ class StatusError(Exception):
         kind: str | None = None,
         causes: list[dict[str, str]] | None = None,
         retry_after: int | None = None,
+        continue_token: str = "",
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -31,13 +32,15 @@ class StatusError(Exception):
         self.kind = kind
         self.causes = causes
         self.retry_after = retry_after
+        #: a Status is a list's answer too: an expired continue token is answered with one to go on from
+        self.continue_token = continue_token
 
     def status(self) -> dict[str, Any]:
         """The metav1 Status object for this error."""
         body: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
-            "metadata": {},
+            "metadata": {"continue": self.continue_token} if self.continue_token else {},
             "status": "Failure",
             "message": self.message,
             "code": self.code,
@@ -165,8 +168,8 @@ def too_large(limit: int) -> StatusError:
     return StatusError(413, "RequestEntityTooLarge", f"the request body is too large: limit is {limit} bytes")
 
 
-def expired(message: str) -> StatusError:
-    return StatusError(410, "Expired", message)
+def expired(message: str, continue_token: str = "") -> StatusError:
+    return StatusError(410, "Expired", message, continue_token=continue_token)
 
 
 def gone(message: str) -> StatusError:

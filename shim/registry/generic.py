@@ -20,7 +20,7 @@ from shim.machinery.labels import LabelSelector
 from shim.registry.options import DeleteOptions, ListOptions, WriteOptions, Written
 from shim.registry.resource import Attrs, ResourceInfo
 from shim.registry.strategy import UpdateRules
-from shim.storage.paging import InvalidContinue
+from shim.storage.paging import ContinueTooOld, InvalidContinue
 from shim.storage.store import ADDED, DELETED, MODIFIED, Entry, Event, Store, Subscription, TooOld
 
 Obj = dict[str, Any]
@@ -185,6 +185,8 @@ class Registry:
                                    limit=opts.limit, keep=self._keep(info, opts))
         except InvalidContinue:
             raise errors.bad_request("continue key is not valid: illegal base64 data") from None
+        except ContinueTooOld as exc:
+            raise errors.expired(str(exc), exc.inconsistent) from None
         except TooOld as exc:
             raise errors.expired(str(exc)) from None
         return ListResult(page.items, page.revision, page.continue_token, page.remaining)

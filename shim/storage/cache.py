@@ -124,6 +124,12 @@ class Cache:
         self._history.append(event)
         self.committed = event.rv
 
+    def compact(self, floor: int) -> None:
+        """Forget the committed events up to `floor`: no watch resumes, and no list reads, at or before it."""
+        while self._history and self._history[0].rv <= floor:
+            self._history.popleft()
+        self.floor = max(self.floor, min(floor, self.committed))
+
     def dropped(self, count: int) -> None:
         """The oldest `count` events in flight failed to commit."""
         for _ in range(count):

@@ -1,7 +1,8 @@
 """Paging a list: at most `limit` items, and a continue token to resume after the last one.
 
 The token carries the page's revision (upstream's shape: base64 of {"v", "rv", "start"}), so every later
-page shows the same snapshot as the first, as etcd's MVCC reads do.
+page shows the same snapshot as the first, as etcd's MVCC reads do. A token whose revision was compacted away
+is refused with a second, inconsistent token: revision -1, "continue from this key at the newest revision".
 """
 from __future__ import annotations
 
@@ -19,12 +20,24 @@ class InvalidContinue(ValueError):
     """A continue token that does not decode."""
 
 
+#: the revision of an inconsistent continue token: the rest of the list as it is now
+LATEST = -1
+
+
 class ContinueTooOld(TooOld):
-    """A continue token whose revision left the window: the list has to start over."""
+    """A continue token whose revision was compacted away. `inconsistent` continues after the same key at the
+    newest revision, for a client that accepts objects changed since the first page (upstream offers it too)."""
+
+    def __init__(self, asked: int, oldest: int, after: Key) -> None:
+        super().__init__(asked, oldest)
+        self.inconsistent = encode_continue(LATEST, after)
 
     def __str__(self) -> str:
-        return ("The provided continue parameter is too old to display a consistent list result. "
-                "You can start a new list without the continue parameter.")
+        return ("The provided continue parameter is too old to display a consistent list result. You can start a "
+                "new list without the continue parameter, or use the continue token in this response to retrieve "
+                "the remainder of the results. Continuing with the provided token results in an inconsistent "
+                "list - objects that were created, modified, or deleted between the time the first chunk was "
+                "returned and now may show up in the list.")
 
 
 @dataclass
@@ -43,13 +56,14 @@ def encode_continue(revision: int, key: Key) -> str:
 
 
 def decode_continue(token: str) -> tuple[int, Key]:
-    """The revision and the last key of the page that gave `token`; InvalidContinue if it is not one."""
+    """The revision (LATEST for an inconsistent token) and the last key of the page that gave `token`;
+    InvalidContinue if it is not one."""
     try:
         padded = token + "=" * (-len(token) % 4)
         data = orjson.loads(base64.urlsafe_b64decode(padded))
         revision = int(data["rv"])
         namespace, slash, name = str(data["start"]).partition("/")
-        if not slash or not isinstance(data, dict):
+        if not slash or not isinstance(data, dict) or revision == 0 or revision < LATEST:
             raise ValueError
     except (ValueError, KeyError, TypeError, AttributeError, orjson.JSONDecodeError, UnicodeDecodeError):
         raise InvalidContinue(token) from None

@@ -26,9 +26,13 @@ __all__ = ["ADDED", "DELETED", "MODIFIED", "Entry", "Event", "Store", "Subscript
 class Store:
     """All objects of all resources, keyed by resource ("group/plural"), namespace and name."""
 
-    def __init__(self, path: Path, *, window: int = 20000, max_queue: int = 50000) -> None:
+    def __init__(self, path: Path, *, window: int = 20000, max_queue: int = 50000,
+                 compaction_interval: float = 300.0) -> None:
         self.path = path
         self.window = window
+        #: seconds between compactions of the history (0: only the window bounds it)
+        self.compaction_interval = compaction_interval
+        self._compactor: asyncio.Task[None] | None = None
         self._cache = Cache(window)
         self._fanout = Fanout(max_queue)
         self._writer = GroupWriter(path, window, self._committed)
@@ -54,10 +58,23 @@ class Store:
         """Start the writer thread; results are delivered on `loop`."""
         self._loop = loop
         self._writer.start(loop)
+        if self.compaction_interval:
+            self._compactor = loop.create_task(self._compact_periodically())
 
     def close(self) -> None:
         """Flush pending writes and stop the writer."""
+        if self._compactor is not None:
+            self._compactor.cancel()
         self._writer.close()
+
+    async def _compact_periodically(self) -> None:
+        """As kube-apiserver compacts etcd: each interval, forget the history up to where the previous interval
+        began, so a watch or a continue token stays good for one to two intervals, then gets 410."""
+        previous = self._cache.committed
+        while True:
+            await asyncio.sleep(self.compaction_interval)
+            self._cache.compact(previous)
+            previous = self._cache.committed
 
     # -- reads ------------------------------------------------------------------------------------------
 
@@ -148,8 +165,10 @@ class Store:
         after = None
         if continue_token:
             revision, after = paging.decode_continue(continue_token)
-            if revision < self._cache.floor:
-                raise ContinueTooOld(revision, self._cache.floor + 1)
+            if revision == paging.LATEST:
+                revision = None
+            elif revision < self._cache.floor:
+                raise ContinueTooOld(revision, self._cache.floor + 1, after)
         if revision is None or revision == self._cache.revision:
             revision = self._cache.revision
             items = self._cache.items(resource, namespace, after)

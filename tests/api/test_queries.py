@@ -104,15 +104,20 @@ def test_pagination_across_namespaces_whose_names_share_a_prefix(core):
             core.delete_namespace(space)
 
 
-def test_expired_continue_token_is_410(tuned_http):
+def test_expired_continue_token_is_410_with_a_token_for_the_rest(tuned_http):
     tuned_http.post("/api/v1/namespaces", json={"metadata": {"name": "oldpages"}}).raise_for_status()
     for i in range(3):
         tuned_http.post("/api/v1/namespaces/oldpages/configmaps", json=cm_manifest(f"cm{i}")).raise_for_status()
     first = tuned_http.get("/api/v1/namespaces/oldpages/configmaps", params={"limit": "1"}).json()
     for i in range(40):
         tuned_http.post("/api/v1/namespaces/oldpages/configmaps", json=cm_manifest(f"more{i}")).raise_for_status()
-    expect_http(tuned_http.get("/api/v1/namespaces/oldpages/configmaps",
-                               params={"limit": "1", "continue": first["metadata"]["continue"]}), 410, "Expired")
+    expired = expect_http(tuned_http.get("/api/v1/namespaces/oldpages/configmaps",
+                                         params={"limit": "1", "continue": first["metadata"]["continue"]}),
+                          410, "Expired")
+    rest = tuned_http.get("/api/v1/namespaces/oldpages/configmaps",
+                          params={"continue": expired["metadata"]["continue"]}).json()
+    assert [i["metadata"]["name"] for i in rest["items"]] == ["cm1", "cm2"] + sorted(f"more{i}" for i in range(40))
+    assert rest["metadata"]["resourceVersion"] != first["metadata"]["resourceVersion"]
 
 
 def test_garbage_continue_token_is_400(http, seven):

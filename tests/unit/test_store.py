@@ -9,9 +9,10 @@ from typing import Any, AsyncIterator, Callable
 import orjson
 import pytest
 
+from harness import wait_for_async
 from shim.storage import log as revision_log
 from shim.storage.model import ADDED, DELETED, MODIFIED, Entry, Event, TooOld
-from shim.storage.paging import ContinueTooOld, InvalidContinue
+from shim.storage.paging import ContinueTooOld, InvalidContinue, encode_continue
 from shim.storage.store import Store
 from shim.storage.writer import COMPACT_EVERY
 
@@ -250,20 +251,44 @@ async def test_a_filtered_page_does_not_count_the_rest(store: Store) -> None:
     assert names(store.list(CM, keep=odd).items) == ["o1", "o3", "o5"]
 
 
-async def test_continue_tokens_that_do_not_decode_or_left_the_window_are_refused(tmp_path: Path) -> None:
+async def test_continue_tokens_that_do_not_decode_are_refused(store: Store) -> None:
+    await put(store, "ns", "o0")
+    zero_revision = encode_continue(0, ("ns", "o0"))
+    for garbage in ("%%%", "eyJ2IjoxfQ", "bm90IGpzb24", zero_revision):
+        with pytest.raises(InvalidContinue):
+            store.list(CM, continue_token=garbage, limit=1)
+
+
+async def test_a_continue_token_that_left_the_window_offers_the_rest_at_the_newest_revision(tmp_path: Path) -> None:
     store = await opened(tmp_path / "state.db", window=3)
     try:
         for i in range(3):
             await put(store, "ns", f"o{i}")
-        for garbage in ("%%%", "eyJ2IjoxfQ", "bm90IGpzb24"):
-            with pytest.raises(InvalidContinue):
-                store.list(CM, continue_token=garbage, limit=1)
-        token = store.list(CM, limit=1).continue_token
+        first = store.list(CM, limit=1)
         for i in range(4):
-            await put(store, "ns", f"n{i}")
+            await put(store, "ns", f"p{i}")  # after the first page's key: the rest at the newest revision has them
         with pytest.raises(ContinueTooOld) as expired:
-            store.list(CM, continue_token=token, limit=1)
+            store.list(CM, continue_token=first.continue_token, limit=1)
         assert str(expired.value).startswith("The provided continue parameter is too old")
+        rest = store.list(CM, continue_token=expired.value.inconsistent)
+        assert names(rest.items) == ["o1", "o2"] + [f"p{i}" for i in range(4)]
+        assert rest.revision == store.revision != first.revision
+    finally:
+        store.close()
+
+
+async def test_compaction_expires_revisions_older_than_the_previous_interval(tmp_path: Path) -> None:
+    store = await opened(tmp_path / "state.db", compaction_interval=0.05)
+    try:
+        await put(store, "ns", "a")
+        await put(store, "ns", "b")
+        page = store.list(CM, limit=1)
+        newest = await put(store, "ns", "c")
+        await wait_for_async(lambda: store.oldest_watchable >= newest, what="a compaction past the last write")
+        with pytest.raises(TooOld):
+            store.subscribe(CM, "ns", page.revision)
+        with pytest.raises(ContinueTooOld):
+            store.list(CM, continue_token=page.continue_token)
     finally:
         store.close()
 
