@@ -27,7 +27,8 @@ def suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, co
                                      "v1.34.12 with it")
     bin_dir = conformance.build()
     work = tmp_path_factory.mktemp("conformance")
-    server = start_kubeshim(work / "data", "--kubelet-config", str(conformance.kubelet_settings(bin_dir, work)))
+    server = start_kubeshim(work / "data", "--kubelet-config", str(conformance.kubelet_settings(bin_dir, work)),
+                            *conformance.SERVER_FLAGS)
     focus = "|".join(re.escape(name) for name in SPECS)
     try:
         code, report = conformance.run_suite(bin_dir, server.kubeconfig, work / "e2e", focus, timeout=1800)

@@ -3,7 +3,6 @@ these, and each must pass. tools/conformance.sh runs the whole set and reports t
 from __future__ import annotations
 
 SPECS: tuple[str, ...] = (
-    '[sig-api-machinery] CustomResourceDefinition resources [Privileged:ClusterAdmin] custom resource defaulting for requests and from storage works [Conformance]',
     '[sig-api-machinery] API priority and fairness should support FlowSchema API operations [Conformance]',
     '[sig-api-machinery] API priority and fairness should support PriorityLevelConfiguration API operations [Conformance]',
     '[sig-api-machinery] AggregatedDiscovery should support aggregated discovery interface for CRDs [Conformance]',
@@ -12,6 +11,7 @@ SPECS: tuple[str, ...] = (
     '[sig-api-machinery] CustomResourceDefinition resources [Privileged:ClusterAdmin] Simple CustomResourceDefinition creating/deleting custom resource definition objects works [Conformance]',
     '[sig-api-machinery] CustomResourceDefinition resources [Privileged:ClusterAdmin] Simple CustomResourceDefinition getting/updating/patching custom resource definition status sub-resource works [Conformance]',
     '[sig-api-machinery] CustomResourceDefinition resources [Privileged:ClusterAdmin] Simple CustomResourceDefinition listing custom resource definition objects works [Conformance]',
+    '[sig-api-machinery] CustomResourceDefinition resources [Privileged:ClusterAdmin] custom resource defaulting for requests and from storage works [Conformance]',
     '[sig-api-machinery] CustomResourceDefinition resources [Privileged:ClusterAdmin] should include custom resource definition resources in discovery documents [Conformance]',
     '[sig-api-machinery] CustomResourcePublishOpenAPI [Privileged:ClusterAdmin] removes definition from spec when one version gets changed to not be served [Conformance]',
     '[sig-api-machinery] CustomResourcePublishOpenAPI [Privileged:ClusterAdmin] updates the published spec when one version gets renamed [Conformance]',
@@ -25,6 +25,9 @@ SPECS: tuple[str, ...] = (
     '[sig-api-machinery] Discovery should validate PreferredVersion for each APIGroup [Conformance]',
     '[sig-api-machinery] FieldValidation should create/apply a CR with unknown fields for CRD with no validation schema [Conformance]',
     '[sig-api-machinery] FieldValidation should create/apply a valid CR for CRD with validation schema [Conformance]',
+    '[sig-api-machinery] FieldValidation should create/apply an invalid CR with extra properties for CRD with validation schema [Conformance]',
+    '[sig-api-machinery] FieldValidation should detect unknown metadata fields in both the root and embedded object of a CR [Conformance]',
+    '[sig-api-machinery] Garbage collector should not be blocked by dependency circle [Conformance]',
     '[sig-api-machinery] Namespaces [Serial] should apply a finalizer to a Namespace [Conformance]',
     '[sig-api-machinery] Namespaces [Serial] should apply an update to a Namespace [Conformance]',
     '[sig-api-machinery] Namespaces [Serial] should apply changes to a namespace status [Conformance]',
@@ -35,6 +38,7 @@ SPECS: tuple[str, ...] = (
     '[sig-api-machinery] ResourceQuota should be able to update and delete ResourceQuota. [Conformance]',
     '[sig-api-machinery] ResourceQuota should manage the lifecycle of a ResourceQuota [Conformance]',
     '[sig-api-machinery] Servers with support for API chunking should return chunks of results for list calls [Conformance]',
+    '[sig-api-machinery] Servers with support for API chunking should support continue listing from the last key if the original version has been compacted away, though the list is inconsistent [Slow] [Conformance]',
     '[sig-api-machinery] Servers with support for Table transformation should return a 406 for a backend which does not implement metadata [Conformance]',
     '[sig-api-machinery] Watchers should be able to restart watching from the last resource version observed by the previous watch [Conformance]',
     '[sig-api-machinery] Watchers should be able to start watching from a specific resource version [Conformance]',

@@ -21,6 +21,12 @@ _KIND_DESCRIPTION = (
 _METADATA_DESCRIPTION = (
     "Standard object's metadata. More info: "
     "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
+_EMBEDDED_API_VERSION_DESCRIPTION = (
+    "apiVersion defines the versioned schema of this representation of an object. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources")
+_EMBEDDED_KIND_DESCRIPTION = (
+    "kind is a string value representing the type of this object. In CamelCase. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds")
 _LIST_METADATA_DESCRIPTION = (
     "Standard list metadata. More info: "
     "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#lists-and-maps")
@@ -165,6 +171,7 @@ def crd_schema(schema: Obj | None, group: str, version: str, kind: str) -> Obj:
     converted = copy.deepcopy(schema) if isinstance(schema, dict) else {}
     if not converted:
         converted = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    _add_embedded_properties(converted)
     converted.setdefault("type", "object")
     properties = converted.setdefault("properties", {})
     api_version = properties.get("apiVersion") or {}
@@ -178,6 +185,24 @@ def crd_schema(schema: Obj | None, group: str, version: str, kind: str) -> Obj:
                               "description": metadata.get("description", _METADATA_DESCRIPTION)}
     converted[GVK] = [{"group": group, "kind": kind, "version": version}]
     return converted
+
+
+def _add_embedded_properties(node: Obj) -> None:
+    """Objects marked `x-kubernetes-embedded-resource` get apiVersion, kind and a typed metadata, as upstream's
+    builder adds them: apply then knows an embedded object's metadata fields."""
+    for child in (node.get("properties") or {}).values():
+        if isinstance(child, dict):
+            _add_embedded_properties(child)
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            _add_embedded_properties(node[key])
+    if node.get("x-kubernetes-embedded-resource") is True:
+        properties = node.setdefault("properties", {})
+        properties["apiVersion"] = {"description": _EMBEDDED_API_VERSION_DESCRIPTION, "type": "string"}
+        properties["kind"] = {"description": _EMBEDDED_KIND_DESCRIPTION, "type": "string"}
+        properties["metadata"] = {"allOf": [ref(OBJECT_META)], "description": _METADATA_DESCRIPTION}
+        required = node.setdefault("required", [])
+        required += [name for name in ("kind", "apiVersion") if name not in required]
 
 
 def crd_schema_v2(schema: Obj | None, group: str, version: str, kind: str) -> Obj:
