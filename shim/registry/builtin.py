@@ -60,10 +60,10 @@ def builtin_resources() -> list[ResourceInfo]:
           subresources=status),
         R("coordination.k8s.io", "v1", "leases", "lease", "Lease", True, LeaseStrategy()),
         R("events.k8s.io", "v1", "events", "event", "Event", True, EventsV1Strategy(), ("ev",),
-          storage="/events", to_storage=to_core, from_storage=from_core),
+          storage="/events", to_storage=to_core, from_storage=from_core, storage_version="v1"),
         R("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
           "CustomResourceDefinition", False, CRDStrategy(), ("crd", "crds"), ("api-extensions",),
-          subresources=status),
+          subresources=status, storage_version="apiextensions.k8s.io/v1beta1"),  # upstream's legacy encoding
         R("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration",
           "MutatingWebhookConfiguration", False, WebhookConfigurationStrategy(), categories=("api-extensions",)),
         R("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",

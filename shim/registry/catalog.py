@@ -87,6 +87,7 @@ def custom_resources(crd: Obj) -> list[ResourceInfo]:
     names = (crd.get("status") or {}).get("acceptedNames") or spec.get("names") or {}
     if not names.get("plural") or not names.get("kind"):
         return []
+    stored = next((v["name"] for v in spec.get("versions") or [] if v.get("storage")), "")
     out = []
     for version in spec.get("versions") or []:
         if not version.get("served", True):
@@ -106,5 +107,5 @@ def custom_resources(crd: Obj) -> list[ResourceInfo]:
             namespaced=spec.get("scope") == "Namespaced", strategy=strategy,
             short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
             subresources=subresources, storage=f"{spec['group']}/{names['plural']}",
-            from_storage=strategy.from_storage))
+            from_storage=strategy.from_storage, storage_version=f"{spec['group']}/{stored}" if stored else ""))
     return out

@@ -36,12 +36,16 @@ class ResourceInfo:
     from_storage: Callable[[Obj], Obj] | None = None
     #: preferred version of the group in discovery
     preferred: bool = True
+    #: the group/version objects are stored in (a CRD's storage version; the first of cohabiting resources)
+    storage_version: str = ""
 
     def __post_init__(self) -> None:
         if self.handler is not None:
             self.verbs = self.handler.verbs
         if not self.storage:
             self.storage = f"{self.group}/{self.plural}"
+        if not self.storage_version:
+            self.storage_version = self.api_version
 
     @property
     def api_version(self) -> str:

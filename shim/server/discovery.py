@@ -1,6 +1,8 @@
 """Discovery documents: /api, /apis, /api/v1, /apis/G/V and aggregated discovery (apidiscovery.k8s.io)."""
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from shim.registry.catalog import Catalog
@@ -35,6 +37,14 @@ def api_group(catalog: Catalog, group: str) -> Obj | None:
     return {"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions)}
 
 
+def storage_version_hash(r: ResourceInfo) -> str:
+    """What clients compare to notice that a resource's storage version changed (a storage migration is due):
+    the first 8 bytes of sha256("group/version/kind") of the stored form, in base64."""
+    group, _, version = r.storage_version.rpartition("/")
+    digest = hashlib.sha256(f"{group}/{version}/{r.kind}".encode()).digest()
+    return base64.b64encode(digest[:8]).decode()
+
+
 def resource_list(catalog: Catalog, group: str, version: str) -> Obj | None:
     infos = _resources(catalog, group, version)
     if not infos:
@@ -43,6 +53,8 @@ def resource_list(catalog: Catalog, group: str, version: str) -> Obj | None:
     for r in infos:
         entry: Obj = {"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced, "kind": r.kind,
                       "verbs": list(r.verbs)}
+        if r.handler is None:
+            entry["storageVersionHash"] = storage_version_hash(r)
         if r.short_names:
             entry["shortNames"] = list(r.short_names)
         if r.categories:

@@ -1,6 +1,9 @@
 """Discovery: /version, /api, /apis, group and resource lists, and aggregated discovery (v2, v2beta1)."""
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import pytest
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
@@ -12,6 +15,11 @@ V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
 GROUPS = {"coordination.k8s.io", "events.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io",
           "rbac.authorization.k8s.io"}
+
+
+def storage_version_hash(group: str, version: str, kind: str) -> str:
+    """Upstream's definition (apiserver's endpoints/discovery): 8 bytes of sha256("group/version/kind")."""
+    return base64.b64encode(hashlib.sha256(f"{group}/{version}/{kind}".encode()).digest()[:8]).decode()
 
 
 def _resources(doc: dict) -> dict[str, dict]:
@@ -164,6 +172,29 @@ def test_crd_appears_in_and_leaves_discovery(api_client, http):
     assert http.get(f"/apis/{group}/v1").status_code == 404
     aggregated = http.get("/apis", headers={"Accept": V2}).json()
     assert group not in {i["metadata"]["name"] for i in aggregated["items"]}
+
+
+def test_storage_version_hash_names_the_version_objects_are_stored_in(api_client, http):
+    group = f"{unique('svh')}.example.com"
+    crd = _crd(group)
+    v1 = crd["spec"]["versions"][0]
+    crd["spec"]["versions"] = [{**v1, "name": "v1beta1", "storage": False}, v1]
+    ext = client.ApiextensionsV1Api(api_client)
+    ext.create_custom_resource_definition(crd)
+    try:
+        wait_for(lambda: http.get(f"/apis/{group}/v1beta1").status_code == 200, what="version served")
+        hashes = {v: _resources(http.get(f"/apis/{group}/{v}").json())["gadgets"].get("storageVersionHash")
+                  for v in ("v1", "v1beta1")}
+        assert hashes["v1"] == hashes["v1beta1"] == storage_version_hash(group, "v1", "Gadget")
+        assert "storageVersionHash" not in _resources(http.get(f"/apis/{group}/v1").json())["gadgets/status"]
+    finally:
+        ext.delete_custom_resource_definition(f"gadgets.{group}")
+
+
+def test_cohabiting_resources_share_one_storage_version_hash(http):
+    core = _resources(http.get("/api/v1").json())["events"]["storageVersionHash"]
+    events = _resources(http.get("/apis/events.k8s.io/v1").json())["events"]["storageVersionHash"]
+    assert core == events == storage_version_hash("", "v1", "Event")
 
 
 def test_dynamic_client_discovers_builtin_and_custom_kinds(api_client):

@@ -26,7 +26,6 @@ class Known:
 # The gaps issue 10 names, and the ones this tier found beyond them.
 TOKENS = "issue 10: service-account tokens"
 ERROR_TEXTS = "issue 10: error texts"
-DISCOVERY = "issue 10: discovery storageVersionHash"
 NESTING = "issue 10: deep nesting"
 WATCH_VERBS = "issue 10: write verbs on /watch paths"
 KINDS = "issue 10: missing kinds"
@@ -53,8 +52,6 @@ KNOWN: tuple[Known, ...] = (
           ERROR_TEXTS, {**{f"test_list_field_selector_unknown_field[{f}]": ("list/body/message",)
                            for f in ("data.mode=fast", "metadata.labels=x", "status.phase=Running")},
                         "test_kubectl_get_errors": ("unknown-field-selector/stderr",)}),
-    Known("discovery's APIResources have no storageVersionHash (clients use it to notice storage migrations)",
-          DISCOVERY, {"test_discovery_resource_lists": ("*/resources/*/storageVersionHash",)}),
     Known("a 5,000-level nested YAML or apply body is a 500 RecursionError (upstream: 400, or the apply's typed "
           "error); a nested JSON body is refused at a lower depth, with another message",
           NESTING, {"test_deeply_nested_body[yaml]": ("error/code", "error/body"),
