@@ -12,16 +12,17 @@ from typing import Any, Callable
 
 from shim.machinery import errors, fieldpath, managed_fields, typed
 from shim.registry.generic import Registry
-from shim.registry.options import WriteOptions, Written
+from shim.registry.options import Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
 
 Obj = dict[str, Any]
 
 
-def applying(info: ResourceInfo, name: str, applied: Any, opts: WriteOptions, force: bool,
+def applying(info: ResourceInfo, name: str, patch: Patch, opts: WriteOptions,
              subresource: str = "") -> Callable[[Obj], Obj]:
-    """The read-modify-write step that applies the configuration `applied` to the live object, after checking
-    the configuration; writes with it record their managedFields themselves (`fields_recorded`)."""
+    """The read-modify-write step that applies the configuration `patch.body` to the live object, after
+    checking the configuration; writes with it record their managedFields themselves (`fields_recorded`)."""
+    applied = patch.body
     _check(info, name, applied, opts)
     rv = (applied.get("metadata") or {}).get("resourceVersion")
     types = info.strategy.field_types(info.api_version, info.kind)
@@ -30,11 +31,25 @@ def applying(info: ResourceInfo, name: str, applied: Any, opts: WriteOptions, fo
     def mutate(live: Obj) -> Obj:
         if rv and rv != live["metadata"].get("resourceVersion"):
             raise errors.stale(info.plural, name, info.group)
-        result = managed_fields.apply(types, live, applied, opts.field_manager, force, subresource)
+        result = managed_fields.apply(types, live, applied, opts.field_manager, patch.force, subresource)
+        _refuse_repeated_keys(patch, opts)
         result["metadata"]["resourceVersion"] = live["metadata"].get("resourceVersion")
         return result
 
     return mutate
+
+
+def _refuse_repeated_keys(patch: Patch, opts: WriteOptions) -> None:
+    """fieldValidation=Strict refuses a configuration that repeats a key, once the apply itself succeeded
+    (upstream's order: the apply's own errors come first)."""
+    if patch.repeated and opts.field_validation == "Strict":
+        raise errors.bad_request("error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal "
+                                 "errors:\n  " + "\n  ".join(patch.repeated))
+
+
+def repeated_key_warnings(patch: Patch, opts: WriteOptions) -> tuple[str, ...]:
+    """fieldValidation=Warn: one Warning per repeated key, as upstream splits yaml.v2's error."""
+    return patch.repeated if opts.field_validation == "Warn" else ()
 
 
 def _check(info: ResourceInfo, name: str, applied: Any, opts: WriteOptions) -> None:
@@ -73,16 +88,18 @@ def _check_declared(info: ResourceInfo, types: managed_fields.FieldTypes, name: 
         raise errors.bad_request(f"failed to create typed patch object ({namespace}/{name}; {gvk}): {listed}")
 
 
-async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: str, name: str, applied: Any,
-                            opts: WriteOptions, force: bool) -> Written:
+async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: str, name: str, patch: Patch,
+                            opts: WriteOptions) -> Written:
     """Create the object from the applied configuration (201), or merge it into the live one."""
-    mutate = applying(info, name, applied, opts, force)
+    mutate = applying(info, name, patch, opts)
     ns = namespace if info.namespaced else ""
     recorded = dataclasses.replace(opts, fields_recorded=True)
     if registry.get_entry(info, ns, name) is None:
         types = info.strategy.field_types(info.api_version, info.kind)
-        obj = managed_fields.apply(types, None, applied, opts.field_manager, force)
+        obj = managed_fields.apply(types, None, patch.body, opts.field_manager, patch.force)
+        _refuse_repeated_keys(patch, opts)
         obj.setdefault("metadata", {})["name"] = name
-        created = await registry.create(info, ns, obj, recorded)
-        return dataclasses.replace(created, created=True)
-    return await registry.update_with(info, ns, name, mutate, recorded)
+        written = dataclasses.replace(await registry.create(info, ns, obj, recorded), created=True)
+    else:
+        written = await registry.update_with(info, ns, name, mutate, recorded)
+    return dataclasses.replace(written, warnings=repeated_key_warnings(patch, opts) + written.warnings)

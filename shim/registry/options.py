@@ -86,6 +86,9 @@ class Patch:
     body: Any
     #: server-side apply takes over fields other managers own instead of answering 409
     force: bool = False
+    #: an apply configuration's keys repeated within a mapping (`line 9: key "foo" already set in map`), which
+    #: its decoded body cannot show; fieldValidation Strict refuses them, Warn warns
+    repeated: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from shim.machinery import errors, patch as patches, schemas, strategic_merge
 from shim.machinery.errors import StatusError
-from shim.registry.apply import applying, server_side_apply
+from shim.registry.apply import applying, repeated_key_warnings, server_side_apply
 from shim.registry.catalog import Catalog
 from shim.registry.generic import ListResult, Registry, Watch
 from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions, Written
@@ -127,11 +127,12 @@ class Verbs:
         handler = self.route(info, subresource, "patch")
         if patch.type == patches.APPLY_PATCH:
             if handler is None:
-                return await server_side_apply(self.registry, info, namespace, name, patch.body, opts, patch.force)
-            mutate = applying(info, name, patch.body, opts, patch.force, subresource)
-            opts = dataclasses.replace(opts, fields_recorded=True)
-        else:
-            mutate = _mutation(info, patch)
+                return await server_side_apply(self.registry, info, namespace, name, patch, opts)
+            mutate = applying(info, name, patch, opts, subresource)
+            written = await handler.patch(self, info, namespace, name, mutate,
+                                          dataclasses.replace(opts, fields_recorded=True))
+            return dataclasses.replace(written, warnings=repeated_key_warnings(patch, opts) + written.warnings)
+        mutate = _mutation(info, patch)
         if handler is not None:
             return await handler.patch(self, info, namespace, name, mutate, opts)
         return await self.registry.update_with(info, namespace, name, mutate, opts)

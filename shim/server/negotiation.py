@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import datetime as dt
 
@@ -49,14 +49,43 @@ def content_type_of(header: str | None) -> str:
     return (header or "").split(";")[0].strip().lower()
 
 
-def _yaml_load(body: bytes) -> Any:
+def _yaml_load(body: bytes, repeated: list[str] | None = None) -> Any:
+    """The one YAML document of a body; its keys repeated within a mapping are noted in `repeated`."""
+    loader = yaml.SafeLoader(body)
+    docs = []
     try:
-        docs = [d for d in yaml.safe_load_all(body) if d is not None]
+        while loader.check_node():
+            node = loader.get_node()
+            if repeated is not None:
+                repeated.extend(_repeated_keys(node))
+            doc = loader.construct_document(node)
+            if doc is not None:
+                docs.append(doc)
     except yaml.YAMLError as exc:
         raise errors.bad_request(f"error converting YAML to JSON: {str(exc).splitlines()[0]}") from None
+    finally:
+        loader.dispose()
     if len(docs) != 1:
         raise errors.bad_request("the body of the request must hold exactly one YAML document")
     return _json_safe(docs[0])
+
+
+def _repeated_keys(node: yaml.Node) -> Iterator[str]:
+    """yaml.v2's strict-mode complaints, in its order and words: a mapping's values are read before the key is
+    set, and the line named is the repeated value's."""
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _repeated_keys(item)
+    elif isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key, value in node.value:
+            yield from _repeated_keys(value)
+            if not isinstance(key, yaml.ScalarNode):
+                continue
+            if (key.tag, key.value) in seen:
+                shown = orjson.dumps(key.value).decode() if key.tag.endswith(":str") else key.value
+                yield f"line {value.start_mark.line + 1}: key {shown} already set in map"
+            seen.add((key.tag, key.value))
 
 
 def _json_safe(value: Any) -> Any:
@@ -92,9 +121,13 @@ def decode_body(body: bytes, content_type: str) -> Any:
     raise errors.unsupported_media_type(BODY_TYPES)
 
 
+def decode_apply(body: bytes) -> tuple[Any, tuple[str, ...]]:
+    """An apply configuration, and the keys it repeats (which fieldValidation judges after the apply)."""
+    repeated: list[str] = []
+    return _yaml_load(body, repeated), tuple(repeated)
+
+
 def decode_patch(body: bytes, content_type: str) -> Any:
-    if content_type == APPLY_PATCH:
-        return _yaml_load(body)
     if content_type not in PATCH_TYPES:
         raise errors.unsupported_media_type(PATCH_TYPES[:4])
     try:

@@ -13,6 +13,7 @@ from shim.machinery import errors
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
+from shim.machinery.patch import APPLY_PATCH
 from shim.machinery.users import User
 from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
@@ -273,8 +274,12 @@ class ResourceEndpoint:
             raise errors.method_not_allowed()
         content_type = neg.content_type_of(request.headers.get("content-type"))
         body = await self._body(request)
-        patch = Patch(content_type, neg.decode_patch(body, content_type),
-                      bool(_bool_param(request.query_params, "force")))
+        force = bool(_bool_param(request.query_params, "force"))
+        if content_type == APPLY_PATCH:
+            applied, repeated = neg.decode_apply(body)
+            patch = Patch(content_type, applied, force, repeated)
+        else:
+            patch = Patch(content_type, neg.decode_patch(body, content_type), force)
         patched = await self.verbs.patch(info, target.namespace, target.name, patch, _write_options(request, user),
                                          subresource=target.subresource)
         return self._written(request, info, target, patched, 201 if patched.created else 200)

@@ -26,6 +26,7 @@ SPECS: tuple[str, ...] = (
     '[sig-api-machinery] FieldValidation should create/apply a CR with unknown fields for CRD with no validation schema [Conformance]',
     '[sig-api-machinery] FieldValidation should create/apply a valid CR for CRD with validation schema [Conformance]',
     '[sig-api-machinery] FieldValidation should create/apply an invalid CR with extra properties for CRD with validation schema [Conformance]',
+    '[sig-api-machinery] FieldValidation should detect duplicates in a CR when preserving unknown fields [Conformance]',
     '[sig-api-machinery] FieldValidation should detect unknown metadata fields in both the root and embedded object of a CR [Conformance]',
     '[sig-api-machinery] Garbage collector should not be blocked by dependency circle [Conformance]',
     '[sig-api-machinery] Namespaces [Serial] should apply a finalizer to a Namespace [Conformance]',

@@ -247,6 +247,34 @@ def apply_name_mismatch(s: Side) -> None:
               content_type="application/apply-patch+yaml", params={"fieldManager": "m"})
 
 
+REPEATED_KEYS = b"""apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a
+data:
+  k: "1"
+  k: "2"
+  nested: |
+    x
+  nested: z
+"""
+
+
+@case
+def apply_strict_repeated_key(s: Side) -> None:
+    """Refused once the apply succeeds, naming each repeated key's line; nothing is created."""
+    s.request("error", "PATCH", f"{cms(s)}/a", content=REPEATED_KEYS, content_type="application/apply-patch+yaml",
+              params={"fieldManager": "m", "fieldValidation": "Strict"})
+    s.request("after", "GET", f"{cms(s)}/a")
+
+
+@case
+def apply_warn_repeated_key(s: Side) -> None:
+    """Not an error: applied (the last value wins) with a Warning per repeated key."""
+    s.request("applied", "PATCH", f"{cms(s)}/a", content=REPEATED_KEYS, content_type="application/apply-patch+yaml",
+              params={"fieldManager": "m", "fieldValidation": "Warn"}, view=without_managed_fields)
+
+
 @case
 def update_name_mismatch(s: Side) -> None:
     made(s)
