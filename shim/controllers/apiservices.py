@@ -11,41 +11,12 @@ from typing import Any, Callable
 from shim.clients.base import Client, Resource
 from shim.machinery import timeutil
 from shim.machinery.errors import StatusError
-from shim.registry.catalog import Catalog
+from shim.registry.catalog import CUSTOM_PRIORITY, PRIORITIES, Catalog
 
 APISERVICES = Resource("apiregistration.k8s.io", "v1", "apiservices")
 SERVICES = Resource("", "v1", "services")
 MANAGED = "kube-aggregator.kubernetes.io/automanaged"
 Obj = dict[str, Any]
-
-#: (group, version) -> (groupPriorityMinimum, versionPriority) of the built-in group versions, as v1.34 lists
-#: them (pkg/controlplane/apiserver's priorities); a group version missing here gets no APIService, as upstream
-PRIORITIES: dict[tuple[str, str], tuple[int, int]] = {
-    ("", "v1"): (18000, 1),
-    ("apps", "v1"): (17800, 15),
-    ("events.k8s.io", "v1"): (17750, 15),
-    ("authentication.k8s.io", "v1"): (17700, 15),
-    ("authorization.k8s.io", "v1"): (17600, 15),
-    ("autoscaling", "v1"): (17500, 15),
-    ("autoscaling", "v2"): (17500, 30),
-    ("batch", "v1"): (17400, 15),
-    ("certificates.k8s.io", "v1"): (17300, 15),
-    ("networking.k8s.io", "v1"): (17200, 15),
-    ("policy", "v1"): (17100, 15),
-    ("rbac.authorization.k8s.io", "v1"): (17000, 15),
-    ("storage.k8s.io", "v1"): (16800, 15),
-    ("apiextensions.k8s.io", "v1"): (16700, 15),
-    ("admissionregistration.k8s.io", "v1"): (16700, 15),
-    ("scheduling.k8s.io", "v1"): (16600, 15),
-    ("coordination.k8s.io", "v1"): (16500, 15),
-    ("node.k8s.io", "v1"): (16300, 15),
-    ("discovery.k8s.io", "v1"): (16200, 15),
-    ("resource.k8s.io", "v1"): (16200, 21),
-    ("flowcontrol.apiserver.k8s.io", "v1"): (16100, 21),
-}
-#: a custom resource's group version (its CRD's), as the CRD registration controller registers it
-CUSTOM_PRIORITY = (1000, 100)
-
 
 def wanted_apiservices(catalog: Catalog) -> dict[str, Obj]:
     """Name -> the APIService this server should have for each group version it serves (not for

@@ -17,6 +17,39 @@ from shim.storage.store import Store
 CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
 Obj = dict[str, Any]
 
+#: (group, version) -> (groupPriorityMinimum, versionPriority) of the built-in group versions, as v1.34 lists
+#: them (pkg/controlplane/apiserver's priorities); a group version missing here gets no APIService, as upstream.
+#: Discovery lists groups and versions in this order, as kube-aggregator does
+PRIORITIES: dict[tuple[str, str], tuple[int, int]] = {
+    ("", "v1"): (18000, 1),
+    ("apps", "v1"): (17800, 15),
+    ("events.k8s.io", "v1"): (17750, 15),
+    ("authentication.k8s.io", "v1"): (17700, 15),
+    ("authorization.k8s.io", "v1"): (17600, 15),
+    ("autoscaling", "v1"): (17500, 15),
+    ("autoscaling", "v2"): (17500, 30),
+    ("batch", "v1"): (17400, 15),
+    ("certificates.k8s.io", "v1"): (17300, 15),
+    ("networking.k8s.io", "v1"): (17200, 15),
+    ("policy", "v1"): (17100, 15),
+    ("rbac.authorization.k8s.io", "v1"): (17000, 15),
+    ("storage.k8s.io", "v1"): (16800, 15),
+    ("apiextensions.k8s.io", "v1"): (16700, 15),
+    ("admissionregistration.k8s.io", "v1"): (16700, 15),
+    ("scheduling.k8s.io", "v1"): (16600, 15),
+    ("coordination.k8s.io", "v1"): (16500, 15),
+    ("node.k8s.io", "v1"): (16300, 15),
+    ("discovery.k8s.io", "v1"): (16200, 15),
+    ("resource.k8s.io", "v1"): (16200, 21),
+    ("flowcontrol.apiserver.k8s.io", "v1"): (16100, 21),
+}
+#: a custom resource's group version (its CRD's), as the CRD registration controller registers it
+CUSTOM_PRIORITY = (1000, 100)
+#: a custom resource's verbs, in the order apiextensions-apiserver lists them
+CUSTOM_VERBS = ("delete", "deletecollection", "get", "list", "patch", "create", "update", "watch")
+#: the aggregator's own group, listed before all others (kube-aggregator: "it's good to be king")
+AGGREGATOR_GROUP = "apiregistration.k8s.io"
+
 
 def _version_key(version: str) -> tuple[int, int, int, str]:
     """Kubernetes version priority: GA > beta > alpha, higher numbers first (for preferred versions)."""
@@ -70,14 +103,21 @@ class Catalog:
         return self.builtin + list(self._custom.values())
 
     def groups(self) -> dict[str, list[str]]:
-        """group -> served versions, preferred first."""
+        """group -> served versions, preferred first, in discovery's order (kube-aggregator's
+        SortedByGroupAndVersion): the aggregator's group, then by group priority, ties by APIService name;
+        versions by version priority, then kube-aware version order."""
+        builtin = {(r.group, r.version) for r in self.builtin}
+
+        def priority(group: str, version: str) -> tuple[int, int]:
+            return PRIORITIES.get((group, version), (0, 0)) if (group, version) in builtin else CUSTOM_PRIORITY
+
+        served = sorted({(info.group, info.version) for info in self.all()}, key=lambda gv: (
+            gv[0] != AGGREGATOR_GROUP, -priority(*gv)[0], f"{gv[1]}.{gv[0]}"))
         out: dict[str, list[str]] = {}
-        for info in self.all():
-            versions = out.setdefault(info.group, [])
-            if info.version not in versions:
-                versions.append(info.version)
-        for versions in out.values():
-            versions.sort(key=_version_key)
+        for group, version in served:
+            out.setdefault(group, []).append(version)
+        for group, versions in out.items():
+            versions.sort(key=lambda v: (-priority(group, v)[1], _version_key(v)))
         return out
 
 
@@ -106,6 +146,7 @@ def custom_resources(crd: Obj) -> list[ResourceInfo]:
             singular=names.get("singular") or names["kind"].lower(), kind=names["kind"],
             namespaced=spec.get("scope") == "Namespaced", strategy=strategy,
             short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
-            subresources=subresources, storage=f"{spec['group']}/{names['plural']}",
+            verbs=CUSTOM_VERBS, names_own_group_version=True, subresources=subresources,
+            storage=f"{spec['group']}/{names['plural']}",
             from_storage=strategy.from_storage, storage_version=f"{spec['group']}/{stored}" if stored else ""))
     return out

@@ -36,6 +36,9 @@ class ResourceInfo:
     from_storage: Callable[[Obj], Obj] | None = None
     #: preferred version of the group in discovery
     preferred: bool = True
+    #: aggregated discovery names this resource's own group and version in responseKind, as apiextensions-apiserver
+    #: does for custom resources (kube-apiserver leaves them empty for built-in ones: the resource's own)
+    names_own_group_version: bool = False
     #: the group/version objects are stored in (a CRD's storage version; the first of cohabiting resources)
     storage_version: str = ""
 

@@ -19,9 +19,10 @@ from shim.server.resources import ApiContext, ResourceEndpoint, status_response
 
 log = logging.getLogger(__name__)
 
-KUBE_VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.1+kubeshim", "gitCommit": "kubeshim",
-                "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
-                "compiler": "gc", "platform": "linux/amd64"}
+KUBE_VERSION = {"major": "1", "minor": "34", "emulationMajor": "1", "emulationMinor": "34",
+                "minCompatibilityMajor": "1", "minCompatibilityMinor": "33", "gitVersion": "v1.34.1+kubeshim",
+                "gitCommit": "kubeshim", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+                "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64"}
 
 
 def _json(obj: Any, media_type: str = "application/json") -> Response:

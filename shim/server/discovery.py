@@ -13,7 +13,8 @@ SERVER_ADDRESS = [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]
 
 
 def _resources(catalog: Catalog, group: str, version: str) -> list[ResourceInfo]:
-    return [r for r in catalog.all() if r.group == group and r.version == version]
+    """A group version's resources by name."""
+    return sorted((r for r in catalog.all() if r.group == group and r.version == version), key=lambda r: r.plural)
 
 
 def api_versions() -> Obj:
@@ -67,8 +68,10 @@ def resource_list(catalog: Catalog, group: str, version: str) -> Obj | None:
             if (kind.group, kind.version) != (r.group, r.version):
                 sub_entry.update({"group": kind.group, "version": kind.version})
             out.append(sub_entry)
-    gv = f"{group}/{version}" if group else version
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}
+    out.sort(key=lambda entry: entry["name"])  # upstream's installer registers paths in sorted order
+    if not group:  # the legacy group's list has no apiVersion upstream
+        return {"kind": "APIResourceList", "groupVersion": version, "resources": out}
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}", "resources": out}
 
 
 def aggregated(catalog: Catalog, legacy: bool, version: str) -> Obj:
@@ -82,8 +85,8 @@ def aggregated(catalog: Catalog, legacy: bool, version: str) -> Obj:
         for v in versions:
             resources = []
             for r in _resources(catalog, group, v):
-                res: Obj = {"resource": r.plural, "responseKind": {"group": r.group, "version": r.version,
-                                                                  "kind": r.kind},
+                own = (r.group, r.version) if r.names_own_group_version else ("", "")
+                res: Obj = {"resource": r.plural, "responseKind": {"group": own[0], "version": own[1], "kind": r.kind},
                             "scope": "Namespaced" if r.namespaced else "Cluster", "singularResource": r.singular,
                             "verbs": list(r.verbs)}
                 if r.short_names:
@@ -91,16 +94,19 @@ def aggregated(catalog: Catalog, legacy: bool, version: str) -> Obj:
                 if r.categories:
                     res["categories"] = list(r.categories)
                 subs = []
-                for sub, handler in r.subresources.items():
+                for sub, handler in sorted(r.subresources.items()):
                     kind = handler.response_kind(r)
+                    group_version = own if (kind.group, kind.version) == (r.group, r.version) else (
+                        kind.group, kind.version)
                     subs.append({"subresource": sub,
-                                 "responseKind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
+                                 "responseKind": {"group": group_version[0], "version": group_version[1],
+                                                  "kind": kind.kind},
                                  "verbs": list(handler.verbs)})
                 if subs:
                     res["subresources"] = subs
                 resources.append(res)
             item_versions.append({"version": v, "resources": resources, "freshness": "Current"})
-        items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": item_versions})
+        items.append({"metadata": {"name": group} if group else {}, "versions": item_versions})
     return {"kind": "APIGroupDiscoveryList", "apiVersion": f"apidiscovery.k8s.io/{version}",
             "metadata": {}, "items": items}
 

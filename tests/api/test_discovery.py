@@ -120,7 +120,7 @@ def test_aggregated_discovery_for_apis(http, version, accept):
     [v1] = [v for v in groups["coordination.k8s.io"]["versions"] if v["version"] == "v1"]
     lease = {r["resource"]: r for r in v1["resources"]}["leases"]
     assert lease["scope"] == "Namespaced"
-    assert lease["responseKind"] == {"group": "coordination.k8s.io", "version": "v1", "kind": "Lease"}
+    assert lease["responseKind"] == {"group": "", "version": "", "kind": "Lease"}  # empty: the resource's own
     assert lease["singularResource"] == "lease"
     assert "watch" in lease["verbs"]
 
@@ -133,10 +133,48 @@ def test_aggregated_discovery_for_core(http, version, accept):
     [v1] = core["versions"]
     assert v1["version"] == "v1"
     pods = {r["resource"]: r for r in v1["resources"]}["pods"]
-    assert pods["responseKind"] == {"group": "", "version": "v1", "kind": "Pod"}
+    assert pods["responseKind"] == {"group": "", "version": "", "kind": "Pod"}
     subs = {s["subresource"]: s for s in pods["subresources"]}
     assert {"status", "binding", "log"} <= set(subs)
     assert subs["status"]["responseKind"]["kind"] == "Pod"
+
+
+def test_groups_are_listed_by_aggregator_priority(api_client, http):
+    """kubectl resolves a resource name two groups serve (`events`) by this order."""
+    group = f"{unique('prio')}.example.com"
+    ext = client.ApiextensionsV1Api(api_client)
+    ext.create_custom_resource_definition(_crd(group))
+    try:
+        wait_for(lambda: group in [g["name"] for g in http.get("/apis").json()["groups"]], what="group served")
+        names = [g["name"] for g in http.get("/apis").json()["groups"]]
+        aggregated = [i["metadata"]["name"] for i in http.get("/apis", headers={"Accept": V2}).json()["items"]]
+    finally:
+        ext.delete_custom_resource_definition(f"gadgets.{group}")
+    assert names == aggregated
+    assert names[:4] == ["apiregistration.k8s.io", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io"]
+    assert names.index("admissionregistration.k8s.io") + 1 == names.index("apiextensions.k8s.io")
+    assert names.index(group) > names.index("flowcontrol.apiserver.k8s.io")
+
+
+def test_resources_are_listed_by_name(http):
+    names = [r["name"] for r in http.get("/api/v1").json()["resources"]]
+    assert names == sorted(names)
+    assert names.index("pods") < names.index("pods/binding") < names.index("podtemplates")
+
+
+def test_custom_resources_answer_their_group_version_in_aggregated_discovery(api_client, http):
+    group = f"{unique('rk')}.example.com"
+    ext = client.ApiextensionsV1Api(api_client)
+    ext.create_custom_resource_definition(_crd(group))
+    try:
+        def gadgets() -> dict | None:
+            items = {i["metadata"]["name"]: i for i in http.get("/apis", headers={"Accept": V2}).json()["items"]}
+            return items[group]["versions"][0]["resources"][0] if group in items else None
+        resource = wait_for(gadgets, what="group served")
+    finally:
+        ext.delete_custom_resource_definition(f"gadgets.{group}")
+    assert resource["responseKind"] == {"group": group, "version": "v1", "kind": "Gadget"}
+    assert resource["verbs"] == ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
 
 
 def test_plain_accept_gets_unaggregated_documents(http):

@@ -133,3 +133,15 @@ def test_deleted_namespace_name_can_be_reused(core):
         core.create_namespaced_config_map(name, cm_manifest("new"))
     finally:
         core.delete_namespace(name)
+
+
+def test_namespaces_cannot_be_deleted_as_a_collection(core, http):
+    """kube-apiserver does not serve deletecollection on namespaces: one selector must not empty a cluster."""
+    name = unique("nscol")
+    core.create_namespace({"metadata": {"name": name, "labels": {"doomed": "yes"}}})
+    try:
+        resp = http.delete("/api/v1/namespaces", params={"labelSelector": "doomed=yes"})
+        assert (resp.status_code, resp.json()["reason"]) == (405, "MethodNotAllowed")
+        assert core.read_namespace(name).status.phase == "Active"
+    finally:
+        core.delete_namespace(name)

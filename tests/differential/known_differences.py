@@ -206,31 +206,6 @@ KNOWN: tuple[Known, ...] = (
               "test_watch_bad_resource_version[abc]": ("watch",),
               "test_watch_bad_resource_version[-1]": ("watch",),
               "test_watch_bad_resource_version[900000000]": ("watch",)}),
-    Known("discovery order: resources are listed in registration order (upstream: sorted by name), API groups "
-          "in another order than upstream's priority order (kubectl resolves names like `events` by it), a CRD's "
-          "verbs and a resource's subresources in another order", FOUND, {
-              "test_discovery_resource_lists": ("core v1/resources/<order>",
-                                                "rbac.authorization.k8s.io v1/resources/<order>",
-                                                "flyte.lyft.com v1alpha1/resources/flyteworkflows/verbs/<order>"),
-              "test_discovery_group_list": ("apis/body/groups/<order>",),
-              "test_discovery_aggregated": ("apis/body/items/<order>", "**/resources/<order>",
-                                            "**/subresources/<order>", "**/verbs/<order>")}),
-    Known("namespaces list deletecollection among their verbs (upstream does not serve it)",
-          FOUND, {"test_discovery_resource_lists": ("core v1/resources/namespaces/verbs",),
-                  "test_discovery_aggregated": ("api/body/items/0/versions/v1/resources/namespaces/verbs",)}),
-    Known("/api/v1's APIResourceList carries apiVersion v1 (upstream's has none)",
-          FOUND, {"test_discovery_resource_lists": ("core v1/apiVersion",)}),
-    Known("aggregated discovery fills responseKind group and version that upstream leaves empty (meaning the "
-          "resource's own), and writes metadata name \"\" and creationTimestamp null (upstream: absent)",
-          FOUND, {"test_discovery_aggregated": (
-              "api/body/items/0/metadata", "api/body/items/0/versions/v1/resources/*/responseKind/version",
-              "api/body/items/0/versions/v1/resources/*/subresources/*/responseKind/version",
-              "apis/body/items/*/metadata/creationTimestamp", "apis/body/items/*/versions/*/resources/*/responseKind",
-              "apis/body/items/*/versions/*/resources/*/subresources/*/responseKind")}),
-    Known("/version lacks emulationMajor/Minor and minCompatibilityMajor/Minor (v1.31+)",
-          FOUND, {"test_discovery_version": ("version/body/emulationMajor", "version/body/emulationMinor",
-                                             "version/body/minCompatibilityMajor",
-                                             "version/body/minCompatibilityMinor")}),
     Known("OpenAPI v3 schemas lack the defaults and enums upstream publishes (ConfigMap data's default \"\", "
           "metadata's {}; `kubectl explain` shows no enum values)",
           FOUND, {"test_openapi_v3_configmap": ("configmap-schema/properties/data/additionalProperties/default",
