@@ -560,9 +560,13 @@ class Registry:
         current_grace = meta.get("deletionGracePeriodSeconds")
         blocked = info.strategy.blocks_deletion(obj)
         if not finalizers and grace == 0 and not blocked:
+            if info.strategy.graceful and not already:
+                meta["deletionTimestamp"] = timeutil.format_time(timeutil.now())
+                meta["deletionGracePeriodSeconds"] = 0
+                if info.strategy.tracks_generation:
+                    meta["generation"] = int(meta.get("generation", 1)) + 1
             if opts.dry_run:
                 return obj, True
-            obj.setdefault("metadata", {})
             await self._write(info, namespace, name, DELETED, obj)
             return obj, True
         changed = False

@@ -153,7 +153,7 @@ class Verbs:
             meta = self.registry.decode(info, entry)["metadata"]
             try:
                 deleted, _ = await self.registry.delete(info, meta.get("namespace", ""), meta["name"], opts)
-                items.append(deleted)
+                items.append({k: v for k, v in deleted.items() if k not in ("apiVersion", "kind")})
             except StatusError as err:
                 if err.code != 404:
                     raise

@@ -41,6 +41,9 @@ class Strategy:
     tracks_generation: bool = True
     #: DELETE answers the deleted object rather than a Status (pods, custom resources)
     returns_deleted_object: bool = False
+    #: deletes go through grace_period (upstream's RESTGracefulDeleteStrategy: pods); even one that takes effect
+    #: at once stamps deletionTimestamp, a grace of 0 and a generation bump on the object it answers
+    graceful: bool = False
     #: extra selectable fields beyond metadata.name and metadata.namespace
     field_names: frozenset[str] = frozenset()
     #: objects have a Kubernetes protobuf form (built-in kinds)

@@ -107,6 +107,14 @@ def test_unscheduled_pod_is_deleted_at_once(core, ns):
     assert gone(lambda: core.read_namespaced_pod("p", ns))
 
 
+def test_a_pod_deleted_at_once_is_answered_as_gracefully_deleted_with_grace_zero(core, ns):
+    created = core.create_namespaced_pod(ns, pod_manifest("p"))
+    deleted = core.delete_namespaced_pod("p", ns)
+    assert deleted.metadata.deletion_timestamp is not None
+    assert deleted.metadata.deletion_grace_period_seconds == 0
+    assert deleted.metadata.generation == created.metadata.generation + 1
+
+
 def test_scheduled_pod_deletion_is_graceful(core, ns):
     core.create_namespaced_pod(ns, pod_manifest("p"))
     core.create_namespaced_pod_binding("p", ns, {"metadata": {"name": "p"}, "target": {"name": "n1"}},
@@ -125,3 +133,11 @@ def test_delete_collection_with_selector_deletes_only_matching(core, ns):
         core.create_namespaced_config_map(ns, cm_manifest(name, labels=labels))
     core.delete_collection_namespaced_config_map(ns, label_selector="x=1")
     assert [i.metadata.name for i in core.list_namespaced_config_map(ns).items] == ["c"]
+
+
+def test_delete_collection_answers_a_list_of_untyped_items(http, core, ns):
+    """As upstream's List of internal objects: the list has apiVersion and kind, its items neither."""
+    core.create_namespaced_config_map(ns, cm_manifest("a"))
+    answer = http.delete(f"/api/v1/namespaces/{ns}/configmaps").json()
+    assert (answer["kind"], [i["metadata"]["name"] for i in answer["items"]]) == ("ConfigMapList", ["a"])
+    assert not {"apiVersion", "kind"} & set(answer["items"][0])

@@ -145,3 +145,11 @@ def test_namespaces_cannot_be_deleted_as_a_collection(core, http):
         assert core.read_namespace(name).status.phase == "Active"
     finally:
         core.delete_namespace(name)
+
+
+def test_a_deleted_namespace_has_a_deletion_timestamp_and_no_grace_period(core, http):
+    name = unique("nsgrace")
+    core.create_namespace({"metadata": {"name": name}})
+    answer = http.delete(f"/api/v1/namespaces/{name}").json()
+    assert answer["metadata"]["deletionTimestamp"]
+    assert "deletionGracePeriodSeconds" not in answer["metadata"]

@@ -190,13 +190,6 @@ KNOWN: tuple[Known, ...] = (
     Known("service defaults: a headless service without selector gets no clusterIPs [None] and single-stack "
           "families (upstream: RequireDualStack, IPv4+IPv6); NodePort services lack externalTrafficPolicy Cluster",
           FOUND, {"test_service_defaults": ("headless/body/spec", "node-port/body/spec/externalTrafficPolicy")}),
-    Known("deleting an unscheduled pod answers it without deletionTimestamp, deletionGracePeriodSeconds 0 and "
-          "the generation bump upstream's graceful delete records", FOUND,
-          {"test_delete_answers": ("unscheduled-pod/body/metadata",)}),
-    Known("deletecollection answers items with apiVersion and kind (upstream's list items have neither)",
-          FOUND, {"test_delete_answers": ("collection/body/items/*/apiVersion", "collection/body/items/*/kind")}),
-    Known("a deleted namespace is answered with deletionGracePeriodSeconds 0 (upstream: absent)",
-          FOUND, {"test_namespace_delete": ("delete/body/metadata/deletionGracePeriodSeconds",)}),
     Known("watch parameters: sendInitialEvents without allowWatchBookmarks, and sendInitialEvents=false with "
           "resourceVersionMatch, are refused (upstream serves them); a non-numeric resourceVersion is 400 "
           "(upstream: 500); a resourceVersion ahead of the store is 504 at once (upstream waits, then ends the "

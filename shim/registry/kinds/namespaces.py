@@ -41,7 +41,9 @@ class NamespaceStrategy(Strategy):
         return bool((obj.get("spec") or {}).get("finalizers"))
 
     def prepare_for_delete(self, obj: Obj) -> None:
+        """Terminating; upstream's namespace delete stamps only deletionTimestamp, no grace period."""
         obj.setdefault("status", {})["phase"] = "Terminating"
+        obj["metadata"].pop("deletionGracePeriodSeconds", None)
 
     def spec_changed(self, new: Obj, old: Obj) -> bool:
         return False

@@ -106,6 +106,7 @@ class PodStrategy(Strategy):
     #: old kubelets corrupted them through pods/status, so upstream keeps them
     status_keeps_metadata = ("ownerReferences",)
     returns_deleted_object = True
+    graceful = True
     field_names = frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                              "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
                              "status.podIPs", "status.nominatedNodeName"})
