@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator, Callable
 
 import orjson
 
-from shim.machinery import errors, managed_fields, names, timeutil, typecheck
+from shim.machinery import errors, managed_fields, names, protobuf, timeutil, typecheck
 from shim.machinery.fields import FieldSelector, check_supported
 from shim.machinery.labels import LabelSelector
 from shim.registry.options import DeleteOptions, ListOptions, WriteOptions, Written
@@ -369,6 +369,8 @@ class Registry:
             managed_fields.update(info.strategy.field_types(info.api_version, info.kind), None, obj,
                                   opts.manager)
         info.strategy.prepare_for_create(obj)
+        obj = _go_shaped(info, obj)
+        meta = _meta(obj)
         info.strategy.admit(obj, None, self.stored)
         causes = info.strategy.validate(obj) + managed_fields.validate(meta.get("managedFields"))
         if causes:
@@ -466,6 +468,8 @@ class Registry:
                     raise errors.invalid(info.kind, name, [errors.field_forbidden(
                         "metadata.finalizers", f"no new finalizers can be added if the object is being deleted, "
                         f"found new finalizers {sorted(added)!r}".replace("'", '"'))], info.group)
+        obj = _go_shaped(info, obj)
+        meta = _meta(obj)
         if info.strategy.tracks_generation and info.strategy.spec_changed(obj, old):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         if not opts.fields_recorded:
@@ -592,6 +596,16 @@ class Registry:
         if info.strategy.tracks_generation:
             meta["generation"] = int(meta.get("generation", 1)) + 1
         return await self._write(info, namespace, name, MODIFIED, obj), False
+
+
+def _go_shaped(info: ResourceInfo, obj: Obj) -> Obj:
+    """A built-in kind's object as its Go type holds and marshals it, which is what kube-apiserver validates,
+    stores and serves: empty maps dropped (`labels: {}`), fields without omitempty present (a condition's
+    `lastTransitionTime: null`). Other objects keep their JSON but their metadata is Go's ObjectMeta, as
+    apiextensions-apiserver coerces a custom resource's."""
+    if info.strategy.go_typed:
+        return protobuf.go_view(obj, info.api_version, info.kind)
+    return {**obj, "metadata": protobuf.go_object_meta(obj["metadata"])}
 
 
 def _check_key_values(meta: Obj, field: str, check_value: Any, causes: list[dict[str, str]]) -> dict[str, str]:

@@ -170,11 +170,6 @@ KNOWN: tuple[Known, ...] = (
           "null)", FOUND, {"test_table_custom_resource": ("table/body/columnDefinitions/Age/type",),
                            "test_table_include_object[None]": ("table/body/rows/*/object",),
                            "test_table_watch": ("events/events/1/object/columnDefinitions",)}),
-    Known("empty maps are stored and returned as {} (labels, annotations, data; also the labels a merge patch "
-          "emptied); Go drops them", FOUND, {
-              "test_empty_maps_are_not_stored": ("*/body/metadata/labels", "*/body/metadata/annotations",
-                                                 "*/body/data"),
-              "test_kubectl_patch[merge]": ("stored/stdout/metadata/labels",)}),
     Known("no ServiceAccount admission volume: pods get no kube-api-access projected volume and mount (token, "
           "kube-root-ca.crt, namespace)", FOUND, {
               "test_kubectl_run_pod_and_get_yaml": ("get-yaml/stdout/p/spec/volumes",
@@ -184,9 +179,6 @@ KNOWN: tuple[Known, ...] = (
               "test_managed_fields_of_pod_containers": ("*/body/spec/volumes", "*/body/spec/containers/c/volumeMounts"),
               "test_delete_answers": ("unscheduled-pod/body/spec/volumes",
                                       "unscheduled-pod/body/spec/containers/c/volumeMounts")}),
-    Known("a namespace condition written without lastTransitionTime is served without it (upstream: null, Go's "
-          "time field without omitempty)", FOUND,
-          {"test_status_patch_may_change_metadata_of_built_in_kinds": ("namespace/body",)}),
     Known("service defaults: a headless service without selector gets no clusterIPs [None] and single-stack "
           "families (upstream: RequireDualStack, IPv4+IPv6); NodePort services lack externalTrafficPolicy Cluster",
           FOUND, {"test_service_defaults": ("headless/body/spec", "node-port/body/spec/externalTrafficPolicy")}),

@@ -27,6 +27,16 @@ def test_empty_maps_are_not_stored(pair: Pair) -> None:
     pair.run(scenario)
 
 
+def test_empty_maps_of_a_custom_resource(pair: Pair) -> None:
+    """A custom resource is stored as its JSON, its metadata as Go's ObjectMeta (upstream coerces it)."""
+    def scenario(s: Side) -> None:
+        path = f"/apis/flyte.lyft.com/v1alpha1/namespaces/{s.ns}/flyteworkflows"
+        s.request("create", "POST", path, body={"apiVersion": "flyte.lyft.com/v1alpha1", "kind": "FlyteWorkflow",
+                                                "metadata": {"name": "wf", "labels": {}, "annotations": {}},
+                                                "spec": {"id": "x", "extra": {}}, "inputs": {}}, view=plain)
+    pair.run(scenario)
+
+
 def test_pod_defaults_and_admission(pair: Pair) -> None:
     """A minimal pod as stored: defaulting, and what admission adds (service-account token volume, default
     tolerations, priority)."""

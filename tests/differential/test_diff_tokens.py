@@ -184,7 +184,7 @@ def test_a_token_secrets_token_authenticates_while_the_secret_exists(pair: Pair)
             s.json("POST", path, {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
                                   "metadata": {"name": name,
                                                "annotations": {"kubernetes.io/service-account.name": "robot"}}})
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + 15
             while time.monotonic() < deadline and "token" not in s.json("GET", f"{path}/{name}").get("data", {}):
                 time.sleep(0.1)
             return base64.b64decode(s.json("GET", f"{path}/{name}")["data"]["token"]).decode()

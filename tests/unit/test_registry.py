@@ -453,7 +453,27 @@ async def test_a_namespace_status_patch_keeps_the_annotation_it_sets(api: Api) -
                                                    "status": {"conditions": [condition]}})
     written = await api.verbs.patch(api.info("namespaces"), "", "patched", patch, WRITE, subresource="status")
     assert written.object["metadata"]["annotations"] == {"e2e": "yes"}
-    assert written.object["status"]["conditions"] == [{"type": "StatusPatch", "status": "True"}]
+    assert written.object["status"]["conditions"] == [{**condition, "lastTransitionTime": None}]
+
+
+async def test_built_in_objects_are_stored_as_their_go_types_marshal(api: Api) -> None:
+    """Empty maps go (Go's omitempty on a nil map); a time without omitempty is null."""
+    created = await api.create("configmaps", {**configmap("a"), "data": {}, "metadata": {"name": "a", "labels": {}}},
+                               "default")
+    assert "data" not in created and "labels" not in created["metadata"]
+    assert api.get("configmaps", "a", "default") == created
+    patch = Patch("application/merge-patch+json", {"status": {"conditions": [{"type": "X", "status": "True"}]}})
+    written = await api.verbs.patch(api.info("namespaces"), "", "default", patch, WRITE, subresource="status")
+    assert written.object["status"]["conditions"] == [{"type": "X", "status": "True", "lastTransitionTime": None}]
+
+
+async def test_custom_resources_keep_empty_maps_but_not_in_metadata(api: Api) -> None:
+    """Upstream stores a custom resource as its JSON, with its metadata coerced through Go's ObjectMeta."""
+    await api.create("customresourcedefinitions", crd(), group="apiextensions.k8s.io")
+    created = await api.create("widgets", {"apiVersion": "example.com/v1", "kind": "Widget",
+                                           "metadata": {"name": "w", "labels": {}}, "spec": {"ports": []}},
+                               "default", group="example.com")
+    assert "labels" not in created["metadata"] and created["spec"]["ports"] == []
 
 
 async def test_a_pod_status_write_cannot_change_its_owners(api: Api) -> None:

@@ -60,7 +60,7 @@ from ._codec import (
     openapi_v2_document_class,
     registry,
 )
-from ._goview import go_defaults, go_view
+from ._goview import go_defaults, go_object_meta, go_view
 
 __all__ = [
     "CONTENT_TYPE",
@@ -73,6 +73,7 @@ __all__ = [
     "encode_list",
     "encode_watch_event",
     "go_defaults",
+    "go_object_meta",
     "go_view",
     "message_name",
     "openapi_v2_document",

@@ -20,6 +20,7 @@ Obj = dict[str, Any]
 _SPECIAL_ZERO: dict[int, Any] = {TIME: None, MICRO: None, IOS: 0, QTY: "0", DUR: "0s", RAW: None, FIELDS: None,
                                  JSONRAW: None}
 _ABSENT = object()
+OBJECT_META = "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
 
 def go_view(obj: Obj, api_version: str, kind: str) -> Obj:
@@ -28,6 +29,11 @@ def go_view(obj: Obj, api_version: str, kind: str) -> Obj:
     if plan is None:
         return obj
     return _struct(obj, plan)
+
+
+def go_object_meta(meta: Obj) -> Obj:
+    """`metadata` as Go's ObjectMeta holds and marshals it (what upstream makes of a custom resource's metadata)."""
+    return _struct(meta, registry().plan(OBJECT_META))
 
 
 def _struct(obj: Obj, plan: _Plan) -> Obj:
