@@ -174,7 +174,9 @@ class Registry:
         if opts.continue_token and rv_param and rv_param != "0":
             raise errors.invalid_options("resourceVersion", rv_param,
                                          "specifying resource version is not allowed when using continue")
-        revision = None
+        revision, limit = None, opts.limit
+        if rv_param == "0" and not opts.continue_token:
+            limit = None  # "any version": upstream answers from its watch cache, which does not paginate
         if not opts.continue_token and rv_param and rv_param != "0":
             asked = parse_rv(rv_param)
             await self._wait_for_revision(asked)
@@ -182,7 +184,7 @@ class Registry:
                 revision = asked
         try:
             page = self.store.list(info.storage, namespace, revision=revision, continue_token=opts.continue_token,
-                                   limit=opts.limit, keep=self._keep(info, opts))
+                                   limit=limit, keep=self._keep(info, opts))
         except InvalidContinue:
             raise errors.bad_request("continue key is not valid: illegal base64 data") from None
         except ContinueTooOld as exc:

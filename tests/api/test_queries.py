@@ -228,6 +228,13 @@ def test_list_resource_version_zero_answers_from_any_state(core, labelled):
     assert int(page.metadata.resource_version) > 0
 
 
+def test_list_resource_version_zero_ignores_the_limit(core, labelled):
+    """As upstream's watch cache answers it: the whole list, no continue token."""
+    page = core.list_namespaced_config_map(labelled, resource_version="0", limit=2)
+    assert _names(page.items) == "abcd"
+    assert not page.metadata._continue
+
+
 def test_list_resource_version_not_older_than_gives_current_state(core, labelled):
     mark = core.list_namespaced_config_map(labelled).metadata.resource_version
     core.delete_namespaced_config_map("a", labelled)

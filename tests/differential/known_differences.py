@@ -151,8 +151,6 @@ KNOWN: tuple[Known, ...] = (
           "field)", FOUND, {"test_error[strict-duplicate-field]": ("error",)}),
     Known("continue together with resourceVersion is 422 Invalid; upstream: 400 BadRequest, no details",
           FOUND, {"test_list_limit_and_continue": ("continue-with-rv",)}),
-    Known("a list with resourceVersion=0 and a limit is paginated; upstream serves it whole from the watch cache",
-          FOUND, {"test_list_resource_version_semantics": ("rv-0-limit",)}),
     Known("set-based `gt`/`lt` label requirements (`i>2`) are refused; upstream selects by them",
           FOUND, {"test_list_label_selector[i>2]": ("list",)}),
     Known("errors are always JSON; upstream encodes the Status in the negotiated format (YAML, protobuf)",
