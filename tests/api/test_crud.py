@@ -227,6 +227,19 @@ def test_service_gets_cluster_ip_and_defaults(core, ns):
     assert svc.spec.ports[0].target_port == 80
 
 
+def test_headless_selectorless_service_defaults_to_both_ip_families(core, ns):
+    svc = core.create_namespaced_service(ns, {"metadata": {"name": "dns"},
+                                              "spec": {"clusterIP": "None", "ports": [{"port": 53}]}})
+    assert svc.spec.cluster_i_ps == ["None"]
+    assert (svc.spec.ip_family_policy, svc.spec.ip_families) == ("RequireDualStack", ["IPv4", "IPv6"])
+
+
+def test_node_port_service_defaults_external_traffic_policy(core, ns):
+    svc = core.create_namespaced_service(ns, {"metadata": {"name": "np"},
+                                              "spec": {"type": "NodePort", "ports": [{"port": 80}]}})
+    assert svc.spec.external_traffic_policy == "Cluster"
+
+
 def test_core_event_is_visible_through_events_k8s_io(core, ns, http):
     core.create_namespaced_event(ns, {"metadata": {"name": "ev1"}, "involvedObject": {"kind": "Pod", "name": "p1",
                                                                                       "namespace": ns},

@@ -177,9 +177,6 @@ KNOWN: tuple[Known, ...] = (
               "test_managed_fields_of_pod_containers": ("*/body/spec/volumes", "*/body/spec/containers/c/volumeMounts"),
               "test_delete_answers": ("unscheduled-pod/body/spec/volumes",
                                       "unscheduled-pod/body/spec/containers/c/volumeMounts")}),
-    Known("service defaults: a headless service without selector gets no clusterIPs [None] and single-stack "
-          "families (upstream: RequireDualStack, IPv4+IPv6); NodePort services lack externalTrafficPolicy Cluster",
-          FOUND, {"test_service_defaults": ("headless/body/spec", "node-port/body/spec/externalTrafficPolicy")}),
     Known("watch parameters: sendInitialEvents without allowWatchBookmarks, and sendInitialEvents=false with "
           "resourceVersionMatch, are refused (upstream serves them); a non-numeric resourceVersion is 400 "
           "(upstream: 500); a resourceVersion ahead of the store is 504 at once (upstream waits, then ends the "

@@ -39,6 +39,8 @@ class ServiceStrategy(Strategy):
         spec.setdefault("sessionAffinity", "None")
         if spec["type"] in ("ClusterIP", "NodePort", "LoadBalancer"):
             spec.setdefault("internalTrafficPolicy", "Cluster")
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            spec.setdefault("externalTrafficPolicy", "Cluster")
         for port in spec.get("ports") or []:
             if isinstance(port, dict):
                 port.setdefault("protocol", "TCP")
@@ -51,8 +53,12 @@ class ServiceStrategy(Strategy):
         if spec.get("type") != "ExternalName":
             if not spec.get("clusterIP"):
                 spec["clusterIP"] = cluster_ip_for(meta.get("namespace", ""), meta["name"])
-            if spec["clusterIP"] != "None":
-                spec.setdefault("clusterIPs", [spec["clusterIP"]])
+            spec.setdefault("clusterIPs", [spec["clusterIP"]])
+            if spec["clusterIP"] == "None" and not spec.get("selector"):
+                # headless and selectorless: upstream defaults it to both families, whatever the cluster has
+                spec.setdefault("ipFamilyPolicy", "RequireDualStack")
+                if spec["ipFamilyPolicy"] != "SingleStack":
+                    spec.setdefault("ipFamilies", ["IPv4", "IPv6"])
             spec.setdefault("ipFamilies", ["IPv4"])
             spec.setdefault("ipFamilyPolicy", "SingleStack")
         obj["status"] = {"loadBalancer": {}}
