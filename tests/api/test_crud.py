@@ -230,7 +230,7 @@ def test_service_gets_cluster_ip_and_defaults(core, ns):
 def test_headless_selectorless_service_defaults_to_both_ip_families(core, ns):
     svc = core.create_namespaced_service(ns, {"metadata": {"name": "dns"},
                                               "spec": {"clusterIP": "None", "ports": [{"port": 53}]}})
-    assert svc.spec.cluster_i_ps == ["None"]
+    assert svc.spec.cluster_ips == ["None"]
     assert (svc.spec.ip_family_policy, svc.spec.ip_families) == ("RequireDualStack", ["IPv4", "IPv6"])
 
 
