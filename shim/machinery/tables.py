@@ -18,6 +18,8 @@ AGE_DOC = ("CreationTimestamp is a timestamp representing the server time when t
            "More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
 NAME_COLUMN = {"name": "Name", "type": "string", "format": "name", "description": NAME_DOC, "priority": 0}
 AGE_COLUMN = {"name": "Age", "type": "string", "format": "", "description": AGE_DOC, "priority": 0}
+#: apiextensions-apiserver's Age column of a custom resource: typed as a date
+CUSTOM_AGE_COLUMN = {**AGE_COLUMN, "type": "date"}
 
 
 def human_duration(seconds: float) -> str:
@@ -89,7 +91,9 @@ def table(objs: list[Obj], columns: list[Obj], cells: Callable[[Obj], list[Any]]
         row: Obj = {"cells": row_cells}
         if include_object == "Object":
             row["object"] = obj
-        elif include_object != "None":
+        elif include_object == "None":
+            row["object"] = None
+        else:
             row["object"] = partial_metadata(obj, version)
         rows.append(row)
     return {"kind": "Table", "apiVersion": f"meta.k8s.io/{version}", "metadata": list_meta,

@@ -174,9 +174,10 @@ class Registry:
         if opts.continue_token and rv_param and rv_param != "0":
             raise errors.invalid_options("resourceVersion", rv_param,
                                          "specifying resource version is not allowed when using continue")
-        revision, limit = None, opts.limit
+        revision: int | None = None
+        limit = opts.limit
         if rv_param == "0" and not opts.continue_token:
-            limit = None  # "any version": upstream answers from its watch cache, which does not paginate
+            limit = 0  # "any version": upstream answers from its watch cache, which does not paginate
         if not opts.continue_token and rv_param and rv_param != "0":
             asked = parse_rv(rv_param)
             await self._wait_for_revision(asked)

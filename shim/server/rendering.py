@@ -31,6 +31,8 @@ class Renderer:
         self.media_type = neg.media_type(rendering)
         #: the stored bytes are the answer: no view, no conversion
         self.raw = not rendering.view and info.from_storage is None
+        #: a watch of Tables describes its columns in the first event only (later ones: null)
+        self.columns_sent = False
 
     def object(self, obj: Obj) -> bytes:
         """One object (a get, or what a write answers); list-only views are not acceptable here."""
@@ -59,7 +61,12 @@ class Renderer:
         """One watch event as a JSON line (watch streams are JSON here)."""
         if self.raw:
             return _frame(kind, entry.raw)
-        return _frame(kind, orjson.dumps(self._view(self.verbs.decode(self.info, entry))))
+        view = self._view(self.verbs.decode(self.info, entry))
+        if self.rendering.view == "Table":
+            if self.columns_sent:
+                view["columnDefinitions"] = None
+            self.columns_sent = True
+        return _frame(kind, orjson.dumps(view))
 
     def bookmark(self, meta: Obj) -> bytes:
         """A BOOKMARK event carrying `meta`; in a metadata watch it is metadata too (a metadata client cannot

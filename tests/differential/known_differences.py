@@ -163,11 +163,6 @@ KNOWN: tuple[Known, ...] = (
           FOUND, {"test_partial_object_metadata": ("list-asked-as-single",)}),
     Known("Table column descriptions are cut to their first sentence (upstream: the field's whole doc)",
           FOUND, {scenario: ("**/columnDefinitions/*/description",) for scenario in TABLES}),
-    Known("Table details: a CRD's Age column is type string (upstream: date); includeObject=None rows have no "
-          "object key (upstream: null); watch events after the first repeat the column definitions (upstream: "
-          "null)", FOUND, {"test_table_custom_resource": ("table/body/columnDefinitions/Age/type",),
-                           "test_table_include_object[None]": ("table/body/rows/*/object",),
-                           "test_table_watch": ("events/events/1/object/columnDefinitions",)}),
     Known("no ServiceAccount admission volume: pods get no kube-api-access projected volume and mount (token, "
           "kube-root-ca.crt, namespace)", FOUND, {
               "test_kubectl_run_pod_and_get_yaml": ("get-yaml/stdout/p/spec/volumes",

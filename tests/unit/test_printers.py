@@ -115,3 +115,10 @@ def test_event_cells_from_both_api_shapes() -> None:
           "reportingInstance": "n1"}
     assert event_cells(v1)[1:] == ["Normal", "Ready", "node/n1", "", "kubelet, n1", "up",
                                    tables.since(LONG_AGO), 1, "e"]
+
+
+def test_table_rows_without_objects_say_so_with_null() -> None:
+    """includeObject=None: each row's object is null, as upstream's RawExtension marshals when empty."""
+    obj = {"metadata": {"name": "p", "creationTimestamp": LONG_AGO}}
+    table = tables.table([obj], [], lambda o: [], {}, include_object="None")
+    assert table["rows"] == [{"cells": ["p", tables.age(obj)], "object": None}]

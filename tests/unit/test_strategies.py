@@ -165,7 +165,7 @@ def test_custom_resources_have_their_crd_facts(widgets: CustomResourceStrategy) 
     assert not (widgets.protobuf or widgets.strategic_merge or widgets.go_typed)
     assert widgets.openapi_schema()["properties"]["spec"]["properties"]["replicas"]["default"] == 1
     assert widgets.from_storage(_widget())["apiVersion"] == "example.com/v1"
-    assert [c["name"] for c in widgets.table_columns()] == ["Replicas"]
+    assert [c["name"] for c in widgets.table_columns()] == ["Replicas", "Age"]  # Age last, a date
     assert widgets.table_cells(_widget(replicas=3)) == [3]
     assert widgets.fields(_widget(selector="app=x"))["spec.selector"] == "app=x"
     widgets.admit_create()

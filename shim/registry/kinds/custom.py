@@ -107,9 +107,12 @@ class CustomResourceStrategy(Strategy):
         return self.schema or OPEN_SCHEMA
 
     def table_columns(self) -> list[Obj]:
-        """The version's additionalPrinterColumns (Age is added after them unless they have one)."""
-        return [tables.column(c["name"], c.get("type", "string"), c.get("priority", 0), c.get("description", ""),
-                              c.get("format", "")) for c in self.printer_columns]
+        """The version's additionalPrinterColumns, then Age (a date) unless they have one."""
+        columns = [tables.column(c["name"], c.get("type", "string"), c.get("priority", 0), c.get("description", ""),
+                                 c.get("format", "")) for c in self.printer_columns]
+        if not any(c["name"] == "Age" for c in columns):
+            columns.append(tables.CUSTOM_AGE_COLUMN)
+        return columns
 
     def table_cells(self, obj: Obj) -> list[Any]:
         return [_cell(obj, c) for c in self.printer_columns]
