@@ -17,6 +17,7 @@ import orjson
 from shim.machinery import errors, managed_fields, names, timeutil, typecheck
 from shim.machinery.fields import FieldSelector, check_supported
 from shim.machinery.labels import LabelSelector
+from shim.registry.admission import Admission, Attributes, NoAdmission
 from shim.registry.options import DeleteOptions, ListOptions, WriteOptions, Written
 from shim.registry.resource import Attrs, ResourceInfo
 from shim.registry.strategy import UpdateRules
@@ -124,6 +125,9 @@ class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.stored = StoredObjects(store)
+        #: validating admission of every write, after the kind's own validation (shim.registry.admission);
+        #: the verbs layer that drives this registry puts the policy plugin here
+        self.admission: Admission = NoAdmission()
 
     # -- attributes ---------------------------------------------------------------------------------------
 
@@ -375,6 +379,8 @@ class Registry:
             raise errors.invalid(info.kind, name, causes, info.group)
         info.strategy.validate_admission(obj, None, self.stored)
         warnings += tuple(info.strategy.warnings(obj, None))
+        warnings += self.admission.validate(Attributes(info, "CREATE", namespace, name, obj, None, user=opts.user,
+                                                       dry_run=opts.dry_run, options=_write_options(opts)))
         if self.store.get(info.storage, namespace, name) is not None:
             raise errors.already_exists(info.plural, name, info.group)
         if opts.dry_run:
@@ -478,6 +484,8 @@ class Registry:
         if rules is None:
             info.strategy.validate_admission(obj, old, self.stored)
             warnings += tuple(info.strategy.warnings(obj, old))
+        warnings += self.admission.validate(Attributes(info, "UPDATE", namespace, name, obj, old, subresource,
+                                                       opts.user, opts.dry_run, _write_options(opts)))
         if _same(obj, old):
             return Written(old, warnings)
         if opts.dry_run:
@@ -543,6 +551,8 @@ class Registry:
         if policy not in (None, "Orphan", "Foreground", "Background"):
             raise errors.invalid_options("propagationPolicy", policy,
                                          'supported values: "Foreground", "Background", "Orphan"')
+        self.admission.validate(Attributes(info, "DELETE", namespace, name, None, obj, user=opts.user,
+                                           dry_run=opts.dry_run, options=_delete_options(opts)))
         requested = opts.grace_period_seconds
         if requested is not None and requested < 0:
             requested = 1
@@ -588,6 +598,23 @@ class Registry:
         if info.strategy.tracks_generation:
             meta["generation"] = int(meta.get("generation", 1)) + 1
         return await self._write(info, namespace, name, MODIFIED, obj), False
+
+
+def _write_options(opts: WriteOptions) -> Obj:
+    """What admission sees of a write's CreateOptions/UpdateOptions."""
+    out: Obj = {"dryRun": ["All"]} if opts.dry_run else {}
+    if opts.field_manager:
+        out["fieldManager"] = opts.field_manager
+    return out
+
+
+def _delete_options(opts: DeleteOptions) -> Obj:
+    out: Obj = {"dryRun": ["All"]} if opts.dry_run else {}
+    if opts.grace_period_seconds is not None:
+        out["gracePeriodSeconds"] = opts.grace_period_seconds
+    if opts.propagation_policy is not None:
+        out["propagationPolicy"] = opts.propagation_policy
+    return out
 
 
 def _check_key_values(meta: Obj, field: str, check_value: Any, causes: list[dict[str, str]]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from shim.machinery import errors, patch as patches, schemas, strategic_merge
 from shim.machinery.errors import StatusError
+from shim.registry.admission import PolicyAdmission
 from shim.registry.apply import applying, server_side_apply
 from shim.registry.catalog import Catalog
 from shim.registry.generic import ListResult, Registry, Watch
@@ -44,6 +45,8 @@ class Verbs:
         self.registry = registry
         self.catalog = catalog
         self.services = services or Services()
+        # the policies bound to a write admit it, whichever way it arrives (HTTP or in-process)
+        registry.admission = PolicyAdmission(registry.store, catalog)
 
     def resource(self, group: str, version: str, plural: str) -> ResourceInfo:
         """The served resource, or the 404 upstream answers for an unknown one."""

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shim.machinery import errors, names, tables, validation
+from shim.machinery import cel, errors, names, tables, validation
+from shim.machinery.cel import admission as expressions
+from shim.machinery.cel import types as cel_types
 from shim.registry.strategy import USER_METADATA, Causes, Obj, Strategy
 
 _FAILURE_POLICIES = ["Fail", "Ignore"]
@@ -142,6 +144,15 @@ def validate_match_resources(path: str, match: Obj) -> Causes:
 
 # -- the policy -----------------------------------------------------------------------------------------------
 
+def _compiled(path: str, source: str, env: cel.Env, returns: tuple[cel_types.Type, ...] | None,
+              shown: str | None = None) -> tuple[cel.Program | None, Causes]:
+    """Compile one expression; its error is an Invalid cause of `path` showing the expression (or `shown`)."""
+    try:
+        return expressions.compile_expression(source, env, returns), []
+    except cel.CompileError as err:
+        return None, [errors.field_invalid(path, source if shown is None else shown, err.message)]
+
+
 def is_cel_identifier(name: str) -> bool:
     return bool(_CEL_IDENT.match(name)) and name not in _CEL_RESERVED
 
@@ -179,16 +190,20 @@ def _qualified_name(path: str, value: str) -> Causes:
     return [errors.field_invalid(path, value, problem) for problem in names.label_key(value)]
 
 
-def _validate_match_conditions(path: str, conditions: list[Any]) -> Causes:
+def _validate_match_conditions(path: str, conditions: list[Any], params: bool) -> Causes:
     causes: Causes = []
+    env = expressions.environment(params=params, authorizer=True)
     if len(conditions) > 64:
         causes.append({"reason": "FieldValueTooMany", "field": path,
                        "message": f"Too many: {len(conditions)}: must have at most 64 items"})
     seen: set[str] = set()
     for i, condition in enumerate(conditions):
         condition = _dict(condition)
-        if not str(condition.get("expression") or "").strip():
+        expression = str(condition.get("expression") or "").strip()
+        if not expression:
             causes.append(errors.field_required(f"{path}[{i}].expression"))
+        else:
+            causes += _compiled(f"{path}[{i}].expression", expression, env, expressions.BOOL_RESULT)[1]
         name = condition.get("name") or ""
         if not name:
             causes.append(errors.field_required(f"{path}[{i}].name"))
@@ -200,28 +215,41 @@ def _validate_match_conditions(path: str, conditions: list[Any]) -> Causes:
     return causes
 
 
-def _validate_variable(path: str, variable: Obj) -> Causes:
+def _validate_variable(path: str, variable: Obj, params: bool, declared: dict[str, cel_types.Type]) -> Causes:
+    """A variable's name and expression; the variable joins `declared` for the expressions after it (as
+    upstream's composition adds it: dyn when its expression does not compile)."""
     causes: Causes = []
     name = variable.get("name") or ""
     if not name.strip():
         causes.append(errors.field_required(f"{path}.name", "name is not specified"))
     elif not is_cel_identifier(name):
         causes.append(errors.field_invalid(f"{path}.name", name, "must be a valid CEL identifier"))
-    if not str(variable.get("expression") or "").strip():
+    expression = str(variable.get("expression") or "")
+    if not expression.strip():
         causes.append(errors.field_required(f"{path}.expression", "expression is not specified"))
-    return causes
+        return causes
+    env = expressions.environment(params=params, authorizer=True, variables=declared)
+    program, problems = _compiled(f"{path}.expression", expression, env, None)
+    declared[name] = expressions.variable_type(program)
+    return causes + problems
 
 
-def _validate_validation(path: str, rule: Obj) -> Causes:
+def _validate_validation(path: str, rule: Obj, params: bool, variables: dict[str, cel_types.Type] | None) -> Causes:
     causes: Causes = []
     expression = str(rule.get("expression") or "")
     message = str(rule.get("message") or "")
     message_expression = str(rule.get("messageExpression") or "")
     if not expression.strip():
         causes.append(errors.field_required(f"{path}.expression", "expression is not specified"))
+    else:
+        env = expressions.environment(params=params, authorizer=True, variables=variables)
+        causes += _compiled(f"{path}.expression", expression, env, expressions.BOOL_RESULT)[1]
     if message_expression and not message_expression.strip():
         causes.append(errors.field_invalid(f"{path}.messageExpression", message_expression,
                                            "must be non-empty if specified"))
+    elif message_expression:
+        env = expressions.environment(params=params, authorizer=False, variables=variables)
+        causes += _compiled(f"{path}.messageExpression", message_expression, env, expressions.STRING_RESULT)[1]
     if message and not message.strip():
         causes.append(errors.field_invalid(f"{path}.message", message, "must be non-empty if specified"))
     elif _NEWLINES.search(message.strip()):
@@ -232,7 +260,8 @@ def _validate_validation(path: str, rule: Obj) -> Causes:
     return causes
 
 
-def _validate_audit_annotation(path: str, policy_name: str, annotation: Obj) -> Causes:
+def _validate_audit_annotation(path: str, policy_name: str, annotation: Obj, params: bool,
+                               variables: dict[str, cel_types.Type] | None) -> Causes:
     key = annotation.get("key") or ""
     if policy_name:
         causes = _qualified_name(f"{path}.key", f"{policy_name}/{key}")
@@ -244,6 +273,10 @@ def _validate_audit_annotation(path: str, policy_name: str, annotation: Obj) -> 
     elif len(value) > _MAX_VALUE_EXPRESSION:
         causes.append(errors.field_required(f"{path}.valueExpression",
                                             f"must not exceed {_MAX_VALUE_EXPRESSION} bytes in length"))
+    else:
+        env = expressions.environment(params=params, authorizer=True, variables=variables)
+        causes += _compiled(f"{path}.valueExpression", value, env, expressions.AUDIT_RESULT,
+                            shown=str(annotation.get("valueExpression")))[1]
     return causes
 
 
@@ -256,7 +289,8 @@ def validate_policy_spec(name: str, spec: Obj, check_match_conditions: bool = Tr
         causes.append(errors.field_required(f"{path}.failurePolicy"))
     elif failure not in _FAILURE_POLICIES:
         causes.append(errors.field_not_supported(f"{path}.failurePolicy", failure, _FAILURE_POLICIES))
-    if spec.get("paramKind") is not None:
+    params = spec.get("paramKind") is not None
+    if params:
         causes += _validate_param_kind(f"{path}.paramKind", _dict(spec["paramKind"]))
     constraints = spec.get("matchConstraints")
     if constraints is None:
@@ -266,16 +300,19 @@ def validate_policy_spec(name: str, spec: Obj, check_match_conditions: bool = Tr
         if not _list(_dict(constraints).get("resourceRules")):
             causes.append(errors.field_required(f"{path}.matchConstraints.resourceRules"))
     if check_match_conditions:
-        causes += _validate_match_conditions(f"{path}.matchConditions", _list(spec.get("matchConditions")))
+        causes += _validate_match_conditions(f"{path}.matchConditions", _list(spec.get("matchConditions")), params)
+    # variables compose only when there are some: without, `variables` is no declared name
+    composed: dict[str, cel_types.Type] = {}
     for i, variable in enumerate(_list(spec.get("variables"))):
-        causes += _validate_variable(f"{path}.variables[{i}]", _dict(variable))
+        causes += _validate_variable(f"{path}.variables[{i}]", _dict(variable), params, composed)
+    variables = composed if _list(spec.get("variables")) else None
     rules, annotations = _list(spec.get("validations")), _list(spec.get("auditAnnotations"))
     if not rules and not annotations:
         detail = "validations or auditAnnotations must contain at least one item"
         return causes + [errors.field_required(f"{path}.validations", detail),
                          errors.field_required(f"{path}.auditAnnotations", detail)]
     for i, rule in enumerate(rules):
-        causes += _validate_validation(f"{path}.validations[{i}]", _dict(rule))
+        causes += _validate_validation(f"{path}.validations[{i}]", _dict(rule), params, variables)
     if len(annotations) > _MAX_AUDIT_ANNOTATIONS:
         causes.append(validation.invalid_rendered(f"{path}.auditAnnotations", validation.go_json(annotations),
                                                   f"must not have more than {_MAX_AUDIT_ANNOTATIONS} "
@@ -283,7 +320,7 @@ def validate_policy_spec(name: str, spec: Obj, check_match_conditions: bool = Tr
     keys: set[str] = set()
     for i, annotation in enumerate(annotations):
         annotation = _dict(annotation)
-        causes += _validate_audit_annotation(f"{path}.auditAnnotations[{i}]", name, annotation)
+        causes += _validate_audit_annotation(f"{path}.auditAnnotations[{i}]", name, annotation, params, variables)
         key = annotation.get("key") or ""
         if key in keys:
             causes.append(validation.duplicate(f"{path}.auditAnnotations[{i}].key", key))

@@ -1,0 +1,84 @@
+"""The CEL environment of admission policies (k8s.io/apiserver pkg/admission/plugin/cel): the variables `object`,
+`oldObject`, `request`, `namespaceObject`, `params`, `authorizer` and `variables`, and the compilation of one
+expression with what it must evaluate to, worded as upstream's compiler words its errors."""
+from __future__ import annotations
+
+from shim.machinery import cel
+from shim.machinery.cel import types as t
+
+
+def _object(name: str, fields: dict[str, t.Type]) -> t.Type:
+    return t.object_type(name, fields)
+
+
+_STRINGS = t.list_of(t.STRING)
+_GVK = _object("kubernetes.GroupVersionKind", {"group": t.STRING, "version": t.STRING, "kind": t.STRING})
+_GVR = _object("kubernetes.GroupVersionResource", {"group": t.STRING, "version": t.STRING, "resource": t.STRING})
+_USER = _object("kubernetes.UserInfo", {"username": t.STRING, "uid": t.STRING, "groups": _STRINGS,
+                                        "extra": t.map_of(t.STRING, _STRINGS)})
+REQUEST = _object("kubernetes.AdmissionRequest", {
+    "kind": _GVK, "resource": _GVR, "subResource": t.STRING, "requestKind": _GVK, "requestResource": _GVR,
+    "requestSubResource": t.STRING, "name": t.STRING, "namespace": t.STRING, "operation": t.STRING,
+    "userInfo": _USER, "dryRun": t.BOOL, "options": t.DYN})
+_CONDITION = _object("kubernetes.NamespaceCondition", {
+    "status": t.STRING, "type": t.STRING, "lastTransitionTime": t.TIMESTAMP, "message": t.STRING,
+    "reason": t.STRING})
+NAMESPACE = _object("kubernetes.Namespace", {
+    "metadata": _object("kubernetes.NamespaceMetadata", {
+        "name": t.STRING, "generateName": t.STRING, "namespace": t.STRING,
+        "labels": t.map_of(t.STRING, t.STRING), "annotations": t.map_of(t.STRING, t.STRING), "UID": t.STRING,
+        "creationTimestamp": t.TIMESTAMP, "deletionGracePeriodSeconds": t.INT, "deletionTimestamp": t.TIMESTAMP,
+        "generation": t.INT, "resourceVersion": t.STRING, "finalizers": _STRINGS}),
+    "spec": _object("kubernetes.NamespaceSpec", {"finalizers": _STRINGS}),
+    "status": _object("kubernetes.NamespaceStatus", {"conditions": t.list_of(_CONDITION), "phase": t.STRING})})
+AUTHORIZER = _object("kubernetes.authorization.Authorizer", {})
+VARIABLES = "kubernetes.variables"
+
+#: what each kind of expression must evaluate to (None: anything)
+BOOL_RESULT = (t.BOOL,)
+STRING_RESULT = (t.STRING,)
+AUDIT_RESULT = (t.STRING, t.NULL)
+
+
+def environment(*, params: bool, authorizer: bool, variables: dict[str, t.Type] | None = None,
+                object_type: t.Type = t.DYN, params_type: t.Type = t.DYN) -> cel.Env:
+    """An admission expression's declarations: with `params` when the policy has a paramKind, the authorizer
+    where upstream offers it, `variables` when the policy composes them (typed as each compiled)."""
+    declared = {"object": object_type, "oldObject": object_type, "namespaceObject": NAMESPACE, "request": REQUEST}
+    if params:
+        declared["params"] = params_type
+    if authorizer:
+        declared["authorizer"] = AUTHORIZER
+        declared["authorizer.requestResource"] = _object("kubernetes.authorization.ResourceCheck", {})
+    if variables is not None:
+        fields = dict(variables)
+        declared["variables"] = t.object_type(VARIABLES, lambda: fields)
+    return cel.Env(declared)
+
+
+def compile_expression(source: str, env: cel.Env, returns: tuple[t.Type, ...] | None) -> cel.Program:
+    """Compile one expression as upstream's CompileCELExpression: CompileError's message is its error detail
+    (`compilation failed: ERROR: ...`, `must evaluate to bool but got int`)."""
+    try:
+        program = cel.compile(source, env)
+    except cel.CompileError as err:
+        raise cel.CompileError("compilation failed: " + err.message) from None
+    if returns is not None and program.output not in returns:
+        got = t.type_string(program.output)
+        if len(returns) == 1:
+            raise cel.CompileError(f"must evaluate to {t.type_string(returns[0])} but got {got}")
+        wanted = " ".join(t.type_string(r) for r in returns)
+        raise cel.CompileError(f"must evaluate to one of [{wanted}] but got {got}")
+    return program
+
+
+def variable_type(program: cel.Program | None) -> t.Type:
+    """How a compiled variable is declared to the expressions after it (upstream's convertCelTypeToDeclType:
+    scalars, lists and maps as they are, anything else dyn; dyn too when it does not compile)."""
+    return t.DYN if program is None else _declared(program.output)
+
+
+def _declared(x: t.Type) -> t.Type:
+    if x.kind in ("list", "map"):
+        return t.Type(x.kind, tuple(_declared(p) for p in x.params))
+    return t.DYN if x.kind in ("object", "error", "type", "optional_type", t.PARAM) else x
