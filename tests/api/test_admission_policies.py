@@ -1,5 +1,6 @@
 """ValidatingAdmissionPolicies through a real server: a bound policy judges the writes it matches (deny, warn,
-params, matchConditions, namespace selection, deletes), and a policy whose CEL does not compile is refused."""
+params, matchConditions, namespace selection, deletes), a policy whose CEL does not compile is refused, and the
+status controller type-checks a policy against the kinds it matches."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -8,6 +9,7 @@ from typing import Any, Iterator
 import httpx
 
 from apihelpers import expect_http, unique
+from harness import wait_for
 
 Obj = dict[str, Any]
 POLICIES = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies"
@@ -182,3 +184,32 @@ def test_a_binding_with_both_deny_and_warn_is_refused(http) -> None:
     status = expect_http(http.post(BINDINGS, json={"metadata": {"name": unique("binding")}, "spec": {
         "policyName": "p", "validationActions": ["Deny", "Warn"]}}), 422, "Invalid")
     assert status["details"]["causes"][0]["field"] == "spec.validationActions"
+
+
+def _type_checked(http: httpx.Client, validations: list[Obj]) -> Obj:
+    name = unique("policy")
+    resp = http.post(POLICIES, json={"metadata": {"name": name}, "spec": {"matchConstraints": rules(),
+                                                                          "validations": validations}})
+    assert resp.status_code == 201, resp.text
+    try:
+        return wait_for(lambda: (http.get(f"{POLICIES}/{name}").json().get("status") or {}).get("typeChecking")
+                        is not None and http.get(f"{POLICIES}/{name}").json()["status"], 10, "type checking")
+    finally:
+        http.delete(f"{POLICIES}/{name}")
+
+
+def test_type_checking_of_a_well_typed_policy_finds_nothing(http) -> None:
+    status = _type_checked(http, [{"expression": "size(object.data) <= 1"}])
+    assert status == {"observedGeneration": 1, "typeChecking": {}}
+
+
+def test_type_checking_reports_expressions_wrong_for_the_matched_kind(http) -> None:
+    status = _type_checked(http, [{"expression": "object.data.x > 1",
+                                   "messageExpression": "string(object.data.x * 2)"}])
+    assert status["typeChecking"]["expressionWarnings"] == [
+        {"fieldRef": "spec.validations[0].expression",
+         "warning": "/v1, Kind=ConfigMap: ERROR: <input>:1:15: found no matching overload for '_>_' applied to "
+                    "'(string, int)'\n | object.data.x > 1\n | ..............^\n"},
+        {"fieldRef": "spec.validations[0].messageExpression",
+         "warning": "/v1, Kind=ConfigMap: ERROR: <input>:1:22: found no matching overload for '_*_' applied to "
+                    "'(string, int)'\n | string(object.data.x * 2)\n | .....................^\n"}]

@@ -3,6 +3,8 @@
 expression with what it must evaluate to, worded as upstream's compiler words its errors."""
 from __future__ import annotations
 
+from typing import Any
+
 from shim.machinery import cel
 from shim.machinery.cel import types as t
 
@@ -82,3 +84,40 @@ def _declared(x: t.Type) -> t.Type:
     if x.kind in ("list", "map"):
         return t.Type(x.kind, tuple(_declared(p) for p in x.params))
     return t.DYN if x.kind in ("object", "error", "type", "optional_type", t.PARAM) else x
+
+
+def type_check(spec: dict[str, Any], targets: list[tuple[str, t.Type]], params: t.Type | None) -> list[dict[str, str]]:
+    """A policy's status.typeChecking.expressionWarnings (upstream's TypeChecker.Check): each validation's
+    expression and messageExpression checked with `object` typed as each matched kind (`targets`: the kind as
+    `group/version, Kind=K`, and its type) and `params` as its paramKind's (undeclared when unknown). A warning
+    names the kinds it fails for, each with cel-go's issues."""
+    warnings = []
+    for i, validation in enumerate(spec.get("validations") or []):
+        for field in ("expression", "messageExpression"):
+            source = validation.get(field)
+            if not source:
+                continue
+            problems = [f"{kind}: {problem}\n" for kind, target in targets
+                        if (problem := _type_problem(str(source), spec, target, params)) is not None]
+            if problems:
+                warnings.append({"fieldRef": f"spec.validations[{i}].{field}", "warning": "\n".join(problems)})
+    return warnings
+
+
+def _type_problem(source: str, spec: dict[str, Any], target: t.Type, params: t.Type | None) -> str | None:
+    declared: dict[str, t.Type] = {}
+    for variable in spec.get("variables") or []:
+        env = environment(params=params is not None, authorizer=True, variables=declared, object_type=target,
+                          params_type=params or t.DYN)
+        try:
+            program: cel.Program | None = cel.compile(str(variable.get("expression") or ""), env)
+        except cel.CompileError:
+            program = None
+        declared[str(variable.get("name") or "")] = variable_type(program)
+    env = environment(params=params is not None, authorizer=True, variables=declared, object_type=target,
+                      params_type=params or t.DYN)
+    try:
+        cel.compile(source, env)
+    except cel.CompileError as err:
+        return err.message
+    return None
