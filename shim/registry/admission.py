@@ -22,7 +22,7 @@ from celpy.evaluation import CELEvalError
 
 from shim.machinery import cel, errors
 from shim.machinery.cel import admission as expressions
-from shim.machinery.labels import LabelSelector, selector_from_match
+from shim.machinery.labels import EVERYTHING, LabelSelector, selector_from_match
 from shim.machinery.users import User
 from shim.registry.catalog import Catalog
 from shim.registry.resource import ResourceInfo
@@ -154,6 +154,8 @@ class PolicyAdmission:
         by_policy: dict[str, list[Obj]] = {}
         for _, binding in sorted(bindings, key=lambda b: b[1]["metadata"]["name"]):
             by_policy.setdefault((binding.get("spec") or {}).get("policyName", ""), []).append(binding)
+        current = {(name, rv) for name, (rv, _) in policies.items()}
+        self._compiled = {key: value for key, value in self._compiled.items() if key in current}
         warnings: list[str] = []
         denials: list[tuple[str, str]] = []
         for policy_name in sorted(by_policy):
@@ -183,6 +185,13 @@ class PolicyAdmission:
             return
         if matched is None:
             return
+        kind = spec.get("paramKind")
+        param_info = self._param_info(kind) if kind else None
+        if kind and param_info is None:
+            if fail:
+                denials.append((f"ValidatingAdmissionPolicy '{name}' denied request: failed to configure policy: "
+                                f"failed to find resource referenced by paramKind: '{_gvk(kind)}'", "Invalid"))
+            return
         compiled = self._compiled.get((name, rv))
         if compiled is None:
             compiled = self._compiled[(name, rv)] = compile_policy(spec)
@@ -193,7 +202,7 @@ class PolicyAdmission:
             try:
                 if bspec.get("matchResources") is not None and self._matches(attrs, bspec["matchResources"]) is None:
                     continue
-                params = self._params(attrs, spec.get("paramKind"), bspec.get("paramRef"))
+                params = self._params(attrs, param_info, bspec.get("paramRef"))
             except _Denied as denied:
                 if fail:
                     denials.append((prefix + "failed to configure binding: " + denied.message, "Invalid"))
@@ -267,15 +276,15 @@ class PolicyAdmission:
 
     # -- params ---------------------------------------------------------------------------------------------
 
-    def _params(self, attrs: Attributes, kind: Any, ref: Any) -> list[Obj | None]:
-        """generic.CollectParams: the param objects a binding names (one None without paramKind or paramRef)."""
-        if not kind or not ref:
-            return [None]
+    def _param_info(self, kind: Obj) -> ResourceInfo | None:
+        """The served resource of a paramKind (None: upstream's RESTMapper knows no such kind)."""
         group, _, version = str(kind.get("apiVersion", "")).rpartition("/")
-        info = self.catalog.by_kind(group, version, kind.get("kind", ""))
-        if info is None:
-            raise _Denied(f"failed to find resource referenced by paramKind: '{group}/{version}, "
-                          f"Kind={kind.get('kind', '')}'")
+        return self.catalog.by_kind(group, version, str(kind.get("kind", "")))
+
+    def _params(self, attrs: Attributes, info: ResourceInfo | None, ref: Any) -> list[Obj | None]:
+        """generic.CollectParams: the param objects a binding names (one None without paramKind or paramRef)."""
+        if info is None or not ref:
+            return [None]
         namespace = ""
         if info.namespaced:
             namespace = ref.get("namespace") or attrs.namespace
@@ -288,7 +297,7 @@ class PolicyAdmission:
             entry = self.store.get(info.storage, namespace, ref["name"])
             found = [] if entry is None else [_present(info, orjson.loads(entry.raw))]
         else:
-            selector = _selector(ref.get("selector")) or LabelSelector(())
+            selector = _selector(ref.get("selector")) or EVERYTHING
             found = [_present(info, orjson.loads(entry.raw)) for ns, _, entry in self.store.items(info.storage)
                      if (not info.namespaced or ns == namespace)]
             found = [o for o in found if selector.matches((o.get("metadata") or {}).get("labels") or {})]
@@ -359,6 +368,12 @@ def _run(program: cel.Program | str, activation: Obj) -> Any:
         return cel.from_cel(program.evaluate(activation))
     except cel.EvalError as err:
         raise cel.EvalError(f"expression '{program.source}' resulted in error: {err.message}") from None
+
+
+def _gvk(kind: Obj) -> str:
+    """A paramKind as schema.GroupVersionKind prints itself: `group/version, Kind=K`."""
+    group, _, version = str(kind.get("apiVersion", "")).rpartition("/")
+    return f"{group}/{version}, Kind={kind.get('kind', '')}"
 
 
 def _cel_type_name(value: Any) -> str:
