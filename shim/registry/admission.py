@@ -6,9 +6,9 @@ after the kind's own validation and before the write; a denial is the Status ups
 ValidatingAdmissionPolicy 'p' with binding 'b' denied request: ...`), a Warn action a Warning text.
 
 Simplified from upstream: no audit log, so the Audit action and auditAnnotations are evaluated (their errors
-deny under failurePolicy Fail) but published nowhere; `authorizer` is declared but has no functions; deletes
-answer no Warning headers (the store's delete answers none); creates through a subresource handler (bindings,
-evictions, token requests) are not admitted.
+deny under failurePolicy Fail) but published nowhere; `authorizer` is declared but has no functions; creates
+through a subresource handler (bindings, evictions, token requests) are not admitted themselves (an eviction's
+delete is).
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from shim.machinery import errors, managed_fields, names, timeutil, typecheck
 from shim.machinery.fields import FieldSelector, check_supported
 from shim.machinery.labels import LabelSelector
 from shim.registry.admission import Admission, Attributes, NoAdmission
-from shim.registry.options import DeleteOptions, ListOptions, WriteOptions, Written
+from shim.registry.options import Deleted, DeleteOptions, ListOptions, WriteOptions, Written
 from shim.registry.resource import Attrs, ResourceInfo
 from shim.registry.strategy import UpdateRules
 from shim.storage.paging import ContinueTooOld, InvalidContinue
@@ -530,8 +530,8 @@ class Registry:
         return await self._apply_update(info, namespace, name, old, new, opts, subresource, rules, warnings)
 
     async def delete(self, info: ResourceInfo, namespace: str, name: str,
-                     opts: DeleteOptions | None = None) -> tuple[Obj, bool]:
-        """Delete or start deleting. Returns (object, gone): gone is False while finalizers or grace hold it."""
+                     opts: DeleteOptions | None = None) -> Deleted:
+        """Delete or start deleting; the object is not gone while finalizers or grace hold it."""
         opts = opts or DeleteOptions()
         namespace = namespace if info.namespaced else ""
         entry = self.store.get(info.storage, namespace, name)
@@ -551,8 +551,8 @@ class Registry:
         if policy not in (None, "Orphan", "Foreground", "Background"):
             raise errors.invalid_options("propagationPolicy", policy,
                                          'supported values: "Foreground", "Background", "Orphan"')
-        self.admission.validate(Attributes(info, "DELETE", namespace, name, None, obj, user=opts.user,
-                                           dry_run=opts.dry_run, options=_delete_options(opts)))
+        warnings = self.admission.validate(Attributes(info, "DELETE", namespace, name, None, obj, user=opts.user,
+                                                      dry_run=opts.dry_run, options=_delete_options(opts)))
         requested = opts.grace_period_seconds
         if requested is not None and requested < 0:
             requested = 1
@@ -571,10 +571,10 @@ class Registry:
         blocked = info.strategy.blocks_deletion(obj)
         if not finalizers and grace == 0 and not blocked:
             if opts.dry_run:
-                return obj, True
+                return Deleted(obj, True, warnings)
             obj.setdefault("metadata", {})
             await self._write(info, namespace, name, DELETED, obj)
-            return obj, True
+            return Deleted(obj, True, warnings)
         changed = False
         if finalizers != list(meta.get("finalizers") or []):
             meta["finalizers"] = finalizers
@@ -591,13 +591,13 @@ class Registry:
             meta["deletionGracePeriodSeconds"] = grace
             changed = True
         if not changed or opts.dry_run:
-            return obj, False
+            return Deleted(obj, False, warnings)
         if self._may_go(info, obj):
             await self._write(info, namespace, name, DELETED, obj)
-            return obj, True
+            return Deleted(obj, True, warnings)
         if info.strategy.tracks_generation:
             meta["generation"] = int(meta.get("generation", 1)) + 1
-        return await self._write(info, namespace, name, MODIFIED, obj), False
+        return Deleted(await self._write(info, namespace, name, MODIFIED, obj), False, warnings)
 
 
 def _write_options(opts: WriteOptions) -> Obj:

@@ -91,6 +91,17 @@ class Patch:
 
 
 @dataclass(frozen=True)
+class Deleted:
+    """What a delete answers: the object (as deleted, or as it now waits), whether it is gone, and the Warning
+    texts for the client."""
+
+    object: Obj
+    #: False while finalizers or a grace period hold the object
+    gone: bool
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Written:
     """What a write answers: the object as served, and the Warning texts for the client."""
 

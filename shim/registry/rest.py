@@ -17,7 +17,7 @@ from shim.registry.admission import PolicyAdmission
 from shim.registry.apply import applying, server_side_apply
 from shim.registry.catalog import Catalog
 from shim.registry.generic import ListResult, Registry, Watch
-from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions, Written
+from shim.registry.options import Deleted, DeleteOptions, ListOptions, Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
 from shim.registry.services import Services
 from shim.registry.subresource import Subresource
@@ -139,28 +139,29 @@ class Verbs:
             return await handler.patch(self, info, namespace, name, mutate, opts)
         return await self.registry.update_with(info, namespace, name, mutate, opts)
 
-    async def delete(self, info: ResourceInfo, namespace: str, name: str,
-                     opts: DeleteOptions) -> tuple[Obj, bool]:
-        """(object, gone): gone is False while finalizers or a grace period hold the object."""
+    async def delete(self, info: ResourceInfo, namespace: str, name: str, opts: DeleteOptions) -> Deleted:
         self._store_only(info, "delete")
         return await self.registry.delete(info, namespace, name, opts)
 
     async def delete_collection(self, info: ResourceInfo, namespace: str, selection: ListOptions,
-                                opts: DeleteOptions) -> Obj:
-        """Delete what a list selects; the List of what was deleted (or started deleting)."""
+                                opts: DeleteOptions) -> Written:
+        """Delete what a list selects; the List of what was deleted (or started deleting), and the warnings of
+        each delete."""
         self._store_only(info, "deletecollection")
         result = await self.registry.list(info, namespace, selection)
         items = []
+        warnings: tuple[str, ...] = ()
         for entry in result.entries:
             meta = self.registry.decode(info, entry)["metadata"]
             try:
-                deleted, _ = await self.registry.delete(info, meta.get("namespace", ""), meta["name"], opts)
-                items.append(deleted)
+                deleted = await self.registry.delete(info, meta.get("namespace", ""), meta["name"], opts)
+                items.append(deleted.object)
+                warnings += deleted.warnings
             except StatusError as err:
                 if err.code != 404:
                     raise
-        return {"kind": info.list_kind, "apiVersion": info.api_version,
-                "metadata": {"resourceVersion": str(self.registry.store.revision)}, "items": items}
+        return Written({"kind": info.list_kind, "apiVersion": info.api_version,
+                        "metadata": {"resourceVersion": str(self.registry.store.revision)}, "items": items}, warnings)
 
 
 def _mutation(info: ResourceInfo, patch: Patch) -> Callable[[Obj], Obj]:

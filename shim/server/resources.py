@@ -281,10 +281,12 @@ class ResourceEndpoint:
 
     async def _delete(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         options = await self._delete_options(request, user)
-        obj, gone = await self.verbs.delete(info, target.namespace, target.name, options)
-        if gone and not info.strategy.returns_deleted_object:
-            return self._render_plain(request, success_status(info, obj))
-        return self._render(request, info, obj, 200 if gone or obj["metadata"].get("deletionTimestamp") else 202)
+        deleted = await self.verbs.delete(info, target.namespace, target.name, options)
+        obj = deleted.object
+        if deleted.gone and not info.strategy.returns_deleted_object:
+            return _warn(self._render_plain(request, success_status(info, obj)), deleted.warnings)
+        return _warn(self._render(request, info, obj, 200 if deleted.gone or obj["metadata"].get("deletionTimestamp")
+                                  else 202), deleted.warnings)
 
     async def _delete_options(self, request: Request, user: User) -> DeleteOptions:
         query = request.query_params
@@ -306,8 +308,8 @@ class ResourceEndpoint:
                                  user: User) -> Response:
         options = await self._delete_options(request, user)
         deleted = await self.verbs.delete_collection(info, target.namespace, _list_options(request.query_params),
-                                                         options)
-        return self._render_plain(request, deleted)
+                                                     options)
+        return _warn(self._render_plain(request, deleted.object), deleted.warnings)
 
 
 def _warn(response: Response, warnings: tuple[str, ...]) -> Response:

@@ -138,6 +138,16 @@ def test_a_delete_is_judged_by_the_old_object(http, ns) -> None:
     assert status["message"].endswith("denied request: this one stays")
 
 
+def test_a_warning_policy_warns_on_delete_too(http, ns) -> None:
+    assert http.post(configmaps(ns), json=configmap("kept", keep="yes")).status_code == 201
+    spec = {"matchConstraints": rules("DELETE"),
+            "validations": [{"expression": "oldObject.data.keep != 'yes'", "message": "this one was to stay"}]}
+    with bound(http, ns, spec, ("Warn",)):
+        resp = http.delete(f"{configmaps(ns)}/kept")
+    assert resp.status_code == 200, resp.text
+    assert [w.endswith(': this one was to stay"') for w in resp.headers.get_list("warning")] == [True]
+
+
 def test_a_runtime_error_denies_under_failure_policy_fail(http, ns) -> None:
     spec = {"validations": [{"expression": "object.data.mode == 'on'"}]}
     with bound(http, ns, spec):
