@@ -6,9 +6,9 @@ after the kind's own validation and before the write; a denial is the Status ups
 ValidatingAdmissionPolicy 'p' with binding 'b' denied request: ...`), a Warn action a Warning text.
 
 Simplified from upstream: no audit log, so the Audit action and auditAnnotations are evaluated (their errors
-deny under failurePolicy Fail) but published nowhere; `authorizer` is declared but has no functions; creates
-through a subresource handler (bindings, evictions, token requests) are not admitted themselves (an eviction's
-delete is).
+deny under failurePolicy Fail) but published nowhere; `authorizer` checks ask the server's RBAC through its
+access reviewer (field and label selectors not passed on); creates through a subresource handler (bindings,
+evictions, token requests) are not admitted themselves (an eviction's delete is).
 """
 from __future__ import annotations
 
@@ -22,10 +22,12 @@ from celpy.evaluation import CELEvalError
 
 from shim.machinery import cel, errors
 from shim.machinery.cel import admission as expressions
+from shim.machinery.cel import authorizer as authz
 from shim.machinery.labels import EVERYTHING, LabelSelector, selector_from_match
 from shim.machinery.users import User
 from shim.registry.catalog import Catalog
 from shim.registry.resource import ResourceInfo
+from shim.registry.services import Services
 from shim.storage.store import Store
 
 Obj = dict[str, Any]
@@ -40,6 +42,7 @@ EXCLUDED = {("authentication.k8s.io", "selfsubjectreviews"), ("authentication.k8
             ("authorization.k8s.io", "selfsubjectrulesreviews"), ("authorization.k8s.io", "subjectaccessreviews")}
 _CODES = {"Forbidden": 403, "Unauthorized": 401, "RequestEntityTooLarge": 413, "Invalid": 422}
 _OPTIONS = {"CREATE": "CreateOptions", "UPDATE": "UpdateOptions", "DELETE": "DeleteOptions"}
+ANONYMOUS = User("system:anonymous", ("system:unauthenticated",))
 
 
 @dataclass(frozen=True)
@@ -136,10 +139,22 @@ class _Match:
 class PolicyAdmission:
     """The ValidatingAdmissionPolicy plugin over the store's policies and bindings."""
 
-    def __init__(self, store: Store, catalog: Catalog) -> None:
+    def __init__(self, store: Store, catalog: Catalog, services: Services | None = None) -> None:
         self.store = store
         self.catalog = catalog
+        #: the authorizer's checks ask the access reviewer of the server's services (RBAC)
+        self.services = services or Services()
         self._compiled: dict[tuple[str, int], _Compiled] = {}
+
+    def _decide(self, user: User, attributes: Obj) -> Obj:
+        """A SubjectAccessReview's status for `user` and `attributes`, as the `authorizer` of CEL asks it."""
+        if self.services.reviews is None:
+            return {"allowed": False, "evaluationError": "no authorizer serves this process"}
+        try:
+            review = self.services.reviews.review(user, "selfsubjectaccessreviews", {"spec": attributes})
+        except errors.StatusError as err:
+            return {"allowed": False, "evaluationError": err.message}
+        return dict(review.get("status") or {})
 
     def _objects(self, storage: str) -> list[tuple[int, Obj]]:
         return [(entry.rv, orjson.loads(entry.raw)) for _, _, entry in self.store.items(storage)]
@@ -350,10 +365,14 @@ class PolicyAdmission:
         is_namespace = attrs.info.group == "" and attrs.info.plural == "namespaces"
         if attrs.namespace and not is_namespace:
             namespace = self._namespace(attrs.namespace)
+        authorizer = authz.Authorizer(self._decide, attrs.user or ANONYMOUS)
+        request_resource = authz.ResourceCheck(authorizer, attrs.info.group, attrs.info.plural, attrs.subresource,
+                                               attrs.namespace, attrs.name)
         base: Obj = {
             "object": cel.to_cel(matched.object), "oldObject": cel.to_cel(matched.old_object),
             "params": cel.to_cel(param), "request": cel.to_cel(_request(attrs, matched)),
             "namespaceObject": cel.to_cel(_namespace_object(namespace)),
+            "authorizer": authz.Variable(authorizer, request_resource),
         }
         base["variables"] = _Variables(compiled.variables, base)
         return base

@@ -46,7 +46,7 @@ class Verbs:
         self.catalog = catalog
         self.services = services or Services()
         # the policies bound to a write admit it, whichever way it arrives (HTTP or in-process)
-        registry.admission = PolicyAdmission(registry.store, catalog)
+        registry.admission = PolicyAdmission(registry.store, catalog, self.services)
 
     def resource(self, group: str, version: str, plural: str) -> ResourceInfo:
         """The served resource, or the 404 upstream answers for an unknown one."""

@@ -223,3 +223,22 @@ def test_type_checking_reports_expressions_wrong_for_the_matched_kind(http) -> N
         {"fieldRef": "spec.validations[0].messageExpression",
          "warning": "/v1, Kind=ConfigMap: ERROR: <input>:1:22: found no matching overload for '_*_' applied to "
                     "'(string, int)'\n | string(object.data.x * 2)\n | .....................^\n"}]
+
+
+def test_the_authorizer_asks_rbac_about_the_requesting_user(http, ns) -> None:
+    spec = {"validations": [{
+        "expression": "authorizer.group('').resource('secrets').namespace(request.namespace).check('get').allowed()",
+        "message": "only who may read secrets"}]}
+    account = f"system:serviceaccount:{ns}:default"
+    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}"
+    assert http.post(f"{rbac}/roles", json={"metadata": {"name": "writer"}, "rules": [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]}]}).status_code == 201
+    assert http.post(f"{rbac}/rolebindings", json={
+        "metadata": {"name": "writer"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                                    "name": "writer"},
+        "subjects": [{"kind": "User", "name": account}]}).status_code == 201
+    with bound(http, ns, spec):
+        assert http.post(configmaps(ns), json=configmap("by-admin", a="1")).status_code == 201
+        status = expect_http(http.post(configmaps(ns), json=configmap("by-account", a="1"),
+                                       headers={"Impersonate-User": account}), 422, "Invalid")
+    assert status["message"].endswith("denied request: only who may read secrets")

@@ -5,12 +5,13 @@ line and a caret).
 
 Simplified from cel-go, beyond what the checker's docstring says: no cost estimation or budget; no optional
 types; of Kubernetes' libraries only the strings, lists and regex functions of shim.machinery.cel.declarations
-(no quantity, IP, CIDR, URL, semver, format or sets functions); runtime errors are cel-python's, with the common
-ones reworded as cel-go words them (`no such key: x`, `division by zero`).
+and the authorizer (shim.machinery.cel.authorizer), no quantity, IP, CIDR, URL, semver, format or sets functions;
+the `min()` of lists is cel-python's macro of that name, so it is left undeclared; runtime errors are
+cel-python's, with the common ones reworded as cel-go words them (`no such key: x`, `division by zero`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import celpy
@@ -50,13 +51,16 @@ class Program:
     tree: Tree
     #: the type the checker gave the expression
     output: types.Type
+    runner: celpy.Runner = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.runner = _ENVIRONMENT.program(self.tree, functions=FUNCTIONS)
 
     def evaluate(self, activation: dict[str, Any]) -> Any:
         """The value of the expression for `activation` (variables as cel-python values, see to_cel); raises
         EvalError."""
-        runner = _ENVIRONMENT.program(self.tree, functions=FUNCTIONS)
         try:
-            result = runner.evaluate(activation)
+            result = self.runner.evaluate(activation)
         except CELEvalError as exc:
             raise EvalError(_reworded(exc)) from None
         except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError, RecursionError) as exc:

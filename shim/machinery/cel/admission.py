@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from shim.machinery import cel
+from shim.machinery.cel import authorizer as authz
 from shim.machinery.cel import types as t
 
 
@@ -33,7 +34,6 @@ NAMESPACE = _object("kubernetes.Namespace", {
         "generation": t.INT, "resourceVersion": t.STRING, "finalizers": _STRINGS}),
     "spec": _object("kubernetes.NamespaceSpec", {"finalizers": _STRINGS}),
     "status": _object("kubernetes.NamespaceStatus", {"conditions": t.list_of(_CONDITION), "phase": t.STRING})})
-AUTHORIZER = _object("kubernetes.authorization.Authorizer", {})
 VARIABLES = "kubernetes.variables"
 
 #: what each kind of expression must evaluate to (None: anything)
@@ -50,8 +50,8 @@ def environment(*, params: bool, authorizer: bool, variables: dict[str, t.Type] 
     if params:
         declared["params"] = params_type
     if authorizer:
-        declared["authorizer"] = AUTHORIZER
-        declared["authorizer.requestResource"] = _object("kubernetes.authorization.ResourceCheck", {})
+        declared["authorizer"] = authz.AUTHORIZER
+        declared["authorizer.requestResource"] = authz.RESOURCE_CHECK
     if variables is not None:
         fields = dict(variables)
         declared["variables"] = t.object_type(VARIABLES, lambda: fields)

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shim.machinery.cel import authorizer
 from shim.machinery.cel import types as t
 from shim.machinery.cel.declarations import FUNCTIONS, TYPE_NAMES, Overload
 from shim.machinery.cel.syntax import (Call, Comprehension, Const, Expr, Ident, Issue, ListLit, MapLit, Select,
                                        Struct, qualified_name)
+
+
+#: every function kubeshim declares: the standard library, Kubernetes' libraries and the authorizer's
+ALL_FUNCTIONS = {**FUNCTIONS, **authorizer.DECLARATIONS}
 
 
 @dataclass
@@ -21,7 +26,7 @@ class Env:
     """The declarations an expression is checked against: variables (their types) and functions."""
 
     variables: dict[str, t.Type] = field(default_factory=dict)
-    functions: dict[str, list[Overload]] = field(default_factory=lambda: FUNCTIONS)
+    functions: dict[str, list[Overload]] = field(default_factory=lambda: ALL_FUNCTIONS)
 
 
 def check(expr: Expr, env: Env) -> tuple[t.Type, list[Issue]]:

@@ -9,6 +9,8 @@ from typing import Any, Callable
 from celpy import celtypes as ct
 from celpy.evaluation import CELEvalError
 
+from shim.machinery.cel import authorizer
+
 
 def _error(message: str) -> CELEvalError:
     return CELEvalError(message, ValueError, None)
@@ -162,4 +164,5 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "slice": _slice,
     "sort": lambda items: ct.ListType(sorted(items)),
     "dyn": _dyn,
+    **authorizer.FUNCTIONS,
 }
