@@ -3,11 +3,12 @@ ext.Lists and Kubernetes' lists and regex libraries), with cel-go's error texts.
 declares and cel-python does not provide lives here."""
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any, Callable
 
 from celpy import celtypes as ct
-from celpy.evaluation import CELEvalError
+from celpy.evaluation import CELEvalError, base_functions
 
 from shim.machinery.cel import authorizer
 
@@ -142,6 +143,48 @@ def _dyn(value: Any) -> Any:
     return value
 
 
+_NUMBERS = (ct.IntType, ct.UintType, ct.DoubleType)
+
+
+def _numbers(a: Any, b: Any) -> bool:
+    """Two numbers of different CEL types (int, uint, double), which cel-go compares by value."""
+    return isinstance(a, _NUMBERS) and isinstance(b, _NUMBERS) and type(a) is not type(b)
+
+
+def _plain(n: Any) -> int | float:
+    return float(n) if isinstance(n, ct.DoubleType) else int(n)
+
+
+def _ordering(name: str, compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], Any]:
+    """A comparison with Kubernetes' cross-type numeric comparisons (`1 < 1.5`); cel-python's otherwise."""
+    base = base_functions[name]
+
+    def order(a: Any, b: Any) -> Any:
+        return ct.BoolType(compare(_plain(a), _plain(b))) if _numbers(a, b) else base(a, b)
+    return order
+
+
+def _equal(a: Any, b: Any) -> Any:
+    """cel-go's heterogeneous equality: numbers by value whatever their types, other values of two different
+    types unequal (not an error)."""
+    if _numbers(a, b):
+        return ct.BoolType(_plain(a) == _plain(b))
+    if type(a) is not type(b) and not (isinstance(a, ct.MapType) and isinstance(b, ct.MapType)):
+        return ct.BoolType(False)
+    return base_functions["_==_"](a, b)
+
+
+def _not_equal(a: Any, b: Any) -> Any:
+    equal = _equal(a, b)
+    return ct.BoolType(not equal) if isinstance(equal, ct.BoolType) else equal
+
+
+def _in(item: Any, container: Any) -> Any:
+    if isinstance(container, ct.ListType):
+        return ct.BoolType(any(_equal(item, e) == ct.BoolType(True) for e in container))
+    return base_functions["_in_"](item, container)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "charAt": _char_at,
     "indexOf": _index_of,
@@ -164,5 +207,12 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "slice": _slice,
     "sort": lambda items: ct.ListType(sorted(items)),
     "dyn": _dyn,
+    "_<_": _ordering("_<_", operator.lt),
+    "_<=_": _ordering("_<=_", operator.le),
+    "_>_": _ordering("_>_", operator.gt),
+    "_>=_": _ordering("_>=_", operator.ge),
+    "_==_": _equal,
+    "_!=_": _not_equal,
+    "_in_": _in,
     **authorizer.FUNCTIONS,
 }
