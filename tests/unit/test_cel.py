@@ -77,3 +77,9 @@ def test_a_schema_types_what_it_describes() -> None:
     assert cel.compile("object.data['a'].startsWith('x')", env).output == t.BOOL
     assert "found no matching overload for '_>_' applied to '(string, int)'" in compile_error("object.data.a > 1",
                                                                                               env)
+
+
+def test_an_operand_that_fails_fails_the_comparison() -> None:
+    with pytest.raises(cel.EvalError) as err:
+        evaluate("object.mode == 'on'", {})
+    assert err.value.message == "no such key: mode"

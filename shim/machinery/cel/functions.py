@@ -155,6 +155,11 @@ def _plain(n: Any) -> int | float:
     return float(n) if isinstance(n, ct.DoubleType) else int(n)
 
 
+def _failed(a: Any, b: Any) -> CELEvalError | None:
+    """The error an operand evaluated to, which the operation then is."""
+    return a if isinstance(a, CELEvalError) else b if isinstance(b, CELEvalError) else None
+
+
 def _ordering(name: str, compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], Any]:
     """A comparison with Kubernetes' cross-type numeric comparisons (`1 < 1.5`); cel-python's otherwise."""
     base = base_functions[name]
@@ -167,6 +172,9 @@ def _ordering(name: str, compare: Callable[[Any, Any], bool]) -> Callable[[Any, 
 def _equal(a: Any, b: Any) -> Any:
     """cel-go's heterogeneous equality: numbers by value whatever their types, other values of two different
     types unequal (not an error)."""
+    failed = _failed(a, b)
+    if failed is not None:
+        return failed
     if _numbers(a, b):
         return ct.BoolType(_plain(a) == _plain(b))
     if type(a) is not type(b) and not (isinstance(a, ct.MapType) and isinstance(b, ct.MapType)):
@@ -180,6 +188,9 @@ def _not_equal(a: Any, b: Any) -> Any:
 
 
 def _in(item: Any, container: Any) -> Any:
+    failed = _failed(item, container)
+    if failed is not None:
+        return failed
     if isinstance(container, ct.ListType):
         return ct.BoolType(any(_equal(item, e) == ct.BoolType(True) for e in container))
     return base_functions["_in_"](item, container)
