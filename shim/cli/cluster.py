@@ -16,7 +16,7 @@ import uvicorn
 
 from shim.clients.base import CRDS
 from shim.clients.local import LocalClient
-from shim.controllers import bootstrap, flowcontrol
+from shim.controllers import admissionpolicies, bootstrap, flowcontrol
 from shim.controllers.apiservices import APISERVICES, SERVICES, register_local, update_availability, \
     wanted_apiservices
 from shim.controllers.crds import cleanup_terminating
@@ -160,6 +160,13 @@ class Cluster:
         if "namespace-controller" in chosen:
             self.tasks.append(asyncio.create_task(forever("namespaces", lambda: finalize_terminating(
                 self.client, lambda: namespaced_resources(self.catalog)))))
+        if "validatingadmissionpolicy-status-controller" in chosen:
+            status_client = LocalClient(self.verbs, manager=admissionpolicies.MANAGER)
+            resolve, resolve_kind = admissionpolicies.resolvers(self.catalog)
+            self.tasks.append(asyncio.create_task(forever("validatingadmissionpolicy-status", lambda: (
+                reconcile_on_changes(status_client, [admissionpolicies.POLICIES],
+                                     lambda: admissionpolicies.update_type_checking(status_client, resolve,
+                                                                                    resolve_kind))))))
         if "garbage-collector-controller" in chosen:
             self.tasks.append(asyncio.create_task(gc.run()))
         ca = self.opts.data_dir / "pki" / "ca.crt"

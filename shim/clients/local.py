@@ -74,6 +74,6 @@ class LocalClient:
     async def delete(self, resource: Resource, name: str, namespace: str = "", *,
                      grace_period_seconds: int | None = None, uid: str | None = None,
                      propagation_policy: str | None = None) -> Obj:
-        obj, _ = await self.verbs.delete(self._info(resource), namespace, name,
-                                         DeleteOptions(grace_period_seconds, propagation_policy, uid))
-        return obj
+        deleted = await self.verbs.delete(self._info(resource), namespace, name,
+                                          DeleteOptions(grace_period_seconds, propagation_policy, uid))
+        return deleted.object

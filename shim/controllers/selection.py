@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CONTROLLERS = ("garbage-collector-controller", "namespace-controller", "root-ca-certificate-publisher-controller",
-               "serviceaccount-controller", "serviceaccount-token-controller")
+               "serviceaccount-controller", "serviceaccount-token-controller",
+               "validatingadmissionpolicy-status-controller")
 
 
 @dataclass(frozen=True)

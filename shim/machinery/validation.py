@@ -247,3 +247,45 @@ def format_label_selector(selector: Any) -> str:
             return "<error>"
         parts.append((key, text))
     return ",".join(text for _, text in sorted(parts, key=lambda p: p[0])) or "<none>"
+
+
+_CONDITION_REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+_CONDITION_STATUSES = ["False", "True", "Unknown"]
+
+
+def conditions(field: str, items: Any) -> Causes:
+    """metav1 ValidateConditions: unique types, each a valid condition (a status's `conditions`)."""
+    causes: Causes = []
+    seen: set[str] = set()
+    for i, condition in enumerate(items if isinstance(items, list) else []):
+        condition = condition if isinstance(condition, dict) else {}
+        path = f"{field}[{i}]"
+        kind = str(condition.get("type") or "")
+        if kind in seen:
+            causes.append(duplicate(f"{path}.type", kind))
+        seen.add(kind)
+        causes += [errors.field_invalid(f"{path}.type", kind, p) for p in names.label_key(kind)]
+        status = condition.get("status") or ""
+        if status not in _CONDITION_STATUSES:
+            causes.append(errors.field_not_supported(f"{path}.status", status, _CONDITION_STATUSES))
+        observed = condition.get("observedGeneration")
+        if isinstance(observed, int) and observed < 0:
+            causes.append(errors.field_invalid(f"{path}.observedGeneration", observed,
+                                               "must be greater than or equal to zero"))
+        if not condition.get("lastTransitionTime"):
+            causes.append(errors.field_required(f"{path}.lastTransitionTime"))
+        reason = str(condition.get("reason") or "")
+        if not reason:
+            causes.append(errors.field_required(f"{path}.reason"))
+        else:
+            if not _CONDITION_REASON.match(reason):
+                causes.append(errors.field_invalid(
+                    f"{path}.reason", reason, "a condition reason must start with alphabetic character, optionally "
+                    "followed by a string of alphanumeric characters or '_,:', and must end with an alphanumeric "
+                    "character or '_' (e.g. 'my_name',  or 'MY_NAME',  or 'MyName',  or 'ReasonA,ReasonB',  or "
+                    "'ReasonA:ReasonB', regex used for validation is '[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?')"))
+            if len(reason) > 1024:
+                causes.append(errors.field_too_long(f"{path}.reason", "", 1024))
+        if len(str(condition.get("message") or "")) > 32 * 1024:
+            causes.append(errors.field_too_long(f"{path}.message", "", 32 * 1024))
+    return causes

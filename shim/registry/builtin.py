@@ -1,6 +1,8 @@
 """The built-in resources kubeshim serves, each with its strategy and subresources (pkg/registry in upstream)."""
 from __future__ import annotations
 
+from shim.registry.kinds.admissionpolicies import (ValidatingAdmissionPolicyBindingStrategy,
+                                                   ValidatingAdmissionPolicyStrategy)
 from shim.registry.kinds.apiregistration import APIServiceStrategy
 from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
 from shim.registry.kinds.crds import CRDStrategy
@@ -66,6 +68,12 @@ def builtin_resources() -> list[ResourceInfo]:
           subresources=status, storage_version="apiextensions.k8s.io/v1beta1"),  # upstream's legacy encoding
         R("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration",
           "MutatingWebhookConfiguration", False, WebhookConfigurationStrategy(), categories=("api-extensions",)),
+        R("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "validatingadmissionpolicy",
+          "ValidatingAdmissionPolicy", False, ValidatingAdmissionPolicyStrategy(), categories=("api-extensions",),
+          subresources=status),
+        R("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings",
+          "validatingadmissionpolicybinding", "ValidatingAdmissionPolicyBinding", False,
+          ValidatingAdmissionPolicyBindingStrategy(), categories=("api-extensions",)),
         R("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
           "validatingwebhookconfiguration", "ValidatingWebhookConfiguration", False,
           WebhookConfigurationStrategy(), categories=("api-extensions",)),

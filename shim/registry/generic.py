@@ -17,7 +17,8 @@ import orjson
 from shim.machinery import errors, managed_fields, names, protobuf, timeutil, typecheck
 from shim.machinery.fields import FieldSelector, check_supported
 from shim.machinery.labels import LabelSelector
-from shim.registry.options import DeleteOptions, ListOptions, WriteOptions, Written
+from shim.registry.admission import Admission, Attributes, NoAdmission
+from shim.registry.options import Deleted, DeleteOptions, ListOptions, WriteOptions, Written
 from shim.registry.resource import Attrs, ResourceInfo
 from shim.registry.strategy import UpdateRules
 from shim.storage.paging import ContinueTooOld, InvalidContinue
@@ -124,6 +125,9 @@ class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.stored = StoredObjects(store)
+        #: validating admission of every write, after the kind's own validation (shim.registry.admission);
+        #: the verbs layer that drives this registry puts the policy plugin here
+        self.admission: Admission = NoAdmission()
 
     # -- attributes ---------------------------------------------------------------------------------------
 
@@ -380,6 +384,8 @@ class Registry:
             raise errors.invalid(info.kind, name, causes, info.group)
         info.strategy.validate_admission(obj, None, self.stored)
         warnings += tuple(info.strategy.warnings(obj, None))
+        warnings += self.admission.validate(Attributes(info, "CREATE", namespace, name, obj, None, user=opts.user,
+                                                       dry_run=opts.dry_run, options=_write_options(opts)))
         if self.store.get(info.storage, namespace, name) is not None:
             raise errors.already_exists(info.plural, name, info.group)
         if opts.dry_run:
@@ -485,6 +491,8 @@ class Registry:
         if rules is None:
             info.strategy.validate_admission(obj, old, self.stored)
             warnings += tuple(info.strategy.warnings(obj, old))
+        warnings += self.admission.validate(Attributes(info, "UPDATE", namespace, name, obj, old, subresource,
+                                                       opts.user, opts.dry_run, _write_options(opts)))
         if _same(obj, old):
             return Written(old, warnings)
         if opts.dry_run:
@@ -529,8 +537,8 @@ class Registry:
         return await self._apply_update(info, namespace, name, old, new, opts, subresource, rules, warnings)
 
     async def delete(self, info: ResourceInfo, namespace: str, name: str,
-                     opts: DeleteOptions | None = None) -> tuple[Obj, bool]:
-        """Delete or start deleting. Returns (object, gone): gone is False while finalizers or grace hold it."""
+                     opts: DeleteOptions | None = None) -> Deleted:
+        """Delete or start deleting; the object is not gone while finalizers or grace hold it."""
         opts = opts or DeleteOptions()
         namespace = namespace if info.namespaced else ""
         entry = self.store.get(info.storage, namespace, name)
@@ -550,6 +558,8 @@ class Registry:
         if policy not in (None, "Orphan", "Foreground", "Background"):
             raise errors.invalid_options("propagationPolicy", policy,
                                          'supported values: "Foreground", "Background", "Orphan"')
+        warnings = self.admission.validate(Attributes(info, "DELETE", namespace, name, None, obj, user=opts.user,
+                                                      dry_run=opts.dry_run, options=_delete_options(opts)))
         requested = opts.grace_period_seconds
         if requested is not None and requested < 0:
             requested = 1
@@ -573,9 +583,9 @@ class Registry:
                 if info.strategy.tracks_generation:
                     meta["generation"] = int(meta.get("generation", 1)) + 1
             if opts.dry_run:
-                return obj, True
+                return Deleted(obj, True, warnings)
             await self._write(info, namespace, name, DELETED, obj)
-            return obj, True
+            return Deleted(obj, True, warnings)
         changed = False
         if finalizers != list(meta.get("finalizers") or []):
             meta["finalizers"] = finalizers
@@ -592,13 +602,30 @@ class Registry:
             meta["deletionGracePeriodSeconds"] = grace
             changed = True
         if not changed or opts.dry_run:
-            return obj, False
+            return Deleted(obj, False, warnings)
         if self._may_go(info, obj):
             await self._write(info, namespace, name, DELETED, obj)
-            return obj, True
+            return Deleted(obj, True, warnings)
         if info.strategy.tracks_generation:
             meta["generation"] = int(meta.get("generation", 1)) + 1
-        return await self._write(info, namespace, name, MODIFIED, obj), False
+        return Deleted(await self._write(info, namespace, name, MODIFIED, obj), False, warnings)
+
+
+def _write_options(opts: WriteOptions) -> Obj:
+    """What admission sees of a write's CreateOptions/UpdateOptions."""
+    out: Obj = {"dryRun": ["All"]} if opts.dry_run else {}
+    if opts.field_manager:
+        out["fieldManager"] = opts.field_manager
+    return out
+
+
+def _delete_options(opts: DeleteOptions) -> Obj:
+    out: Obj = {"dryRun": ["All"]} if opts.dry_run else {}
+    if opts.grace_period_seconds is not None:
+        out["gracePeriodSeconds"] = opts.grace_period_seconds
+    if opts.propagation_policy is not None:
+        out["propagationPolicy"] = opts.propagation_policy
+    return out
 
 
 def _go_shaped(info: ResourceInfo, obj: Obj) -> Obj:

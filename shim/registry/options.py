@@ -54,9 +54,11 @@ class DeleteOptions:
     uid: str | None = None
     resource_version: str | None = None
     dry_run: bool = False
+    #: who deletes: admission policies see them
+    user: User | None = None
 
     @classmethod
-    def from_body(cls, data: Obj) -> "DeleteOptions":
+    def from_body(cls, data: Obj, user: User | None = None) -> "DeleteOptions":
         """DeleteOptions from their JSON form (a DELETE body merged with its query, or an Eviction's)."""
         grace = data.get("gracePeriodSeconds")
         if grace is not None:
@@ -75,7 +77,7 @@ class DeleteOptions:
         for value in dry:
             if value != "All":
                 raise errors.bad_request(f'Invalid dry run value: "{value}"; supported values: "All"')
-        return cls(grace, policy, pre.get("uid"), pre.get("resourceVersion"), bool(dry))
+        return cls(grace, policy, pre.get("uid"), pre.get("resourceVersion"), bool(dry), user)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,17 @@ class Patch:
     #: an apply configuration's keys repeated within a mapping (`line 9: key "foo" already set in map`), which
     #: its decoded body cannot show; fieldValidation Strict refuses them, Warn warns
     repeated: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What a delete answers: the object (as deleted, or as it now waits), whether it is gone, and the Warning
+    texts for the client."""
+
+    object: Obj
+    #: False while finalizers or a grace period hold the object
+    gone: bool
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

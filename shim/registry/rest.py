@@ -13,10 +13,11 @@ from typing import Any, Callable
 
 from shim.machinery import errors, patch as patches, schemas, strategic_merge
 from shim.machinery.errors import StatusError
+from shim.registry.admission import PolicyAdmission
 from shim.registry.apply import applying, repeated_key_warnings, server_side_apply
 from shim.registry.catalog import Catalog
 from shim.registry.generic import ListResult, Registry, Watch
-from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions, Written
+from shim.registry.options import Deleted, DeleteOptions, ListOptions, Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
 from shim.registry.services import Services
 from shim.registry.subresource import Subresource
@@ -44,6 +45,8 @@ class Verbs:
         self.registry = registry
         self.catalog = catalog
         self.services = services or Services()
+        # the policies bound to a write admit it, whichever way it arrives (HTTP or in-process)
+        registry.admission = PolicyAdmission(registry.store, catalog, self.services)
 
     def resource(self, group: str, version: str, plural: str) -> ResourceInfo:
         """The served resource, or the 404 upstream answers for an unknown one."""
@@ -137,28 +140,29 @@ class Verbs:
             return await handler.patch(self, info, namespace, name, mutate, opts)
         return await self.registry.update_with(info, namespace, name, mutate, opts)
 
-    async def delete(self, info: ResourceInfo, namespace: str, name: str,
-                     opts: DeleteOptions) -> tuple[Obj, bool]:
-        """(object, gone): gone is False while finalizers or a grace period hold the object."""
+    async def delete(self, info: ResourceInfo, namespace: str, name: str, opts: DeleteOptions) -> Deleted:
         self._store_only(info, "delete")
         return await self.registry.delete(info, namespace, name, opts)
 
     async def delete_collection(self, info: ResourceInfo, namespace: str, selection: ListOptions,
-                                opts: DeleteOptions) -> Obj:
-        """Delete what a list selects; the List of what was deleted (or started deleting)."""
+                                opts: DeleteOptions) -> Written:
+        """Delete what a list selects; the List of what was deleted (or started deleting), and the warnings of
+        each delete."""
         self._store_only(info, "deletecollection")
         result = await self.registry.list(info, namespace, selection)
         items = []
+        warnings: tuple[str, ...] = ()
         for entry in result.entries:
             meta = self.registry.decode(info, entry)["metadata"]
             try:
-                deleted, _ = await self.registry.delete(info, meta.get("namespace", ""), meta["name"], opts)
-                items.append({k: v for k, v in deleted.items() if k not in ("apiVersion", "kind")})
+                deleted = await self.registry.delete(info, meta.get("namespace", ""), meta["name"], opts)
+                items.append({k: v for k, v in deleted.object.items() if k not in ("apiVersion", "kind")})
+                warnings += deleted.warnings
             except StatusError as err:
                 if err.code != 404:
                     raise
-        return {"kind": info.list_kind, "apiVersion": info.api_version,
-                "metadata": {"resourceVersion": str(self.registry.store.revision)}, "items": items}
+        return Written({"kind": info.list_kind, "apiVersion": info.api_version,
+                        "metadata": {"resourceVersion": str(self.registry.store.revision)}, "items": items}, warnings)
 
 
 def _mutation(info: ResourceInfo, patch: Patch) -> Callable[[Obj], Obj]:

@@ -166,8 +166,8 @@ class ResourceEndpoint:
         if method == "PATCH":
             return await self._patch(request, info, target, user)
         if method == "DELETE":
-            return await (self._delete(request, info, target) if target.name
-                          else self._delete_collection(request, info, target))
+            return await (self._delete(request, info, target, user) if target.name
+                          else self._delete_collection(request, info, target, user))
         raise errors.method_not_allowed()
 
     # -- bodies and responses -------------------------------------------------------------------------------
@@ -284,14 +284,16 @@ class ResourceEndpoint:
                                          subresource=target.subresource)
         return self._written(request, info, target, patched, 201 if patched.created else 200)
 
-    async def _delete(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        options = await self._delete_options(request)
-        obj, gone = await self.verbs.delete(info, target.namespace, target.name, options)
-        if gone and not info.strategy.returns_deleted_object:
-            return self._render_plain(request, success_status(info, obj))
-        return self._render(request, info, obj, 200 if gone or obj["metadata"].get("deletionTimestamp") else 202)
+    async def _delete(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
+        options = await self._delete_options(request, user)
+        deleted = await self.verbs.delete(info, target.namespace, target.name, options)
+        obj = deleted.object
+        if deleted.gone and not info.strategy.returns_deleted_object:
+            return _warn(self._render_plain(request, success_status(info, obj)), deleted.warnings)
+        return _warn(self._render(request, info, obj, 200 if deleted.gone or obj["metadata"].get("deletionTimestamp")
+                                  else 202), deleted.warnings)
 
-    async def _delete_options(self, request: Request) -> DeleteOptions:
+    async def _delete_options(self, request: Request, user: User) -> DeleteOptions:
         query = request.query_params
         body = await self._body(request)
         data: Obj = {}
@@ -305,13 +307,14 @@ class ResourceEndpoint:
                 data[key] = query[key]
         if query.getlist("dryRun"):
             data["dryRun"] = query.getlist("dryRun")
-        return DeleteOptions.from_body(data)
+        return DeleteOptions.from_body(data, user)
 
-    async def _delete_collection(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        options = await self._delete_options(request)
+    async def _delete_collection(self, request: Request, info: ResourceInfo, target: paths.Target,
+                                 user: User) -> Response:
+        options = await self._delete_options(request, user)
         deleted = await self.verbs.delete_collection(info, target.namespace, _list_options(request.query_params),
-                                                         options)
-        return self._render_plain(request, deleted)
+                                                     options)
+        return _warn(self._render_plain(request, deleted.object), deleted.warnings)
 
 
 def _warn(response: Response, warnings: tuple[str, ...]) -> Response:

@@ -20,8 +20,10 @@ from specs import SPECS  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, conformance.Spec]]:
-    """Every spec of SPECS run once, in one e2e.test process: spec name -> its outcome."""
+def suite_run(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, conformance.Spec]]:
+    """The specs of SPECS this session selected (`-k`...), run once, in one e2e.test process: spec name -> its
+    outcome."""
     import shutil
     require_tool(shutil.which("go"), "the Go toolchain (`go`) is not on PATH: the conformance tier builds e2e.test "
                                      "v1.34.12 with it")
@@ -29,7 +31,8 @@ def suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, co
     work = tmp_path_factory.mktemp("conformance")
     server = start_kubeshim(work / "data", "--kubelet-config", str(conformance.kubelet_settings(bin_dir, work)),
                             *conformance.SERVER_FLAGS)
-    focus = "|".join(re.escape(name) for name in SPECS)
+    selected = {item.callspec.params.get("name") for item in request.session.items if hasattr(item, "callspec")}
+    focus = "|".join(re.escape(name) for name in SPECS if name in selected)
     try:
         code, report = conformance.run_suite(bin_dir, server.kubeconfig, work / "e2e", focus, timeout=1800)
     finally:

@@ -41,6 +41,8 @@ SPECS: tuple[str, ...] = (
     '[sig-api-machinery] Servers with support for API chunking should return chunks of results for list calls [Conformance]',
     '[sig-api-machinery] Servers with support for API chunking should support continue listing from the last key if the original version has been compacted away, though the list is inconsistent [Slow] [Conformance]',
     '[sig-api-machinery] Servers with support for Table transformation should return a 406 for a backend which does not implement metadata [Conformance]',
+    '[sig-api-machinery] ValidatingAdmissionPolicy [Privileged:ClusterAdmin] should support ValidatingAdmissionPolicy API operations [Conformance]',
+    '[sig-api-machinery] ValidatingAdmissionPolicy [Privileged:ClusterAdmin] should support ValidatingAdmissionPolicyBinding API operations [Conformance]',
     '[sig-api-machinery] Watchers should be able to restart watching from the last resource version observed by the previous watch [Conformance]',
     '[sig-api-machinery] Watchers should be able to start watching from a specific resource version [Conformance]',
     '[sig-api-machinery] Watchers should observe add, update, and delete watch notifications on configmaps [Conformance]',

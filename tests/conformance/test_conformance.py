@@ -8,7 +8,7 @@ from specs import SPECS
 pytestmark = pytest.mark.conformance
 
 
-@pytest.mark.parametrize("name", SPECS)
+@pytest.mark.parametrize("name", SPECS, ids=SPECS)  # named in full, so that `-k` selects by the spec's words
 def test_conformance_spec(name: str, suite_run: dict[str, Spec]) -> None:
     spec = suite_run.get(name)
     assert spec is not None, f"e2e.test v1.34.12 ran no spec named {name!r}"

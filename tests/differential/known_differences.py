@@ -72,11 +72,8 @@ KNOWN: tuple[Known, ...] = (
               "core v1/replicationcontrollers~1scale", "core v1/replicationcontrollers~1status",
               "core v1/pods~1attach", "core v1/pods~1exec", "core v1/pods~1portforward", "core v1/pods~1proxy",
               "core v1/pods~1resize", "core v1/services~1proxy",
-              "core v1/nodes~1proxy",
-              "authorization.k8s.io v1/localsubjectaccessreviews", "authorization.k8s.io v1/selfsubjectrulesreviews",
-              "admissionregistration.k8s.io v1/validatingadmissionpolicies",
-              "admissionregistration.k8s.io v1/validatingadmissionpolicies~1status",
-              "admissionregistration.k8s.io v1/validatingadmissionpolicybindings"))}),
+              "core v1/nodes~1proxy", "authorization.k8s.io v1/localsubjectaccessreviews",
+              "authorization.k8s.io v1/selfsubjectrulesreviews"))}),
 
     # --- error texts beyond the two issue 10 names ---
     Known("decode errors are worded as Python's parsers word them, not as Go's (`invalid character 'n' looking for "

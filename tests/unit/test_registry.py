@@ -214,8 +214,8 @@ async def test_watch_turns_selector_transitions_into_added_and_deleted(api: Api)
 async def test_finalizers_hold_a_deleted_object_until_they_are_gone(api: Api) -> None:
     await api.create("configmaps", configmap("held", finalizers=["example.com/hold"]), "default")
     info = api.info("configmaps")
-    obj, gone = await api.verbs.delete(info, "default", "held", DeleteOptions())
-    assert not gone and obj["metadata"]["deletionTimestamp"]
+    deleted = await api.verbs.delete(info, "default", "held", DeleteOptions())
+    assert not deleted.gone and deleted.object["metadata"]["deletionTimestamp"]
     with pytest.raises(StatusError) as err:
         await api.verbs.patch(info, "default", "held", Patch(MERGE, {"metadata": {"finalizers": ["a", "b"]}}), WRITE)
     assert status_of(err) == (422, "Invalid")
@@ -232,8 +232,9 @@ async def test_delete_leaves_its_options_alone_and_checks_preconditions(api: Api
         await api.verbs.delete(info, "default", "graceful", DeleteOptions(uid="another"))
     assert status_of(err) == (409, "Conflict")
     opts = DeleteOptions(grace_period_seconds=-5)
-    obj, gone = await api.verbs.delete(info, "default", "graceful", opts)
-    assert not gone and obj["metadata"]["deletionGracePeriodSeconds"] == 1  # negative means "at once": 1s
+    deleted = await api.verbs.delete(info, "default", "graceful", opts)
+    obj = deleted.object
+    assert not deleted.gone and obj["metadata"]["deletionGracePeriodSeconds"] == 1  # negative means "at once": 1s
     assert opts.grace_period_seconds == -5
     assert obj["metadata"]["uid"] == created["metadata"]["uid"]
     with pytest.raises(StatusError) as err:
@@ -247,7 +248,7 @@ async def test_delete_collection_deletes_what_the_list_selects(api: Api) -> None
     info = api.info("configmaps")
     deleted = await api.verbs.delete_collection(info, "default", ListOptions(parse_label_selector("team=x")),
                                                 DeleteOptions())
-    assert sorted(i["metadata"]["name"] for i in deleted["items"]) == ["a", "b"]
+    assert sorted(i["metadata"]["name"] for i in deleted.object["items"]) == ["a", "b"]
     left = await api.verbs.list(info, "default", ListOptions())
     assert [api.verbs.decode(info, e)["metadata"]["name"] for e in left.entries] == ["c"]
 

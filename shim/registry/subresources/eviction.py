@@ -23,5 +23,5 @@ class Eviction(Subresource):
         options = body.get("deleteOptions") or {}
         if not isinstance(options, dict):
             raise errors.bad_request("deleteOptions must be an object")
-        await verbs.delete(info, namespace, name, DeleteOptions.from_body(options))
-        return Written(success())
+        deleted = await verbs.delete(info, namespace, name, DeleteOptions.from_body(options, opts.user))
+        return Written(success(), deleted.warnings)
