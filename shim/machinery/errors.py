@@ -22,6 +22,7 @@ class StatusError(Exception):
         causes: list[dict[str, str]] | None = None,
         retry_after: int | None = None,
         continue_token: str = "",
+        empty_details: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -34,6 +35,9 @@ class StatusError(Exception):
         self.retry_after = retry_after
         #: a Status is a list's answer too: an expired continue token is answered with one to go on from
         self.continue_token = continue_token
+        #: upstream's Status carries a StatusDetails even when none of its fields is set (`"details": {}`), as
+        #: NewGenericServerResponse's answers do
+        self.empty_details = empty_details
 
     def status(self) -> dict[str, Any]:
         """The metav1 Status object for this error."""
@@ -58,7 +62,7 @@ class StatusError(Exception):
             details["causes"] = self.causes
         if self.retry_after is not None:
             details["retryAfterSeconds"] = self.retry_after
-        if details:
+        if details or self.empty_details:
             body["details"] = details
         return body
 
@@ -133,6 +137,23 @@ def _render(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+#: the reason and message NewGenericServerResponse gives a code; None: the message is the server's own
+_GENERIC: dict[int, tuple[str, str | None]] = {
+    404: ("NotFound", "the server could not find the requested resource"),
+    405: ("MethodNotAllowed", "the server does not allow this method on the requested resource"),
+    406: ("NotAcceptable", None),
+    415: ("UnsupportedMediaType", None),
+    422: ("Invalid", "the server rejected our request due to an error in our request"),
+}
+
+
+def generic_server_response(code: int, server_message: str = "") -> StatusError:
+    """Upstream's NewGenericServerResponse, which answers for its HTTP mux and a few handlers: a fixed message per
+    code (406 and 415 keep the server's), and details that are there but empty."""
+    reason, message = _GENERIC[code]
+    return StatusError(code, reason, message if message is not None else server_message, empty_details=True)
 
 
 def bad_request(message: str) -> StatusError:

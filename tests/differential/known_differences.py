@@ -43,11 +43,6 @@ KNOWN: tuple[Known, ...] = (
     Known("an update whose managedFields fail validation: upstream repeats the cause four times (its update "
           "validation checks the object's metadata at several layers); kubeshim reports it once",
           FOUND, {"test_managed_fields_a_write_sets": ("too-long/body/details/causes/*",)}),
-    Known("a failed JSON-patch operation's message carries Python's text (`v (<class 'str'>) is not equal to "
-          "tested value ...`); upstream answers the bare \"the server rejected our request due to an error in our "
-          "request\" with details {}",
-          ERROR_TEXTS, {f"test_error[{case}]": ("error/body/message", "error/body/details")
-                        for case in ("json-patch-test-fails", "json-patch-missing-path", "json-patch-bad-op")}),
     Known("an unknown field selector is worded `field label not supported: F`; v1.34 says `\"F\" is not a known "
           "field selector: only \"metadata.name\", \"metadata.namespace\"`",
           ERROR_TEXTS, {**{f"test_list_field_selector_unknown_field[{f}]": ("list/body/message",)
