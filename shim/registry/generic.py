@@ -158,8 +158,7 @@ class Registry:
         return self.store.get(info.storage, namespace, name)
 
     async def list(self, info: ResourceInfo, namespace: str, opts: ListOptions) -> ListResult:
-        supported = {"metadata.name", "metadata.namespace"} | set(info.strategy.field_names)
-        check_supported(opts.field_selector, supported)
+        check_supported(opts.field_selector, info.strategy.field_labels)
         rv_param = opts.resource_version
         match = opts.resource_version_match
         if match and not rv_param:
@@ -230,8 +229,7 @@ class Registry:
     async def watch(self, info: ResourceInfo, namespace: str, opts: ListOptions, *,
                     send_initial_events: bool | None = None) -> Watch:
         """Open a watch. RV unset or "0" (or sendInitialEvents) starts with the current state as ADDED."""
-        supported = {"metadata.name", "metadata.namespace"} | set(info.strategy.field_names)
-        check_supported(opts.field_selector, supported)
+        check_supported(opts.field_selector, info.strategy.field_labels)
         rv_param = opts.resource_version
         if send_initial_events is not None:
             if opts.resource_version_match != "NotOlderThan":

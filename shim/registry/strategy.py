@@ -41,8 +41,9 @@ class Strategy:
     tracks_generation: bool = True
     #: DELETE answers the deleted object rather than a Status (pods, custom resources)
     returns_deleted_object: bool = False
-    #: extra selectable fields beyond metadata.name and metadata.namespace
-    field_names: frozenset[str] = frozenset()
+    #: the fields a field selector may name, as upstream's field label conversion function of the kind lists
+    #: them; None: upstream registers none, and only metadata.name and metadata.namespace may be selected
+    field_labels: frozenset[str] | None = None
     #: objects have a Kubernetes protobuf form (built-in kinds)
     protobuf: bool = True
     #: strategic merge patches apply (they follow the Go structs' patch tags: built-in kinds)

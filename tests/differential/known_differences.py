@@ -43,11 +43,6 @@ KNOWN: tuple[Known, ...] = (
     Known("an update whose managedFields fail validation: upstream repeats the cause four times (its update "
           "validation checks the object's metadata at several layers); kubeshim reports it once",
           FOUND, {"test_managed_fields_a_write_sets": ("too-long/body/details/causes/*",)}),
-    Known("an unknown field selector is worded `field label not supported: F`; v1.34 says `\"F\" is not a known "
-          "field selector: only \"metadata.name\", \"metadata.namespace\"`",
-          ERROR_TEXTS, {**{f"test_list_field_selector_unknown_field[{f}]": ("list/body/message",)
-                           for f in ("data.mode=fast", "metadata.labels=x", "status.phase=Running")},
-                        "test_kubectl_get_errors": ("unknown-field-selector/stderr",)}),
     Known("discovery's APIResources have no storageVersionHash (clients use it to notice storage migrations)",
           DISCOVERY, {"test_discovery_resource_lists": ("*/resources/*/storageVersionHash",)}),
     Known("a 5,000-level nested YAML or apply body is a 500 RecursionError (upstream: 400, or the apply's typed "
@@ -115,10 +110,6 @@ KNOWN: tuple[Known, ...] = (
                  for case in ("no-match", "exact")},
               "test_error[delete-bad-propagation-policy]": ("error/body/message", "error/body/details/causes",
                                                             "error/body/details/kind")}),
-    Known("label selector parse errors are worded differently (upstream: `found '', expected: ',' or ')'`)",
-          ERROR_TEXTS, {**{f"test_list_malformed_selector[labelSelector-{sel}]": ("list/body/message",)
-                           for sel in ("a in (b", "a=b=c", "Bad Key=1")},
-                        "test_kubectl_get_errors": ("bad-label-selector/stderr",)}),
     Known("failed delete preconditions are worded as in older releases (`Precondition failed: UID in "
           "precondition: ...`) with details.kind the resource; v1.34: `the UID in the precondition (...) does not "
           "match the UID in record (...)` with details.kind the Kind",
@@ -151,8 +142,6 @@ KNOWN: tuple[Known, ...] = (
           FOUND, {"test_list_limit_and_continue": ("continue-with-rv",)}),
     Known("a list with resourceVersion=0 and a limit is paginated; upstream serves it whole from the watch cache",
           FOUND, {"test_list_resource_version_semantics": ("rv-0-limit",)}),
-    Known("set-based `gt`/`lt` label requirements (`i>2`) are refused; upstream selects by them",
-          FOUND, {"test_list_label_selector[i>2]": ("list",)}),
     Known("errors are always JSON; upstream encodes the Status in the negotiated format (YAML, protobuf)",
           FOUND, {"test_yaml_both_ways": ("error/type",),
                   "test_protobuf_get_and_list": ("not-found",),

@@ -12,7 +12,7 @@ NAME_LABEL = "kubernetes.io/metadata.name"
 class NamespaceStrategy(Strategy):
     tracks_generation = False
     has_status_subresource = True
-    field_names = frozenset({"status.phase"})
+    field_labels = frozenset({"metadata.name", "status.phase"})
 
     def validate_name(self, name: str) -> list[str]:
         return names.dns1123_label(name)

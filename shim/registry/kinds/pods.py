@@ -106,9 +106,9 @@ class PodStrategy(Strategy):
     #: old kubelets corrupted them through pods/status, so upstream keeps them
     status_keeps_metadata = ("ownerReferences",)
     returns_deleted_object = True
-    field_names = frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-                             "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
-                             "status.podIPs", "status.nominatedNodeName"})
+    field_labels = frozenset({"metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy",
+                              "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
+                              "status.podIP", "status.podIPs", "status.nominatedNodeName"})
 
     def default(self, obj: Obj) -> None:
         """Upstream's scheme defaults (SetDefaults_Pod, _PodSpec, _Container, volume sources)."""
