@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import Callable, Mapping
 
 from shim.machinery.errors import bad_request
-from shim.machinery.gofmt import quote
+from shim.machinery.golang import quote
 
 
 @dataclass(frozen=True)

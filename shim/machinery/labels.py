@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 from shim.machinery import names
 from shim.machinery.errors import bad_request
-from shim.machinery.gofmt import quote
+from shim.machinery.golang import quote
 
 _NO_LABELS: Mapping[str, str] = {}
 

@@ -9,7 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from shim.machinery import errors
+from shim.machinery import decoding, errors
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
@@ -183,14 +183,19 @@ class ResourceEndpoint:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _object_body(self, request: Request) -> Obj:
+    async def _object_body(self, request: Request, into: str, opts: WriteOptions) -> Obj:
+        """The body of a create or update, which upstream decodes into the kind `into`: its failures in
+        upstream's words, repeated keys marked unless fieldValidation=Ignore."""
         body = await self._body(request)
-        if not body:
-            raise errors.bad_request("the body of the request was empty")
-        obj = neg.decode_body(body, neg.content_type_of(request.headers.get("content-type")))
-        if not isinstance(obj, dict):
-            raise errors.bad_request("the body of the request must be a JSON object")
-        return obj
+        try:
+            obj = neg.decode_body(body, neg.content_type_of(request.headers.get("content-type")),
+                                  duplicates=opts.field_validation != "Ignore")
+        except decoding.DecodeError as err:
+            raise decoding.failure(into, err, body) from None
+        problem = decoding.interpret(obj)
+        if problem:
+            raise decoding.unrecognized(into, problem, body)
+        return obj if obj is not None else {}  # `null` decodes to the zero object
 
     def _renderer(self, request: Request, info: ResourceInfo) -> Renderer:
         rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf)
@@ -254,7 +259,7 @@ class ResourceEndpoint:
         if target.name and not target.subresource:
             raise errors.method_not_allowed()
         opts = _write_options(request, user)
-        obj = await self._object_body(request)
+        obj = await self._object_body(request, _body_kind(info, target), opts)
         created = await self.verbs.create(info, target.namespace, obj, opts, name=target.name,
                                           subresource=target.subresource)
         return self._written(request, info, target, created, 201)
@@ -263,7 +268,7 @@ class ResourceEndpoint:
         if not target.name:
             raise errors.method_not_allowed()
         opts = _write_options(request, user)
-        obj = await self._object_body(request)
+        obj = await self._object_body(request, _body_kind(info, target), opts)
         updated = await self.verbs.update(info, target.namespace, target.name, obj, opts,
                                           subresource=target.subresource)
         return self._written(request, info, target, updated)
@@ -272,10 +277,12 @@ class ResourceEndpoint:
         if not target.name:
             raise errors.method_not_allowed()
         content_type = neg.content_type_of(request.headers.get("content-type"))
+        opts = _write_options(request, user)
         body = await self._body(request)
-        patch = Patch(content_type, neg.decode_patch(body, content_type),
+        patch = Patch(content_type, neg.decode_patch(body, content_type,
+                                                     validating=opts.field_validation != "Ignore"),
                       bool(_bool_param(request.query_params, "force")))
-        patched = await self.verbs.patch(info, target.namespace, target.name, patch, _write_options(request, user),
+        patched = await self.verbs.patch(info, target.namespace, target.name, patch, opts,
                                          subresource=target.subresource)
         return self._written(request, info, target, patched, 201 if patched.created else 200)
 
@@ -291,10 +298,14 @@ class ResourceEndpoint:
         body = await self._body(request)
         data: Obj = {}
         if body.strip():
-            decoded = neg.decode_body(body, neg.content_type_of(request.headers.get("content-type")))
-            if not isinstance(decoded, dict):
-                raise errors.bad_request("DeleteOptions must be an object")
-            data = decoded
+            try:
+                decoded = neg.decode_body(body, neg.content_type_of(request.headers.get("content-type")))
+            except decoding.DecodeError as err:
+                raise errors.bad_request(str(err)) from None  # upstream's is a 500, with the same words
+            problem = decoding.interpret(decoded)
+            if problem:
+                raise errors.bad_request(problem)
+            data = decoded or {}
         for key in ("gracePeriodSeconds", "propagationPolicy", "orphanDependents"):
             if key in query:
                 data[key] = query[key]
@@ -307,6 +318,12 @@ class ResourceEndpoint:
         deleted = await self.verbs.delete_collection(info, target.namespace, _list_options(request.query_params),
                                                          options)
         return self._render_plain(request, deleted)
+
+
+def _body_kind(info: ResourceInfo, target: paths.Target) -> str:
+    """The kind a create or update body is decoded into: the resource's, or its subresource's (a Binding)."""
+    handler = info.subresources.get(target.subresource) if target.subresource else None
+    return handler.kind.kind if handler is not None and handler.kind is not None else info.kind
 
 
 def _warn(response: Response, warnings: tuple[str, ...]) -> Response:

@@ -314,7 +314,8 @@ def test_failed_requests_never_answer_500(http, ns):
     assert wrong == []
 
 
-def test_a_pod_with_an_unparsable_quantity_is_invalid(api_client, ns) -> None:
+def test_a_pod_with_an_unparsable_quantity_is_refused_as_it_decodes(api_client, ns) -> None:
+    """Upstream decodes a quantity into its Go type: a malformed one fails the decoding, before validation."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
     core = client.CoreV1Api(api_client)
@@ -322,8 +323,10 @@ def test_a_pod_with_an_unparsable_quantity_is_invalid(api_client, ns) -> None:
            "spec": {"containers": [{"name": "c", "image": "x", "resources": {"limits": {"memory": "lots"}}}]}}
     with pytest.raises(ApiException) as err:
         core.create_namespaced_pod(ns, pod)
-    assert err.value.status == 422
-    assert "spec.containers[0].resources.limits[memory]" in err.value.body
+    assert err.value.status == 400
+    assert json.loads(err.value.body)["message"] == (
+        "Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression "
+        "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
     assert core.list_namespaced_pod(ns).items == []
 
 

@@ -72,17 +72,6 @@ KNOWN: tuple[Known, ...] = (
               "admissionregistration.k8s.io v1/validatingadmissionpolicybindings"))}),
 
     # --- error texts beyond the two issue 10 names ---
-    Known("decode errors are worded as Python's parsers word them, not as Go's (`invalid character 'n' looking for "
-          "beginning of object key string`, `cannot unmarshal number into Go struct field ConfigMap.data`, "
-          "`the object provided is unrecognized`, `strconv.ParseUint`)",
-          ERROR_TEXTS, {**{f"test_error[{case}]": MESSAGE for case in (
-              "malformed-json", "wrong-kind-in-body", "wrong-type-of-field", "merge-patch-malformed",
-              "apply-malformed-yaml", "json-patch-not-a-list", "strict-unknown-field")},
-              **{f"test_kubectl_patch[{t}]": ("bad-patch/stderr",) for t in ("strategic", "merge", "json")},
-              "test_protobuf_round_trip": ("garbage/body/message",),
-              "test_yaml_1_1_booleans": ("value-on/body/message",),
-              "test_list_limit_and_continue": ("bad-continue/body/message",),
-              "test_list_resource_version_semantics": ("bad-rv/body/message",)}),
     Known("415 and 406 answers are worded differently (upstream: `415: Unsupported Media Type`, `406: Not "
           "Acceptable\\n\\nAvailable representations: ...`)",
           ERROR_TEXTS, {"test_error[unsupported-patch-type]": MESSAGE, "test_error[not-acceptable]": MESSAGE}),
@@ -136,8 +125,6 @@ KNOWN: tuple[Known, ...] = (
     Known("invalid dryRun and fieldValidation values are 400 BadRequest; upstream: 422 Invalid CreateOptions "
           "with a FieldValueNotSupported cause", FOUND,
           {f"test_error[{case}]": ("error",) for case in ("invalid-dry-run", "invalid-field-validation")}),
-    Known("fieldValidation=Strict accepts duplicate JSON fields (upstream: 400 strict decoding error: duplicate "
-          "field)", FOUND, {"test_error[strict-duplicate-field]": ("error",)}),
     Known("continue together with resourceVersion is 422 Invalid; upstream: 400 BadRequest, no details",
           FOUND, {"test_list_limit_and_continue": ("continue-with-rv",)}),
     Known("a list with resourceVersion=0 and a limit is paginated; upstream serves it whole from the watch cache",

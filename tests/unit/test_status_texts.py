@@ -1,11 +1,15 @@
 """Error answers worded as kube-apiserver v1.34 words them: the machinery that raises each one, no sockets."""
 from __future__ import annotations
 
-from typing import Any, Callable
+import dataclasses
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from shim.machinery import patch
+from registryhelpers import WRITE, Api, configmap
+
+from shim.machinery import decoding, gojson, golang, patch, typecheck
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import check_supported, parse_field_selector
 from shim.machinery.labels import parse_label_selector
@@ -17,6 +21,7 @@ from shim.registry.kinds.nodes import NodeStrategy
 from shim.registry.kinds.pods import PodStrategy
 from shim.registry.kinds.services import ServiceStrategy
 from shim.registry.strategy import Strategy
+from shim.server import negotiation
 
 
 def status(fn: Callable[[], Any]) -> dict[str, Any]:
@@ -128,3 +133,236 @@ def test_label_selectors_select_as_upstreams(selector: str, matched: list[str]) 
     """`gt` and `lt` compare integers (a value that is none never matches); `()` is the empty value."""
     select = parse_label_selector(selector).matches
     assert [v for v in ("-1", "2", "3", "10", "x") if select({"i": v})] == matched
+
+
+# -- decoding: Go's words for every way a body fails (each text checked against kube-apiserver) ----------------
+
+@pytest.mark.parametrize("body,message", [
+    (b'{"apiVersion": "v1", "kind": "ConfigMap", nope', "invalid character 'n' looking for beginning of object key "
+                                                        "string"),
+    (b"", "unexpected end of JSON input"),
+    (b'{"a":1}x', "invalid character 'x' after top-level value"),
+    (b"tru", "invalid character ' ' in literal true (expecting 'e')"),
+    (b"1.", "invalid character ' ' after decimal point in numeric literal"),
+    (b'"a\x01"', "invalid character '\\x01' in string literal"),
+    (b"\xef\xbb\xbf{}", "invalid character 'ï' looking for beginning of value"),
+    (b"\x9e", "invalid character '\\u009e' looking for beginning of value"),
+    (b"01", "invalid character '1' after top-level value"),
+    (b'{"a" 1}', "invalid character '1' after object key"),
+    (b"[1 2]", "invalid character '2' after array element"),
+])
+def test_malformed_json_is_worded_as_gos_scanner_words_it(body: bytes, message: str) -> None:
+    with pytest.raises(gojson.JSONError) as err:
+        gojson.loads(body)
+    assert str(err.value) == message
+
+
+def test_objects_that_repeat_a_key_keep_the_last_value_and_name_the_key() -> None:
+    value = gojson.loads(b'{"data": {"k": "1", "k": "2", "j": "3"}}', duplicates=True)
+    assert value == {"data": {"k": "2", "j": "3"}}
+    assert value["data"].duplicates == ("k",)
+
+
+C = {"name": "c", "image": "i"}
+
+
+def pod(spec: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec or {"containers": [C]},
+            **extra}
+
+
+@pytest.mark.parametrize("kind,obj,message", [
+    ("ConfigMap", {"metadata": "x"}, "json: cannot unmarshal string into Go struct field ConfigMap.metadata of type "
+                                     "v1.ObjectMeta"),
+    ("ConfigMap", {"metadata": {"name": 5}}, "json: cannot unmarshal number into Go struct field "
+                                             "ObjectMeta.metadata.name of type string"),
+    ("ConfigMap", {"data": {"a": True}}, "json: cannot unmarshal bool into Go struct field ConfigMap.data of type "
+                                         "string"),
+    ("ConfigMap", {"binaryData": {"a": 5}}, "json: cannot unmarshal number into Go struct field ConfigMap.binaryData "
+                                            "of type []uint8"),
+    ("Secret", {"data": {"a": "YQ"}}, "illegal base64 data at input byte 0"),
+    ("Pod", pod({"containers": "nope"}), "json: cannot unmarshal string into Go struct field PodSpec.spec.containers "
+                                         "of type []v1.Container"),
+    ("Pod", pod({"containers": [5]}), "json: cannot unmarshal number into Go struct field PodSpec.spec.containers of "
+                                      "type v1.Container"),
+    ("Pod", pod({"containers": [{**C, "ports": [{"containerPort": 1.5}]}]}),
+     "json: cannot unmarshal number 1.5 into Go struct field ContainerPort.spec.containers.ports.containerPort of "
+     "type int32"),
+    ("Pod", pod({"containers": [{**C, "ports": [{"containerPort": 99999999999}]}]}),
+     "json: cannot unmarshal number 99999999999 into Go struct field ContainerPort.spec.containers.ports."
+     "containerPort of type int32"),
+    ("Pod", pod({"restartPolicy": 5, "containers": [C]}), "json: cannot unmarshal number into Go struct field "
+                                                          "PodSpec.spec.restartPolicy of type v1.RestartPolicy"),
+    ("Pod", pod({"containers": [{**C, "resources": {"limits": "x"}}]}),
+     "json: cannot unmarshal string into Go struct field ResourceRequirements.spec.containers.resources.limits of "
+     "type v1.ResourceList"),
+    ("Pod", pod({"containers": [{**C, "livenessProbe": {"httpGet": {"port": True}}}]}),
+     "json: cannot unmarshal bool into Go struct field HTTPGetAction.spec.containers.livenessProbe.httpGet.port of "
+     "type int32"),
+    ("Pod", pod(metadata={"name": "p", "creationTimestamp": 5}),
+     "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.creationTimestamp of type string"),
+    ("Pod", pod(metadata={"name": "p", "creationTimestamp": "yesterday"}),
+     'parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006"'),
+    # a decoder of a type's own that fails ends the decoding, over the type error met before it
+    ("Pod", pod({"restartPolicy": 5, "containers": [{**C, "resources": {"limits": {"memory": "lots"}}}]}),
+     "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
+])
+def test_a_body_of_the_wrong_types_fails_as_encoding_json_fails(kind: str, obj: dict[str, Any],
+                                                                 message: str) -> None:
+    decoded = typecheck.decode("v1", kind, {"apiVersion": "v1", "kind": kind, **obj})
+    assert decoded is not None and decoded.problem == message
+
+
+def test_unknown_and_repeated_fields_are_strict_errors_in_the_order_met() -> None:
+    body = gojson.loads(b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","name":"b"},"spec":1,'
+                        b'"data":{"k":"1","k":"2"},"zz":{"a":1}}', duplicates=True)
+    decoded = typecheck.decode("v1", "ConfigMap", body)
+    assert decoded is not None and decoded.problem is None
+    assert decoded.strict == ['duplicate field "metadata.name"', 'unknown field "spec"', 'duplicate field "data.k"',
+                              'unknown field "zz"']
+    assert "spec" not in body and "zz" not in body
+
+
+@pytest.mark.parametrize("value,message", [
+    ("2024-13-01T00:00:00Z", 'parsing time "2024-13-01T00:00:00Z": month out of range'),
+    ("2024-02-30T00:00:00Z", 'parsing time "2024-02-30T00:00:00Z": day out of range'),
+    ("2024/01/01", 'parsing time "2024/01/01" as "2006-01-02T15:04:05Z07:00": cannot parse "/01/01" as "-"'),
+    ("2024-01-01T00:00:00", 'parsing time "2024-01-01T00:00:00" as "2006-01-02T15:04:05Z07:00": cannot parse "" as '
+                            '"Z07:00"'),
+    ("2024-01-01T00:00:00Zx", 'parsing time "2024-01-01T00:00:00Zx": extra text: "x"'),
+    ("2024-01-01T25:00:00Z", 'parsing time "2024-01-01T25:00:00Z": hour out of range'),
+    ("2024-01-01T1:00:00Z", None),
+])
+def test_times_fail_as_time_parse_fails(value: str, message: str | None) -> None:
+    assert golang.time_error(value, "2006-01-02T15:04:05Z07:00") == message
+
+
+@pytest.mark.parametrize("body,summary", [
+    (b"", "<empty>"), (b'{not json', "{not json"),
+    (b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}', '{"apiVersion":"v1","kind":"Con ...'),
+    (b"- a\n- b\n", "2d20610a2d20620a"), (b"k8s\x00\xff\xff", "6b387300ffff"),
+])
+def test_an_unrecognized_body_is_quoted_by_its_first_bytes(body: bytes, summary: str) -> None:
+    message = decoding.unrecognized("ConfigMap", "problem", body).message
+    assert message == f"the object provided is unrecognized (must be of type ConfigMap): problem ({summary})"
+
+
+@pytest.mark.parametrize("value,message", [
+    ("x", 'couldn\'t get version/kind; json parse error: json: cannot unmarshal string into Go value of type struct '
+          '{ APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }'),
+    ({"apiVersion": "v1", "kind": 5}, "couldn't get version/kind; json parse error: json: cannot unmarshal number "
+                                      "into Go struct field .kind of type string"),
+    (None, None), ({"kind": "ConfigMap"}, None),
+])
+def test_a_body_that_names_no_kind_fails_as_upstream_reads_apiversion_and_kind(value: Any,
+                                                                               message: str | None) -> None:
+    assert decoding.interpret(value) == message
+
+
+@pytest.mark.parametrize("body,message", [
+    (b"apiVersion: v1\nkind: [ConfigMap\n", "yaml: line 2: did not find expected ',' or ']'"),
+    (b"a: b: c\n", "yaml: mapping values are not allowed in this context"),
+    (b"a:\n\t- b\n", "yaml: line 2: found character that cannot start any token"),
+    (b"a: {b\n", "yaml: line 1: did not find expected ',' or '}'"),
+    (b"a:\n  b: 1\n c: 2\n", "yaml: line 2: did not find expected key"),
+])
+def test_malformed_yaml_is_worded_as_go_yaml_words_it(body: bytes, message: str) -> None:
+    with pytest.raises(decoding.DecodeError) as err:
+        decoding.yaml_to_json(body)
+    assert str(err.value) == message
+
+
+def test_yaml_reads_the_first_document() -> None:
+    assert decoding.yaml_to_json(b"a: 1\n---\nb: 2\n") == {"a": 1}
+
+
+@pytest.mark.parametrize("token,message", [
+    ("not-a-token", "continue key is not valid: invalid character '\\u009e' looking for beginning of value"),
+    ("eyJ2IjoxfQ", "continue key is not valid: json: cannot unmarshal number into Go struct field continueToken.v "
+                   "of type string"),
+    ("eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MCwic3RhcnQiOiJ4In0",
+     "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),
+    ("abc=", "continue key is not valid: illegal base64 data at input byte 3"),
+    ("a", "continue key is not valid: illegal base64 data at input byte 0"),
+])
+def test_a_bad_continue_token_is_refused_as_storage_decodes_it(token: str, message: str) -> None:
+    assert decoding.continue_error(token) == message
+
+
+@pytest.mark.parametrize("value,message", [
+    ("abc", 'strconv.ParseUint: parsing "abc": invalid syntax'), ("-5", 'strconv.ParseUint: parsing "-5": invalid '
+                                                                        'syntax'),
+    ("99999999999999999999999", 'strconv.ParseUint: parsing "99999999999999999999999": value out of range'),
+    ("18446744073709551615", None),
+])
+def test_resource_versions_parse_as_strconv_parses_them(value: str, message: str | None) -> None:
+    assert golang.parse_uint_error(value) == message
+
+
+@pytest.mark.parametrize("content_type,body,validation,message", [
+    (patch.MERGE_PATCH, b"{nope", "Warn", "error decoding patch: invalid character 'n' looking for beginning of "
+                                          "object key string"),
+    (patch.MERGE_PATCH, b"{nope", "Ignore", "Invalid JSON Patch"),
+    (patch.STRATEGIC_PATCH, b"{nope", "Warn", "invalid character 'n' looking for beginning of object key string"),
+    (patch.JSON_PATCH, b"{nope", "Ignore", "invalid character 'n' looking for beginning of object key string"),
+    (patch.JSON_PATCH, b'{"op":"remove"}', "Warn", "error decoding patch: json: cannot unmarshal object into Go "
+                                                   "value of type []handlers.jsonPatchOp"),
+    (patch.JSON_PATCH, b'{"op":"remove"}', "Ignore", "json: cannot unmarshal object into Go value of type "
+                                                     "jsonpatch.Patch"),
+    (patch.JSON_PATCH, b"[1]", "Ignore", "json: cannot unmarshal number into Go value of type jsonpatch.Operation"),
+    (patch.MERGE_PATCH, b"[1]", "Strict", "error decoding patch: json: cannot unmarshal array into Go value of type "
+                                          "map[string]interface {}"),
+    (patch.STRATEGIC_PATCH, b'"x"', "Warn", "json: cannot unmarshal string into Go value of type map[string]"
+                                            "interface {}"),
+    (patch.APPLY_PATCH, b"apiVersion: v1\nkind: [ConfigMap\n", "Warn",
+     "error decoding YAML: error converting YAML to JSON: yaml: line 2: did not find expected ',' or ']'"),
+    (patch.APPLY_PATCH, b"- a", "Warn", "error decoding YAML: error unmarshaling JSON: while decoding JSON: json: "
+                                        "cannot unmarshal array into Go value of type map[string]interface {}"),
+])
+def test_a_malformed_patch_is_refused_in_the_words_of_its_type(content_type: str, body: bytes, validation: str,
+                                                               message: str) -> None:
+    answer = status(lambda: negotiation.decode_patch(body, content_type, validating=validation != "Ignore"))
+    assert (answer["code"], answer["message"]) == (400, message)
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    api = await Api(tmp_path).start()
+    yield api
+    api.store.close()
+
+
+async def refusal(write: Awaitable[Any]) -> dict[str, Any]:
+    with pytest.raises(StatusError) as err:
+        await write
+    return err.value.status()
+
+
+@pytest.mark.parametrize("api_version,kind,problem", [
+    ("v1", "Secret", "converting (v1.Secret) to (core.ConfigMap): unknown conversion"),
+    ("v1", "Gizmo", 'no kind "Gizmo" is registered for version "v1" in scheme "pkg/runtime/scheme.go:110"'),
+    ("apps/v1", "ConfigMap", 'no kind "ConfigMap" is registered for version "apps/v1" in scheme '
+                             '"pkg/runtime/scheme.go:110"'),
+])
+async def test_a_body_of_another_kind_cannot_be_handled(api: Api, api_version: str, kind: str, problem: str) -> None:
+    body = {**configmap("a"), "apiVersion": api_version, "kind": kind}
+    answer = await refusal(api.create("configmaps", body, "default"))
+    assert answer["message"] == f'{kind} in version "v1" cannot be handled as a ConfigMap: {problem}'
+
+
+async def test_strict_field_validation_refuses_repeated_fields(api: Api) -> None:
+    body = gojson.loads(b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":"1","k":"2"}}',
+                        duplicates=True)
+    answer = await refusal(api.create("configmaps", body, "default", dataclasses.replace(WRITE,
+                                                                                        field_validation="Strict")))
+    assert answer["message"] == ('ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding '
+                                 'error: duplicate field "data.k"')
+
+
+async def test_warn_field_validation_warns_of_repeated_fields(api: Api) -> None:
+    body = gojson.loads(b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":"1","k":"2"}}',
+                        duplicates=True)
+    written = await api.verbs.create(api.info("configmaps"), "default", body,
+                                     dataclasses.replace(WRITE, field_validation="Warn"))
+    assert written.warnings == ('duplicate field "data.k"',)
+    assert written.object["data"] == {"k": "2"}
