@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+from shim.machinery.golang import quote
+
 
 class StatusError(Exception):
     """A failure that is answered as a metav1 Status."""
@@ -51,12 +55,12 @@ class StatusError(Exception):
         }
         if self.reason:
             body["reason"] = self.reason
-        details: dict[str, Any] = {}
-        if self.name is not None:
+        details: dict[str, Any] = {}  # Go's StatusDetails omits every empty field
+        if self.name:
             details["name"] = self.name
         if self.group:
             details["group"] = self.group
-        if self.kind is not None:
+        if self.kind:
             details["kind"] = self.kind
         if self.causes:
             details["causes"] = self.causes
@@ -130,13 +134,14 @@ def field_too_long(field: str, value: Any, limit: int) -> dict[str, str]:
 
 
 def _render(value: Any) -> str:
+    """A bad value as field.Error prints it: strings quoted, numbers and booleans plain, the rest as JSON."""
     if isinstance(value, str):
-        return f'"{value}"'
-    if value is None:
-        return "null"
+        return quote(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    return orjson.dumps(value).decode()
 
 
 #: the reason and message NewGenericServerResponse gives a code; None: the message is the server's own
@@ -162,10 +167,13 @@ def bad_request(message: str) -> StatusError:
 
 def forbidden(resource: str, name: str, message: str, group: str = "",
               causes: list[dict[str, str]] | None = None) -> StatusError:
+    """NewForbidden: of a resource (maybe a named object), or of no resource at all (a path)."""
     qualified = _qualified(resource, group)
+    if not qualified:
+        return StatusError(403, "Forbidden", f"forbidden: {message}", causes=causes, empty_details=True)
     target = f'{qualified} "{name}"' if name else qualified
     return StatusError(403, "Forbidden", f"{target} is forbidden: {message}",
-                       name=name or None, group=group, kind=resource, causes=causes)
+                       name=name, group=group, kind=resource, causes=causes, empty_details=True)
 
 
 def unauthorized(message: str = "Unauthorized") -> StatusError:
@@ -173,7 +181,12 @@ def unauthorized(message: str = "Unauthorized") -> StatusError:
 
 
 def method_not_allowed() -> StatusError:
-    return StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    return generic_server_response(405)
+
+
+def not_served() -> StatusError:
+    """The 404 of a path no resource serves (an unknown resource or subresource)."""
+    return generic_server_response(404)
 
 
 def unsupported_media_type(accepted: list[str]) -> StatusError:
@@ -182,11 +195,22 @@ def unsupported_media_type(accepted: list[str]) -> StatusError:
 
 
 def not_acceptable(accepted: str) -> StatusError:
+    """The handler's own 406: the media type is served, not with these parameters (a view, a version)."""
     return StatusError(406, "NotAcceptable", f"only the following media types are accepted: {accepted}")
 
 
+def route_unsupported_media_type() -> StatusError:
+    """The 415 of upstream's router, for a Content-Type no route of the path consumes."""
+    return generic_server_response(415, "415: Unsupported Media Type")
+
+
+def route_not_acceptable(produced: list[str]) -> StatusError:
+    """The 406 of upstream's router, for an Accept header naming no media type the route produces."""
+    return generic_server_response(406, "406: Not Acceptable\n\nAvailable representations: " + ", ".join(produced))
+
+
 def too_large(limit: int) -> StatusError:
-    return StatusError(413, "RequestEntityTooLarge", f"the request body is too large: limit is {limit} bytes")
+    return StatusError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {limit}")
 
 
 def expired(message: str, continue_token: str = "") -> StatusError:
@@ -198,7 +222,7 @@ def gone(message: str) -> StatusError:
 
 
 def timeout(message: str, causes: list[dict[str, str]] | None = None, retry_after: int | None = None) -> StatusError:
-    return StatusError(504, "Timeout", message, causes=causes, retry_after=retry_after)
+    return StatusError(504, "Timeout", f"Timeout: {message}", causes=causes, retry_after=retry_after)
 
 
 def unavailable(message: str) -> StatusError:
@@ -209,7 +233,6 @@ def internal(message: str) -> StatusError:
     return StatusError(500, "InternalError", f"Internal error occurred: {message}")
 
 
-def invalid_options(field: str, value: object, detail: str) -> StatusError:
-    """422 for bad list/watch/delete options, as upstream reports ListOptions validation."""
-    return invalid("ListOptions", "", [{"reason": "FieldValueInvalid", "message": f"Invalid value: "
-                                        f"{_render(value)}: {detail}", "field": field}], "meta.k8s.io")
+def invalid_options(kind: str, causes: list[dict[str, str]]) -> StatusError:
+    """422 for a request's bad options (ListOptions, CreateOptions, DeleteOptions...), all at once."""
+    return invalid(kind, "", causes, "meta.k8s.io")

@@ -16,7 +16,7 @@ import orjson
 
 from shim.machinery import decoding, errors, managed_fields, names, timeutil, typecheck
 from shim.machinery.fields import FieldSelector, check_supported
-from shim.machinery.golang import parse_uint_error, quote
+from shim.machinery.golang import parse_uint_error, quote, string_slice
 from shim.machinery.labels import LabelSelector
 from shim.registry.options import DeleteOptions, ListOptions, WriteOptions, Written
 from shim.registry.resource import Attrs, ResourceInfo
@@ -174,25 +174,16 @@ class Registry:
         return self.store.get(info.storage, namespace, name)
 
     async def list(self, info: ResourceInfo, namespace: str, opts: ListOptions) -> ListResult:
+        opts.validate()
         check_supported(opts.field_selector, info.strategy.field_labels)
         rv_param = opts.resource_version
         match = opts.resource_version_match
-        if match and not rv_param:
-            raise errors.invalid_options("resourceVersionMatch", match,
-                                         "resourceVersionMatch is forbidden unless resourceVersion is provided")
-        if match and match not in ("Exact", "NotOlderThan"):
-            raise errors.invalid_options("resourceVersionMatch", match,
-                                         'supported values: "Exact", "NotOlderThan"')
-        if match == "Exact" and rv_param == "0":
-            raise errors.invalid_options("resourceVersionMatch", match,
-                                         "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"")
         if opts.continue_token:
             problem = decoding.continue_error(opts.continue_token)
             if problem:
                 raise errors.bad_request(f"invalid continue token: {problem}")
         if opts.continue_token and rv_param and rv_param != "0":
-            raise errors.invalid_options("resourceVersion", rv_param,
-                                         "specifying resource version is not allowed when using continue")
+            raise errors.bad_request("specifying resource version is not allowed when using continue")
         revision = None
         if not opts.continue_token and rv_param and rv_param != "0":
             asked = parse_rv(rv_param)
@@ -249,16 +240,9 @@ class Registry:
     async def watch(self, info: ResourceInfo, namespace: str, opts: ListOptions, *,
                     send_initial_events: bool | None = None) -> Watch:
         """Open a watch. RV unset or "0" (or sendInitialEvents) starts with the current state as ADDED."""
+        opts.validate(watch=True, send_initial_events=send_initial_events)
         check_supported(opts.field_selector, info.strategy.field_labels)
         rv_param = opts.resource_version
-        if send_initial_events is not None:
-            if opts.resource_version_match != "NotOlderThan":
-                raise errors.invalid_options(
-                    "resourceVersionMatch", opts.resource_version_match,
-                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
-        elif opts.resource_version_match:
-            raise errors.invalid_options("resourceVersionMatch", opts.resource_version_match,
-                                         "resourceVersionMatch is forbidden for watch")
         name_pin = opts.field_selector.value_of("metadata.name")
         initial: list[tuple[str, Entry]] = []
         if send_initial_events or (send_initial_events is None and rv_param in ("", "0")):
@@ -436,11 +420,11 @@ class Registry:
         causes = []
         if not isinstance(name, str):
             raise errors.bad_request("metadata.name must be a string")
-        for problem in info.strategy.validate_name(name):
-            causes.append(errors.field_invalid("metadata.name", name, problem))
         if meta.get("generateName"):
             for problem in info.strategy.validate_name(meta["generateName"].rstrip("-") or "x"):
                 causes.append(errors.field_invalid("metadata.generateName", meta["generateName"], problem))
+        for problem in info.strategy.validate_name(name):
+            causes.append(errors.field_invalid("metadata.name", name, problem))
         _check_key_values(meta, "labels", names.label_value, causes)
         annotations = _check_key_values(meta, "annotations", None, causes)
         if sum(len(k) + len(v) for k, v in annotations.items()) > 256 * 1024:
@@ -501,9 +485,12 @@ class Registry:
             if old_meta.get("deletionTimestamp"):
                 added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
                 if added:
-                    raise errors.invalid(info.kind, name, [errors.field_forbidden(
-                        "metadata.finalizers", f"no new finalizers can be added if the object is being deleted, "
-                        f"found new finalizers {sorted(added)!r}".replace("'", '"'))], info.group)
+                    cause = errors.field_forbidden("metadata.finalizers", "no new finalizers can be added if the "
+                                                   f"object is being deleted, found new finalizers "
+                                                   f"{string_slice(sorted(added))}")
+                    # upstream checks the metadata of an update twice (its common fields, then the kind's
+                    # validation) and reports the cause of each
+                    raise errors.invalid(info.kind, name, [cause, cause], info.group)
         if info.strategy.tracks_generation and info.strategy.spec_changed(obj, old):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         if not opts.fields_recorded:
@@ -570,17 +557,18 @@ class Registry:
         obj = self.decode(info, entry)
         info.strategy.admit_delete(obj)
         meta = obj["metadata"]
-        if opts.uid is not None and opts.uid != meta.get("uid"):
-            raise errors.conflict(info.plural, name, f"Precondition failed: UID in precondition: {opts.uid}, "
-                                  f"UID in object meta: {meta.get('uid')}", info.group)
-        if opts.resource_version is not None and opts.resource_version != meta.get("resourceVersion"):
-            raise errors.conflict(info.plural, name, f"Precondition failed: ResourceVersion in precondition: "
-                                  f"{opts.resource_version}, ResourceVersion in object meta: "
-                                  f"{meta.get('resourceVersion')}", info.group)
-        policy = opts.propagation_policy
-        if policy not in (None, "Orphan", "Foreground", "Background"):
-            raise errors.invalid_options("propagationPolicy", policy,
-                                         'supported values: "Foreground", "Background", "Orphan"')
+        opts.validate()
+        for what, asked, actual, after in (("UID", opts.uid, meta.get("uid"), "deleted and then recreated"),
+                                            ("ResourceVersion", opts.resource_version, meta.get("resourceVersion"),
+                                             "modified")):
+            if asked is None or asked == actual:
+                continue
+            if info.strategy.checks_own_delete_preconditions:
+                raise errors.conflict(info.plural, name, f"Precondition failed: {what} in precondition: {asked}, "
+                                      f"{what} in object meta: {actual}", info.group)
+            raise errors.conflict(info.kind, name, f"the {what} in the precondition ({asked}) does not match the "
+                                  f"{what} in record ({actual}). The object might have been {after}", info.group)
+        policy = opts.propagation
         requested = opts.grace_period_seconds
         if requested is not None and requested < 0:
             requested = 1

@@ -44,6 +44,9 @@ class Strategy:
     #: the fields a field selector may name, as upstream's field label conversion function of the kind lists
     #: them; None: upstream registers none, and only metadata.name and metadata.namespace may be selected
     field_labels: frozenset[str] | None = None
+    #: upstream's storage of the kind checks delete preconditions itself, in older releases' words and naming the
+    #: resource (namespaces); else the generic BeforeDelete's, naming the kind
+    checks_own_delete_preconditions: bool = False
     #: objects have a Kubernetes protobuf form (built-in kinds)
     protobuf: bool = True
     #: strategic merge patches apply (they follow the Go structs' patch tags: built-in kinds)

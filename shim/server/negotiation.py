@@ -16,6 +16,9 @@ YAML = "application/yaml"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 BODY_TYPES = [JSON, YAML, PROTOBUF]
 PATCH_TYPES = [JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH, "application/apply-patch+cbor"]
+#: what upstream's routes of built-in kinds produce; a list's and a watch's also their streams
+ROUTE_TYPES = [JSON, YAML, PROTOBUF]
+STREAM_TYPES = [f"{JSON};stream=watch", f"{PROTOBUF};stream=watch"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,16 @@ def parse_media_types(header: str) -> list[MediaType]:
                 params[k.strip()] = v.strip().strip('"')
         out.append(MediaType(bits[0].lower(), params))
     return out
+
+
+def route_accepts(accept: str, produced: list[str]) -> bool:
+    """Whether upstream's router (go-restful) finds a route for an Accept header: one of its media types, without
+    parameters, is one the route produces exactly, or */* (which an empty header means)."""
+    for part in (accept or "*/*").split(","):
+        media_type = part.split(";")[0].strip()
+        if media_type == "*/*" or media_type in produced:
+            return True
+    return False
 
 
 def content_type_of(header: str | None) -> str:

@@ -9,14 +9,15 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from shim.machinery import decoding, errors
+from shim.machinery import decoding, errors, typecheck
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
 from shim.machinery.users import User
 from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
-from shim.registry.rest import NOT_FOUND_MESSAGE, Verbs
+from shim.registry.rest import Verbs
+from shim.registry.subresource import Subresource
 from shim.registry.services import PodLogs
 from shim.server import negotiation as neg
 from shim.server import paths, watch as watches
@@ -138,10 +139,10 @@ class ResourceEndpoint:
         user = impersonate(request, self.ctx.authenticator.authenticate(request), self.ctx.authorizer)
         target = paths.parse(request.url.path, self.namespace_subresources)
         if target is None:
-            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
+            raise errors.not_served()
         info = self.verbs.resource(target.group, target.version, target.plural)
         if target.namespace and not info.namespaced:
-            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
+            raise errors.not_served()
         method = request.method
         query = request.query_params
         is_watch = target.watch_path or (method == "GET" and not target.subresource
@@ -151,6 +152,8 @@ class ResourceEndpoint:
             raise errors.method_not_allowed()
         handler = self.verbs.route(info, target.subresource, verb)
         self.ctx.authorizer.authorize(user, verb, info, target)
+        if typecheck.go_kind(info.api_version, info.kind) is not None:
+            _check_route(request, verb, handler)
         if is_watch:
             return await self._watch(request, info, target)
         if method == "GET" and handler is not None and handler.streams:
@@ -244,8 +247,8 @@ class ResourceEndpoint:
         opts = _list_options(query, target.name)
         send_initial = _bool_param(query, "sendInitialEvents")
         if send_initial is not None and not _bool_param(query, "allowWatchBookmarks"):
-            raise errors.invalid_options("sendInitialEvents", send_initial,
-                                         "sendInitialEvents is forbidden for watch unless allowWatchBookmarks=true")
+            raise errors.invalid_options("ListOptions", [errors.field_forbidden(
+                "sendInitialEvents", "sendInitialEvents is forbidden for watch unless allowWatchBookmarks=true")])
         timeout = _int_param(query, "timeoutSeconds")
         watch = await self.verbs.watch(info, target.namespace, opts, send_initial_events=send_initial)
         stream = watches.stream(watch, renderer, lambda: self.verbs.registry.store.committed_revision,
@@ -318,6 +321,18 @@ class ResourceEndpoint:
         deleted = await self.verbs.delete_collection(info, target.namespace, _list_options(request.query_params),
                                                          options)
         return self._render_plain(request, deleted)
+
+
+def _check_route(request: Request, verb: str, handler: Subresource | None) -> None:
+    """Upstream serves built-in kinds through its router (go-restful), which answers before any handler when no
+    route takes the request's Content-Type (a PATCH's) or produces what its Accept header asks for."""
+    if verb == "patch" and neg.content_type_of(request.headers.get("content-type")) not in neg.PATCH_TYPES[:4]:
+        raise errors.route_unsupported_media_type()
+    produced = (["text/plain"] if handler is not None and handler.streams else []) + neg.ROUTE_TYPES
+    if verb in ("list", "watch"):
+        produced += neg.STREAM_TYPES
+    if not neg.route_accepts(request.headers.get("accept", ""), produced):
+        raise errors.route_not_acceptable(produced)
 
 
 def _body_kind(info: ResourceInfo, target: paths.Target) -> str:

@@ -181,6 +181,32 @@ def test_anonymous_request_is_403_forbidden(kubeshim, ns):
         assert 'User "system:anonymous" cannot list resource "configmaps"' in status["message"]
 
 
+def test_a_namespace_is_forbidden_in_itself(kubeshim, ns):
+    """Upstream takes /api/v1/namespaces/NAME as a request in the namespace NAME (RBAC there may allow it)."""
+    with http_client(kubeshim, token="") as anonymous:
+        status = expect_http(anonymous.delete(f"/api/v1/namespaces/{ns}"), 403, "Forbidden")
+    assert status["message"] == (f'namespaces "{ns}" is forbidden: User "system:anonymous" cannot delete resource '
+                                 f'"namespaces" in API group "" in the namespace "{ns}"')
+
+
+def test_the_router_refuses_media_types_no_route_has(http, ns):
+    """Built-in kinds are routed by media type before any handler: its words, with empty details."""
+    http.post(f"/api/v1/namespaces/{ns}/configmaps", json=cm_manifest("a")).raise_for_status()
+    refused = expect_http(http.get(f"/api/v1/namespaces/{ns}/configmaps/a", headers={"Accept": "text/html"}),
+                          406, "NotAcceptable")
+    assert (refused["message"], refused["details"]) == (
+        "406: Not Acceptable\n\nAvailable representations: application/json, application/yaml, "
+        "application/vnd.kubernetes.protobuf", {})
+    refused = expect_http(http.patch(f"/api/v1/namespaces/{ns}/configmaps/a", content=b"{}",
+                                     headers={"Content-Type": "application/json"}), 415, "UnsupportedMediaType")
+    assert (refused["message"], refused["details"]) == ("415: Unsupported Media Type", {})
+
+
+def test_an_unknown_resource_is_the_routers_404(http, ns):
+    refused = expect_http(http.get(f"/api/v1/namespaces/{ns}/gizmos"), 404, "NotFound")
+    assert (refused["message"], refused["details"]) == ("the server could not find the requested resource", {})
+
+
 def test_not_found_has_upstream_message_shape(core, ns):
     status = expect_status(lambda: core.read_namespaced_config_map("nope", ns), 404, "NotFound")
     assert status["message"] == 'configmaps "nope" not found'

@@ -25,7 +25,6 @@ class Known:
 
 # The gaps issue 10 names, and the ones this tier found beyond them.
 TOKENS = "issue 10: service-account tokens"
-ERROR_TEXTS = "issue 10: error texts"
 DISCOVERY = "issue 10: discovery storageVersionHash"
 NESTING = "issue 10: deep nesting"
 WATCH_VERBS = "issue 10: write verbs on /watch paths"
@@ -72,61 +71,14 @@ KNOWN: tuple[Known, ...] = (
               "admissionregistration.k8s.io v1/validatingadmissionpolicybindings"))}),
 
     # --- error texts beyond the two issue 10 names ---
-    Known("415 and 406 answers are worded differently (upstream: `415: Unsupported Media Type`, `406: Not "
-          "Acceptable\\n\\nAvailable representations: ...`)",
-          ERROR_TEXTS, {"test_error[unsupported-patch-type]": MESSAGE, "test_error[not-acceptable]": MESSAGE}),
-    Known("a Status without details where upstream sends details {} (405, 406, 415, unknown resources, a "
-          "forbidden path)",
-          ERROR_TEXTS, {**{f"test_error[{case}]": ("error/body/details",) for case in (
-              "method-not-allowed-on-collection", "unknown-resource", "unknown-subresource",
-              "unsupported-patch-type", "not-acceptable")},
-              "test_service_account_issuer_discovery": ("anonymous/body/details",)}),
-    Known("Invalid errors about request options or unnamed objects carry details.name \"\" (upstream omits it)",
-          ERROR_TEXTS, {**{f"test_error[{case}]": ("error/body/details/name",) for case in (
-              "apply-without-field-manager", "missing-name", "delete-bad-propagation-policy")},
-              "test_list_resource_version_semantics": tuple(f"{step}/body/details/name" for step in (
-                  "match-without-rv", "exact-rv-0", "bad-match")),
-              **{f"test_watch_send_initial_events_invalid[{case}]": ("watch/body/details/name",)
-                 for case in ("no-match", "exact")},
-              "test_token_request": ("too-short/body/details/name",)}),
-    Known("option validation errors use FieldValueInvalid with `Invalid value: ...` where upstream uses "
-          "FieldValueForbidden or FieldValueNotSupported (`Forbidden: ...`, `Unsupported value: ...; supported "
-          "values: ..., \"\"`), and report one cause where upstream reports two",
-          ERROR_TEXTS, {"test_list_resource_version_semantics": tuple(
-              f"{step}/body/{part}" for step in ("match-without-rv", "exact-rv-0", "bad-match")
-              for part in ("message", "details/causes")),
-              **{f"test_watch_send_initial_events_invalid[{case}]": ("watch/body/message", "watch/body/details/causes")
-                 for case in ("no-match", "exact")},
-              "test_error[delete-bad-propagation-policy]": ("error/body/message", "error/body/details/causes",
-                                                            "error/body/details/kind")}),
-    Known("failed delete preconditions are worded as in older releases (`Precondition failed: UID in "
-          "precondition: ...`) with details.kind the resource; v1.34: `the UID in the precondition (...) does not "
-          "match the UID in record (...)` with details.kind the Kind",
-          ERROR_TEXTS, {f"test_error[delete-precondition-{case}]": ("error/body/message", "error/body/details/kind")
-                        for case in ("uid", "resource-version")}),
-    Known("other wording: Forbidden on a namespace says `at the cluster scope` (upstream: `in the namespace "
-          "\"default\"`); 413 says `the request body is too large` (upstream: `Request entity too large: limit is "
-          "N`); too-large resourceVersion lacks the `Timeout: ` prefix; the finalizers error quotes a Python list "
-          "(upstream: Go's `[]string{...}`, and the cause twice)",
-          ERROR_TEXTS, {"test_error[forbidden-cluster-scope]": MESSAGE, "test_error[body-too-large]": MESSAGE,
-                        "test_list_resource_version_too_large": ("too-large/body/message",),
-                        "test_finalizer_holds_deletion": ("add-finalizer-while-deleting/body/message",
-                                                          "add-finalizer-while-deleting/body/details/causes")}),
-    Known("an invalid generateName is reported with its causes in the other order (metadata.name first)",
-          ERROR_TEXTS, {"test_error[generate-name-invalid]": ("error/body/message", "error/body/details/causes")}),
-
     # --- behaviour this tier found ---
     Known("validation stops at the first invalid field; upstream reports every one (container name, image, "
           "containerPort)", FOUND, {"test_error[invalid-pod-with-many-causes]": ("error/body",)}),
-    Known("GET on a create-only subresource (serviceaccounts/NAME/token) answers the parent object, not 405",
-          FOUND, {"test_error[method-not-allowed-on-subresource]": ("error",)}),
     Known("an unknown API group answers a JSON NotFound Status; upstream's mux answers text/plain `404 page not "
           "found`", FOUND, {"test_error[unknown-group]": ("error",)}),
     Known("invalid dryRun and fieldValidation values are 400 BadRequest; upstream: 422 Invalid CreateOptions "
           "with a FieldValueNotSupported cause", FOUND,
           {f"test_error[{case}]": ("error",) for case in ("invalid-dry-run", "invalid-field-validation")}),
-    Known("continue together with resourceVersion is 422 Invalid; upstream: 400 BadRequest, no details",
-          FOUND, {"test_list_limit_and_continue": ("continue-with-rv",)}),
     Known("a list with resourceVersion=0 and a limit is paginated; upstream serves it whole from the watch cache",
           FOUND, {"test_list_resource_version_semantics": ("rv-0-limit",)}),
     Known("errors are always JSON; upstream encodes the Status in the negotiated format (YAML, protobuf)",

@@ -9,7 +9,7 @@ import pytest
 
 from registryhelpers import WRITE, Api, configmap
 
-from shim.machinery import decoding, gojson, golang, patch, typecheck
+from shim.machinery import decoding, errors, gojson, golang, patch, typecheck
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import check_supported, parse_field_selector
 from shim.machinery.labels import parse_label_selector
@@ -20,6 +20,7 @@ from shim.registry.kinds.namespaces import NamespaceStrategy
 from shim.registry.kinds.nodes import NodeStrategy
 from shim.registry.kinds.pods import PodStrategy
 from shim.registry.kinds.services import ServiceStrategy
+from shim.registry.options import DeleteOptions, ListOptions
 from shim.registry.strategy import Strategy
 from shim.server import negotiation
 
@@ -366,3 +367,132 @@ async def test_warn_field_validation_warns_of_repeated_fields(api: Api) -> None:
                                      dataclasses.replace(WRITE, field_validation="Warn"))
     assert written.warnings == ('duplicate field "data.k"',)
     assert written.object["data"] == {"k": "2"}
+
+
+# -- the Status of upstream's router, options and storage -------------------------------------------------------
+
+@pytest.mark.parametrize("err,code,message", [
+    (errors.method_not_allowed(), 405, "the server does not allow this method on the requested resource"),
+    (errors.not_served(), 404, "the server could not find the requested resource"),
+    (errors.route_unsupported_media_type(), 415, "415: Unsupported Media Type"),
+    (errors.route_not_acceptable(["application/json", "application/yaml"]), 406,
+     "406: Not Acceptable\n\nAvailable representations: application/json, application/yaml"),
+])
+def test_the_routers_answers_carry_empty_details(err: StatusError, code: int, message: str) -> None:
+    answer = err.status()
+    assert (answer["code"], answer["message"], answer["details"]) == (code, message, {})
+
+
+def test_details_omit_an_empty_name_as_go_omits_it() -> None:
+    answer = errors.invalid("ConfigMap", "", [errors.field_required("metadata.name", "name or generateName is "
+                                                                                      "required")]).status()
+    assert answer["details"] == {"kind": "ConfigMap", "causes": [
+        {"reason": "FieldValueRequired", "message": "Required value: name or generateName is required",
+         "field": "metadata.name"}]}
+
+
+def test_a_forbidden_path_names_no_resource() -> None:
+    answer = errors.forbidden("", "", 'User "system:anonymous" cannot get path "/openid/v1/jwks"').status()
+    assert answer["message"] == 'forbidden: User "system:anonymous" cannot get path "/openid/v1/jwks"'
+    assert answer["details"] == {}
+
+
+def test_entity_too_large_and_timeout_are_worded_as_their_go_constructors() -> None:
+    assert errors.too_large(3145728).message == "Request entity too large: limit is 3145728"
+    assert errors.timeout("Too large resource version: 9, current: 5").message == \
+        "Timeout: Too large resource version: 9, current: 5"
+
+
+def forbidden(detail: str) -> dict[str, str]:
+    return {"reason": "FieldValueForbidden", "message": f"Forbidden: {detail}", "field": "resourceVersionMatch"}
+
+
+def not_supported(value: str, supported: str) -> dict[str, str]:
+    return {"reason": "FieldValueNotSupported", "message": f'Unsupported value: "{value}": supported values: '
+                                                          f'{supported}', "field": "resourceVersionMatch"}
+
+
+@pytest.mark.parametrize("opts,watch,initial,causes", [
+    (ListOptions(resource_version_match="NotOlderThan"), False, None,
+     [forbidden("resourceVersionMatch is forbidden unless resourceVersion is provided")]),
+    (ListOptions(resource_version="0", resource_version_match="Exact"), False, None,
+     [forbidden('resourceVersionMatch "exact" is forbidden for resourceVersion "0"')]),
+    (ListOptions(resource_version="5", resource_version_match="Soon"), False, None,
+     [not_supported("Soon", '"Exact", "NotOlderThan", ""')]),
+    (ListOptions(), True, True, [forbidden("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")]),
+    (ListOptions(resource_version_match="Exact"), True, True,
+     [forbidden("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"),
+      not_supported("Exact", '"NotOlderThan"')]),
+])
+def test_list_options_are_validated_as_upstream_validates_them(opts: ListOptions, watch: bool,
+                                                              initial: bool | None,
+                                                              causes: list[dict[str, str]]) -> None:
+    answer = status(lambda: opts.validate(watch=watch, send_initial_events=initial))
+    assert (answer["code"], answer["details"]) == (422, {"group": "meta.k8s.io", "kind": "ListOptions",
+                                                         "causes": causes})
+
+
+def test_an_unknown_propagation_policy_is_not_supported_delete_options() -> None:
+    answer = status(lambda: DeleteOptions(propagation_policy="Sometimes").validate())
+    assert answer["message"] == ('DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '
+                                 '"Sometimes": supported values: "Foreground", "Background", "Orphan", "nil"')
+    assert answer["details"]["kind"] == "DeleteOptions"
+
+
+def test_orphan_dependents_and_a_propagation_policy_may_not_both_be_set() -> None:
+    answer = status(lambda: DeleteOptions.from_body({"orphanDependents": True,
+                                                     "propagationPolicy": "Orphan"}).validate())
+    assert answer["message"] == ('DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Invalid value: '
+                                 '"Orphan": orphanDependents and deletionPropagation cannot be both set')
+
+
+@pytest.mark.parametrize("precondition,message", [
+    (DeleteOptions(uid="other"), 'Operation cannot be fulfilled on ConfigMap "a": the UID in the precondition (other) '
+                                 "does not match the UID in record ({uid}). The object might have been deleted and "
+                                 "then recreated"),
+    (DeleteOptions(resource_version="1"), 'Operation cannot be fulfilled on ConfigMap "a": the ResourceVersion in the '
+                                          "precondition (1) does not match the ResourceVersion in record ({rv}). The "
+                                          "object might have been modified"),
+])
+async def test_a_failed_delete_precondition_names_the_kind(api: Api, precondition: DeleteOptions,
+                                                           message: str) -> None:
+    created = await api.create("configmaps", configmap("a"), "default")
+    answer = await refusal(api.verbs.delete(api.info("configmaps"), "default", "a", precondition))
+    meta = created["metadata"]
+    assert answer["message"] == message.format(uid=meta["uid"], rv=meta["resourceVersion"])
+    assert answer["details"] == {"name": "a", "kind": "ConfigMap"}
+
+
+async def test_a_namespace_checks_its_delete_preconditions_in_older_words(api: Api) -> None:
+    created = await api.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}})
+    answer = await refusal(api.verbs.delete(api.info("namespaces"), "", "n", DeleteOptions(uid="other")))
+    assert answer["message"] == ('Operation cannot be fulfilled on namespaces "n": Precondition failed: UID in '
+                                 f'precondition: other, UID in object meta: {created["metadata"]["uid"]}')
+
+
+async def test_a_finalizer_added_while_deleting_is_forbidden_as_go_prints_it(api: Api) -> None:
+    await api.create("configmaps", configmap("held", finalizers=["example.com/hold"]), "default")
+    info = api.info("configmaps")
+    await api.verbs.delete(info, "default", "held", DeleteOptions())
+    current = api.get("configmaps", "held", "default")
+    current["metadata"]["finalizers"] = ["example.com/hold", "example.com/more"]
+    answer = await refusal(api.verbs.update(info, "default", "held", current, WRITE))
+    cause = {"reason": "FieldValueForbidden", "field": "metadata.finalizers",
+             "message": 'Forbidden: no new finalizers can be added if the object is being deleted, found new '
+                        'finalizers []string{"example.com/more"}'}
+    assert answer["details"]["causes"] == [cause, cause]  # upstream checks an update's metadata twice
+    assert answer["message"] == f'ConfigMap "held" is invalid: metadata.finalizers: {cause["message"]}'
+
+
+async def test_an_invalid_generate_name_is_reported_before_the_name_it_made(api: Api) -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "Bad_"}}
+    answer = await refusal(api.create("configmaps", body, "default"))
+    assert [c["field"] for c in answer["details"]["causes"]] == ["metadata.generateName", "metadata.name"]
+
+
+@pytest.mark.parametrize("accept,found", [
+    ("", True), ("*/*", True), ("application/json;as=Table;g=meta.k8s.io;v=v1", True), ("text/html", False),
+    ("application/*", False), ("text/html, application/yaml;q=0.5", True),
+])
+def test_the_router_finds_a_route_by_the_media_types_it_produces(accept: str, found: bool) -> None:
+    assert negotiation.route_accepts(accept, negotiation.ROUTE_TYPES) is found

@@ -10,6 +10,7 @@ NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 class NamespaceStrategy(Strategy):
+    checks_own_delete_preconditions = True
     tracks_generation = False
     has_status_subresource = True
     field_labels = frozenset({"metadata.name", "status.phase"})
