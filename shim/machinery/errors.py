@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+from shim.machinery.golang import quote
+
 
 class StatusError(Exception):
     """A failure that is answered as a metav1 Status."""
@@ -22,6 +26,7 @@ class StatusError(Exception):
         causes: list[dict[str, str]] | None = None,
         retry_after: int | None = None,
         continue_token: str = "",
+        empty_details: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -34,6 +39,9 @@ class StatusError(Exception):
         self.retry_after = retry_after
         #: a Status is a list's answer too: an expired continue token is answered with one to go on from
         self.continue_token = continue_token
+        #: upstream's Status carries a StatusDetails even when none of its fields is set (`"details": {}`), as
+        #: NewGenericServerResponse's answers do
+        self.empty_details = empty_details
 
     def status(self) -> dict[str, Any]:
         """The metav1 Status object for this error."""
@@ -47,18 +55,18 @@ class StatusError(Exception):
         }
         if self.reason:
             body["reason"] = self.reason
-        details: dict[str, Any] = {}
-        if self.name is not None:
+        details: dict[str, Any] = {}  # Go's StatusDetails omits every empty field
+        if self.name:
             details["name"] = self.name
         if self.group:
             details["group"] = self.group
-        if self.kind is not None:
+        if self.kind:
             details["kind"] = self.kind
         if self.causes:
             details["causes"] = self.causes
         if self.retry_after is not None:
             details["retryAfterSeconds"] = self.retry_after
-        if details:
+        if details or self.empty_details:
             body["details"] = details
         return body
 
@@ -126,13 +134,31 @@ def field_too_long(field: str, value: Any, limit: int) -> dict[str, str]:
 
 
 def _render(value: Any) -> str:
+    """A bad value as field.Error prints it: strings quoted, numbers and booleans plain, the rest as JSON."""
     if isinstance(value, str):
-        return f'"{value}"'
-    if value is None:
-        return "null"
+        return quote(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    return orjson.dumps(value).decode()
+
+
+#: the reason and message NewGenericServerResponse gives a code; None: the message is the server's own
+_GENERIC: dict[int, tuple[str, str | None]] = {
+    404: ("NotFound", "the server could not find the requested resource"),
+    405: ("MethodNotAllowed", "the server does not allow this method on the requested resource"),
+    406: ("NotAcceptable", None),
+    415: ("UnsupportedMediaType", None),
+    422: ("Invalid", "the server rejected our request due to an error in our request"),
+}
+
+
+def generic_server_response(code: int, server_message: str = "") -> StatusError:
+    """Upstream's NewGenericServerResponse, which answers for its HTTP mux and a few handlers: a fixed message per
+    code (406 and 415 keep the server's), and details that are there but empty."""
+    reason, message = _GENERIC[code]
+    return StatusError(code, reason, message if message is not None else server_message, empty_details=True)
 
 
 def bad_request(message: str) -> StatusError:
@@ -141,10 +167,13 @@ def bad_request(message: str) -> StatusError:
 
 def forbidden(resource: str, name: str, message: str, group: str = "",
               causes: list[dict[str, str]] | None = None) -> StatusError:
+    """NewForbidden: of a resource (maybe a named object), or of no resource at all (a path)."""
     qualified = _qualified(resource, group)
+    if not qualified:
+        return StatusError(403, "Forbidden", f"forbidden: {message}", causes=causes, empty_details=True)
     target = f'{qualified} "{name}"' if name else qualified
     return StatusError(403, "Forbidden", f"{target} is forbidden: {message}",
-                       name=name or None, group=group, kind=resource, causes=causes)
+                       name=name, group=group, kind=resource, causes=causes, empty_details=True)
 
 
 def unauthorized(message: str = "Unauthorized") -> StatusError:
@@ -152,7 +181,12 @@ def unauthorized(message: str = "Unauthorized") -> StatusError:
 
 
 def method_not_allowed() -> StatusError:
-    return StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    return generic_server_response(405)
+
+
+def not_served() -> StatusError:
+    """The 404 of a path no resource serves (an unknown resource or subresource)."""
+    return generic_server_response(404)
 
 
 def unsupported_media_type(accepted: list[str]) -> StatusError:
@@ -161,11 +195,22 @@ def unsupported_media_type(accepted: list[str]) -> StatusError:
 
 
 def not_acceptable(accepted: str) -> StatusError:
+    """The handler's own 406: the media type is served, not with these parameters (a view, a version)."""
     return StatusError(406, "NotAcceptable", f"only the following media types are accepted: {accepted}")
 
 
+def route_unsupported_media_type() -> StatusError:
+    """The 415 of upstream's router, for a Content-Type no route of the path consumes."""
+    return generic_server_response(415, "415: Unsupported Media Type")
+
+
+def route_not_acceptable(produced: list[str]) -> StatusError:
+    """The 406 of upstream's router, for an Accept header naming no media type the route produces."""
+    return generic_server_response(406, "406: Not Acceptable\n\nAvailable representations: " + ", ".join(produced))
+
+
 def too_large(limit: int) -> StatusError:
-    return StatusError(413, "RequestEntityTooLarge", f"the request body is too large: limit is {limit} bytes")
+    return StatusError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {limit}")
 
 
 def expired(message: str, continue_token: str = "") -> StatusError:
@@ -177,7 +222,7 @@ def gone(message: str) -> StatusError:
 
 
 def timeout(message: str, causes: list[dict[str, str]] | None = None, retry_after: int | None = None) -> StatusError:
-    return StatusError(504, "Timeout", message, causes=causes, retry_after=retry_after)
+    return StatusError(504, "Timeout", f"Timeout: {message}", causes=causes, retry_after=retry_after)
 
 
 def unavailable(message: str) -> StatusError:
@@ -188,7 +233,6 @@ def internal(message: str) -> StatusError:
     return StatusError(500, "InternalError", f"Internal error occurred: {message}")
 
 
-def invalid_options(field: str, value: object, detail: str) -> StatusError:
-    """422 for bad list/watch/delete options, as upstream reports ListOptions validation."""
-    return invalid("ListOptions", "", [{"reason": "FieldValueInvalid", "message": f"Invalid value: "
-                                        f"{_render(value)}: {detail}", "field": field}], "meta.k8s.io")
+def invalid_options(kind: str, causes: list[dict[str, str]]) -> StatusError:
+    """422 for a request's bad options (ListOptions, CreateOptions, DeleteOptions...), all at once."""
+    return invalid(kind, "", causes, "meta.k8s.io")

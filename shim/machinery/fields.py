@@ -6,6 +6,7 @@ from functools import cached_property
 from typing import Callable, Mapping
 
 from shim.machinery.errors import bad_request
+from shim.machinery.golang import quote
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,18 @@ def parse_field_selector(text: str | None) -> FieldSelector:
     return FieldSelector(tuple(reqs))
 
 
-def check_supported(selector: FieldSelector, supported: set[str] | frozenset[str]) -> None:
-    """Upstream answers 400 for a field a kind cannot be selected by."""
+#: the fields a kind without a field label conversion of its own may be selected by
+#: (upstream's DefaultMetaV1FieldSelectorConversion)
+META_LABELS = frozenset({"metadata.name", "metadata.namespace"})
+
+
+def check_supported(selector: FieldSelector, labels: frozenset[str] | None) -> None:
+    """400 for a field the kind cannot be selected by, in the words of the conversion that refuses it: the kind's
+    own (`labels`: the fields upstream's conversion function for the kind lists) or, for a kind without one
+    (None), upstream's default."""
     for r in selector.requirements:
-        if r.field not in supported:
-            raise bad_request(f'field label not supported: {r.field}')
+        if labels is None and r.field not in META_LABELS:
+            raise bad_request(f'{quote(r.field)} is not a known field selector: only "metadata.name", '
+                              '"metadata.namespace"')
+        if labels is not None and r.field not in labels:
+            raise bad_request(f"field label not supported: {r.field}")

@@ -30,15 +30,12 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def json_patch(target: Any, operations: Any) -> Any:
-    """RFC 6902; a failed test or a bad path is an Invalid or BadRequest as upstream answers."""
+    """RFC 6902; an operation that fails (a test, a missing path, an unknown op) is upstream's bare 422."""
     if not isinstance(operations, list):
         raise errors.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
     try:
         return jsonpatch.JsonPatch(operations).apply(target)
-    except jsonpatch.JsonPatchTestFailed as exc:
-        raise errors.StatusError(422, "Invalid", f"the server rejected our request due to an error in our "
-                                 f"request: {exc}") from None
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, KeyError,
-            IndexError) as exc:
-        raise errors.StatusError(422, "Invalid", f"the server rejected our request due to an error in our "
-                                 f"request: {exc}") from None
+            IndexError):
+        # upstream's handler drops the patch library's words: the client sees only that the request was wrong
+        raise errors.generic_server_response(422) from None

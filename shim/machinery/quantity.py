@@ -17,6 +17,10 @@ _DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1
 _RE = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|)$")
 
 
+#: ParseQuantity's ErrFormatWrong
+FORMAT_WRONG = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+
+
 def syntax_error(value: Any) -> str | None:
     """Why `value` is not a quantity, or None (cheap: the pattern only, no arithmetic)."""
     if isinstance(value, bool):
@@ -25,8 +29,7 @@ def syntax_error(value: Any) -> str | None:
         return None
     match = _RE.match(str(value).strip())
     if not match or match.group(1) in ("", ".", "+", "-") or match.group(1).count(".") > 1:
-        return ("quantities must match the regular expression "
-                "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+        return FORMAT_WRONG
     return None
 
 

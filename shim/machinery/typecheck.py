@@ -1,146 +1,218 @@
-"""What decoding a built-in object into upstream's Go structs does: type errors and unknown fields.
+"""What decoding a built-in object into upstream's Go structs does: type errors, unknown and repeated fields.
 
 Upstream decodes every request body into Go structs, so a field of the wrong JSON type (`"data": []` on a
 ConfigMap, `"command": "echo"` on a container) is a 400 BadRequest before any strategy sees it, and a field
 the struct does not have never reaches storage (`fieldValidation=Strict` refuses it, `Warn` — the default —
-answers a Warning per field, `Ignore` drops it silently). kubeshim keeps objects as dicts; this module gives
-the same answers by walking the body along the kind's definition from `shim.machinery.schemas`. Formats and
-enums are other layers' business, and `null` is accepted anywhere (Go decodes it to the zero value).
+answers a Warning per field, `Ignore` drops it silently); so are keys an object repeats. kubeshim keeps objects
+as dicts; this module gives the same answers in the same words by walking the body along the kind's Go types,
+as tools/k8s/cmd/gotypes writes them from upstream's scheme (gotypes.json). `null` is accepted anywhere (Go
+decodes it to the zero value).
 
-Each definition is compiled once into a small node tree; checking is one walk over the object.
+The words are encoding/json's: the first type error (`json: cannot unmarshal number into Go struct field
+ConfigMap.data of type string`) unless a type with a decoder of its own fails later (a quantity, a time), which
+ends the decoding at once; the strict errors (`unknown field "spec"`, `duplicate field "data.k"`) count only
+when nothing else failed.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from shim.machinery import errors, schemas
+import orjson
 
-_JSON_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+from shim.machinery import quantity
+from shim.machinery.golang import base64_error, quote, time_error
+from shim.machinery.gojson import Duplicated, value_kind
 
-
-@dataclass(slots=True)
-class _Node:
-    #: allowed JSON types (None: anything); a union (IntOrString, Quantity) lists all of its alternatives
-    types: frozenset[str] | None = None
-    props: dict[str, "_Node"] = field(default_factory=dict)
-    extra: "_Node | None" = None
-    items: "_Node | None" = None
-    #: a `$ref` to a definition, resolved on first use (definitions refer to each other recursively)
-    ref: str | None = None
-
-
-_ANY = _Node()
-_compiled: dict[str, _Node] = {}
+_DATA = Path(__file__).with_name("gotypes.json")
+_INTS = {f"int{bits}": (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) for bits in (8, 16, 32, 64)}
+_INTS |= {f"uint{bits}": (0, (1 << bits) - 1) for bits in (8, 16, 32, 64)}
+_INTS |= {"int": _INTS["int64"], "uint": _INTS["uint64"]}
+_QUANTITY = "k8s.io/apimachinery/pkg/api/resource.Quantity"
+_TIMES = {"k8s.io/apimachinery/pkg/apis/meta/v1.Time": "2006-01-02T15:04:05Z07:00",
+          "k8s.io/apimachinery/pkg/apis/meta/v1.MicroTime": "2006-01-02T15:04:05.000000Z07:00"}
+_INT_OR_STRING = "k8s.io/apimachinery/pkg/util/intstr.IntOrString"
 
 
-def _types_of(schema: dict[str, Any]) -> set[str] | None:
-    kind = schema.get("type")
-    if isinstance(kind, str):
-        return {kind} - {"null"}
-    if isinstance(kind, list):
-        return {k for k in kind if k != "null"}
-    alternatives = schema.get("oneOf") or schema.get("anyOf")
-    if isinstance(alternatives, list):
-        out: set[str] = set()
-        for alt in alternatives:
-            sub = _types_of(alt) if isinstance(alt, dict) else None
-            if sub is None:
+@cache
+def _data() -> dict[str, Any]:
+    data: dict[str, Any] = orjson.loads(_DATA.read_bytes())
+    return data
+
+
+def go_kind(api_version: str, kind: str) -> dict[str, str] | None:
+    """The Go type upstream decodes a kind into, `{"type": id, "internal": "core.ConfigMap"}`; None for a kind
+    its scheme does not register."""
+    found: dict[str, str] | None = _data()["kinds"].get(f"{api_version}/{kind}")
+    return found
+
+
+def go_name(api_version: str, kind: str) -> str:
+    """How Go prints the kind's type: `v1.ConfigMap`."""
+    found = go_kind(api_version, kind)
+    return _data()["types"][found["type"]]["go"] if found else kind
+
+
+class _Abort(Exception):
+    """A decoder of a type's own failed: encoding/json stops there."""
+
+
+@dataclass
+class Decoded:
+    """What decoding a body into its Go type found."""
+
+    #: the error that fails the decoding, in Go's words; None: it decodes
+    problem: str | None = None
+    #: the strict decoding errors in the order met: `unknown field "x"`, `duplicate field "y"`
+    strict: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _At:
+    """Where the walk is: the innermost struct and the path of struct fields Go's type errors name, and the
+    path of every key and index the strict errors name."""
+
+    struct: str = ""
+    fields: str = ""
+    strict: str = ""
+
+    def field(self, struct: str, name: str) -> "_At":
+        return _At(struct, f"{self.fields}.{name}" if self.fields else name, self._key(name))
+
+    def key(self, name: str) -> "_At":
+        return _At(self.struct, self.fields, self._key(name))
+
+    def index(self, i: int) -> "_At":
+        return _At(self.struct, self.fields, f"{self.strict}[{i}]")
+
+    def _key(self, name: str) -> str:
+        return f"{self.strict}.{name}" if self.strict else name
+
+
+class _Walk:
+    def __init__(self) -> None:
+        self.types: dict[str, Any] = _data()["types"]
+        self.decoded = Decoded()
+
+    def mismatch(self, what: str, go: str, at: _At) -> str:
+        """encoding/json's UnmarshalTypeError text."""
+        if at.struct or at.fields:
+            return f"json: cannot unmarshal {what} into Go struct field {at.struct}.{at.fields} of type {go}"
+        return f"json: cannot unmarshal {what} into Go value of type {go}"
+
+    def save(self, problem: str) -> None:
+        if self.decoded.problem is None:
+            self.decoded.problem = problem
+
+    def strict(self, kind: str, path: str) -> None:
+        text = f"{kind} {quote(path)}"
+        if text not in self.decoded.strict:
+            self.decoded.strict.append(text)
+
+    def value(self, value: Any, type_id: str, at: _At) -> None:
+        if value is None:
+            return
+        info = self.types[type_id]
+        kind = info["kind"]
+        if kind == "any":
+            return
+        if kind == "custom":
+            self.custom(value, type_id, info["go"], at)
+        elif kind == "struct":
+            if not isinstance(value, dict):
+                return self.save(self.mismatch(value_kind(value), info["go"], at))
+            fields, repeated = info.get("fields", {}), getattr(value, "duplicates", ())
+            for key in list(value):
+                child = fields.get(key)
+                if child is None:
+                    self.strict("unknown field", at.key(key).strict)
+                    del value[key]
+                    continue
+                if key in repeated:
+                    self.strict("duplicate field", at.key(key).strict)
+                self.value(value[key], child, at.field(info["name"], key))
+        elif kind == "map":
+            if not isinstance(value, dict):
+                return self.save(self.mismatch(value_kind(value), info["go"], at))
+            repeated = value.duplicates if isinstance(value, Duplicated) else ()
+            for key, item in value.items():
+                if key in repeated:
+                    self.strict("duplicate field", at.key(key).strict)
+                self.value(item, info["elem"], at.key(key))
+        elif kind == "slice":
+            if not isinstance(value, list):
+                return self.save(self.mismatch(value_kind(value), info["go"], at))
+            for i, item in enumerate(value):
+                self.value(item, info["elem"], at.index(i))
+        elif kind == "bytes":
+            self.bytes(value, info["go"], at)
+        else:
+            self.scalar(value, kind, info["go"], at)
+        return None
+
+    def scalar(self, value: Any, kind: str, go: str, at: _At) -> None:
+        if kind == "string":
+            ok = isinstance(value, str)
+        elif kind == "bool":
+            ok = isinstance(value, bool)
+        elif kind in ("float32", "float64"):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif kind in _INTS:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                low, high = _INTS[kind]
+                if not isinstance(value, int) or not low <= value <= high:
+                    return self.save(self.mismatch(f"number {value}", go, at))
                 return None
-            out |= sub
-        return out
-    return None
-
-
-def _compile(schema: Any) -> _Node:
-    if not isinstance(schema, dict):
-        return _ANY
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        name = schemas.ref_name(ref)
-        return _Node(ref=name) if name else _ANY
-    all_of = schema.get("allOf")
-    if isinstance(all_of, list) and len(all_of) == 1 and "properties" not in schema:
-        return _compile(all_of[0])
-    types = _types_of(schema)
-    node = _Node(frozenset(types) if types else None)
-    for key, sub in (schema.get("properties") or {}).items():
-        node.props[key] = _compile(sub)
-    extra = schema.get("additionalProperties")
-    if isinstance(extra, dict):
-        node.extra = _compile(extra)
-    items = schema.get("items")
-    if isinstance(items, dict):
-        node.items = _compile(items)
-    return node
-
-
-def _definition(name: str) -> _Node:
-    node = _compiled.get(name)
-    if node is None:
-        _compiled[name] = _ANY  # a definition that refers to itself checks as "anything" while compiling
-        node = _compiled[name] = _compile(schemas.definition(name) or {})
-    return node
-
-
-def _type_ok(actual: str, allowed: frozenset[str], value: Any) -> bool:
-    if actual in allowed:
-        return True
-    if actual == "integer" and "number" in allowed:
-        return True
-    return actual == "number" and "integer" in allowed and float(value).is_integer()
-
-
-def _walk(value: Any, node: _Node, path: str, unknown: list[str]) -> str | None:
-    """The first type error under `value`; unknown fields are removed and their paths collected."""
-    while node.ref is not None:
-        node = _definition(node.ref)
-    if value is None:
+            ok = False
+        else:
+            ok = True  # a kind the API types do not use
+        if not ok:
+            self.save(self.mismatch(value_kind(value), go, at))
         return None
-    actual = _JSON_TYPE.get(type(value))
-    if actual is None:
+
+    def bytes(self, value: Any, go: str, at: _At) -> None:
+        """[]byte: a base64 string (or, as Go also reads it, an array of bytes)."""
+        if isinstance(value, str):
+            problem = base64_error(value)
+            if problem:
+                self.save(problem)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self.scalar(item, "uint8", "uint8", at.index(i))
+        else:
+            self.save(self.mismatch(value_kind(value), go, at))
+
+    def custom(self, value: Any, type_id: str, go: str, at: _At) -> None:
+        """Types with an UnmarshalJSON of their own; one that fails ends the decoding."""
+        if type_id == _QUANTITY:
+            text = value if isinstance(value, str) else orjson.dumps(value).decode()
+            if isinstance(value, (bool, list, dict)) or quantity.syntax_error(text.strip()):
+                raise _Abort(quantity.FORMAT_WRONG)
+        elif type_id in _TIMES:
+            if not isinstance(value, str):
+                raise _Abort(self.mismatch(value_kind(value), "string", at))
+            problem = time_error(value, _TIMES[type_id])
+            if problem:
+                raise _Abort(problem)
+        elif type_id == _INT_OR_STRING and not isinstance(value, str):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise _Abort(self.mismatch(value_kind(value), "int32", at))
+            low, high = _INTS["int32"]
+            if not isinstance(value, int) or not low <= value <= high:
+                raise _Abort(self.mismatch(f"number {value}", "int32", at))
+
+
+def decode(api_version: str, kind: str, obj: dict[str, Any]) -> Decoded | None:
+    """What decoding `obj` into the kind's Go type finds (unknown fields are removed from `obj` on the way);
+    None for a kind without a built-in Go type (custom resources)."""
+    found = go_kind(api_version, kind)
+    if found is None:
         return None
-    if node.types is not None and not _type_ok(actual, node.types, value):
-        return f"cannot unmarshal {actual} into field {path} of type {' or '.join(sorted(node.types))}"
-    if actual == "object":
-        if not node.props and node.extra is None:
-            return None
-        for key in list(value):
-            child = node.props.get(key, node.extra)
-            here = f"{path}.{key}" if path else key
-            if child is None:
-                unknown.append(here)
-                del value[key]
-                continue
-            problem = _walk(value[key], child, here, unknown)
-            if problem:
-                return problem
-    elif actual == "array" and node.items is not None:
-        for i, sub in enumerate(value):
-            problem = _walk(sub, node.items, f"{path}[{i}]", unknown)
-            if problem:
-                return problem
-    return None
-
-
-def decode(api_version: str, kind: str, obj: dict[str, Any]) -> tuple[str | None, list[str]]:
-    """(type error or None, paths of the unknown fields removed from `obj`) for a built-in kind; kinds
-    without a built-in definition pass untouched."""
-    name = schemas.definition_name_for(api_version, kind)
-    if name is None:
-        return None, []
-    unknown: list[str] = []
-    return _walk(obj, _definition(name), "", unknown), unknown
-
-
-FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
-
-
-def unknown_field_warnings(unknown: list[str], mode: str) -> list[str]:
-    """Strict: 400 listing the fields; Warn: the Warning texts; Ignore: nothing."""
-    if not unknown or mode == "Ignore":
-        return []
-    messages = [f'unknown field "{path}"' for path in unknown]
-    if mode == "Strict":
-        raise errors.bad_request("strict decoding error: " + ", ".join(messages))
-    return messages
+    walk = _Walk()
+    try:
+        walk.value(obj, found["type"], _At())
+    except _Abort as abort:
+        walk.decoded.problem = str(abort)
+    return walk.decoded

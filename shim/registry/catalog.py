@@ -139,7 +139,7 @@ def custom_resources(crd: Obj) -> list[ResourceInfo]:
         if "scale" in declared:
             subresources["scale"] = Scale()
         api_version = f"{spec['group']}/{version['name']}"
-        strategy = CustomResourceStrategy(version, api_version,
+        strategy = CustomResourceStrategy(version, api_version, namespaced=spec.get("scope") == "Namespaced",
                                           terminating=bool((crd.get("metadata") or {}).get("deletionTimestamp")))
         out.append(ResourceInfo(
             group=spec["group"], version=version["name"], plural=names["plural"],

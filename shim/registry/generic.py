@@ -14,8 +14,9 @@ from typing import Any, AsyncIterator, Callable
 
 import orjson
 
-from shim.machinery import errors, managed_fields, names, protobuf, timeutil, typecheck
+from shim.machinery import decoding, errors, managed_fields, names, protobuf, timeutil, typecheck
 from shim.machinery.fields import FieldSelector, check_supported
+from shim.machinery.golang import parse_uint_error, quote, string_slice
 from shim.machinery.labels import LabelSelector
 from shim.registry.admission import Admission, Attributes, NoAdmission
 from shim.registry.options import Deleted, DeleteOptions, ListOptions, WriteOptions, Written
@@ -93,16 +94,31 @@ def _dumps(obj: Obj) -> bytes:
     return orjson.dumps(obj)
 
 
-def parse_rv(value: str, what: str = "resourceVersion") -> int:
-    """A resourceVersion string as a number; anything else is a 400 as upstream answers."""
-    try:
-        rv = int(value)
-        if rv < 0:
-            raise ValueError
-        return rv
-    except (TypeError, ValueError):
-        raise errors.bad_request(f'invalid resource version "{value}"' if what == "resourceVersion"
-                                 else f"invalid {what}: {value}") from None
+def _conversion_problem(kind: str, api_version: str, info: ResourceInfo) -> str:
+    """Why upstream's scheme cannot turn a body of another kind into the resource's: the kind is not registered
+    in the scheme that serves the resource, or no conversion leads from its type to the resource's."""
+    found = typecheck.go_kind(api_version, kind)
+    target = typecheck.go_kind(info.api_version, info.kind)
+    if found is None or _scheme(api_version) != _scheme(info.api_version):
+        return f'no kind {quote(kind)} is registered for version {quote(api_version)} in scheme ' \
+               '"pkg/runtime/scheme.go:110"'
+    internal = target["internal"] if target else info.kind
+    return f"converting ({typecheck.go_name(api_version, kind)}) to ({internal}): unknown conversion"
+
+
+def _scheme(api_version: str) -> str:
+    """Which of kube-apiserver's schemes registers an API group: the CRD and APIService groups have their own."""
+    group = api_version.rpartition("/")[0]
+    return group if group in ("apiextensions.k8s.io", "apiregistration.k8s.io") else ""
+
+
+def parse_rv(value: str) -> int:
+    """A resourceVersion string as a number; anything else is a 400 in the words of upstream's storage."""
+    problem = parse_uint_error(value)
+    if problem:
+        raise errors.bad_request(f"invalid resource version: resourceVersion: Invalid value: {quote(value)}: "
+                                 f"{problem}")
+    return int(value)
 
 
 class StoredObjects:
@@ -162,22 +178,16 @@ class Registry:
         return self.store.get(info.storage, namespace, name)
 
     async def list(self, info: ResourceInfo, namespace: str, opts: ListOptions) -> ListResult:
-        supported = {"metadata.name", "metadata.namespace"} | set(info.strategy.field_names)
-        check_supported(opts.field_selector, supported)
+        opts.validate()
+        check_supported(opts.field_selector, info.strategy.field_labels)
         rv_param = opts.resource_version
         match = opts.resource_version_match
-        if match and not rv_param:
-            raise errors.invalid_options("resourceVersionMatch", match,
-                                         "resourceVersionMatch is forbidden unless resourceVersion is provided")
-        if match and match not in ("Exact", "NotOlderThan"):
-            raise errors.invalid_options("resourceVersionMatch", match,
-                                         'supported values: "Exact", "NotOlderThan"')
-        if match == "Exact" and rv_param == "0":
-            raise errors.invalid_options("resourceVersionMatch", match,
-                                         "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"")
+        if opts.continue_token:
+            problem = decoding.continue_error(opts.continue_token)
+            if problem:
+                raise errors.bad_request(f"invalid continue token: {problem}")
         if opts.continue_token and rv_param and rv_param != "0":
-            raise errors.invalid_options("resourceVersion", rv_param,
-                                         "specifying resource version is not allowed when using continue")
+            raise errors.bad_request("specifying resource version is not allowed when using continue")
         revision: int | None = None
         limit = opts.limit
         if rv_param == "0" and not opts.continue_token:
@@ -190,8 +200,8 @@ class Registry:
         try:
             page = self.store.list(info.storage, namespace, revision=revision, continue_token=opts.continue_token,
                                    limit=limit, keep=self._keep(info, opts))
-        except InvalidContinue:
-            raise errors.bad_request("continue key is not valid: illegal base64 data") from None
+        except InvalidContinue:  # upstream's shape, but no key of this store
+            raise errors.bad_request("invalid continue token: continue key is not valid") from None
         except ContinueTooOld as exc:
             raise errors.expired(str(exc), exc.inconsistent) from None
         except TooOld as exc:
@@ -237,17 +247,9 @@ class Registry:
     async def watch(self, info: ResourceInfo, namespace: str, opts: ListOptions, *,
                     send_initial_events: bool | None = None) -> Watch:
         """Open a watch. RV unset or "0" (or sendInitialEvents) starts with the current state as ADDED."""
-        supported = {"metadata.name", "metadata.namespace"} | set(info.strategy.field_names)
-        check_supported(opts.field_selector, supported)
+        opts.validate(watch=True, send_initial_events=send_initial_events)
+        check_supported(opts.field_selector, info.strategy.field_labels)
         rv_param = opts.resource_version
-        if send_initial_events is not None:
-            if opts.resource_version_match != "NotOlderThan":
-                raise errors.invalid_options(
-                    "resourceVersionMatch", opts.resource_version_match,
-                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
-        elif opts.resource_version_match:
-            raise errors.invalid_options("resourceVersionMatch", opts.resource_version_match,
-                                         "resourceVersionMatch is forbidden for watch")
         name_pin = opts.field_selector.value_of("metadata.name")
         initial: list[tuple[str, Entry]] = []
         if send_initial_events or (send_initial_events is None and rv_param in ("", "0")):
@@ -309,28 +311,48 @@ class Registry:
                                             "field": "metadata.namespace"}])
 
     def _check_type(self, info: ResourceInfo, obj: Obj, opts: WriteOptions) -> tuple[str, ...]:
-        """The object is of this resource's kind and, for built-in kinds, decodes as upstream's Go types;
-        returns the Warning texts about its unknown fields."""
+        """The object is of this resource's kind and decodes as upstream decodes it (built-in kinds into their
+        Go types, custom resources by their schema); returns the Warning texts of its unknown and repeated
+        fields (fieldValidation=Warn), which Strict refuses instead."""
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be an object")
-        kind, api_version = obj.get("kind"), obj.get("apiVersion")
-        if kind and kind != info.kind:
-            raise errors.bad_request(f"the kind in the data ({kind}) does not match the expected kind "
-                                     f"({info.kind})" if api_version == info.api_version else
-                                     f'{kind} in version "{api_version}" cannot be handled as a {info.kind}: '
-                                     f'no kind "{kind}" is registered for version "{api_version}"')
-        if api_version and api_version != info.api_version:
-            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
-                                     f"API version ({info.api_version})")
+        if typecheck.go_kind(info.api_version, info.kind) is not None:
+            self._check_builtin_kind(info, obj)
+        else:
+            self._check_custom_kind(info, obj)
         obj["kind"], obj["apiVersion"] = info.kind, info.api_version
         if info.strategy.go_typed:
-            problem, unknown = typecheck.decode(info.api_version, info.kind, obj)
-            if problem:
-                raise errors.bad_request(f'{info.kind} in version "{info.version}" cannot be handled as a '
-                                         f'{info.kind}: json: {problem}')
+            decoded = typecheck.decode(info.api_version, info.kind, obj)
+            if decoded is not None and decoded.problem:
+                raise decoding.cannot_be_handled(info.kind, info.api_version, info.kind, decoded.problem)
+            strict = tuple(decoded.strict) if decoded is not None else ()
         else:
-            unknown = info.strategy.prune_unknown(obj)
-        return tuple(typecheck.unknown_field_warnings(unknown, opts.field_validation))
+            strict = tuple(f"unknown field {quote(path)}" for path in info.strategy.prune_unknown(obj))
+        if strict and opts.field_validation == "Strict":
+            raise decoding.cannot_be_handled(info.kind, info.api_version, info.kind,
+                                             "strict decoding error: " + ", ".join(strict))
+        return strict if opts.field_validation == "Warn" else ()
+
+    @staticmethod
+    def _check_builtin_kind(info: ResourceInfo, obj: Obj) -> None:
+        """A built-in kind's body is of the kind the resource decodes (a missing apiVersion or kind is the
+        resource's): another kind is one upstream's scheme cannot convert."""
+        kind, api_version = obj.get("kind") or info.kind, obj.get("apiVersion") or info.api_version
+        if (kind, api_version) != (info.kind, info.api_version):
+            raise decoding.cannot_be_handled(kind, api_version, info.kind,
+                                             _conversion_problem(kind, api_version, info))
+
+    @staticmethod
+    def _check_custom_kind(info: ResourceInfo, obj: Obj) -> None:
+        """A custom resource's body names its resource's apiVersion, and its kind (upstream's validation)."""
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if api_version != info.api_version:
+            raise errors.bad_request(f"the API version in the data ({api_version or ''}) does not match the "
+                                     f"expected API version ({info.api_version})")
+        if kind and kind != info.kind:
+            name = str((obj.get("metadata") or {}).get("name") or "")
+            raise errors.invalid(kind, name, [errors.field_invalid("kind", kind, f"must be {info.kind}")],
+                                 info.group)
 
     def _to_storage(self, info: ResourceInfo, obj: Obj) -> Obj:
         return info.to_storage(obj) if info.to_storage is not None else obj
@@ -409,11 +431,11 @@ class Registry:
         causes = []
         if not isinstance(name, str):
             raise errors.bad_request("metadata.name must be a string")
-        for problem in info.strategy.validate_name(name):
-            causes.append(errors.field_invalid("metadata.name", name, problem))
         if meta.get("generateName"):
             for problem in info.strategy.validate_name(meta["generateName"].rstrip("-") or "x"):
                 causes.append(errors.field_invalid("metadata.generateName", meta["generateName"], problem))
+        for problem in info.strategy.validate_name(name):
+            causes.append(errors.field_invalid("metadata.name", name, problem))
         _check_key_values(meta, "labels", names.label_value, causes)
         annotations = _check_key_values(meta, "annotations", None, causes)
         if sum(len(k) + len(v) for k, v in annotations.items()) > 256 * 1024:
@@ -474,9 +496,12 @@ class Registry:
             if old_meta.get("deletionTimestamp"):
                 added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
                 if added:
-                    raise errors.invalid(info.kind, name, [errors.field_forbidden(
-                        "metadata.finalizers", f"no new finalizers can be added if the object is being deleted, "
-                        f"found new finalizers {sorted(added)!r}".replace("'", '"'))], info.group)
+                    cause = errors.field_forbidden("metadata.finalizers", "no new finalizers can be added if the "
+                                                   f"object is being deleted, found new finalizers "
+                                                   f"{string_slice(sorted(added))}")
+                    # upstream checks the metadata of an update twice (its common fields, then the kind's
+                    # validation) and reports the cause of each
+                    raise errors.invalid(info.kind, name, [cause, cause], info.group)
         obj = _go_shaped(info, obj)
         meta = _meta(obj)
         if info.strategy.tracks_generation and info.strategy.spec_changed(obj, old):
@@ -547,17 +572,18 @@ class Registry:
         obj = self.decode(info, entry)
         info.strategy.admit_delete(obj)
         meta = obj["metadata"]
-        if opts.uid is not None and opts.uid != meta.get("uid"):
-            raise errors.conflict(info.plural, name, f"Precondition failed: UID in precondition: {opts.uid}, "
-                                  f"UID in object meta: {meta.get('uid')}", info.group)
-        if opts.resource_version is not None and opts.resource_version != meta.get("resourceVersion"):
-            raise errors.conflict(info.plural, name, f"Precondition failed: ResourceVersion in precondition: "
-                                  f"{opts.resource_version}, ResourceVersion in object meta: "
-                                  f"{meta.get('resourceVersion')}", info.group)
-        policy = opts.propagation_policy
-        if policy not in (None, "Orphan", "Foreground", "Background"):
-            raise errors.invalid_options("propagationPolicy", policy,
-                                         'supported values: "Foreground", "Background", "Orphan"')
+        opts.validate()
+        for what, asked, actual, after in (("UID", opts.uid, meta.get("uid"), "deleted and then recreated"),
+                                            ("ResourceVersion", opts.resource_version, meta.get("resourceVersion"),
+                                             "modified")):
+            if asked is None or asked == actual:
+                continue
+            if info.strategy.checks_own_delete_preconditions:
+                raise errors.conflict(info.plural, name, f"Precondition failed: {what} in precondition: {asked}, "
+                                      f"{what} in object meta: {actual}", info.group)
+            raise errors.conflict(info.kind, name, f"the {what} in the precondition ({asked}) does not match the "
+                                  f"{what} in record ({actual}). The object might have been {after}", info.group)
+        policy = opts.propagation
         warnings = self.admission.validate(Attributes(info, "DELETE", namespace, name, None, obj, user=opts.user,
                                                       dry_run=opts.dry_run, options=_delete_options(opts)))
         requested = opts.grace_period_seconds

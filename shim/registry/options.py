@@ -17,6 +17,9 @@ from shim.machinery.users import User
 
 Obj = dict[str, Any]
 
+#: propagationPolicy's values, in upstream's order
+PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
+
 
 @dataclass(frozen=True)
 class ListOptions:
@@ -26,6 +29,39 @@ class ListOptions:
     continue_token: str = ""
     resource_version: str = ""
     resource_version_match: str = ""
+
+    def validate(self, *, watch: bool = False, send_initial_events: bool | None = None) -> None:
+        """Upstream's ValidateListOptions (a list's, or a watch's): every problem at once, as one Invalid
+        ListOptions."""
+        match, causes = self.resource_version_match, []
+        if watch:
+            if send_initial_events is not None and match != "NotOlderThan":
+                causes.append(errors.field_forbidden("resourceVersionMatch", "sendInitialEvents requires setting "
+                                                     "resourceVersionMatch to NotOlderThan"))
+            if match:
+                if send_initial_events is None:
+                    causes.append(errors.field_forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden "
+                                                         "for watch unless sendInitialEvents is provided"))
+                if match != "NotOlderThan":
+                    causes.append(errors.field_not_supported("resourceVersionMatch", match, ["NotOlderThan"]))
+                if self.continue_token:
+                    causes.append(errors.field_forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden "
+                                                         "when continue is provided"))
+        elif match:
+            if not self.resource_version:
+                causes.append(errors.field_forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden "
+                                                     "unless resourceVersion is provided"))
+            if self.continue_token:
+                causes.append(errors.field_forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden "
+                                                     "when continue is provided"))
+            if match not in ("Exact", "NotOlderThan"):
+                causes.append(errors.field_not_supported("resourceVersionMatch", match,
+                                                         ["Exact", "NotOlderThan", ""]))
+            if match == "Exact" and self.resource_version == "0":
+                causes.append(errors.field_forbidden("resourceVersionMatch", 'resourceVersionMatch "exact" is '
+                                                     'forbidden for resourceVersion "0"'))
+        if causes:
+            raise errors.invalid_options("ListOptions", causes)
 
 
 @dataclass(frozen=True)
@@ -56,6 +92,20 @@ class DeleteOptions:
     dry_run: bool = False
     #: who deletes: admission policies see them
     user: User | None = None
+    #: the deprecated orphanDependents was given (with no propagationPolicy it decides one)
+    orphan_dependents: bool | None = None
+
+    def validate(self) -> None:
+        """Upstream's ValidateDeleteOptions: every problem at once, as one Invalid DeleteOptions."""
+        causes = []
+        policy = self.propagation_policy
+        if self.orphan_dependents is not None and policy is not None:
+            causes.append(errors.field_invalid("propagationPolicy", policy,
+                                               "orphanDependents and deletionPropagation cannot be both set"))
+        if policy is not None and policy not in PROPAGATION_POLICIES:
+            causes.append(errors.field_not_supported("propagationPolicy", policy, [*PROPAGATION_POLICIES, "nil"]))
+        if causes:
+            raise errors.invalid_options("DeleteOptions", causes)
 
     @classmethod
     def from_body(cls, data: Obj, user: User | None = None) -> "DeleteOptions":
@@ -67,9 +117,7 @@ class DeleteOptions:
             except (TypeError, ValueError):
                 raise errors.bad_request(f"invalid gracePeriodSeconds: {grace!r}") from None
         policy = data.get("propagationPolicy")
-        orphan = data.get("orphanDependents")
-        if orphan is not None and policy is None:
-            policy = "Orphan" if str(orphan).lower() == "true" else "Background"
+        orphan = None if data.get("orphanDependents") is None else str(data["orphanDependents"]).lower() == "true"
         pre = data.get("preconditions") or {}
         if not isinstance(pre, dict):
             raise errors.bad_request("preconditions must be an object")
@@ -77,7 +125,14 @@ class DeleteOptions:
         for value in dry:
             if value != "All":
                 raise errors.bad_request(f'Invalid dry run value: "{value}"; supported values: "All"')
-        return cls(grace, policy, pre.get("uid"), pre.get("resourceVersion"), bool(dry), user)
+        return cls(grace, policy, pre.get("uid"), pre.get("resourceVersion"), bool(dry), user, orphan)
+
+    @property
+    def propagation(self) -> str | None:
+        """The policy of the delete: propagationPolicy, else what orphanDependents means."""
+        if self.propagation_policy is None and self.orphan_dependents is not None:
+            return "Orphan" if self.orphan_dependents else "Background"
+        return self.propagation_policy
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,6 @@ from shim.storage.store import Entry
 
 Obj = dict[str, Any]
 
-NOT_FOUND_MESSAGE = "the server could not find the requested resource"
-
-
 def list_metadata(result: ListResult) -> Obj:
     """The ListMeta of a list: its revision, and where the next page starts."""
     meta: Obj = {"resourceVersion": str(result.resource_version)}
@@ -52,7 +49,7 @@ class Verbs:
         """The served resource, or the 404 upstream answers for an unknown one."""
         info = self.catalog.lookup(group, version, plural)
         if info is None:
-            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
+            raise errors.not_served()
         return info
 
     def route(self, info: ResourceInfo, subresource: str, verb: str) -> Subresource | None:
@@ -60,7 +57,7 @@ class Verbs:
         for a subresource the resource lacks, 405 for a verb it does not take."""
         handler = info.subresources.get(subresource) if subresource else info.handler
         if subresource and handler is None:
-            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
+            raise errors.not_served()
         if verb not in (handler.verbs if handler is not None else info.verbs):
             raise errors.method_not_allowed()
         return handler

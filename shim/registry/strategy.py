@@ -44,8 +44,12 @@ class Strategy:
     #: deletes go through grace_period (upstream's RESTGracefulDeleteStrategy: pods); even one that takes effect
     #: at once stamps deletionTimestamp, a grace of 0 and a generation bump on the object it answers
     graceful: bool = False
-    #: extra selectable fields beyond metadata.name and metadata.namespace
-    field_names: frozenset[str] = frozenset()
+    #: the fields a field selector may name, as upstream's field label conversion function of the kind lists
+    #: them; None: upstream registers none, and only metadata.name and metadata.namespace may be selected
+    field_labels: frozenset[str] | None = None
+    #: upstream's storage of the kind checks delete preconditions itself, in older releases' words and naming the
+    #: resource (namespaces); else the generic BeforeDelete's, naming the kind
+    checks_own_delete_preconditions: bool = False
     #: objects have a Kubernetes protobuf form (built-in kinds)
     protobuf: bool = True
     #: strategic merge patches apply (they follow the Go structs' patch tags: built-in kinds)

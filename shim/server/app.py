@@ -13,7 +13,6 @@ from starlette.routing import Route
 
 from shim.machinery import errors
 from shim.machinery.errors import StatusError
-from shim.registry.rest import NOT_FOUND_MESSAGE
 from shim.server import discovery, logpages, oidc
 from shim.server.resources import ApiContext, ResourceEndpoint, status_response
 
@@ -66,7 +65,7 @@ class DiscoveryEndpoint:
         else:
             doc = discovery.resource_list(catalog, parts[1], parts[2])
         if doc is None:
-            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
+            raise errors.not_served()
         return _json(doc)
 
 
@@ -96,7 +95,7 @@ def build_app(ctx: ApiContext, lifespan: Any = None) -> Starlette:
             return status_response(err)
 
     async def not_found(request: Request) -> Response:
-        return status_response(StatusError(404, "NotFound", NOT_FOUND_MESSAGE))
+        return status_response(errors.not_served())
 
     app.router.routes.extend([
         Route("/healthz", ok), Route("/livez", ok), Route("/readyz", ok),

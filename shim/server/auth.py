@@ -200,15 +200,15 @@ class Authorizer:
     def authorize(self, user: User, verb: str, info: ResourceInfo, target: Target) -> None:
         if user.is_master:
             return
+        # upstream's request info takes a namespace's own path as in the namespace: /api/v1/namespaces/x is in x
+        namespace = target.name if (info.group, info.plural) == ("", "namespaces") else target.namespace
+        scope = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
         if user is ANONYMOUS or user.name == ANONYMOUS.name:
             raise errors.forbidden(info.plural, target.name, f'User "{user.name}" cannot {verb} resource '
-                                   f'"{info.plural}" in API group "{info.group}"'
-                                   + (f' in the namespace "{target.namespace}"' if target.namespace else
-                                      " at the cluster scope"), info.group)
+                                   f'"{info.plural}" in API group "{info.group}"{scope}', info.group)
         resource = info.plural + (f"/{target.subresource}" if target.subresource else "")
-        if self.allows(user, verb, info.group, resource, target.namespace, target.name):
+        if self.allows(user, verb, info.group, resource, namespace, target.name):
             return
-        scope = f' in the namespace "{target.namespace}"' if target.namespace else " at the cluster scope"
         raise errors.forbidden(resource, target.name, f'User "{user.name}" cannot {verb} resource "{resource}" '
                                f'in API group "{info.group}"{scope}', info.group)
 

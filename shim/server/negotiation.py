@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
-
-import datetime as dt
+from typing import Any
 
 import orjson
 import yaml
 
-from shim.machinery import errors
+from shim.machinery import decoding, errors, gojson
+from shim.machinery.decoding import DecodeError
 from shim.machinery.patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
 
 JSON = "application/json"
@@ -17,6 +16,9 @@ YAML = "application/yaml"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 BODY_TYPES = [JSON, YAML, PROTOBUF]
 PATCH_TYPES = [JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH, "application/apply-patch+cbor"]
+#: what upstream's routes of built-in kinds produce; a list's and a watch's also their streams
+ROUTE_TYPES = [JSON, YAML, PROTOBUF]
+STREAM_TYPES = [f"{JSON};stream=watch", f"{PROTOBUF};stream=watch"]
 
 
 @dataclass(frozen=True)
@@ -45,95 +47,93 @@ def parse_media_types(header: str) -> list[MediaType]:
     return out
 
 
+def route_accepts(accept: str, produced: list[str]) -> bool:
+    """Whether upstream's router (go-restful) finds a route for an Accept header: one of its media types, without
+    parameters, is one the route produces exactly, or */* (which an empty header means)."""
+    for part in (accept or "*/*").split(","):
+        media_type = part.split(";")[0].strip()
+        if media_type == "*/*" or media_type in produced:
+            return True
+    return False
+
+
 def content_type_of(header: str | None) -> str:
     return (header or "").split(";")[0].strip().lower()
 
 
-def _yaml_load(body: bytes, repeated: list[str] | None = None) -> Any:
-    """The one YAML document of a body; its keys repeated within a mapping are noted in `repeated`."""
-    loader = yaml.SafeLoader(body)
-    docs = []
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if repeated is not None:
-                repeated.extend(_repeated_keys(node))
-            doc = loader.construct_document(node)
-            if doc is not None:
-                docs.append(doc)
-    except yaml.YAMLError as exc:
-        raise errors.bad_request(f"error converting YAML to JSON: {str(exc).splitlines()[0]}") from None
-    finally:
-        loader.dispose()
-    if len(docs) != 1:
-        raise errors.bad_request("the body of the request must hold exactly one YAML document")
-    return _json_safe(docs[0])
-
-
-def _repeated_keys(node: yaml.Node) -> Iterator[str]:
-    """yaml.v2's strict-mode complaints, in its order and words: a mapping's values are read before the key is
-    set, and the line named is the repeated value's."""
-    if isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _repeated_keys(item)
-    elif isinstance(node, yaml.MappingNode):
-        seen = set()
-        for key, value in node.value:
-            yield from _repeated_keys(value)
-            if not isinstance(key, yaml.ScalarNode):
-                continue
-            if (key.tag, key.value) in seen:
-                shown = orjson.dumps(key.value).decode() if key.tag.endswith(":str") else key.value
-                yield f"line {value.start_mark.line + 1}: key {shown} already set in map"
-            seen.add((key.tag, key.value))
-
-
-def _json_safe(value: Any) -> Any:
-    """YAML timestamps and dates become strings, as Kubernetes' YAML->JSON conversion does."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-def decode_body(body: bytes, content_type: str) -> Any:
-    """A request body as the JSON value it encodes; 400 for garbage, 415 for unknown types."""
+def decode_body(body: bytes, content_type: str, *, duplicates: bool = False) -> Any:
+    """A request body as the JSON value it encodes (None for `null` or an empty YAML document); a DecodeError in
+    upstream's words for garbage, 415 for types other than JSON, YAML and protobuf. With `duplicates`, JSON
+    objects that repeat a key are marked (shim.machinery.gojson.Duplicated) for the typed decoding to report."""
     if content_type in ("", JSON) or content_type.endswith("+json") and content_type not in PATCH_TYPES:
         try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise errors.bad_request(f"error decoding JSON: {exc}") from None
-    if content_type in (YAML, "application/x-yaml", "text/yaml", APPLY_PATCH):
-        return _yaml_load(body)
+            return gojson.loads(body, duplicates=duplicates)
+        except gojson.JSONError as err:
+            raise DecodeError(f"couldn't get version/kind; json parse error: {err}") from None
+    if content_type in (YAML, "application/x-yaml", "text/yaml"):
+        return decoding.yaml_to_json(body)
     if content_type == PROTOBUF:
         from shim.machinery import protobuf
         try:
-            return protobuf.decode(body)
-        except errors.StatusError:
-            raise
-        except Exception as exc:  # any malformed message is the client's fault
-            raise errors.bad_request(f"failed to decode protobuf body: {exc}") from None
+            return protobuf.decode_object(body)
+        except protobuf.ProtobufDataError as err:
+            raise DecodeError(str(err), err.kind) from None
     raise errors.unsupported_media_type(BODY_TYPES)
 
 
-def decode_apply(body: bytes) -> tuple[Any, tuple[str, ...]]:
-    """An apply configuration, and the keys it repeats (which fieldValidation judges after the apply)."""
-    repeated: list[str] = []
-    return _yaml_load(body, repeated), tuple(repeated)
+#: how Go names the value each patch type is read into, where the body is of another JSON type
+_PATCH_TARGETS = {JSON_PATCH: "[]handlers.jsonPatchOp", MERGE_PATCH: "map[string]interface {}",
+                  STRATEGIC_PATCH: "map[string]interface {}"}
 
 
-def decode_patch(body: bytes, content_type: str) -> Any:
+def decode_patch(body: bytes, content_type: str, *, validating: bool = True,
+                 repeated: list[str] | None = None) -> Any:
+    """A PATCH body as the value its type reads, refused in upstream's words: JSON and merge patches are read
+    strictly ("error decoding patch: ...") unless fieldValidation=Ignore (`validating` False), when each
+    library's own reader answers. An apply configuration's repeated keys are noted in `repeated`."""
+    if content_type == APPLY_PATCH:
+        try:
+            value = decoding.yaml_to_json(body, repeated)
+        except DecodeError as err:
+            raise errors.bad_request(f"error decoding YAML: error converting YAML to JSON: {err}") from None
+        if value is not None and not isinstance(value, dict):
+            raise errors.bad_request("error decoding YAML: error unmarshaling JSON: while decoding JSON: json: "
+                                     f"cannot unmarshal {gojson.value_kind(value)} into Go value of type "
+                                     "map[string]interface {}")
+        return value
     if content_type not in PATCH_TYPES:
         raise errors.unsupported_media_type(PATCH_TYPES[:4])
+    strict = validating and content_type != STRATEGIC_PATCH
+    prefix = "error decoding patch: " if strict else ""
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise errors.bad_request(f"error decoding patch: {exc}") from None
+        value = gojson.loads(body)
+    except gojson.JSONError as err:
+        raise errors.bad_request("Invalid JSON Patch" if content_type == MERGE_PATCH and not strict
+                                 else f"{prefix}{err}") from None
+    target = _PATCH_TARGETS.get(content_type, "")
+    if content_type == JSON_PATCH and not strict:
+        target = "jsonpatch.Patch"
+    problem = _patch_shape(value, content_type, target)
+    if problem:
+        raise errors.bad_request("Invalid JSON Patch" if content_type == MERGE_PATCH and not strict
+                                 else f"{prefix}json: {problem}")
+    return value
+
+
+def _patch_shape(value: Any, content_type: str, target: str) -> str | None:
+    """Go's type error for a patch of the wrong JSON type: a JSON patch is a list of objects, the others an
+    object."""
+    if content_type == JSON_PATCH:
+        if not isinstance(value, list):
+            return f"cannot unmarshal {gojson.value_kind(value)} into Go value of type {target}"
+        element = "handlers.jsonPatchOp" if target.startswith("[]") else "jsonpatch.Operation"
+        for op in value:
+            if op is not None and not isinstance(op, dict):
+                return f"cannot unmarshal {gojson.value_kind(op)} into Go value of type {element}"
+        return None
+    if value is not None and not isinstance(value, dict):
+        return f"cannot unmarshal {gojson.value_kind(value)} into Go value of type {target}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from shim.machinery import errors
 from shim.machinery.errors import StatusError
 from shim.server.resources import ApiContext, status_response
 from shim.server.satokens import CONFIG_PATH, JWKS_PATH, MAX_AGE, TokenAuthority
@@ -32,8 +33,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             try:
                 user = ctx.authenticator.authenticate(request)
                 if not ctx.authorizer.allows_path(user, "get", request.url.path):
-                    raise StatusError(403, "Forbidden", f'forbidden: User "{user.name}" cannot get path '
-                                                        f'"{request.url.path}"')
+                    raise errors.forbidden("", "", f'User "{user.name}" cannot get path "{request.url.path}"')
             except StatusError as err:
                 return status_response(err)
             return Response(document(authority), media_type=media_type,

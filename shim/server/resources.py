@@ -9,15 +9,15 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from shim.machinery import errors
+from shim.machinery import decoding, errors, typecheck
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
-from shim.machinery.patch import APPLY_PATCH
 from shim.machinery.users import User
 from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
-from shim.registry.rest import NOT_FOUND_MESSAGE, Verbs
+from shim.registry.rest import Verbs
+from shim.registry.subresource import Subresource
 from shim.registry.services import PodLogs
 from shim.server import negotiation as neg
 from shim.server import paths, watch as watches
@@ -139,10 +139,10 @@ class ResourceEndpoint:
         user = impersonate(request, self.ctx.authenticator.authenticate(request), self.ctx.authorizer)
         target = paths.parse(request.url.path, self.namespace_subresources)
         if target is None:
-            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
+            raise errors.not_served()
         info = self.verbs.resource(target.group, target.version, target.plural)
         if target.namespace and not info.namespaced:
-            raise StatusError(404, "NotFound", NOT_FOUND_MESSAGE)
+            raise errors.not_served()
         method = request.method
         query = request.query_params
         is_watch = target.watch_path or (method == "GET" and not target.subresource
@@ -152,6 +152,8 @@ class ResourceEndpoint:
             raise errors.method_not_allowed()
         handler = self.verbs.route(info, target.subresource, verb)
         self.ctx.authorizer.authorize(user, verb, info, target)
+        if typecheck.go_kind(info.api_version, info.kind) is not None:
+            _check_route(request, verb, handler)
         if is_watch:
             return await self._watch(request, info, target)
         if method == "GET" and handler is not None and handler.streams:
@@ -184,14 +186,19 @@ class ResourceEndpoint:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _object_body(self, request: Request) -> Obj:
+    async def _object_body(self, request: Request, into: str, opts: WriteOptions) -> Obj:
+        """The body of a create or update, which upstream decodes into the kind `into`: its failures in
+        upstream's words, repeated keys marked unless fieldValidation=Ignore."""
         body = await self._body(request)
-        if not body:
-            raise errors.bad_request("the body of the request was empty")
-        obj = neg.decode_body(body, neg.content_type_of(request.headers.get("content-type")))
-        if not isinstance(obj, dict):
-            raise errors.bad_request("the body of the request must be a JSON object")
-        return obj
+        try:
+            obj = neg.decode_body(body, neg.content_type_of(request.headers.get("content-type")),
+                                  duplicates=opts.field_validation != "Ignore")
+        except decoding.DecodeError as err:
+            raise decoding.failure(into, err, body) from None
+        problem = decoding.interpret(obj)
+        if problem:
+            raise decoding.unrecognized(into, problem, body)
+        return obj if obj is not None else {}  # `null` decodes to the zero object
 
     def _renderer(self, request: Request, info: ResourceInfo) -> Renderer:
         rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf)
@@ -240,8 +247,8 @@ class ResourceEndpoint:
         opts = _list_options(query, target.name)
         send_initial = _bool_param(query, "sendInitialEvents")
         if send_initial is not None and not _bool_param(query, "allowWatchBookmarks"):
-            raise errors.invalid_options("sendInitialEvents", send_initial,
-                                         "sendInitialEvents is forbidden for watch unless allowWatchBookmarks=true")
+            raise errors.invalid_options("ListOptions", [errors.field_forbidden(
+                "sendInitialEvents", "sendInitialEvents is forbidden for watch unless allowWatchBookmarks=true")])
         timeout = _int_param(query, "timeoutSeconds")
         watch = await self.verbs.watch(info, target.namespace, opts, send_initial_events=send_initial)
         stream = watches.stream(watch, renderer, lambda: self.verbs.registry.store.committed_revision,
@@ -255,7 +262,7 @@ class ResourceEndpoint:
         if target.name and not target.subresource:
             raise errors.method_not_allowed()
         opts = _write_options(request, user)
-        obj = await self._object_body(request)
+        obj = await self._object_body(request, _body_kind(info, target), opts)
         created = await self.verbs.create(info, target.namespace, obj, opts, name=target.name,
                                           subresource=target.subresource)
         return self._written(request, info, target, created, 201)
@@ -264,7 +271,7 @@ class ResourceEndpoint:
         if not target.name:
             raise errors.method_not_allowed()
         opts = _write_options(request, user)
-        obj = await self._object_body(request)
+        obj = await self._object_body(request, _body_kind(info, target), opts)
         updated = await self.verbs.update(info, target.namespace, target.name, obj, opts,
                                           subresource=target.subresource)
         return self._written(request, info, target, updated)
@@ -273,14 +280,12 @@ class ResourceEndpoint:
         if not target.name:
             raise errors.method_not_allowed()
         content_type = neg.content_type_of(request.headers.get("content-type"))
+        opts = _write_options(request, user)
         body = await self._body(request)
-        force = bool(_bool_param(request.query_params, "force"))
-        if content_type == APPLY_PATCH:
-            applied, repeated = neg.decode_apply(body)
-            patch = Patch(content_type, applied, force, repeated)
-        else:
-            patch = Patch(content_type, neg.decode_patch(body, content_type), force)
-        patched = await self.verbs.patch(info, target.namespace, target.name, patch, _write_options(request, user),
+        repeated: list[str] = []
+        value = neg.decode_patch(body, content_type, validating=opts.field_validation != "Ignore", repeated=repeated)
+        patch = Patch(content_type, value, bool(_bool_param(request.query_params, "force")), tuple(repeated))
+        patched = await self.verbs.patch(info, target.namespace, target.name, patch, opts,
                                          subresource=target.subresource)
         return self._written(request, info, target, patched, 201 if patched.created else 200)
 
@@ -298,10 +303,14 @@ class ResourceEndpoint:
         body = await self._body(request)
         data: Obj = {}
         if body.strip():
-            decoded = neg.decode_body(body, neg.content_type_of(request.headers.get("content-type")))
-            if not isinstance(decoded, dict):
-                raise errors.bad_request("DeleteOptions must be an object")
-            data = decoded
+            try:
+                decoded = neg.decode_body(body, neg.content_type_of(request.headers.get("content-type")))
+            except decoding.DecodeError as err:
+                raise errors.bad_request(str(err)) from None  # upstream's is a 500, with the same words
+            problem = decoding.interpret(decoded)
+            if problem:
+                raise errors.bad_request(problem)
+            data = decoded or {}
         for key in ("gracePeriodSeconds", "propagationPolicy", "orphanDependents"):
             if key in query:
                 data[key] = query[key]
@@ -315,6 +324,24 @@ class ResourceEndpoint:
         deleted = await self.verbs.delete_collection(info, target.namespace, _list_options(request.query_params),
                                                      options)
         return _warn(self._render_plain(request, deleted.object), deleted.warnings)
+
+
+def _check_route(request: Request, verb: str, handler: Subresource | None) -> None:
+    """Upstream serves built-in kinds through its router (go-restful), which answers before any handler when no
+    route takes the request's Content-Type (a PATCH's) or produces what its Accept header asks for."""
+    if verb == "patch" and neg.content_type_of(request.headers.get("content-type")) not in neg.PATCH_TYPES[:4]:
+        raise errors.route_unsupported_media_type()
+    produced = (["text/plain"] if handler is not None and handler.streams else []) + neg.ROUTE_TYPES
+    if verb in ("list", "watch"):
+        produced += neg.STREAM_TYPES
+    if not neg.route_accepts(request.headers.get("accept", ""), produced):
+        raise errors.route_not_acceptable(produced)
+
+
+def _body_kind(info: ResourceInfo, target: paths.Target) -> str:
+    """The kind a create or update body is decoded into: the resource's, or its subresource's (a Binding)."""
+    handler = info.subresources.get(target.subresource) if target.subresource else None
+    return handler.kind.kind if handler is not None and handler.kind is not None else info.kind
 
 
 def _warn(response: Response, warnings: tuple[str, ...]) -> Response:

@@ -244,7 +244,9 @@ async def test_delete_with_mismatched_uid_precondition_is_409(client: Client, ns
     with pytest.raises(StatusError) as info:
         await client.delete(CONFIGMAPS, "keep", ns, uid="not-the-uid")
     assert (info.value.code, info.value.reason) == (409, "Conflict")
-    assert "Precondition failed: UID in precondition: not-the-uid" in info.value.message
+    assert info.value.message.startswith('Operation cannot be fulfilled on ConfigMap "keep": the UID in the '
+                                         "precondition (not-the-uid) does not match the UID in record (")
+    assert info.value.message.endswith("). The object might have been deleted and then recreated")
     assert (await client.get(CONFIGMAPS, "keep", ns))["metadata"]["name"] == "keep"
 
 

@@ -197,10 +197,11 @@ def test_invalid_update_changes_nothing(custom, group, ns):
     assert after["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
 
 
-def test_wrong_kind_for_custom_resource_path_is_400(http, group, ns):
+def test_wrong_kind_for_custom_resource_path_is_invalid(http, group, ns):
     body = widget(group, "w")
     body["kind"] = "Gadget"
-    expect_http(http.post(f"/apis/{group}/v1/namespaces/{ns}/widgets", json=body), 400, "BadRequest")
+    status = expect_http(http.post(f"/apis/{group}/v1/namespaces/{ns}/widgets", json=body), 422, "Invalid")
+    assert status["message"] == f'Gadget.{group} "w" is invalid: kind: Invalid value: "Gadget": must be Widget'
 
 
 def test_status_subresource_main_endpoint_ignores_status(custom, group, ns):

@@ -181,6 +181,32 @@ def test_anonymous_request_is_403_forbidden(kubeshim, ns):
         assert 'User "system:anonymous" cannot list resource "configmaps"' in status["message"]
 
 
+def test_a_namespace_is_forbidden_in_itself(kubeshim, ns):
+    """Upstream takes /api/v1/namespaces/NAME as a request in the namespace NAME (RBAC there may allow it)."""
+    with http_client(kubeshim, token="") as anonymous:
+        status = expect_http(anonymous.delete(f"/api/v1/namespaces/{ns}"), 403, "Forbidden")
+    assert status["message"] == (f'namespaces "{ns}" is forbidden: User "system:anonymous" cannot delete resource '
+                                 f'"namespaces" in API group "" in the namespace "{ns}"')
+
+
+def test_the_router_refuses_media_types_no_route_has(http, ns):
+    """Built-in kinds are routed by media type before any handler: its words, with empty details."""
+    http.post(f"/api/v1/namespaces/{ns}/configmaps", json=cm_manifest("a")).raise_for_status()
+    refused = expect_http(http.get(f"/api/v1/namespaces/{ns}/configmaps/a", headers={"Accept": "text/html"}),
+                          406, "NotAcceptable")
+    assert (refused["message"], refused["details"]) == (
+        "406: Not Acceptable\n\nAvailable representations: application/json, application/yaml, "
+        "application/vnd.kubernetes.protobuf", {})
+    refused = expect_http(http.patch(f"/api/v1/namespaces/{ns}/configmaps/a", content=b"{}",
+                                     headers={"Content-Type": "application/json"}), 415, "UnsupportedMediaType")
+    assert (refused["message"], refused["details"]) == ("415: Unsupported Media Type", {})
+
+
+def test_an_unknown_resource_is_the_routers_404(http, ns):
+    refused = expect_http(http.get(f"/api/v1/namespaces/{ns}/gizmos"), 404, "NotFound")
+    assert (refused["message"], refused["details"]) == ("the server could not find the requested resource", {})
+
+
 def test_not_found_has_upstream_message_shape(core, ns):
     status = expect_status(lambda: core.read_namespaced_config_map("nope", ns), 404, "NotFound")
     assert status["message"] == 'configmaps "nope" not found'
@@ -314,7 +340,8 @@ def test_failed_requests_never_answer_500(http, ns):
     assert wrong == []
 
 
-def test_a_pod_with_an_unparsable_quantity_is_invalid(api_client, ns) -> None:
+def test_a_pod_with_an_unparsable_quantity_is_refused_as_it_decodes(api_client, ns) -> None:
+    """Upstream decodes a quantity into its Go type: a malformed one fails the decoding, before validation."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
     core = client.CoreV1Api(api_client)
@@ -322,8 +349,10 @@ def test_a_pod_with_an_unparsable_quantity_is_invalid(api_client, ns) -> None:
            "spec": {"containers": [{"name": "c", "image": "x", "resources": {"limits": {"memory": "lots"}}}]}}
     with pytest.raises(ApiException) as err:
         core.create_namespaced_pod(ns, pod)
-    assert err.value.status == 422
-    assert "spec.containers[0].resources.limits[memory]" in err.value.body
+    assert err.value.status == 400
+    assert json.loads(err.value.body)["message"] == (
+        "Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression "
+        "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
     assert core.list_namespaced_pod(ns).items == []
 
 

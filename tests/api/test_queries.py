@@ -282,7 +282,7 @@ def test_too_large_resource_version_times_out_with_cause(http, ns):
     resp = http.get(f"/api/v1/namespaces/{ns}/configmaps", params={"resourceVersion": str(current + 100000)})
     elapsed = time.monotonic() - started
     status = expect_http(resp, 504, "Timeout")
-    assert status["message"].startswith("Too large resource version")
+    assert status["message"].startswith(f"Timeout: Too large resource version: {current + 100000}, current: ")
     assert {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"} in \
         status["details"]["causes"]
     assert resp.headers.get("Retry-After")

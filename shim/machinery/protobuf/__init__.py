@@ -68,6 +68,7 @@ __all__ = [
     "MAGIC",
     "ProtobufDataError",
     "decode",
+    "decode_object",
     "decode_watch_event",
     "encode",
     "encode_list",

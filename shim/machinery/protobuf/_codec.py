@@ -64,7 +64,12 @@ _NEEDS_SCHEMA_PLAN = {ORBOOL, ORARRAY, ORSTR}
 
 
 class ProtobufDataError(ValueError):
-    """The bytes are not a valid Kubernetes protobuf object (the caller answers 400)."""
+    """The bytes are not a valid Kubernetes protobuf object (the caller answers 400); `kind` is the apiVersion and
+    kind its envelope named, when the object itself failed."""
+
+    def __init__(self, message: str, kind: tuple[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 # decode ops (shape and code folded into one small int for the hot loop)
@@ -361,8 +366,8 @@ def decode_object(body: bytes, default_api_version: str = "", default_kind: str 
         raise ProtobufDataError("empty body")
     try:
         unk = reg.unknown.FromString(body[4:])
-    except Exception as e:  # google.protobuf.message.DecodeError
-        raise ProtobufDataError(f"invalid protobuf envelope: {e}") from None
+    except Exception:  # google.protobuf.message.DecodeError; gogo's decoder mostly runs out of bytes first
+        raise ProtobufDataError("unexpected EOF") from None
     api_version = unk.typeMeta.apiVersion or default_api_version
     kind = unk.typeMeta.kind or default_kind
     if not kind:
@@ -376,8 +381,8 @@ def decode_object(body: bytes, default_api_version: str = "", default_kind: str 
         raise ProtobufDataError(f'no kind "{kind}" is registered for version "{api_version}" in protobuf')
     try:
         msg = plan.cls.FromString(unk.raw)
-    except Exception as e:  # google.protobuf.message.DecodeError
-        raise ProtobufDataError(f"unable to decode {kind} protobuf: {e}") from None
+    except Exception:  # google.protobuf.message.DecodeError, worded as gogo's decoder mostly fails
+        raise ProtobufDataError("unexpected EOF", (api_version, kind)) from None
     out: dict[str, Any] = {"kind": kind, "apiVersion": api_version}
     out.update(to_dict(msg, plan))
     return out

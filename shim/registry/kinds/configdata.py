@@ -70,7 +70,7 @@ class ConfigMapStrategy(NoStatusStrategy):
 
 
 class SecretStrategy(NoStatusStrategy):
-    field_names = frozenset({"type"})
+    field_labels = frozenset({"metadata.name", "metadata.namespace", "type"})
 
     def table_columns(self) -> list[dict[str, Any]]:
         return [tables.column("Type", description="Used to facilitate programmatic handling of secret data."),

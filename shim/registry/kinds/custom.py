@@ -35,7 +35,7 @@ class CustomResourceStrategy(Strategy):
     #: checked against their structural schema (prune_unknown), not upstream's Go types
     go_typed = False
 
-    def __init__(self, version: Obj, api_version: str, *, terminating: bool = False) -> None:
+    def __init__(self, version: Obj, api_version: str, *, namespaced: bool = True, terminating: bool = False) -> None:
         """`version`: the CRD's entry in spec.versions; `terminating`: the CRD is being deleted."""
         subresources = version.get("subresources") or {}
         self.api_version = api_version
@@ -45,7 +45,8 @@ class CustomResourceStrategy(Strategy):
         self.schema: Obj | None = (version.get("schema") or {}).get("openAPIV3Schema")
         self.printer_columns: list[Obj] = version.get("additionalPrinterColumns") or []
         self.selectable = [f["jsonPath"] for f in version.get("selectableFields") or [] if "jsonPath" in f]
-        self.field_names = frozenset(p.strip(".") for p in self.selectable)
+        self.field_labels = (frozenset({"metadata.name", "metadata.namespace"} if namespaced else {"metadata.name"})
+                             | {p.strip(".") for p in self.selectable})
         self._field_types: FieldTypes | None = None
 
     # -- storage --------------------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ _INVOLVED = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion"
 
 class EventStrategy(NoStatusStrategy):
     """Selectable fields are computed for both API shapes: core and events.k8s.io share one storage (and one
-    cached set of attributes per stored object), each shape only allows its own names."""
+    cached set of attributes per stored object), each shape only allows its own names (field_labels)."""
 
-    field_names = frozenset({f"involvedObject.{f}" for f in _INVOLVED}
-                            | {"reason", "reportingComponent", "source", "type"})
+    field_labels = frozenset({f"involvedObject.{f}" for f in _INVOLVED}
+                             | {"metadata.name", "metadata.namespace", "reason", "reportingComponent", "source",
+                                "type"})
 
     def validate_name(self, name: str) -> list[str]:
         return names.path_segment(name) if name else ["name is required"]
@@ -33,7 +34,7 @@ class EventStrategy(NoStatusStrategy):
             out[f"involvedObject.{f}"] = out[f"regarding.{f}"] = str(involved.get(f, ""))
         out["reason"] = obj.get("reason", "")
         out["reportingComponent"] = out["reportingController"] = obj.get("reportingComponent", "")
-        out["source"] = out["deprecatedSource"] = (obj.get("source") or {}).get("component", "")
+        out["source"] = (obj.get("source") or {}).get("component", "")
         out["type"] = obj.get("type", "")
         return out
 
@@ -87,8 +88,8 @@ def event_cells(obj: Obj) -> list[Any]:
 class EventsV1Strategy(EventStrategy):
     """events.k8s.io/v1 selects by `regarding.*`; objects reach the strategy in their stored (core) form."""
 
-    field_names = EventStrategy.field_names | frozenset({f"regarding.{f}" for f in _INVOLVED}
-                                                        | {"deprecatedSource", "reportingController"})
+    field_labels = frozenset({f"regarding.{f}" for f in _INVOLVED}
+                             | {"metadata.name", "metadata.namespace", "reason", "reportingController", "type"})
     #: served converted from the stored core/v1 Event, and not type-checked in this form
     go_typed = False
 

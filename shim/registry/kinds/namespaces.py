@@ -10,9 +10,10 @@ NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 class NamespaceStrategy(Strategy):
+    checks_own_delete_preconditions = True
     tracks_generation = False
     has_status_subresource = True
-    field_names = frozenset({"status.phase"})
+    field_labels = frozenset({"metadata.name", "status.phase"})
 
     def validate_name(self, name: str) -> list[str]:
         return names.dns1123_label(name)

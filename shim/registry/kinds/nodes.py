@@ -50,7 +50,7 @@ def node_cells(node: Obj) -> list[Any]:
 class NodeStrategy(Strategy):
     has_status_subresource = True
     tracks_generation = False
-    field_names = frozenset({"spec.unschedulable"})
+    field_labels = frozenset({"metadata.name", "spec.unschedulable"})
 
     def prepare_for_create(self, obj: Obj) -> None:
         obj.setdefault("spec", {})

@@ -107,9 +107,9 @@ class PodStrategy(Strategy):
     status_keeps_metadata = ("ownerReferences",)
     returns_deleted_object = True
     graceful = True
-    field_names = frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-                             "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
-                             "status.podIPs", "status.nominatedNodeName"})
+    field_labels = frozenset({"metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy",
+                              "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
+                              "status.podIP", "status.podIPs", "status.nominatedNodeName"})
 
     def default(self, obj: Obj) -> None:
         """Upstream's scheme defaults (SetDefaults_Pod, _PodSpec, _Container, volume sources)."""

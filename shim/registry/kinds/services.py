@@ -26,6 +26,7 @@ class ServiceStrategy(Strategy):
     has_status_subresource = True
     tracks_generation = False
     returns_deleted_object = True
+    field_labels = frozenset({"metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"})
 
     def validate_name(self, name: str) -> list[str]:
         return names.dns1123_label(name)
@@ -80,6 +81,13 @@ class ServiceStrategy(Strategy):
             if not isinstance(port, dict) or not isinstance(port.get("port"), int):
                 causes.append(errors.field_required(f"spec.ports[{i}].port"))
         return causes
+
+    def fields(self, obj: Obj) -> dict[str, str]:
+        out = super().fields(obj)
+        spec = obj.get("spec") or {}
+        out["spec.clusterIP"] = spec.get("clusterIP", "")
+        out["spec.type"] = spec.get("type", "")
+        return out
 
     def table_columns(self) -> list[dict[str, Any]]:
         return SERVICE_COLUMNS

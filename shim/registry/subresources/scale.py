@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from shim.machinery.errors import StatusError
+from shim.machinery import errors
 from shim.registry.options import WriteOptions, Written
 from shim.registry.strategy import Obj
 from shim.registry.subresource import Kind, Subresource, SubresourceRules
@@ -54,5 +54,5 @@ class Scale(Subresource):
 
 def _scalable(info: ResourceInfo) -> Scalable:
     if not isinstance(info.strategy, Scalable):
-        raise StatusError(404, "NotFound", "the server could not find the requested resource")
+        raise errors.not_served()
     return info.strategy
