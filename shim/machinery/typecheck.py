@@ -92,34 +92,29 @@ def _type_ok(actual: str, allowed: frozenset[str], value: Any) -> bool:
 
 
 def _walk(value: Any, node: _Node, path: str, unknown: list[str]) -> str | None:
-    """The first type error under `value`; unknown fields are removed and their paths collected."""
-    while node.ref is not None:
-        node = _definition(node.ref)
-    if value is None:
-        return None
-    actual = _JSON_TYPE.get(type(value))
-    if actual is None:
-        return None
-    if node.types is not None and not _type_ok(actual, node.types, value):
-        return f"cannot unmarshal {actual} into field {path} of type {' or '.join(sorted(node.types))}"
-    if actual == "object":
-        if not node.props and node.extra is None:
-            return None
-        for key in list(value):
-            child = node.props.get(key, node.extra)
-            here = f"{path}.{key}" if path else key
-            if child is None:
-                unknown.append(here)
-                del value[key]
-                continue
-            problem = _walk(value[key], child, here, unknown)
-            if problem:
-                return problem
-    elif actual == "array" and node.items is not None:
-        for i, sub in enumerate(value):
-            problem = _walk(sub, node.items, f"{path}[{i}]", unknown)
-            if problem:
-                return problem
+    """The first type error under `value`; unknown fields are removed and their paths collected. Depth first
+    with an explicit stack: a recursive definition (a CRD's JSONSchemaProps) follows the value however deep."""
+    #: (the map holding the value and its key, or None; the value's path, the value, its node or None: unknown)
+    stack: list[tuple[dict[str, Any] | None, str, str, Any, _Node | None]] = [(None, "", path, value, node)]
+    while stack:
+        parent, key, path, value, child = stack.pop()
+        if child is None:
+            assert parent is not None
+            unknown.append(path)
+            del parent[key]
+            continue
+        while child.ref is not None:
+            child = _definition(child.ref)
+        actual = _JSON_TYPE.get(type(value))
+        if actual is None:  # null is the zero value of any Go type
+            continue
+        if child.types is not None and not _type_ok(actual, child.types, value):
+            return f"cannot unmarshal {actual} into field {path} of type {' or '.join(sorted(child.types))}"
+        if actual == "object" and (child.props or child.extra is not None):
+            stack.extend((value, k, f"{path}.{k}" if path else k, value[k], child.props.get(k, child.extra))
+                         for k in reversed(list(value)))
+        elif actual == "array" and child.items is not None:
+            stack.extend((None, "", f"{path}[{i}]", item, child.items) for i, item in reversed(list(enumerate(value))))
     return None
 
 

@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator, Callable
 
 import orjson
 
-from shim.machinery import errors, managed_fields, names, timeutil, typecheck
+from shim.machinery import errors, managed_fields, names, nesting, timeutil, typecheck
 from shim.machinery.fields import FieldSelector, check_supported
 from shim.machinery.labels import LabelSelector
 from shim.registry.options import DeleteOptions, ListOptions, WriteOptions, Written
@@ -302,8 +302,9 @@ class Registry:
                                             "field": "metadata.namespace"}])
 
     def _check_type(self, info: ResourceInfo, obj: Obj, opts: WriteOptions) -> tuple[str, ...]:
-        """The object is of this resource's kind and, for built-in kinds, decodes as upstream's Go types;
-        returns the Warning texts about its unknown fields."""
+        """The object is of this resource's kind, for built-in kinds decodes as upstream's Go types, and nests
+        no deeper than kubeshim goes (after the type errors upstream's decoding finds first); returns the
+        Warning texts about its unknown fields."""
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be an object")
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
@@ -321,7 +322,9 @@ class Registry:
             if problem:
                 raise errors.bad_request(f'{info.kind} in version "{info.version}" cannot be handled as a '
                                          f'{info.kind}: json: {problem}')
+            nesting.check(obj)
         else:
+            nesting.check(obj)
             unknown = info.strategy.prune_unknown(obj)
         return tuple(typecheck.unknown_field_warnings(unknown, opts.field_validation))
 

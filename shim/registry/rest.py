@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Callable
 
-from shim.machinery import errors, patch as patches, schemas, strategic_merge
+from shim.machinery import errors, nesting, patch as patches, schemas, strategic_merge
 from shim.machinery.errors import StatusError
 from shim.registry.apply import applying, server_side_apply
 from shim.registry.catalog import Catalog
@@ -109,6 +109,7 @@ class Verbs:
         """POST to the collection, or to a named object's subresource (pods/{name}/binding)."""
         handler = self.route(info, subresource, "create")
         if handler is not None:
+            nesting.check(obj)  # the store's own writes check after the type checks (Registry._check_type)
             return await handler.create(self, info, namespace, name, obj, opts)
         if name:
             raise errors.method_not_allowed()
@@ -118,6 +119,7 @@ class Verbs:
                      subresource: str = "") -> Written:
         handler = self.route(info, subresource, "update")
         if handler is not None:
+            nesting.check(obj)
             return await handler.update(self, info, namespace, name, obj, opts)
         return await self.registry.update(info, namespace, name, obj, opts)
 
@@ -171,6 +173,7 @@ def _mutation(info: ResourceInfo, patch: Patch) -> Callable[[Obj], Obj]:
                                              patches.APPLY_PATCH])
     if not isinstance(patch.body, dict):
         raise errors.bad_request("the patch must be a JSON object")
+    nesting.check(patch.body)  # both walk the patch recursively
     if patch.type == patches.MERGE_PATCH:
         return lambda current: patches.merge_patch(current, patch.body)
     schema = schemas.definition_for(info.api_version, info.kind) or {}

@@ -4,12 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import datetime as dt
-
 import orjson
 import yaml
 
-from shim.machinery import errors
+from shim.machinery import errors, nesting
 from shim.machinery.patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
 
 JSON = "application/json"
@@ -51,34 +49,32 @@ def content_type_of(header: str | None) -> str:
 
 def _yaml_load(body: bytes) -> Any:
     try:
-        docs = [d for d in yaml.safe_load_all(body) if d is not None]
+        docs = nesting.load_yaml(body)
     except yaml.YAMLError as exc:
         raise errors.bad_request(f"error converting YAML to JSON: {str(exc).splitlines()[0]}") from None
     if len(docs) != 1:
         raise errors.bad_request("the body of the request must hold exactly one YAML document")
-    return _json_safe(docs[0])
+    return docs[0]
 
 
-def _json_safe(value: Any) -> Any:
-    """YAML timestamps and dates become strings, as Kubernetes' YAML->JSON conversion does."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+def _json_load(body: bytes, what: str) -> Any:
+    """JSON to upstream's depth: orjson, and for what it finds nested too deep (over 1,024 levels) the
+    iterative reader of shim.machinery.nesting."""
+    try:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            if not str(exc).startswith("depth limit exceeded"):
+                raise
+            return nesting.loads_json(body)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError and TooDeep are ValueErrors
+        raise errors.bad_request(f"error decoding {what}: {exc}") from None
 
 
 def decode_body(body: bytes, content_type: str) -> Any:
     """A request body as the JSON value it encodes; 400 for garbage, 415 for unknown types."""
     if content_type in ("", JSON) or content_type.endswith("+json") and content_type not in PATCH_TYPES:
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise errors.bad_request(f"error decoding JSON: {exc}") from None
+        return _json_load(body, "JSON")
     if content_type in (YAML, "application/x-yaml", "text/yaml", APPLY_PATCH):
         return _yaml_load(body)
     if content_type == PROTOBUF:
@@ -97,10 +93,7 @@ def decode_patch(body: bytes, content_type: str) -> Any:
         return _yaml_load(body)
     if content_type not in PATCH_TYPES:
         raise errors.unsupported_media_type(PATCH_TYPES[:4])
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise errors.bad_request(f"error decoding patch: {exc}") from None
+    return _json_load(body, "patch")
 
 
 @dataclass(frozen=True)
