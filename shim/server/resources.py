@@ -316,8 +316,10 @@ def _warn(response: Response, warnings: tuple[str, ...]) -> Response:
 
 
 def _verb(method: str, target: paths.Target, is_watch: bool) -> str | None:
+    """The verb a request asks for; None (405) for a method the path does not take: /watch/ paths serve GET
+    alone, as upstream registers them."""
     if is_watch:
-        return "watch"
+        return "watch" if method == "GET" else None
     if method == "GET":
         return "get" if target.name else "list"
     if method == "POST":
