@@ -16,6 +16,7 @@ EXISTING = "/api/v1/namespaces/{ns}/configmaps/existing"
 JSON_HEADERS = {"Content-Type": "application/json"}
 MERGE = {"Content-Type": "application/merge-patch+json"}
 JSON_PATCH = {"Content-Type": "application/json-patch+json"}
+UNACCEPTABLE = {"Accept": "application/json;as=Table;v=v9;g=meta.k8s.io"}
 
 
 @dataclass
@@ -106,6 +107,13 @@ CASES: dict[str, Bad] = {
                                       "preconditions": {"resourceVersion": "1"}}),
     "put-on-collection": Bad("PUT", CM, 405, "MethodNotAllowed", cm_manifest("x")),
     "bad-timeout-seconds": Bad("GET", CM, 400, "BadRequest", params={"watch": "1", "timeoutSeconds": "soon"}),
+    # the answer's form is chosen before the verb runs, as upstream negotiates it first
+    "unacceptable-answer-to-create": Bad("POST", CM, 406, "NotAcceptable", cm_manifest("x"), UNACCEPTABLE),
+    "unacceptable-answer-to-update": Bad("PUT", EXISTING, 406, "NotAcceptable",
+                                         cm_manifest("existing", data={"k": "changed"}), UNACCEPTABLE),
+    "unacceptable-answer-to-patch": Bad("PATCH", EXISTING, 406, "NotAcceptable", {"data": {"k": "changed"}},
+                                        {**MERGE, **UNACCEPTABLE}),
+    "unacceptable-answer-to-delete": Bad("DELETE", EXISTING, 406, "NotAcceptable", headers=UNACCEPTABLE),
 }
 
 
