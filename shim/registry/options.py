@@ -6,9 +6,10 @@ its result instead of appending them to the options it was given, and a verb nev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from shim.machinery import errors
+from shim.machinery import errors, typecheck
 from shim.machinery.fields import EVERYTHING as ALL_FIELDS
 from shim.machinery.fields import FieldSelector
 from shim.machinery.labels import EVERYTHING as ALL_LABELS
@@ -56,8 +57,14 @@ class DeleteOptions:
     dry_run: bool = False
 
     @classmethod
-    def from_body(cls, data: Obj) -> "DeleteOptions":
-        """DeleteOptions from their JSON form (a DELETE body merged with its query, or an Eviction's)."""
+    def from_body(cls, body: Obj, query: Mapping[str, Any] | None = None) -> "DeleteOptions":
+        """DeleteOptions from a JSON body (a DELETE's, an Eviction's deleteOptions), decoded as upstream decodes
+        it into its Go struct (a field of the wrong type is a 400; upstream's plain error is a 500), with the
+        query's parameters, as strings, over it."""
+        problem, _ = typecheck.decode("v1", "DeleteOptions", body)
+        if problem:
+            raise errors.bad_request(f"json: {problem}")
+        data = {**body, **(query or {})}
         grace = data.get("gracePeriodSeconds")
         if grace is not None:
             try:

@@ -192,8 +192,10 @@ class ResourceEndpoint:
             raise errors.bad_request("the body of the request must be a JSON object")
         return obj
 
-    def _renderer(self, request: Request, info: ResourceInfo) -> Renderer:
-        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf)
+    def _renderer(self, request: Request, info: ResourceInfo, single: bool = True) -> Renderer:
+        """How answers about `info` are rendered: one object, or (`single` False) a list."""
+        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf,
+                               single=single)
         if rendering.view != "Table":  # only a Table reads the query; most gets have none to parse
             return Renderer(self.verbs, info, rendering)
         return Renderer(self.verbs, info, rendering, request.query_params.get("includeObject", "Metadata"))
@@ -227,7 +229,7 @@ class ResourceEndpoint:
         return Response(orjson.dumps(obj), status_code=status, media_type=neg.JSON)
 
     async def _list(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        renderer = self._renderer(request, info)
+        renderer = self._renderer(request, info, single=False)
         result = await self.verbs.list(info, target.namespace, _list_options(request.query_params))
         return Response(renderer.list(result), media_type=renderer.media_type)
 
@@ -299,12 +301,11 @@ class ResourceEndpoint:
             if not isinstance(decoded, dict):
                 raise errors.bad_request("DeleteOptions must be an object")
             data = decoded
-        for key in ("gracePeriodSeconds", "propagationPolicy", "orphanDependents"):
-            if key in query:
-                data[key] = query[key]
+        parameters: Obj = {key: query[key] for key in ("gracePeriodSeconds", "propagationPolicy", "orphanDependents")
+                           if key in query}
         if query.getlist("dryRun"):
-            data["dryRun"] = query.getlist("dryRun")
-        return DeleteOptions.from_body(data)
+            parameters["dryRun"] = query.getlist("dryRun")
+        return DeleteOptions.from_body(data, parameters)
 
     async def _delete_collection(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         options = await self._delete_options(request)

@@ -114,6 +114,13 @@ CASES: dict[str, Bad] = {
     "unacceptable-answer-to-patch": Bad("PATCH", EXISTING, 406, "NotAcceptable", {"data": {"k": "changed"}},
                                         {**MERGE, **UNACCEPTABLE}),
     "unacceptable-answer-to-delete": Bad("DELETE", EXISTING, 406, "NotAcceptable", headers=UNACCEPTABLE),
+    "list-view-of-a-created-object": Bad("POST", CM, 406, "NotAcceptable", cm_manifest("x"), {
+        "Accept": "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"}),
+    "delete-options-of-the-wrong-type": Bad("DELETE", EXISTING, 400, "BadRequest", {"dryRun": -1.5}),
+    "delete-options-of-the-wrong-type-in-an-eviction": Bad(
+        "POST", "/api/v1/namespaces/{ns}/pods/p/eviction", 400, "BadRequest",
+        {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p"},
+         "deleteOptions": {"dryRun": -1.5}}),
 }
 
 
@@ -140,6 +147,8 @@ def _send(http: httpx.Client, bad: Bad, ns: str) -> httpx.Response:
 def test_rejected_request_answers_status_and_changes_nothing(http, ns, case):
     bad = CASES[case]
     http.post(f"/api/v1/namespaces/{ns}/configmaps", json=cm_manifest("existing")).raise_for_status()
+    if "/pods/p/" in bad.path:
+        http.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest("p")).raise_for_status()
     before = _snapshot(http, ns)
     status = expect_http(_send(http, bad, ns), bad.code, bad.reason)
     assert status["message"]
