@@ -12,6 +12,7 @@ Upstream stores what lies between the two limits; nothing kubeshim is built to s
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
@@ -20,7 +21,7 @@ import yaml
 from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from shim.machinery import errors
+from shim.machinery import errors, gofmt
 
 DECODE_LIMIT = 10_000
 #: the deepest object kubeshim takes: below orjson's 254 levels with room for what wraps an object in an
@@ -244,7 +245,15 @@ def _allowed_alias_ratio(decoded: int) -> float:
 
 def _scalar(value: Any) -> Any:
     """YAML's non-JSON scalars as upstream's YAML-to-JSON conversion gives them: timestamps and dates as
-    strings, binary as its (UTF-8) text."""
+    strings, binary as its (UTF-8) text, an integer past 64 bits as a float (go-yaml parses it as one; past
+    a float's range it stays the text it was), and infinities and NaN refused (JSON has none)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2 ** 63) <= value < 2 ** 64:
+        try:
+            return float(value)
+        except OverflowError:
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise yaml.YAMLError(f"json: unsupported value: {gofmt.number(value)}")
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dt.date):

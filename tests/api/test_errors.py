@@ -355,3 +355,13 @@ def test_a_pod_requesting_more_than_its_limit_is_invalid(api_client, ns) -> None
         core.create_namespaced_pod(ns, pod)
     assert err.value.status == 422
     assert "must be less than or equal to cpu limit" in err.value.body
+
+
+def test_a_yaml_integer_past_64_bits_is_read_as_a_float(http, ns):
+    """go-yaml reads it as a float64; kept as a Python int it could not be stored (orjson stops at 64 bits)."""
+    body = (b"apiVersion: flyte.lyft.com/v1alpha1\nkind: FlyteWorkflow\nmetadata: {name: big}\n"
+            b"spec: {n: 100000000000000000000}\n")
+    resp = http.post(f"/apis/flyte.lyft.com/v1alpha1/namespaces/{ns}/flyteworkflows", content=body,
+                     headers={"Content-Type": "application/yaml"})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["spec"]["n"] == 1e20

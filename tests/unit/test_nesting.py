@@ -52,6 +52,13 @@ def test_yaml_values_are_converted_as_kubernetes_converts_them() -> None:
                                         "set": {"p": None, "q": None}}]
 
 
+def test_yaml_numbers_are_what_json_can_carry() -> None:
+    assert nesting.load_yaml(b"a: 100000000000000000000\nb: 18446744073709551615\nc: 1" + b"0" * 400 + b"\n") == [
+        {"a": 1e20, "b": 18446744073709551615, "c": "1" + "0" * 400}]
+    with pytest.raises(yaml.YAMLError, match=r"unsupported value: \+Inf"):
+        nesting.load_yaml(b"a: .inf\n")
+
+
 def test_the_depth_check_allows_managed_fields_one_level_deeper_than_the_fields_they_record() -> None:
     deepest = {"metadata": {"managedFields": [{"fieldsV1": nested_maps(nesting.MAX_DEPTH, {})}]},
                "spec": nested_maps(nesting.MAX_DEPTH - 1)}
