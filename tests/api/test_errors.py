@@ -121,6 +121,10 @@ CASES: dict[str, Bad] = {
         "POST", "/api/v1/namespaces/{ns}/pods/p/eviction", 400, "BadRequest",
         {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p"},
          "deleteOptions": {"dryRun": -1.5}}),
+    "strategic-patch-item-without-its-merge-key": Bad(
+        "PATCH", "/api/v1/namespaces/{ns}/pods/p", 400, "BadRequest",
+        {"spec": {"containers": [{"name": "main", "ports": [{}]}]}},
+        {"Content-Type": "application/strategic-merge-patch+json"}),
 }
 
 
@@ -147,8 +151,9 @@ def _send(http: httpx.Client, bad: Bad, ns: str) -> httpx.Response:
 def test_rejected_request_answers_status_and_changes_nothing(http, ns, case):
     bad = CASES[case]
     http.post(f"/api/v1/namespaces/{ns}/configmaps", json=cm_manifest("existing")).raise_for_status()
-    if "/pods/p/" in bad.path:
-        http.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest("p")).raise_for_status()
+    if "/pods/p" in bad.path:
+        http.post(f"/api/v1/namespaces/{ns}/pods", json=pod_manifest("p", containers=[
+            {"name": "main", "image": "busybox:1.36", "ports": [{"containerPort": 80}]}])).raise_for_status()
     before = _snapshot(http, ns)
     status = expect_http(_send(http, bad, ns), bad.code, bad.reason)
     assert status["message"]
