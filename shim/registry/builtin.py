@@ -17,7 +17,7 @@ from shim.registry.kinds.scheduling import PriorityClassStrategy
 from shim.registry.kinds.services import ServiceStrategy
 from shim.registry.kinds.simple import (ClaimStrategy, LeaseStrategy, PathSegmentNamed, ReturnsDeletedObject,
                                         ServiceAccountStrategy, StatusStrategy, WebhookConfigurationStrategy)
-from shim.registry.resource import ResourceInfo
+from shim.registry.resource import ALL_VERBS, ResourceInfo
 from shim.registry.strategy import NoStatusStrategy
 from shim.registry.subresource import handlers
 from shim.registry.subresources.binding import Binding
@@ -35,7 +35,8 @@ def builtin_resources() -> list[ResourceInfo]:
     status = handlers(Status())
     return [
         R("", "v1", "namespaces", "namespace", "Namespace", False, NamespaceStrategy(), ("ns",),
-          subresources=handlers(Status(), Finalize())),
+          subresources=handlers(Status(), Finalize()),
+          verbs=tuple(v for v in ALL_VERBS if v != "deletecollection")),  # as upstream serves them
         R("", "v1", "pods", "pod", "Pod", True, PodStrategy(), ("po",), ("all",),
           subresources=handlers(Status(), Log(), Binding(), Eviction(), EphemeralContainers())),
         R("", "v1", "bindings", "binding", "Binding", True, NoStatusStrategy(), handler=Binding()),

@@ -524,12 +524,10 @@ class Registry:
                                                                         "field is immutable")], info.group)
         return await self._apply_update(info, namespace, name, old, new, opts, subresource, rules, warnings)
 
-    async def delete(self, info: ResourceInfo, namespace: str, name: str,
-                     opts: DeleteOptions | None = None) -> tuple[Obj, bool]:
-        """Delete or start deleting. Returns (object, gone): gone is False while finalizers or grace hold it."""
-        opts = opts or DeleteOptions()
-        namespace = namespace if info.namespaced else ""
-        entry = self.store.get(info.storage, namespace, name)
+    def deletable(self, info: ResourceInfo, namespace: str, name: str, opts: DeleteOptions) -> Obj:
+        """The object, once the checks a delete makes before changing anything passed: it exists, its kind
+        lets it go, the preconditions hold, the propagation policy is one there is."""
+        entry = self.store.get(info.storage, namespace if info.namespaced else "", name)
         if entry is None:
             raise errors.not_found(info.plural, name, info.group)
         obj = self.decode(info, entry)
@@ -546,6 +544,16 @@ class Registry:
         if policy not in (None, "Orphan", "Foreground", "Background"):
             raise errors.invalid_options("propagationPolicy", policy,
                                          'supported values: "Foreground", "Background", "Orphan"')
+        return obj
+
+    async def delete(self, info: ResourceInfo, namespace: str, name: str,
+                     opts: DeleteOptions | None = None) -> tuple[Obj, bool]:
+        """Delete or start deleting. Returns (object, gone): gone is False while finalizers or grace hold it."""
+        opts = opts or DeleteOptions()
+        namespace = namespace if info.namespaced else ""
+        obj = self.deletable(info, namespace, name, opts)
+        meta = obj["metadata"]
+        policy = opts.propagation_policy
         requested = opts.grace_period_seconds
         if requested is not None and requested < 0:
             requested = 1

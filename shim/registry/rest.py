@@ -146,12 +146,16 @@ class Verbs:
 
     async def delete_collection(self, info: ResourceInfo, namespace: str, selection: ListOptions,
                                 opts: DeleteOptions) -> Obj:
-        """Delete what a list selects; the List of what was deleted (or started deleting)."""
+        """Delete what a list selects; the List of what was deleted (or started deleting). Every item is
+        checked before any goes, so that a refused collection delete changes nothing (upstream's deletes the
+        items before the one it refuses, and bypasses the protection of system priority classes)."""
         self._store_only(info, "deletecollection")
         result = await self.registry.list(info, namespace, selection)
+        metas = [self.registry.decode(info, entry)["metadata"] for entry in result.entries]
+        for meta in metas:
+            self.registry.deletable(info, meta.get("namespace", ""), meta["name"], opts)
         items = []
-        for entry in result.entries:
-            meta = self.registry.decode(info, entry)["metadata"]
+        for meta in metas:
             try:
                 deleted, _ = await self.registry.delete(info, meta.get("namespace", ""), meta["name"], opts)
                 items.append(deleted)

@@ -125,3 +125,13 @@ def test_delete_collection_with_selector_deletes_only_matching(core, ns):
         core.create_namespaced_config_map(ns, cm_manifest(name, labels=labels))
     core.delete_collection_namespaced_config_map(ns, label_selector="x=1")
     assert [i.metadata.name for i in core.list_namespaced_config_map(ns).items] == ["c"]
+
+
+def test_a_collection_delete_one_item_refuses_deletes_none(core, ns, http):
+    """Every item is checked before any goes: a refused collection delete changes nothing."""
+    first = core.create_namespaced_config_map(ns, cm_manifest("a"))
+    core.create_namespaced_config_map(ns, cm_manifest("b"))
+    resp = http.request("DELETE", f"/api/v1/namespaces/{ns}/configmaps",
+                        json={"preconditions": {"uid": first.metadata.uid}})
+    assert resp.status_code == 409, resp.text
+    assert sorted(cm.metadata.name for cm in core.list_namespaced_config_map(ns).items) == ["a", "b"]

@@ -133,3 +133,11 @@ def test_deleted_namespace_name_can_be_reused(core):
         core.create_namespaced_config_map(name, cm_manifest("new"))
     finally:
         core.delete_namespace(name)
+
+
+def test_namespaces_take_no_collection_delete(core, http):
+    """As upstream serves them: DELETE on /api/v1/namespaces is a 405, not the end of every namespace."""
+    resp = http.request("DELETE", "/api/v1/namespaces", params={"dryRun": "All"})
+    assert (resp.status_code, resp.json()["reason"]) == (405, "MethodNotAllowed")
+    verbs = next(r["verbs"] for r in http.get("/api/v1").json()["resources"] if r["name"] == "namespaces")
+    assert "deletecollection" not in verbs

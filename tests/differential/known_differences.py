@@ -217,9 +217,6 @@ KNOWN: tuple[Known, ...] = (
               "test_discovery_group_list": ("apis/body/groups/<order>",),
               "test_discovery_aggregated": ("apis/body/items/<order>", "**/resources/<order>",
                                             "**/subresources/<order>", "**/verbs/<order>")}),
-    Known("namespaces list deletecollection among their verbs (upstream does not serve it)",
-          FOUND, {"test_discovery_resource_lists": ("core v1/resources/namespaces/verbs",),
-                  "test_discovery_aggregated": ("api/body/items/0/versions/v1/resources/namespaces/verbs",)}),
     Known("/api/v1's APIResourceList carries apiVersion v1 (upstream's has none)",
           FOUND, {"test_discovery_resource_lists": ("core v1/apiVersion",)}),
     Known("aggregated discovery fills responseKind group and version that upstream leaves empty (meaning the "
