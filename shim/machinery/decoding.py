@@ -8,13 +8,12 @@ in version "v" cannot be handled as a K: ..." (transformDecodeError in apiserver
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import posixpath
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
-from shim.machinery import gojson
+from shim.machinery import gojson, nesting
 from shim.machinery.errors import StatusError, bad_request
 from shim.machinery.golang import base64_error, quote
 from shim.machinery.gojson import value_kind
@@ -143,47 +142,42 @@ def yaml_error(err: yaml.YAMLError) -> str:
 
 
 def yaml_to_json(body: bytes, repeated: list[str] | None = None) -> Any:
-    """The first YAML document of a body as its JSON value (YAMLToJSON); timestamps and dates stay strings. The
-    keys it repeats within a mapping are noted in `repeated`, as yaml.v2's strict mode words them."""
-    loader = yaml.SafeLoader(body)
+    """The first YAML document of a body as its JSON value (YAMLToJSON, to upstream's depth: see
+    shim.machinery.nesting). The keys it repeats within a mapping are noted in `repeated`, as yaml.v2's strict
+    mode words them."""
+    loader = nesting.SafeLoader(body)
     try:
         node = loader.get_node() if loader.check_node() else None
         if node is not None and repeated is not None:
             repeated.extend(_repeated_keys(node))
-        document = loader.construct_document(node) if node is not None else None
+        return nesting.json_value(loader.construct_document(node)) if node is not None else None
     except yaml.YAMLError as err:
         raise DecodeError(yaml_error(err)) from None
     finally:
         loader.dispose()
-    return _json_safe(document)
 
 
-def _repeated_keys(node: yaml.Node) -> Iterator[str]:
+def _repeated_keys(root: yaml.Node) -> list[str]:
     """yaml.v2's strict-mode complaints, in its order: a mapping's values are read before the key is set, and
-    the line named is the repeated value's (`line 9: key "foo" already set in map`)."""
-    if isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _repeated_keys(item)
-    elif isinstance(node, yaml.MappingNode):
-        seen = set()
-        for key, value in node.value:
-            yield from _repeated_keys(value)
-            if not isinstance(key, yaml.ScalarNode):
-                continue
+    the line named is the repeated value's (`line 9: key "foo" already set in map`). An explicit stack: the
+    document may nest as deep as upstream reads."""
+    found: list[str] = []
+    #: (a node to visit, or a mapping's (key, value) to judge once its value was visited; the keys seen so far)
+    stack: list[tuple[Any, set[tuple[str, str]] | None]] = [(root, None)]
+    while stack:
+        item, seen = stack.pop()
+        if seen is not None:
+            key, value = item
             if (key.tag, key.value) in seen:
                 shown = quote(key.value) if key.tag.endswith(":str") else key.value
-                yield f"line {value.start_mark.line + 1}: key {shown} already set in map"
+                found.append(f"line {value.start_mark.line + 1}: key {shown} already set in map")
             seen.add((key.tag, key.value))
-
-
-def _json_safe(value: Any) -> Any:
-    """YAML's own scalars (timestamps, dates) as the strings Kubernetes' YAML->JSON conversion makes them."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+        elif isinstance(item, yaml.SequenceNode):
+            stack.extend((child, None) for child in reversed(item.value))
+        elif isinstance(item, yaml.MappingNode):
+            keys: set[tuple[str, str]] = set()
+            for key, value in reversed(item.value):
+                if isinstance(key, yaml.ScalarNode):
+                    stack.append(((key, value), keys))
+                stack.append((value, None))
+    return found

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from shim.machinery import nesting
 from shim.machinery.golang import quote
 
 #: the nesting upstream's scanner stops at
@@ -59,7 +60,13 @@ def loads(data: bytes, *, duplicates: bool = False) -> Any:
             return orjson.loads(data)
         return _TRACKING.decode(data.decode("utf-8", errors="replace"))
     except (ValueError, RecursionError) as exc:
-        raise JSONError(syntax_error(data) or str(exc)) from None
+        problem = syntax_error(data)
+        if problem:
+            raise JSONError(problem) from None
+        try:  # valid JSON nested deeper than orjson (1,024 levels) or Python's recursion reads
+            return nesting.loads_json(data)
+        except ValueError:
+            raise JSONError(str(exc)) from None
 
 
 def value_kind(value: Any) -> str:

@@ -25,9 +25,10 @@ Ordering of merged lists reproduces upstream exactly, including how Go slice ali
 after a deletion count as "live" when `$setElementOrder` is applied (visible in upstream's test
 "add map and delete map from merging list").
 
-Errors are `StatusError`s with upstream's codes: malformed directive lists 400 BadRequest, lists of lists 422,
-and everything upstream reports as a plain error (missing merge key, unknown `$patch` value, order mismatch)
-500 with no reason, the message worded as upstream's.
+Errors are `StatusError`s: malformed directive lists 400 BadRequest, lists of lists 422, as upstream answers;
+what upstream reports as a plain error (missing merge key, unknown `$patch` value, order mismatch) is worded
+as upstream's, a 400 BadRequest here where upstream's is a 500 with no reason: the patch is at fault, not the
+server.
 """
 from __future__ import annotations
 
@@ -77,9 +78,9 @@ def strategic_merge_patch(original: Obj | None, patch: Any, schema: Obj | None) 
 
 # ---------------------------------------------------------------------------------------------- errors
 
-def _server_error(message: str) -> StatusError:
-    """What the API server answers for a plain Go error from strategicpatch: 500, no reason."""
-    return StatusError(500, "", message)
+def _patch_error(message: str) -> StatusError:
+    """A plain Go error from upstream's strategicpatch (its 500): the patch's fault, so a 400 here."""
+    return bad_request(message)
 
 
 def _go(value: Any) -> str:
@@ -112,11 +113,11 @@ def _go_type(value: Any) -> str:
 
 
 def _bad_arg_type(expected: str, actual: Any) -> StatusError:
-    return _server_error(f"expected a {expected}, but received a {_go_type(actual)}")
+    return _patch_error(f"expected a {expected}, but received a {_go_type(actual)}")
 
 
 def _no_merge_key(element: Obj, keys: tuple[str, ...]) -> StatusError:
-    return _server_error(f"map: {_go(element)} does not contain declared merge key: {','.join(keys)}")
+    return _patch_error(f"map: {_go(element)} does not contain declared merge key: {','.join(keys)}")
 
 
 # ---------------------------------------------------------------------------------------------- values
@@ -161,7 +162,7 @@ def _element_kind(*lists: Items) -> str | None:
             if found is None:
                 found = kind
             elif found != kind:
-                raise _server_error(f"list element types are not identical: {_go(list(lists))}")
+                raise _patch_error(f"list element types are not identical: {_go(list(lists))}")
     return found
 
 
@@ -310,7 +311,7 @@ def _fresh_map(value: Obj, schema: Any) -> Any:
         if directive == DELETE:
             return _DROP
         if directive not in (REPLACE, MERGE):
-            raise _server_error(f"unknown patch type: {_go(directive)} in map: {_go(value)}")
+            raise _patch_error(f"unknown patch type: {_go(directive)} in map: {_go(value)}")
         value = {k: v for k, v in value.items() if k != DIRECTIVE}
     return _merge_map({}, value, schema)
 
@@ -350,7 +351,7 @@ def _merge_map(original: Obj, patch: Obj, schema: Any) -> Obj:
         if directive == REPLACE:
             return _merge_map({}, rest, schema)
         if directive != MERGE:
-            raise _server_error(f"unknown patch type: {_go(directive)} in map: {_go(patch)}")
+            raise _patch_error(f"unknown patch type: {_go(directive)} in map: {_go(patch)}")
         patch = rest
 
     _apply_retain_keys(original, patch)
@@ -482,7 +483,7 @@ def _validate_order(patch_list: Items, order: Items, keys: tuple[str, ...]) -> N
             p += 1
         s += 1
     if p < len(candidates) and s >= len(order):
-        raise _server_error(f"the order in patch list:\n{_go(patch_list)}\n doesn't match "
+        raise _patch_error(f"the order in patch list:\n{_go(patch_list)}\n doesn't match "
                             f"{SET_ELEMENT_ORDER} list:\n{_go(order)}")
 
 
@@ -510,7 +511,7 @@ def _merge_slice(live: Items, patched: Items, item_schema: Any, keys: tuple[str,
         inside, outside = _partition(merged, patched, (), False)
         return _normalize(inside, outside, patched, live, (), False), live
     if not keys:
-        raise _server_error("cannot merge lists without merge key for type map")
+        raise _patch_error("cannot merge lists without merge key for type map")
 
     # `view` mirrors the Go backing array that upstream's caller keeps looking at: deletions shift elements
     # down inside it and the first appends land in the freed tail.
@@ -538,7 +539,7 @@ def _merge_slice(live: Items, patched: Items, item_schema: Any, keys: tuple[str,
             if any(k in rest for k in keys):
                 regular.append(rest)
         else:
-            raise _server_error(f"unknown patch type: {_go(directive)} in map: {_go(element)}")
+            raise _patch_error(f"unknown patch type: {_go(directive)} in map: {_go(element)}")
     if replace:
         return _fresh_list(regular, item_schema), view
 

@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from shim.machinery import fieldpath
+from shim.machinery import fieldpath, gofmt, golang
 from shim.machinery.fieldpath import Path, PathElement, Set
 
 Obj = dict[str, Any]
@@ -59,7 +59,8 @@ class ListType:
 @dataclass(eq=False)
 class Atom:
     """One type: a scalar, a map (struct or map), a list, or several of them (untyped and deduced values)."""
-    scalar: bool = False
+    #: the scalar's kind (STRING, NUMERIC, BOOLEAN, UNTYPED), "" for none
+    scalar: str = ""
     map: MapType | None = None
     list: ListType | None = None
 
@@ -71,21 +72,35 @@ class Atom:
             return Atom(list=self.list) if self.list is not None else self
         if value is None or value is ABSENT:
             return self
-        return Atom(scalar=True) if self.scalar else self
+        return Atom(scalar=self.scalar) if self.scalar else self
 
     def same_kind(self, other: "Atom") -> bool:
         return (self.scalar, self.map, self.list) == (other.scalar, other.map, other.list)
 
 
+STRING, NUMERIC, BOOLEAN, UNTYPED_SCALAR = "string", "numeric", "boolean", "untyped"
+
+
+def _scalar_kind(kind: str, format: Any) -> str:
+    """kube-openapi's convertPrimitive: a string with a format (int-or-string, date-time, ...) is untyped."""
+    if kind in ("integer", "number"):
+        return NUMERIC
+    if kind == "boolean":
+        return BOOLEAN
+    if kind == "string" and format in (None, "", "byte"):
+        return STRING
+    return UNTYPED_SCALAR
+
+
 def _untyped_atomic() -> Atom:
-    atom = Atom(scalar=True)
+    atom = Atom(scalar=UNTYPED_SCALAR)
     atom.list = ListType(elem=atom, atomic=True)
     atom.map = MapType(elem=atom, atomic=True)
     return atom
 
 
 UNTYPED = _untyped_atomic()
-DEDUCED = Atom(scalar=True, list=ListType(elem=UNTYPED, atomic=True))
+DEDUCED = Atom(scalar=UNTYPED_SCALAR, list=ListType(elem=UNTYPED, atomic=True))
 DEDUCED.map = MapType(elem=DEDUCED)
 
 
@@ -104,7 +119,7 @@ class Converter:
         if cached is not None:
             return cached
         if name == QUANTITY:
-            atom = Atom(scalar=True)
+            atom = Atom(scalar=UNTYPED_SCALAR)
         elif name == RAW_EXTENSION:
             atom = UNTYPED
         else:
@@ -142,12 +157,12 @@ class Converter:
         if isinstance(kind, list):
             kind = next((t for t in kind if t != "null"), "")
         if not kind:
-            return Atom(scalar=True, list=self._list(node, preserve), map=self._map(node, preserve))
+            return Atom(scalar=UNTYPED_SCALAR, list=self._list(node, preserve), map=self._map(node, preserve))
         if kind == "object":
             return Atom(map=self._map(node, preserve))
         if kind == "array":
             return Atom(list=self._list(node, preserve))
-        return Atom(scalar=True)
+        return Atom(scalar=_scalar_kind(kind, node.get("format")))
 
     def _map(self, node: Obj, preserve: bool) -> MapType:
         properties = node.get("properties")
@@ -276,28 +291,96 @@ def _to_set(value: Any, atom: Atom, path: Path, out: Set) -> None:
             out.insert(path + (element,))
 
 
-def undeclared(value: Any, atom: Atom) -> list[Path]:
-    """The fields of `value` its type does not declare (a struct's unknown keys), as converting an applied
-    configuration to a typed value finds them: in each map the first one only, as upstream stops walking a map
-    there (its maps in key order here, where upstream's order is Go's map order)."""
-    out: list[Path] = []
-    _undeclared(value, atom, (), out)
+def validate(value: Any, atom: Atom) -> list[tuple[Path, str]]:
+    """What converting an applied configuration to a typed value finds wrong, worded as structured-merge-diff's
+    validation words it: values of the wrong type, fields a struct does not declare (in each map the first
+    one: upstream stops walking a map there; maps in key order here, Go's map order there), list items an
+    associative list cannot key and duplicated keys. Walked with an explicit stack, and not below a value of
+    an untyped or deduced type (anything fits those): a configuration may nest thousands of levels deep."""
+    out: list[tuple[Path, str]] = []
+    #: a value to walk with its type, or (in place of the type) a problem found while walking its parent
+    stack: list[tuple[Any, Atom | str, Path]] = [(value, atom, ())]
+    while stack:
+        value, declared, path = stack.pop()
+        if isinstance(declared, str):
+            out.append((path, declared))
+            continue
+        if value is None or declared is DEDUCED or declared is UNTYPED:
+            continue
+        atom = declared.deduce(value)
+        if atom.map is not None:
+            if not isinstance(value, dict):
+                out.append((path, f"expected map, got &{{{gofmt.value(value)}}}"))
+                continue
+            children: list[tuple[Any, Atom | str, Path]] = []
+            for name in sorted(value):
+                child_path = path + (fieldpath.field(name),)
+                if name not in atom.map.fields and atom.map.elem is None:
+                    children.append((None, "field not declared in schema", child_path))
+                    break
+                children.append((value[name], _child_type(atom, name), child_path))
+            stack.extend(reversed(children))
+        elif atom.scalar:
+            problem = _scalar_problem(atom.scalar, value)
+            if problem:
+                out.append((path, problem))
+        elif atom.list is not None:
+            if not isinstance(value, list):
+                out.append((path, f"expected list, got &{{{gofmt.value(value)}}}"))
+                continue
+            stack.extend(reversed(_list_items(atom.list, value, path)))
     return out
 
 
-def _undeclared(value: Any, atom: Atom, path: Path, out: list[Path]) -> None:
-    atom = atom.deduce(value)
-    if isinstance(value, dict) and atom.map is not None and not atom.map.atomic:
-        for name in sorted(value):
-            child_path = path + (fieldpath.field(name),)
-            if name not in atom.map.fields and atom.map.elem is None:
-                out.append(child_path)
-                return
-            _undeclared(value[name], _child_type(atom, name), child_path, out)
-    elif isinstance(value, list) and atom.list is not None and not atom.list.atomic:
-        for i, item in enumerate(value):
-            element = item_element(atom.list, item) or fieldpath.index(i)
-            _undeclared(item, atom.list.elem or DEDUCED, path + (element,), out)
+def _scalar_problem(kind: str, value: Any) -> str | None:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == NUMERIC and not number:
+        return f"expected numeric (int or float), got {gofmt.go_type(value)}"
+    if kind == STRING and not isinstance(value, str):
+        return f"expected string, got &value.valueUnstructured{{Value:{gofmt.syntax(value)}}}"
+    if kind == BOOLEAN and not isinstance(value, bool):
+        return f"expected boolean, got &{{{gofmt.value(value)}}}"
+    if kind == UNTYPED_SCALAR and isinstance(value, (dict, list)):
+        return f"expected any scalar, got &{{{gofmt.value(value)}}}"
+    return None
+
+
+def _list_items(list_type: ListType, items: list[Any], path: Path) -> list[tuple[Any, Atom | str, Path]]:
+    """A list's items with their types and paths, in order with what is wrong with the list itself: a key
+    that comes twice (before that item), an item its associative list cannot key (the last: upstream stops
+    there)."""
+    elem = list_type.elem or DEDUCED
+    if list_type.atomic:
+        return [(item, elem, path + (fieldpath.index(i),)) for i, item in enumerate(items)]
+    out: list[tuple[Any, Atom | str, Path]] = []
+    seen: set[PathElement] = set()
+    for i, item in enumerate(items):
+        element = item_element(list_type, item)
+        if element is None:
+            out.append((None, f"element {i}: {_unkeyable(list_type, item)}", path))
+            break
+        if element in seen:
+            out.append((None, f"duplicate entries for key {fieldpath.render((element,))}", path))
+        seen.add(element)
+        out.append((item, elem, path + (element,)))
+    return out
+
+
+def _unkeyable(list_type: ListType, item: Any) -> str:
+    """Why an associative list has no path element for `item` (structured-merge-diff's words)."""
+    if list_type.keys:
+        if item is None:
+            return "associative list with keys may not have a null element"
+        if not isinstance(item, dict):
+            return "associative list with keys may not have non-map elements"
+        keys = " ".join(golang.quote(k) for k in list_type.keys)
+        return (f"associative list with keys has an element that omits all key fields [{keys}] (and doesn't "
+                f"have default values for any key fields)")
+    if isinstance(item, dict):
+        return "associative list without keys has an element that's a map type"
+    if isinstance(item, list):
+        return "not supported: associative list with lists as elements"
+    return "associative list without keys has an element that's an explicit null"
 
 
 def ensure_named_fields_are_members(fields: Set, atom: Atom) -> Set:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from shim.machinery import errors, fieldpath, managed_fields, typed
+from shim.machinery import errors, fieldpath, managed_fields, nesting, typed
 from shim.registry.generic import Registry
 from shim.registry.options import Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
@@ -26,7 +26,7 @@ def applying(info: ResourceInfo, name: str, patch: Patch, opts: WriteOptions,
     _check(info, name, applied, opts)
     rv = (applied.get("metadata") or {}).get("resourceVersion")
     types = info.strategy.field_types(info.api_version, info.kind)
-    _check_declared(info, types, name, applied)
+    _check_typed(info, types, name, applied)
 
     def mutate(live: Obj) -> Obj:
         if rv and rv != live["metadata"].get("resourceVersion"):
@@ -75,17 +75,18 @@ def _check(info: ResourceInfo, name: str, applied: Any, opts: WriteOptions) -> N
             raise errors.bad_request(f"metadata.{key} must not be set in an applied configuration")
 
 
-def _check_declared(info: ResourceInfo, types: managed_fields.FieldTypes, name: str, applied: Obj) -> None:
-    """Every field of the configuration is in the kind's schema, whatever fieldValidation says: upstream
-    cannot type the configuration otherwise. Its wording is kept; its code is 500 there (kubernetes#139253,
-    a plain error reaching the handler), 400 here, as the fix proposed upstream answers."""
-    problems = [f"{fieldpath.render(path)}: field not declared in schema"
-                for path in typed.undeclared(applied, types.atom)]
+def _check_typed(info: ResourceInfo, types: managed_fields.FieldTypes, name: str, applied: Obj) -> None:
+    """The configuration converts to a typed value of its kind, whatever fieldValidation says (a field the
+    schema does not declare, a value of the wrong type: upstream cannot type it otherwise), and nests no deeper
+    than kubeshim goes. The wording is upstream's; its code is 500 there (kubernetes#139253, a plain error
+    reaching the handler), 400 here, as the fix proposed upstream answers."""
+    problems = [f"{fieldpath.render(path)}: {problem}" for path, problem in typed.validate(applied, types.atom)]
     if problems:
         namespace = (applied.get("metadata") or {}).get("namespace", "")
         gvk = f"{info.group}/{info.version}, Kind={info.kind}"
         listed = problems[0] if len(problems) == 1 else "\n  ".join(["errors:", *problems])
         raise errors.bad_request(f"failed to create typed patch object ({namespace}/{name}; {gvk}): {listed}")
+    nesting.check(applied)
 
 
 async def server_side_apply(registry: Registry, info: ResourceInfo, namespace: str, name: str, patch: Patch,

@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator, Callable
 
 import orjson
 
-from shim.machinery import decoding, errors, managed_fields, names, protobuf, timeutil, typecheck
+from shim.machinery import decoding, errors, managed_fields, names, nesting, protobuf, timeutil, typecheck
 from shim.machinery.fields import FieldSelector, check_supported
 from shim.machinery.golang import parse_uint_error, quote, string_slice
 from shim.machinery.labels import LabelSelector
@@ -312,8 +312,9 @@ class Registry:
 
     def _check_type(self, info: ResourceInfo, obj: Obj, opts: WriteOptions) -> tuple[str, ...]:
         """The object is of this resource's kind and decodes as upstream decodes it (built-in kinds into their
-        Go types, custom resources by their schema); returns the Warning texts of its unknown and repeated
-        fields (fieldValidation=Warn), which Strict refuses instead."""
+        Go types, custom resources by their schema), and nests no deeper than kubeshim goes (after the type
+        errors upstream's decoding finds first); returns the Warning texts of its unknown and repeated fields
+        (fieldValidation=Warn), which Strict refuses instead."""
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be an object")
         if typecheck.go_kind(info.api_version, info.kind) is not None:
@@ -322,11 +323,17 @@ class Registry:
             self._check_custom_kind(info, obj)
         obj["kind"], obj["apiVersion"] = info.kind, info.api_version
         if info.strategy.go_typed:
-            decoded = typecheck.decode(info.api_version, info.kind, obj)
+            try:
+                decoded = typecheck.decode(info.api_version, info.kind, obj)
+            except RecursionError:  # nested past what the typed walk follows: past kubeshim's depth too
+                nesting.check(obj)
+                raise
             if decoded is not None and decoded.problem:
                 raise decoding.cannot_be_handled(info.kind, info.api_version, info.kind, decoded.problem)
+            nesting.check(obj)
             strict = tuple(decoded.strict) if decoded is not None else ()
         else:
+            nesting.check(obj)
             strict = tuple(f"unknown field {quote(path)}" for path in info.strategy.prune_unknown(obj))
         if strict and opts.field_validation == "Strict":
             raise decoding.cannot_be_handled(info.kind, info.api_version, info.kind,
@@ -561,12 +568,10 @@ class Registry:
                                                                         "field is immutable")], info.group)
         return await self._apply_update(info, namespace, name, old, new, opts, subresource, rules, warnings)
 
-    async def delete(self, info: ResourceInfo, namespace: str, name: str,
-                     opts: DeleteOptions | None = None) -> Deleted:
-        """Delete or start deleting; the object is not gone while finalizers or grace hold it."""
-        opts = opts or DeleteOptions()
-        namespace = namespace if info.namespaced else ""
-        entry = self.store.get(info.storage, namespace, name)
+    def deletable(self, info: ResourceInfo, namespace: str, name: str, opts: DeleteOptions) -> Obj:
+        """The object, once the checks a delete makes before changing anything passed: it exists, its kind
+        lets it go, the options are valid and the preconditions hold."""
+        entry = self.store.get(info.storage, namespace if info.namespaced else "", name)
         if entry is None:
             raise errors.not_found(info.plural, name, info.group)
         obj = self.decode(info, entry)
@@ -583,6 +588,15 @@ class Registry:
                                       f"{what} in object meta: {actual}", info.group)
             raise errors.conflict(info.kind, name, f"the {what} in the precondition ({asked}) does not match the "
                                   f"{what} in record ({actual}). The object might have been {after}", info.group)
+        return obj
+
+    async def delete(self, info: ResourceInfo, namespace: str, name: str,
+                     opts: DeleteOptions | None = None) -> Deleted:
+        """Delete or start deleting; the object is not gone while finalizers or grace hold it."""
+        opts = opts or DeleteOptions()
+        namespace = namespace if info.namespaced else ""
+        obj = self.deletable(info, namespace, name, opts)
+        meta = obj["metadata"]
         policy = opts.propagation
         warnings = self.admission.validate(Attributes(info, "DELETE", namespace, name, None, obj, user=opts.user,
                                                       dry_run=opts.dry_run, options=_delete_options(opts)))

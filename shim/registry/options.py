@@ -6,9 +6,10 @@ its result instead of appending them to the options it was given, and a verb nev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from shim.machinery import errors
+from shim.machinery import errors, typecheck
 from shim.machinery.fields import EVERYTHING as ALL_FIELDS
 from shim.machinery.fields import FieldSelector
 from shim.machinery.labels import EVERYTHING as ALL_LABELS
@@ -108,8 +109,15 @@ class DeleteOptions:
             raise errors.invalid_options("DeleteOptions", causes)
 
     @classmethod
-    def from_body(cls, data: Obj, user: User | None = None) -> "DeleteOptions":
-        """DeleteOptions from their JSON form (a DELETE body merged with its query, or an Eviction's)."""
+    def from_body(cls, body: Obj, query: Mapping[str, Any] | None = None,
+                  user: User | None = None) -> "DeleteOptions":
+        """DeleteOptions from a JSON body (a DELETE's, an Eviction's deleteOptions), decoded as upstream decodes
+        it into its Go struct (a field of the wrong type is a 400; upstream's plain error is a 500), with the
+        query's parameters, as strings, over it."""
+        decoded = typecheck.decode("v1", "DeleteOptions", body)
+        if decoded is not None and decoded.problem:
+            raise errors.bad_request(f"json: {decoded.problem}")
+        data = {**body, **(query or {})}
         grace = data.get("gracePeriodSeconds")
         if grace is not None:
             try:

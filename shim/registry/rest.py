@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Callable
 
-from shim.machinery import errors, patch as patches, schemas, strategic_merge
+from shim.machinery import errors, nesting, patch as patches, schemas, strategic_merge
 from shim.machinery.errors import StatusError
 from shim.registry.admission import PolicyAdmission
 from shim.registry.apply import applying, repeated_key_warnings, server_side_apply
@@ -109,6 +109,7 @@ class Verbs:
         """POST to the collection, or to a named object's subresource (pods/{name}/binding)."""
         handler = self.route(info, subresource, "create")
         if handler is not None:
+            nesting.check(obj)  # the store's own writes check after the type checks (Registry._check_type)
             return await handler.create(self, info, namespace, name, obj, opts)
         if name:
             raise errors.method_not_allowed()
@@ -118,6 +119,7 @@ class Verbs:
                      subresource: str = "") -> Written:
         handler = self.route(info, subresource, "update")
         if handler is not None:
+            nesting.check(obj)
             return await handler.update(self, info, namespace, name, obj, opts)
         return await self.registry.update(info, namespace, name, obj, opts)
 
@@ -144,13 +146,17 @@ class Verbs:
     async def delete_collection(self, info: ResourceInfo, namespace: str, selection: ListOptions,
                                 opts: DeleteOptions) -> Written:
         """Delete what a list selects; the List of what was deleted (or started deleting), and the warnings of
-        each delete."""
+        each delete. Every item is checked before any goes, so that a refused collection delete changes nothing
+        (upstream's deletes the items before the one it refuses, and bypasses the protection of system priority
+        classes)."""
         self._store_only(info, "deletecollection")
         result = await self.registry.list(info, namespace, selection)
+        metas = [self.registry.decode(info, entry)["metadata"] for entry in result.entries]
+        for meta in metas:
+            self.registry.deletable(info, meta.get("namespace", ""), meta["name"], opts)
         items = []
         warnings: tuple[str, ...] = ()
-        for entry in result.entries:
-            meta = self.registry.decode(info, entry)["metadata"]
+        for meta in metas:
             try:
                 deleted = await self.registry.delete(info, meta.get("namespace", ""), meta["name"], opts)
                 items.append({k: v for k, v in deleted.object.items() if k not in ("apiVersion", "kind")})
@@ -173,6 +179,7 @@ def _mutation(info: ResourceInfo, patch: Patch) -> Callable[[Obj], Obj]:
                                              patches.APPLY_PATCH])
     if not isinstance(patch.body, dict):
         raise errors.bad_request("the patch must be a JSON object")
+    nesting.check(patch.body)  # both walk the patch recursively
     if patch.type == patches.MERGE_PATCH:
         return lambda current: patches.merge_patch(current, patch.body)
     schema = schemas.definition_for(info.api_version, info.kind) or {}

@@ -145,11 +145,13 @@ class Rendering:
     version: str = "v1"
 
 
-def choose(accept: str, *, protobuf_ok: bool, views: bool = True, protobuf_views: bool = True) -> Rendering:
+def choose(accept: str, *, protobuf_ok: bool, views: bool = True, protobuf_views: bool = True,
+           single: bool = False) -> Rendering:
     """Pick the first acceptable form in the client's order; JSON when Accept is empty or */*.
 
     `protobuf_ok`: the object itself has a protobuf form (built-in kinds); metadata views always have one
-    (meta.k8s.io PartialObjectMetadata), except on watch streams, which are JSON here.
+    (meta.k8s.io PartialObjectMetadata), except on watch streams, which are JSON here. `single`: the answer is
+    one object, which has no PartialObjectMetadataList form.
     """
     types = parse_media_types(accept)
     if not types:
@@ -160,6 +162,8 @@ def choose(accept: str, *, protobuf_ok: bool, views: bool = True, protobuf_views
             if not views or mt.params.get("g") not in ("meta.k8s.io", None):
                 continue
             if view not in ("Table", "PartialObjectMetadata", "PartialObjectMetadataList"):
+                continue
+            if single and view == "PartialObjectMetadataList":
                 continue
             version = mt.params.get("v", "v1")
             if version not in ("v1", "v1beta1"):

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from shim.machinery import errors, tables
+from shim.machinery import tables
 from shim.registry.generic import ListResult
 from shim.registry.resource import ResourceInfo
 from shim.registry.rest import Verbs, list_metadata
@@ -35,9 +35,7 @@ class Renderer:
         self.columns_sent = False
 
     def object(self, obj: Obj) -> bytes:
-        """One object (a get, or what a write answers); list-only views are not acceptable here."""
-        if self.rendering.view == "PartialObjectMetadataList":
-            raise errors.not_acceptable("application/json;as=Table;g=meta.k8s.io;v=v1, application/json")
+        """One object (a get, or what a write answers), in a rendering negotiated for one (`single`)."""
         return neg.encode(self._view(obj), self.rendering)
 
     def list(self, result: ListResult) -> bytes:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 from starlette.requests import Request
@@ -200,43 +200,44 @@ class ResourceEndpoint:
             raise decoding.unrecognized(into, problem, body)
         return obj if obj is not None else {}  # `null` decodes to the zero object
 
-    def _renderer(self, request: Request, info: ResourceInfo) -> Renderer:
-        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf)
+    def _renderer(self, request: Request, info: ResourceInfo, single: bool = True) -> Renderer:
+        """How answers about `info` are rendered: one object, or (`single` False) a list."""
+        rendering = neg.choose(request.headers.get("accept", ""), protobuf_ok=info.strategy.protobuf,
+                               single=single)
         if rendering.view != "Table":  # only a Table reads the query; most gets have none to parse
             return Renderer(self.verbs, info, rendering)
         return Renderer(self.verbs, info, rendering, request.query_params.get("includeObject", "Metadata"))
 
-    def _render(self, request: Request, info: ResourceInfo, obj: Obj, status: int = 200) -> Response:
-        renderer = self._renderer(request, info)
-        return Response(renderer.object(obj), status_code=status, media_type=renderer.media_type)
-
-    def _answer(self, request: Request, info: ResourceInfo, target: paths.Target, obj: Obj,
-                status: int = 200) -> Response:
-        """An answer of the resource's own kind is rendered as the client asked (views, YAML, protobuf); a
-        subresource's other kinds (Scale, TokenRequest, Status) are plain JSON."""
+    def _answerer(self, request: Request, info: ResourceInfo,
+                  target: paths.Target) -> Callable[[Obj, int], Response]:
+        """How an answer of this target is rendered, chosen before the verb runs (upstream negotiates the
+        output first): an Accept it cannot serve is a 406 that leaves everything as it was. An answer of the
+        resource's own kind is rendered as the client asked (views, YAML, protobuf); a subresource's other
+        kinds (Scale, TokenRequest, Status) are plain JSON."""
         handler = info.subresources.get(target.subresource) if target.subresource else info.handler
-        if handler is None or handler.kind is None:
-            renderer = self._renderer(request, info)
-            if handler is not None and not handler.views and renderer.rendering.view:
-                raise errors.not_acceptable("application/json, application/yaml, application/vnd.kubernetes.protobuf")
-            return Response(renderer.object(obj), status_code=status, media_type=renderer.media_type)
-        return self._render_plain(request, obj, status)
+        if handler is not None and handler.kind is not None:
+            return lambda obj, status: self._render_plain(request, obj, status)
+        renderer = self._renderer(request, info)
+        if handler is not None and not handler.views and renderer.rendering.view:
+            raise errors.not_acceptable("application/json, application/yaml, application/vnd.kubernetes.protobuf")
+        return lambda obj, status: Response(renderer.object(obj), status_code=status,
+                                            media_type=renderer.media_type)
 
-    def _written(self, request: Request, info: ResourceInfo, target: paths.Target, written: Written,
-                 status: int = 200) -> Response:
-        return _warn(self._answer(request, info, target, written.object, status), written.warnings)
+    def _written(self, answer: Callable[[Obj, int], Response], written: Written, status: int = 200) -> Response:
+        return _warn(answer(written.object, status), written.warnings)
 
     # -- verbs -----------------------------------------------------------------------------------------------
 
     async def _get(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
+        answer = self._answerer(request, info, target)
         obj = self.verbs.get(info, target.namespace, target.name, subresource=target.subresource)
-        return self._answer(request, info, target, obj)
+        return answer(obj, 200)
 
     def _render_plain(self, request: Request, obj: Obj, status: int = 200) -> Response:
         return Response(orjson.dumps(obj), status_code=status, media_type=neg.JSON)
 
     async def _list(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
-        renderer = self._renderer(request, info)
+        renderer = self._renderer(request, info, single=False)
         result = await self.verbs.list(info, target.namespace, _list_options(request.query_params))
         return Response(renderer.list(result), media_type=renderer.media_type)
 
@@ -261,24 +262,27 @@ class ResourceEndpoint:
     async def _create(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         if target.name and not target.subresource:
             raise errors.method_not_allowed()
+        answer = self._answerer(request, info, target)
         opts = _write_options(request, user)
         obj = await self._object_body(request, _body_kind(info, target), opts)
         created = await self.verbs.create(info, target.namespace, obj, opts, name=target.name,
                                           subresource=target.subresource)
-        return self._written(request, info, target, created, 201)
+        return self._written(answer, created, 201)
 
     async def _update(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         if not target.name:
             raise errors.method_not_allowed()
+        answer = self._answerer(request, info, target)
         opts = _write_options(request, user)
         obj = await self._object_body(request, _body_kind(info, target), opts)
         updated = await self.verbs.update(info, target.namespace, target.name, obj, opts,
                                           subresource=target.subresource)
-        return self._written(request, info, target, updated)
+        return self._written(answer, updated)
 
     async def _patch(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
         if not target.name:
             raise errors.method_not_allowed()
+        answer = self._answerer(request, info, target)
         content_type = neg.content_type_of(request.headers.get("content-type"))
         opts = _write_options(request, user)
         body = await self._body(request)
@@ -287,16 +291,18 @@ class ResourceEndpoint:
         patch = Patch(content_type, value, bool(_bool_param(request.query_params, "force")), tuple(repeated))
         patched = await self.verbs.patch(info, target.namespace, target.name, patch, opts,
                                          subresource=target.subresource)
-        return self._written(request, info, target, patched, 201 if patched.created else 200)
+        return self._written(answer, patched, 201 if patched.created else 200)
 
     async def _delete(self, request: Request, info: ResourceInfo, target: paths.Target, user: User) -> Response:
+        renderer = self._renderer(request, info)  # before deleting: a 406 must leave the object be
         options = await self._delete_options(request, user)
         deleted = await self.verbs.delete(info, target.namespace, target.name, options)
         obj = deleted.object
         if deleted.gone and not info.strategy.returns_deleted_object:
             return _warn(self._render_plain(request, success_status(info, obj)), deleted.warnings)
-        return _warn(self._render(request, info, obj, 200 if deleted.gone or obj["metadata"].get("deletionTimestamp")
-                                  else 202), deleted.warnings)
+        status = 200 if deleted.gone or obj["metadata"].get("deletionTimestamp") else 202
+        return _warn(Response(renderer.object(obj), status_code=status, media_type=renderer.media_type),
+                     deleted.warnings)
 
     async def _delete_options(self, request: Request, user: User) -> DeleteOptions:
         query = request.query_params
@@ -311,12 +317,11 @@ class ResourceEndpoint:
             if problem:
                 raise errors.bad_request(problem)
             data = decoded or {}
-        for key in ("gracePeriodSeconds", "propagationPolicy", "orphanDependents"):
-            if key in query:
-                data[key] = query[key]
+        parameters: Obj = {key: query[key] for key in ("gracePeriodSeconds", "propagationPolicy", "orphanDependents")
+                           if key in query}
         if query.getlist("dryRun"):
-            data["dryRun"] = query.getlist("dryRun")
-        return DeleteOptions.from_body(data, user)
+            parameters["dryRun"] = query.getlist("dryRun")
+        return DeleteOptions.from_body(data, parameters, user)
 
     async def _delete_collection(self, request: Request, info: ResourceInfo, target: paths.Target,
                                  user: User) -> Response:
@@ -351,8 +356,10 @@ def _warn(response: Response, warnings: tuple[str, ...]) -> Response:
 
 
 def _verb(method: str, target: paths.Target, is_watch: bool) -> str | None:
+    """The verb a request asks for; None (405) for a method the path does not take: /watch/ paths serve GET
+    alone, as upstream registers them."""
     if is_watch:
-        return "watch"
+        return "watch" if method == "GET" else None
     if method == "GET":
         return "get" if target.name else "list"
     if method == "POST":

@@ -141,3 +141,11 @@ def test_delete_collection_answers_a_list_of_untyped_items(http, core, ns):
     answer = http.delete(f"/api/v1/namespaces/{ns}/configmaps").json()
     assert (answer["kind"], [i["metadata"]["name"] for i in answer["items"]]) == ("ConfigMapList", ["a"])
     assert not {"apiVersion", "kind"} & set(answer["items"][0])
+def test_a_collection_delete_one_item_refuses_deletes_none(core, ns, http):
+    """Every item is checked before any goes: a refused collection delete changes nothing."""
+    first = core.create_namespaced_config_map(ns, cm_manifest("a"))
+    core.create_namespaced_config_map(ns, cm_manifest("b"))
+    resp = http.request("DELETE", f"/api/v1/namespaces/{ns}/configmaps",
+                        json={"preconditions": {"uid": first.metadata.uid}})
+    assert resp.status_code == 409, resp.text
+    assert sorted(cm.metadata.name for cm in core.list_namespaced_config_map(ns).items) == ["a", "b"]

@@ -223,3 +223,13 @@ def test_send_initial_events_with_empty_namespace_gives_only_the_bookmark(http, 
                            "allowWatchBookmarks": "true", "timeoutSeconds": "5"}, count=1)
     assert events[0]["type"] == "BOOKMARK"
     assert events[0]["object"]["metadata"]["annotations"] == {INITIAL_EVENTS_END: "true"}
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_a_watch_path_takes_get_alone(http, ns, method):
+    """/watch/ paths are GET only: another verb is a 405 at once, not an endless watch."""
+    http.post(f"/api/v1/namespaces/{ns}/configmaps", json=cm_manifest("kept")).raise_for_status()
+    for path in (f"/api/v1/watch/namespaces/{ns}/configmaps", f"/api/v1/watch/namespaces/{ns}/configmaps/kept",
+                 f"/apis/coordination.k8s.io/v1/watch/namespaces/{ns}/leases"):
+        expect_http(http.request(method, path, json={}, timeout=5), 405, "MethodNotAllowed")
+    assert http.get(f"/api/v1/namespaces/{ns}/configmaps/kept").status_code == 200

@@ -315,6 +315,39 @@ async def test_an_applied_configuration_with_an_undeclared_field_is_refused_and_
 def test_undeclared_fields_are_found_in_list_items_by_their_keys() -> None:
     pod_config = pod("p")
     pod_config["spec"]["containers"][0]["ports"] = [{"containerPort": 80, "protocol": "TCP", "hostIp": "x"}]
-    paths = typed.undeclared(pod_config, _types("pods").atom)
-    assert [fieldpath.render(p) for p in paths] == [
-        '.spec.containers[name="main"].ports[containerPort=80,protocol="TCP"].hostIp']
+    problems = typed.validate(pod_config, _types("pods").atom)
+    assert [(fieldpath.render(p), problem) for p, problem in problems] == [
+        ('.spec.containers[name="main"].ports[containerPort=80,protocol="TCP"].hostIp',
+         "field not declared in schema")]
+
+
+def test_values_of_the_wrong_type_are_reported_in_structured_merge_diffs_words() -> None:
+    config = configmap("c", {"k": [1.5, "x\n", None, {"b": 1}], "n": 12345678})
+    config["immutable"] = "yes"
+    config["metadata"]["generation"] = "1"
+    config["metadata"]["labels"] = [1, 2]
+    problems = typed.validate(config, _types("configmaps").atom)
+    assert [(fieldpath.render(p), problem) for p, problem in problems] == [
+        (".data.k", 'expected string, got &value.valueUnstructured{Value:[]interface {}{1.5, "x\\n", '
+                    'interface {}(nil), map[string]interface {}{"b":1}}}'),
+        (".data.n", "expected string, got &value.valueUnstructured{Value:12345678}"),
+        (".immutable", "expected boolean, got &{yes}"),
+        (".metadata.generation", "expected numeric (int or float), got string"),
+        (".metadata.labels", "expected map, got &{[1 2]}")]
+
+
+def test_list_items_an_associative_list_cannot_key_are_reported() -> None:
+    config = configmap("c", {})
+    config["metadata"]["finalizers"] = ["a", "a"]
+    config["metadata"]["ownerReferences"] = [5]
+    problems = typed.validate(config, _types("configmaps").atom)
+    assert [(fieldpath.render(p), problem) for p, problem in problems] == [
+        (".metadata.finalizers", 'duplicate entries for key [="a"]'),
+        (".metadata.ownerReferences", "element 0: associative list with keys may not have non-map elements")]
+
+
+def test_a_value_of_an_untyped_field_is_not_walked_however_deep() -> None:
+    deep: object = "leaf"
+    for _ in range(5000):
+        deep = {"a": deep}
+    assert typed.validate({"spec": {"x": deep}}, typed.DEDUCED) == []

@@ -430,7 +430,7 @@ def test_result_has_no_directives_for_new_fields():
 def test_unknown_patch_directive_is_an_error():
     with pytest.raises(StatusError) as caught:
         strategic_merge_patch(pod(), {"metadata": {"labels": {"$patch": "frobnicate"}}}, POD)
-    assert caught.value.code == 500
+    assert (caught.value.code, caught.value.reason) == (400, "BadRequest")
     assert "unknown patch type: frobnicate" in caught.value.message
 
 

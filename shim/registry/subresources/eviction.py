@@ -23,5 +23,5 @@ class Eviction(Subresource):
         options = body.get("deleteOptions") or {}
         if not isinstance(options, dict):
             raise errors.bad_request("deleteOptions must be an object")
-        deleted = await verbs.delete(info, namespace, name, DeleteOptions.from_body(options, opts.user))
+        deleted = await verbs.delete(info, namespace, name, DeleteOptions.from_body(options, user=opts.user))
         return Written(success(), deleted.warnings)
