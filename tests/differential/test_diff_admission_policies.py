@@ -195,3 +195,18 @@ def test_tables(pair: Pair) -> None:
             s.request(None, "DELETE", f"{BINDINGS}/{s.ns}-binding")
             s.request(None, "DELETE", f"{POLICIES}/{s.ns}.example.com")
     pair.run(scenario)
+
+
+def test_status_refused(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        s.json("POST", POLICIES, policy(s, {"validations": [{"expression": "true"}]}))
+        try:
+            s.request("bad-status", "PATCH", f"{POLICIES}/{s.ns}.example.com/status", body={"status": {
+                "conditions": [{"type": "Ready", "status": "Maybe", "reason": "not a reason!"},
+                               {"type": "Ready", "status": "True", "reason": "Fine",
+                                "lastTransitionTime": "2024-01-01T00:00:00Z"}],
+                "typeChecking": {"expressionWarnings": [{"fieldRef": "", "warning": ""}]}}},
+                content_type="application/merge-patch+json")
+        finally:
+            s.request(None, "DELETE", f"{POLICIES}/{s.ns}.example.com")
+    pair.run(scenario)
