@@ -145,6 +145,8 @@ class PolicyAdmission:
         #: the authorizer's checks ask the access reviewer of the server's services (RBAC)
         self.services = services or Services()
         self._compiled: dict[tuple[str, int], CompiledPolicy] = {}
+        #: policies and bindings decoded: storage key -> name -> (revision, object)
+        self._decoded: dict[str, dict[str, tuple[int, Obj]]] = {}
 
     def _decide(self, user: User, attributes: Obj) -> Obj:
         """A SubjectAccessReview's status for `user` and `attributes`, as the `authorizer` of CEL asks it."""
@@ -157,7 +159,15 @@ class PolicyAdmission:
         return dict(review.get("status") or {})
 
     def _objects(self, storage: str) -> list[tuple[int, Obj]]:
-        return [(entry.rv, orjson.loads(entry.raw)) for _, _, entry in self.store.items(storage)]
+        """The current policies or bindings, decoded once per revision of each (every write reads them)."""
+        known = self._decoded.get(storage, {})
+        current = {}
+        for _, name, entry in self.store.items(storage):
+            cached = known.get(name)
+            current[name] = cached if cached is not None and cached[0] == entry.rv else (
+                entry.rv, orjson.loads(entry.raw))
+        self._decoded[storage] = current
+        return list(current.values())
 
     def validate(self, attrs: Attributes) -> tuple[str, ...]:
         if (attrs.info.group, attrs.info.plural) in EXCLUDED:
