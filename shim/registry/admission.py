@@ -76,7 +76,7 @@ class NoAdmission:
 
 
 @dataclass
-class _Compiled:
+class CompiledPolicy:
     """A policy's expressions, compiled once per stored version of it."""
 
     variables: list[tuple[str, cel.Program | str]]
@@ -93,7 +93,7 @@ def _compile(source: str, env: cel.Env, returns: tuple[cel.types.Type, ...] | No
         return err.message
 
 
-def compile_policy(spec: Obj) -> _Compiled:
+def compile_policy(spec: Obj) -> CompiledPolicy:
     """Every expression of a policy as upstream's compilePolicy compiles them (variables composed in order)."""
     params = spec.get("paramKind") is not None
     declared: dict[str, cel.types.Type] = {}
@@ -115,16 +115,16 @@ def compile_policy(spec: Obj) -> _Compiled:
     annotations = [(a.get("key", ""), str(a.get("valueExpression") or ""),
                     _compile(str(a.get("valueExpression") or ""), env, expressions.AUDIT_RESULT))
                    for a in spec.get("auditAnnotations") or []]
-    return _Compiled(variables, conditions, validations, annotations)
+    return CompiledPolicy(variables, conditions, validations, annotations)
 
 
-class _Denied(Exception):
-    """A decision to deny: the message and the Status reason it carries."""
+class _Misconfigured(Exception):
+    """A policy or binding that cannot be applied to the request (upstream's configuration errors): under
+    failurePolicy Fail it denies, with this message."""
 
-    def __init__(self, message: str, reason: str = "Invalid") -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.reason = reason
 
 
 @dataclass
@@ -144,7 +144,9 @@ class PolicyAdmission:
         self.catalog = catalog
         #: the authorizer's checks ask the access reviewer of the server's services (RBAC)
         self.services = services or Services()
-        self._compiled: dict[tuple[str, int], _Compiled] = {}
+        self._compiled: dict[tuple[str, int], CompiledPolicy] = {}
+        #: policies and bindings decoded: storage key -> name -> (revision, object)
+        self._decoded: dict[str, dict[str, tuple[int, Obj]]] = {}
 
     def _decide(self, user: User, attributes: Obj) -> Obj:
         """A SubjectAccessReview's status for `user` and `attributes`, as the `authorizer` of CEL asks it."""
@@ -157,7 +159,15 @@ class PolicyAdmission:
         return dict(review.get("status") or {})
 
     def _objects(self, storage: str) -> list[tuple[int, Obj]]:
-        return [(entry.rv, orjson.loads(entry.raw)) for _, _, entry in self.store.items(storage)]
+        """The current policies or bindings, decoded once per revision of each (every write reads them)."""
+        known = self._decoded.get(storage, {})
+        current = {}
+        for _, name, entry in self.store.items(storage):
+            cached = known.get(name)
+            current[name] = cached if cached is not None and cached[0] == entry.rv else (
+                entry.rv, orjson.loads(entry.raw))
+        self._decoded[storage] = current
+        return list(current.values())
 
     def validate(self, attrs: Attributes) -> tuple[str, ...]:
         if (attrs.info.group, attrs.info.plural) in EXCLUDED:
@@ -193,10 +203,10 @@ class PolicyAdmission:
         fail = spec.get("failurePolicy", "Fail") != "Ignore"
         try:
             matched = self._matches(attrs, spec.get("matchConstraints") or {})
-        except _Denied as denied:
+        except _Misconfigured as problem:
             if fail:
                 denials.append((f"ValidatingAdmissionPolicy '{name}' denied request: failed to configure policy: "
-                                f"{denied.message}", "Invalid"))
+                                f"{problem.message}", "Invalid"))
             return
         if matched is None:
             return
@@ -218,9 +228,9 @@ class PolicyAdmission:
                 if bspec.get("matchResources") is not None and self._matches(attrs, bspec["matchResources"]) is None:
                     continue
                 params = self._params(attrs, param_info, bspec.get("paramRef"))
-            except _Denied as denied:
+            except _Misconfigured as problem:
                 if fail:
-                    denials.append((prefix + "failed to configure binding: " + denied.message, "Invalid"))
+                    denials.append((prefix + "failed to configure binding: " + problem.message, "Invalid"))
                 continue
             actions = bspec.get("validationActions") or []
             for param in params:
@@ -237,8 +247,13 @@ class PolicyAdmission:
 
     def _matches(self, attrs: Attributes, match: Obj) -> _Match | None:
         """Upstream's matching.Matcher: namespace and object selectors, excluded and matched rules; the request
-        as the matched (maybe equivalent) resource sees it, or None."""
-        if not self._namespace_matches(attrs, match.get("namespaceSelector")):
+        as the matched (maybe equivalent) resource sees it, or None. A namespace that cannot be read is an
+        error only for a request the rules match, as upstream decides."""
+        try:
+            in_namespace: bool | _Misconfigured = self._namespace_matches(attrs, match.get("namespaceSelector"))
+        except _Misconfigured as problem:
+            in_namespace = problem
+        if in_namespace is False:
             return None
         objects = _selector(match.get("objectSelector"))
         if objects is not None and not any(
@@ -248,9 +263,11 @@ class PolicyAdmission:
         exact = match.get("matchPolicy") == "Exact"
         if self._rules_match(attrs, match.get("excludeResourceRules") or [], exact) is not None:
             return None
-        if not match.get("resourceRules"):
-            return _Match(attrs.info, attrs.object, attrs.old_object)
-        return self._rules_match(attrs, match["resourceRules"], exact)
+        matched = (self._rules_match(attrs, match["resourceRules"], exact) if match.get("resourceRules")
+                   else _Match(attrs.info, attrs.object, attrs.old_object))
+        if matched is not None and isinstance(in_namespace, _Misconfigured):
+            raise in_namespace
+        return matched
 
     def _namespace_matches(self, attrs: Attributes, selector: Any) -> bool:
         is_namespace = attrs.info.group == "" and attrs.info.plural == "namespaces"
@@ -264,7 +281,7 @@ class PolicyAdmission:
         else:
             namespace = self._namespace(attrs.namespace or attrs.name)
             if namespace is None:
-                raise _Denied(f'namespaces "{attrs.namespace or attrs.name}" not found')
+                raise _Misconfigured(f'namespaces "{attrs.namespace or attrs.name}" not found')
             labels = namespace["metadata"].get("labels") or {}
         return parsed.matches(labels)
 
@@ -304,10 +321,10 @@ class PolicyAdmission:
         if info.namespaced:
             namespace = ref.get("namespace") or attrs.namespace
             if not namespace:
-                raise _Denied("cannot use namespaced paramRef in policy binding that matches cluster-scoped "
-                              "resources")
+                raise _Misconfigured("cannot use namespaced paramRef in policy binding that matches "
+                                     "cluster-scoped resources")
         elif ref.get("namespace"):
-            raise _Denied("paramRef.namespace must not be provided for a cluster-scoped `paramKind`")
+            raise _Misconfigured("paramRef.namespace must not be provided for a cluster-scoped `paramKind`")
         if ref.get("name"):
             entry = self.store.get(info.storage, namespace, ref["name"])
             found = [] if entry is None else [_present(info, orjson.loads(entry.raw))]
@@ -317,12 +334,12 @@ class PolicyAdmission:
                      if (not info.namespaced or ns == namespace)]
             found = [o for o in found if selector.matches((o.get("metadata") or {}).get("labels") or {})]
         if not found and ref.get("parameterNotFoundAction") == "Deny":
-            raise _Denied("no params found for policy binding with `Deny` parameterNotFoundAction")
+            raise _Misconfigured("no params found for policy binding with `Deny` parameterNotFoundAction")
         return list(found)
 
     # -- evaluation -----------------------------------------------------------------------------------------
 
-    def _evaluate(self, attrs: Attributes, matched: _Match, compiled: _Compiled, param: Obj | None,
+    def _evaluate(self, attrs: Attributes, matched: _Match, compiled: CompiledPolicy, param: Obj | None,
                   fail: bool) -> tuple[list[tuple[str, str]], list[str]]:
         """One policy, binding and param (validator.Validate): the failed validations, (message, reason) each,
         and under failurePolicy Fail the auditAnnotations that fail to evaluate to a string or null (these deny
@@ -360,7 +377,7 @@ class PolicyAdmission:
                                          f"{_cel_type_name(value)}. Return type must be either string or null.")
         return out, annotation_errors
 
-    def _activation(self, attrs: Attributes, matched: _Match, param: Obj | None, compiled: _Compiled) -> Obj:
+    def _activation(self, attrs: Attributes, matched: _Match, param: Obj | None, compiled: CompiledPolicy) -> Obj:
         namespace = None
         is_namespace = attrs.info.group == "" and attrs.info.plural == "namespaces"
         if attrs.namespace and not is_namespace:

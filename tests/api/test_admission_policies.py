@@ -129,6 +129,23 @@ def test_the_namespace_selector_spares_other_namespaces(http, ns, core) -> None:
         core.delete_namespace(other)
 
 
+def test_the_object_selector_judges_only_labelled_objects(http, ns) -> None:
+    spec = {**SMALL, "matchConstraints": {**rules(), "objectSelector": {"matchLabels": {"checked": "yes"}}}}
+    with bound(http, ns, spec):
+        assert http.post(configmaps(ns), json=configmap("free", a="1", b="2")).status_code == 201
+        checked = {"metadata": {"name": "checked", "labels": {"checked": "yes"}}, "data": {"a": "1", "b": "2"}}
+        expect_http(http.post(configmaps(ns), json=checked), 422, "Invalid")
+
+
+def test_excluded_resource_names_are_not_judged(http, ns) -> None:
+    excluded = [{"operations": ["*"], "apiGroups": [""], "apiVersions": ["*"], "resources": ["configmaps"],
+                 "resourceNames": ["exempt"]}]
+    spec = {**SMALL, "matchConstraints": {**rules(), "excludeResourceRules": excluded}}
+    with bound(http, ns, spec):
+        assert http.post(configmaps(ns), json=configmap("exempt", a="1", b="2")).status_code == 201
+        expect_http(http.post(configmaps(ns), json=configmap("judged", a="1", b="2")), 422, "Invalid")
+
+
 def test_a_delete_is_judged_by_the_old_object(http, ns) -> None:
     assert http.post(configmaps(ns), json=configmap("kept", keep="yes")).status_code == 201
     spec = {"matchConstraints": rules("DELETE"),

@@ -170,3 +170,43 @@ def test_param_not_found(pair: Pair) -> None:
                 lambda: s.request("denied", "POST", cms, body=configmap("a", a="1")),
                 paramRef={"name": "absent", "parameterNotFoundAction": "Deny"})
     pair.run(scenario)
+
+
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+
+
+def _columns_and_cells(table: Any) -> Any:
+    return {"columns": table["columnDefinitions"], "cells": [row["cells"] for row in table["rows"]]}
+
+
+def test_tables(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        s.json("POST", POLICIES, policy(s, {"paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
+                                            "validations": [{"expression": "true"}, {"expression": "1 == 1"}]}))
+        s.json("POST", BINDINGS, binding(s, ["Audit"], paramRef={
+            "selector": {"matchLabels": {"b": "2", "a": "1"},
+                         "matchExpressions": [{"key": "c", "operator": "In", "values": ["x", "y"]}]},
+            "parameterNotFoundAction": "Allow"}))
+        try:
+            # columns and cells only: the reference runs no policy status controller that would change the objects
+            s.request("policy", "GET", f"{POLICIES}/{s.ns}.example.com", accept=TABLE, view=_columns_and_cells)
+            s.request("binding", "GET", f"{BINDINGS}/{s.ns}-binding", accept=TABLE, view=_columns_and_cells)
+        finally:
+            s.request(None, "DELETE", f"{BINDINGS}/{s.ns}-binding")
+            s.request(None, "DELETE", f"{POLICIES}/{s.ns}.example.com")
+    pair.run(scenario)
+
+
+def test_status_refused(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        s.json("POST", POLICIES, policy(s, {"validations": [{"expression": "true"}]}))
+        try:
+            s.request("bad-status", "PATCH", f"{POLICIES}/{s.ns}.example.com/status", body={"status": {
+                "conditions": [{"type": "Ready", "status": "Maybe", "reason": "not a reason!"},
+                               {"type": "Ready", "status": "True", "reason": "Fine",
+                                "lastTransitionTime": "2024-01-01T00:00:00Z"}],
+                "typeChecking": {"expressionWarnings": [{"fieldRef": "", "warning": ""}]}}},
+                content_type="application/merge-patch+json")
+        finally:
+            s.request(None, "DELETE", f"{POLICIES}/{s.ns}.example.com")
+    pair.run(scenario)

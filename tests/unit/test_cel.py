@@ -83,3 +83,15 @@ def test_an_operand_that_fails_fails_the_comparison() -> None:
     with pytest.raises(cel.EvalError) as err:
         evaluate("object.mode == 'on'", {})
     assert err.value.message == "no such key: mode"
+
+
+def test_quantities_compare_by_exact_value() -> None:
+    assert evaluate("quantity(object.memory).isLessThan(quantity('1Gi')) && quantity('1k') == quantity('1000')",
+                    {"memory": "1000Mi"}) is True
+
+
+def test_a_malformed_quantity_fails_with_upstreams_message() -> None:
+    with pytest.raises(cel.EvalError) as err:
+        evaluate("quantity(object.memory).isInteger()", {"memory": "lots"})
+    assert err.value.message == ("quantities must match the regular expression "
+                                 "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")

@@ -4,10 +4,11 @@ words (`ERROR: <input>:1:22: found no matching overload for '_>_' applied to '(i
 line and a caret).
 
 Simplified from cel-go, beyond what the checker's docstring says: no cost estimation or budget; no optional
-types; of Kubernetes' libraries only the strings, lists and regex functions of shim.machinery.cel.declarations
-and the authorizer (shim.machinery.cel.authorizer), no quantity, IP, CIDR, URL, semver, format or sets functions;
-the `min()` of lists is cel-python's macro of that name, so it is left undeclared; runtime errors are
-cel-python's, with the common ones reworded as cel-go words them (`no such key: x`, `division by zero`).
+types; of Kubernetes' libraries only the strings, lists and regex functions of shim.machinery.cel.declarations,
+the authorizer and quantities (shim.machinery.cel.authorizer, .quantity), no IP, CIDR, URL, semver, format or
+sets functions; the `min()` of lists is cel-python's macro of that name, so it is left undeclared; runtime
+errors are cel-python's, with the common ones reworded as cel-go words them (`no such key: x`, `division by
+zero`).
 """
 from __future__ import annotations
 

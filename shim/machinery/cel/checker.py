@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shim.machinery.cel import authorizer
+from shim.machinery.cel import authorizer, quantity
 from shim.machinery.cel import types as t
 from shim.machinery.cel.declarations import FUNCTIONS, TYPE_NAMES, Overload
 from shim.machinery.cel.syntax import (Call, Comprehension, Const, Expr, Ident, Issue, ListLit, MapLit, Select,
                                        Struct, qualified_name)
 
 
-#: every function kubeshim declares: the standard library, Kubernetes' libraries and the authorizer's
-ALL_FUNCTIONS = {**FUNCTIONS, **authorizer.DECLARATIONS}
+#: every function kubeshim declares: the standard library, Kubernetes' libraries, the authorizer's, quantities'
+ALL_FUNCTIONS = {**FUNCTIONS, **authorizer.DECLARATIONS, **quantity.DECLARATIONS}
 
 
 @dataclass

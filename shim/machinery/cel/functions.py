@@ -10,7 +10,7 @@ from typing import Any, Callable
 from celpy import celtypes as ct
 from celpy.evaluation import CELEvalError, base_functions
 
-from shim.machinery.cel import authorizer
+from shim.machinery.cel import authorizer, quantity
 
 
 def _error(message: str) -> CELEvalError:
@@ -226,4 +226,5 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "_!=_": _not_equal,
     "_in_": _in,
     **authorizer.FUNCTIONS,
+    **quantity.FUNCTIONS,
 }
