@@ -137,12 +137,14 @@ class Verbs:
                      opts: DeleteOptions) -> tuple[Obj, bool]:
         """(object, gone): gone is False while finalizers or a grace period hold the object."""
         self._store_only(info, "delete")
+        opts.validate()
         return await self.registry.delete(info, namespace, name, opts)
 
     async def delete_collection(self, info: ResourceInfo, namespace: str, selection: ListOptions,
                                 opts: DeleteOptions) -> Obj:
         """Delete what a list selects; the List of what was deleted (or started deleting)."""
         self._store_only(info, "deletecollection")
+        opts.validate()
         result = await self.registry.list(info, namespace, selection)
         items = []
         for entry in result.entries:

@@ -74,11 +74,6 @@ KNOWN: tuple[Known, ...] = (
     # --- behaviour this tier found ---
     Known("validation stops at the first invalid field; upstream reports every one (container name, image, "
           "containerPort)", FOUND, {"test_error[invalid-pod-with-many-causes]": ("error/body",)}),
-    Known("an unknown API group answers a JSON NotFound Status; upstream's mux answers text/plain `404 page not "
-          "found`", FOUND, {"test_error[unknown-group]": ("error",)}),
-    Known("invalid dryRun and fieldValidation values are 400 BadRequest; upstream: 422 Invalid CreateOptions "
-          "with a FieldValueNotSupported cause", FOUND,
-          {f"test_error[{case}]": ("error",) for case in ("invalid-dry-run", "invalid-field-validation")}),
     Known("a list with resourceVersion=0 and a limit is paginated; upstream serves it whole from the watch cache",
           FOUND, {"test_list_resource_version_semantics": ("rv-0-limit",)}),
     Known("errors are always JSON; upstream encodes the Status in the negotiated format (YAML, protobuf)",
