@@ -70,7 +70,6 @@ KNOWN: tuple[Known, ...] = (
               "admissionregistration.k8s.io v1/validatingadmissionpolicies~1status",
               "admissionregistration.k8s.io v1/validatingadmissionpolicybindings"))}),
 
-    # --- error texts beyond the two issue 10 names ---
     # --- behaviour this tier found ---
     Known("validation stops at the first invalid field; upstream reports every one (container name, image, "
           "containerPort)", FOUND, {"test_error[invalid-pod-with-many-causes]": ("error/body",)}),
