@@ -68,6 +68,7 @@ class Catalog:
         self.store = store
         self.builtin = builtin_resources()
         self._by_path = {(r.group, r.version, r.plural): r for r in self.builtin}
+        self._builtin_groups = {r.group for r in self.builtin}
         self._crd_revs: dict[str, int] = {}
         self._custom: dict[tuple[str, str, str], ResourceInfo] = {}
 
@@ -91,6 +92,11 @@ class Catalog:
             return info
         self._refresh()
         return self._custom.get((group, version, plural))
+
+    def builtin_group(self, group: str) -> bool:
+        """Whether built-in resources are served in `group`: upstream's router answers for every path of such a
+        group; a path of another group falls through to its HTTP mux (custom resources' groups too)."""
+        return group in self._builtin_groups
 
     def by_kind(self, group: str, version: str, kind: str) -> ResourceInfo | None:
         for info in self.all():

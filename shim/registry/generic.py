@@ -577,7 +577,6 @@ class Registry:
         obj = self.decode(info, entry)
         info.strategy.admit_delete(obj)
         meta = obj["metadata"]
-        opts.validate()
         for what, asked, actual, after in (("UID", opts.uid, meta.get("uid"), "deleted and then recreated"),
                                             ("ResourceVersion", opts.resource_version, meta.get("resourceVersion"),
                                              "modified")):

@@ -95,6 +95,8 @@ class DeleteOptions:
     user: User | None = None
     #: the deprecated orphanDependents was given (with no propagationPolicy it decides one)
     orphan_dependents: bool | None = None
+    #: the dryRun values asked for, which validate() checks
+    dry_run_values: tuple[str, ...] = ()
 
     def validate(self) -> None:
         """Upstream's ValidateDeleteOptions: every problem at once, as one Invalid DeleteOptions."""
@@ -105,6 +107,8 @@ class DeleteOptions:
                                                "orphanDependents and deletionPropagation cannot be both set"))
         if policy is not None and policy not in PROPAGATION_POLICIES:
             causes.append(errors.field_not_supported("propagationPolicy", policy, [*PROPAGATION_POLICIES, "nil"]))
+        if any(value != "All" for value in self.dry_run_values):
+            causes.append(errors.field_not_supported("dryRun", list(self.dry_run_values), ["All"]))
         if causes:
             raise errors.invalid_options("DeleteOptions", causes)
 
@@ -129,11 +133,8 @@ class DeleteOptions:
         pre = data.get("preconditions") or {}
         if not isinstance(pre, dict):
             raise errors.bad_request("preconditions must be an object")
-        dry = data.get("dryRun") or []
-        for value in dry:
-            if value != "All":
-                raise errors.bad_request(f'Invalid dry run value: "{value}"; supported values: "All"')
-        return cls(grace, policy, pre.get("uid"), pre.get("resourceVersion"), bool(dry), user, orphan)
+        dry = tuple(data.get("dryRun") or ())
+        return cls(grace, policy, pre.get("uid"), pre.get("resourceVersion"), bool(dry), user, orphan, dry)
 
     @property
     def propagation(self) -> str | None:

@@ -141,6 +141,7 @@ class Verbs:
 
     async def delete(self, info: ResourceInfo, namespace: str, name: str, opts: DeleteOptions) -> Deleted:
         self._store_only(info, "delete")
+        opts.validate()
         return await self.registry.delete(info, namespace, name, opts)
 
     async def delete_collection(self, info: ResourceInfo, namespace: str, selection: ListOptions,
@@ -150,6 +151,7 @@ class Verbs:
         (upstream's deletes the items before the one it refuses, and bypasses the protection of system priority
         classes)."""
         self._store_only(info, "deletecollection")
+        opts.validate()
         result = await self.registry.list(info, namespace, selection)
         metas = [self.registry.decode(info, entry)["metadata"] for entry in result.entries]
         for meta in metas:

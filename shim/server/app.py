@@ -14,7 +14,7 @@ from starlette.routing import Route
 from shim.machinery import errors
 from shim.machinery.errors import StatusError
 from shim.server import discovery, logpages, oidc
-from shim.server.resources import ApiContext, ResourceEndpoint, status_response
+from shim.server.resources import ApiContext, ResourceEndpoint, page_not_found, status_response
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,21 @@ class DiscoveryEndpoint:
             return await self.resources(request)
         try:
             self.ctx.authenticator.authenticate(request)
+            if self._unrouted(parts):
+                return page_not_found()
             if request.method != "GET":
                 raise errors.method_not_allowed()
             return self._discovery(request, parts, legacy)
         except StatusError as err:
             return status_response(err)
+
+    def _unrouted(self, parts: list[str]) -> bool:
+        """/apis/G or /apis/G/V that upstream's router does not own, so its HTTP mux answers: G serves no built-in
+        resource, and no custom resource is served in G (at V)."""
+        if parts[0] != "apis" or len(parts) < 2 or self.ctx.verbs.catalog.builtin_group(parts[1]):
+            return False
+        versions = self.ctx.verbs.catalog.groups().get(parts[1], [])
+        return not versions or (len(parts) > 2 and parts[2] not in versions)
 
     def _discovery(self, request: Request, parts: list[str], legacy: bool) -> Response:
         catalog = self.ctx.verbs.catalog
@@ -95,7 +105,15 @@ def build_app(ctx: ApiContext, lifespan: Any = None) -> Starlette:
             return status_response(err)
 
     async def not_found(request: Request) -> Response:
-        return status_response(errors.not_served())
+        """A path outside the API: authenticated and authorized as a non-resource URL, then the mux's 404."""
+        try:
+            user = ctx.authenticator.authenticate(request)
+            if not ctx.authorizer.allows_path(user, request.method.lower(), request.url.path):
+                raise errors.forbidden("", "", f'User "{user.name}" cannot {request.method.lower()} path '
+                                               f'"{request.url.path}"')
+        except StatusError as err:
+            return status_response(err)
+        return page_not_found()
 
     app.router.routes.extend([
         Route("/healthz", ok), Route("/livez", ok), Route("/readyz", ok),

@@ -7,12 +7,13 @@ from typing import Any, Callable
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from shim.machinery import decoding, errors, typecheck
 from shim.machinery.errors import StatusError
 from shim.machinery.fields import parse_field_selector
 from shim.machinery.labels import parse_label_selector
+from shim.machinery.patch import APPLY_PATCH
 from shim.machinery.users import User
 from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
@@ -61,6 +62,12 @@ def status_response(err: StatusError, rendering: neg.Rendering | None = None) ->
     return Response(orjson.dumps(err.status()), status_code=err.code, media_type=neg.JSON, headers=headers)
 
 
+def page_not_found() -> Response:
+    """What upstream's HTTP mux answers for a path no handler serves (a group it does not serve, a path outside
+    the API): Go's http.NotFound, in plain text."""
+    return PlainTextResponse("404 page not found\n", status_code=404, headers={"X-Content-Type-Options": "nosniff"})
+
+
 def success_status(info: ResourceInfo, obj: Obj) -> Obj:
     meta = obj.get("metadata", {})
     details = {"name": meta.get("name", ""), "kind": info.plural, "uid": meta.get("uid", "")}
@@ -101,20 +108,37 @@ def _list_options(query: Any, name: str = "") -> ListOptions:
                        query.get("resourceVersion", ""), query.get("resourceVersionMatch", ""))
 
 
-def _write_options(request: Request, user: User) -> WriteOptions:
-    dry_run = request.query_params.getlist("dryRun")
-    for value in dry_run:
-        if value != "All":
-            raise errors.bad_request(f'Invalid dry run value: "{value}"; supported values: "All"')
-    manager = request.query_params.get("fieldManager", "")
+def _write_options(request: Request, user: User, kind: str) -> WriteOptions:
+    """The options of a create, update or patch (`kind`: CreateOptions, UpdateOptions, PatchOptions), validated
+    as upstream validates them, every problem in one Invalid."""
+    query = request.query_params
+    dry_run = query.getlist("dryRun")
+    manager = query.get("fieldManager", "")
+    validation = query.get("fieldValidation", "")
+    causes = []
+    if kind == "PatchOptions":
+        applying = neg.content_type_of(request.headers.get("content-type")) == APPLY_PATCH
+        if not applying and "force" in query:
+            causes.append(errors.field_forbidden("force", "may not be specified for non-apply patch"))
+        if applying and not manager:
+            causes.append(errors.field_required("fieldManager", "is required for apply patch"))
     if len(manager) > 128:
-        raise errors.invalid("PatchOptions", "", [errors.field_too_long("fieldManager", manager, 128)],
-                             "meta.k8s.io")
-    validation = request.query_params.get("fieldValidation") or "Warn"
-    if validation not in ("Ignore", "Warn", "Strict"):
-        raise errors.bad_request(f"fieldValidation must be one of Ignore, Warn, Strict (got {validation!r})")
-    return WriteOptions(bool(dry_run), manager, request.headers.get("user-agent", ""), field_validation=validation,
-                        user=user)
+        causes.append(errors.field_too_long("fieldManager", manager, 128))
+    causes += [errors.field_invalid("fieldManager", manager, f"invalid character {_go_rune(ch)} (at position {i})")
+               for i, ch in enumerate(manager) if not ch.isprintable()]
+    if any(value != "All" for value in dry_run):
+        causes.append(errors.field_not_supported("dryRun", dry_run, ["All"]))
+    if validation not in ("", "Ignore", "Strict", "Warn"):
+        causes.append(errors.field_not_supported("fieldValidation", validation, ["", "Ignore", "Strict", "Warn"]))
+    if causes:
+        raise errors.invalid_options(kind, causes)
+    return WriteOptions(bool(dry_run), manager, request.headers.get("user-agent", ""),
+                        field_validation=validation or "Warn", user=user)
+
+
+def _go_rune(ch: str) -> str:
+    """`%#U` of a rune that is not printable: U+0007."""
+    return f"U+{ord(ch):04X}"
 
 
 class ResourceEndpoint:
@@ -140,6 +164,10 @@ class ResourceEndpoint:
         target = paths.parse(request.url.path, self.namespace_subresources)
         if target is None:
             raise errors.not_served()
+        catalog = self.verbs.catalog
+        if not catalog.builtin_group(target.group) and catalog.lookup(target.group, target.version,
+                                                                      target.plural) is None:
+            return page_not_found()
         info = self.verbs.resource(target.group, target.version, target.plural)
         if target.namespace and not info.namespaced:
             raise errors.not_served()
@@ -263,7 +291,7 @@ class ResourceEndpoint:
         if target.name and not target.subresource:
             raise errors.method_not_allowed()
         answer = self._answerer(request, info, target)
-        opts = _write_options(request, user)
+        opts = _write_options(request, user, "CreateOptions")
         obj = await self._object_body(request, _body_kind(info, target), opts)
         created = await self.verbs.create(info, target.namespace, obj, opts, name=target.name,
                                           subresource=target.subresource)
@@ -273,7 +301,7 @@ class ResourceEndpoint:
         if not target.name:
             raise errors.method_not_allowed()
         answer = self._answerer(request, info, target)
-        opts = _write_options(request, user)
+        opts = _write_options(request, user, "UpdateOptions")
         obj = await self._object_body(request, _body_kind(info, target), opts)
         updated = await self.verbs.update(info, target.namespace, target.name, obj, opts,
                                           subresource=target.subresource)
@@ -284,7 +312,7 @@ class ResourceEndpoint:
             raise errors.method_not_allowed()
         answer = self._answerer(request, info, target)
         content_type = neg.content_type_of(request.headers.get("content-type"))
-        opts = _write_options(request, user)
+        opts = _write_options(request, user, "PatchOptions")
         body = await self._body(request)
         repeated: list[str] = []
         value = neg.decode_patch(body, content_type, validating=opts.field_validation != "Ignore", repeated=repeated)

@@ -33,6 +33,14 @@ def expect_status(call: Callable[[], Any], code: int, reason: str) -> Obj:
     return status
 
 
+def expect_page_not_found(call: Callable[[], Any]) -> None:
+    """Run a client call that must reach no handler: the plain-text 404 of upstream's HTTP mux (a group or
+    version of custom resources that is not served)."""
+    with pytest.raises(ApiException) as info:
+        call()
+    assert (info.value.status, info.value.body) == (404, "404 page not found\n")
+
+
 def expect_http(resp: httpx.Response, code: int, reason: str) -> Obj:
     """A raw response must be a Failure Status with `code`/`reason`; returns the Status."""
     assert resp.status_code == code, resp.text

@@ -6,7 +6,7 @@ from typing import Iterator
 import pytest
 from kubernetes import client
 
-from apihelpers import expect_http, expect_status, gone, unique, watch_events
+from apihelpers import expect_http, expect_page_not_found, expect_status, gone, unique, watch_events
 from harness import wait_for
 
 SCHEMA = {
@@ -130,7 +130,7 @@ def test_several_served_versions_share_storage(ext, custom, ns):
         assert as_beta["metadata"]["uid"] == as_v1["metadata"]["uid"]
         beta_list = custom.list_namespaced_custom_object(name, "v1beta1", ns, "widgets")
         assert [i["apiVersion"] for i in beta_list["items"]] == [f"{name}/v1beta1"]
-        expect_status(lambda: custom.list_namespaced_custom_object(name, "v1alpha1", ns, "widgets"), 404, "NotFound")
+        expect_page_not_found(lambda: custom.list_namespaced_custom_object(name, "v1alpha1", ns, "widgets"))
         crd = ext.read_custom_resource_definition(f"widgets.{name}")
         assert crd.status.stored_versions == ["v1"]
     finally:
@@ -274,7 +274,7 @@ def test_crd_deletion_stops_serving_its_resources(ext, custom, ns):
     custom.create_namespaced_custom_object(name, "v1", ns, "widgets", widget(name, "w"))
     ext.delete_custom_resource_definition(f"widgets.{name}")
     wait_for(lambda: gone(lambda: ext.read_custom_resource_definition(f"widgets.{name}")), what="CRD gone")
-    expect_status(lambda: custom.list_namespaced_custom_object(name, "v1", ns, "widgets"), 404, "NotFound")
+    expect_page_not_found(lambda: custom.list_namespaced_custom_object(name, "v1", ns, "widgets"))
 
 
 def test_recreated_crd_does_not_resurrect_old_instances(ext, custom, ns):

@@ -74,8 +74,6 @@ CASES: dict[str, Bad] = {
     "malformed-json-patch": Bad("PATCH", EXISTING, 400, "BadRequest", b'[{"op": "jump"', JSON_PATCH),
     "unknown-resource-list": Bad("GET", "/api/v1/namespaces/{ns}/widgets", 404, "NotFound"),
     "unknown-resource-create": Bad("POST", "/api/v1/namespaces/{ns}/widgets", 404, "NotFound", cm_manifest("x")),
-    "unknown-group": Bad("POST", "/apis/nothing.example.com/v1/namespaces/{ns}/things", 404, "NotFound",
-                         cm_manifest("x")),
     "unknown-subresource": Bad("PUT", EXISTING + "/status", 404, "NotFound", cm_manifest("existing")),
     "body-over-size-limit": Bad("POST", CM, 413, "RequestEntityTooLarge", _big_cm(), JSON_HEADERS),
     "patch-over-size-limit": Bad("PATCH", EXISTING, 413, "RequestEntityTooLarge",
@@ -100,7 +98,10 @@ CASES: dict[str, Bad] = {
                                         {"Content-Type": "application/xml"}),
     "unknown-patch-type": Bad("PATCH", EXISTING, 415, "UnsupportedMediaType", b"{}",
                               {"Content-Type": "application/json"}),
-    "bad-dry-run": Bad("POST", CM, 400, "BadRequest", cm_manifest("x"), params={"dryRun": "Some"}),
+    "bad-dry-run": Bad("POST", CM, 422, "Invalid", cm_manifest("x"), params={"dryRun": "Some"}),
+    "bad-field-validation": Bad("PUT", EXISTING, 422, "Invalid", cm_manifest("existing"),
+                                params={"fieldValidation": "Sometimes"}),
+    "bad-delete-dry-run": Bad("DELETE", EXISTING, 422, "Invalid", params={"dryRun": "Some"}),
     "bad-propagation-policy": Bad("DELETE", EXISTING, 422, "Invalid", params={"propagationPolicy": "Sideways"}),
     "stale-delete-precondition": Bad("DELETE", EXISTING, 409, "Conflict",
                                      {"kind": "DeleteOptions", "apiVersion": "v1",
@@ -224,6 +225,21 @@ def test_the_router_refuses_media_types_no_route_has(http, ns):
     assert (refused["message"], refused["details"]) == ("415: Unsupported Media Type", {})
 
 
+def test_bad_write_options_are_an_invalid_of_the_verbs_options_kind(http, ns):
+    """Upstream validates a write's options before its body: every problem, as causes of one Invalid."""
+    status = expect_http(http.post(f"/api/v1/namespaces/{ns}/configmaps", json=cm_manifest("x"),
+                                   params={"dryRun": "Maybe", "fieldValidation": "Sometimes"}), 422, "Invalid")
+    assert status["details"] == {"group": "meta.k8s.io", "kind": "CreateOptions", "causes": [
+        {"reason": "FieldValueNotSupported", "message": 'Unsupported value: ["Maybe"]: supported values: "All"',
+         "field": "dryRun"},
+        {"reason": "FieldValueNotSupported", "field": "fieldValidation",
+         "message": 'Unsupported value: "Sometimes": supported values: "", "Ignore", "Strict", "Warn"'}]}
+    status = expect_http(http.patch(f"/api/v1/namespaces/{ns}/configmaps/x", content=b"{}", params={"force": "true"},
+                                    headers={"Content-Type": "application/merge-patch+json"}), 422, "Invalid")
+    assert status["message"] == ('PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified '
+                                 'for non-apply patch')
+
+
 def test_an_unknown_resource_is_the_routers_404(http, ns):
     refused = expect_http(http.get(f"/api/v1/namespaces/{ns}/gizmos"), 404, "NotFound")
     assert (refused["message"], refused["details"]) == ("the server could not find the requested resource", {})
@@ -307,10 +323,26 @@ def test_invalid_pod_lists_every_cause(core, ns):
     assert core.list_namespaced_pod(ns).items == []
 
 
-def test_unknown_path_outside_the_api_is_404_status(http):
-    expect_http(http.get("/no/such/thing"), 404, "NotFound")
-    expect_http(http.get("/apis/nothing.example.com/v1"), 404, "NotFound")
-    expect_http(http.get("/api/v2"), 404, "NotFound")
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/no/such/thing"), ("GET", "/apis/nothing.example.com/v1"), ("GET", "/apis/nothing.example.com"),
+    ("GET", "/apis/nothing.example.com/v1/things"), ("POST", "/apis/nothing.example.com/v1/namespaces/x/things"),
+])
+def test_a_path_no_handler_serves_is_the_muxs_plain_404(http, method, path):
+    """Upstream's HTTP mux answers paths outside the API and groups it does not serve: Go's plain-text 404."""
+    resp = http.request(method, path, json=cm_manifest("x") if method == "POST" else None)
+    assert (resp.status_code, resp.headers["content-type"], resp.text) == (404, "text/plain; charset=utf-8",
+                                                                           "404 page not found\n")
+
+
+def test_an_unknown_version_of_a_served_group_is_the_routers_404(http):
+    status = expect_http(http.get("/api/v2"), 404, "NotFound")
+    assert status["details"] == {}
+
+
+def test_an_unknown_path_is_authorized_as_a_non_resource_url(kubeshim):
+    with http_client(kubeshim, token="") as anonymous:
+        status = expect_http(anonymous.get("/no/such/thing"), 403, "Forbidden")
+    assert status["message"] == 'forbidden: User "system:anonymous" cannot get path "/no/such/thing"'
 
 
 def test_failed_requests_never_answer_500(http, ns):

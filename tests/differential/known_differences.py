@@ -60,15 +60,9 @@ KNOWN: tuple[Known, ...] = (
               "core v1/nodes~1proxy", "authorization.k8s.io v1/localsubjectaccessreviews",
               "authorization.k8s.io v1/selfsubjectrulesreviews"))}),
 
-    # --- error texts beyond the two issue 10 names ---
     # --- behaviour this tier found ---
     Known("validation stops at the first invalid field; upstream reports every one (container name, image, "
           "containerPort)", FOUND, {"test_error[invalid-pod-with-many-causes]": ("error/body",)}),
-    Known("an unknown API group answers a JSON NotFound Status; upstream's mux answers text/plain `404 page not "
-          "found`", FOUND, {"test_error[unknown-group]": ("error",)}),
-    Known("invalid dryRun and fieldValidation values are 400 BadRequest; upstream: 422 Invalid CreateOptions "
-          "with a FieldValueNotSupported cause", FOUND,
-          {f"test_error[{case}]": ("error",) for case in ("invalid-dry-run", "invalid-field-validation")}),
     Known("errors are always JSON; upstream encodes the Status in the negotiated format (YAML, protobuf)",
           FOUND, {"test_yaml_both_ways": ("error/type",),
                   "test_protobuf_get_and_list": ("not-found",),

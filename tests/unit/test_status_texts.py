@@ -496,3 +496,10 @@ async def test_an_invalid_generate_name_is_reported_before_the_name_it_made(api:
 ])
 def test_the_router_finds_a_route_by_the_media_types_it_produces(accept: str, found: bool) -> None:
     assert negotiation.route_accepts(accept, negotiation.ROUTE_TYPES) is found
+
+
+def test_delete_options_report_every_problem_at_once() -> None:
+    answer = status(lambda: DeleteOptions.from_body({"propagationPolicy": "Some", "dryRun": ["x"]}).validate())
+    assert [(c["field"], c["reason"]) for c in answer["details"]["causes"]] == [
+        ("propagationPolicy", "FieldValueNotSupported"), ("dryRun", "FieldValueNotSupported")]
+    assert answer["details"]["causes"][1]["message"] == 'Unsupported value: ["x"]: supported values: "All"'
