@@ -42,3 +42,11 @@ def fuzzed_http(fuzzed: Kubeshim) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="session")
 def fuzzed_spec(fuzzed_http: httpx.Client) -> spec.Spec:
     return spec.load(fuzzed_http)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What the fuzz runs measured: the count, the codes histogram, the operations reached."""
+    for name, figures in runner.FIGURES.items():
+        terminalreporter.section(name)
+        for key, value in figures.items():
+            terminalreporter.write_line(f"{key}: {value}")

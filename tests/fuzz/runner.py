@@ -23,6 +23,8 @@ import yaml
 from spec import Spec
 from strategies import Request
 
+#: what the run measured, by test, for the session's summary (conftest.py prints it)
+FIGURES: dict[str, dict[str, Any]] = {}
 TIMEOUT = 10.0
 #: where the fuzzer's namespaced objects go (and most of its namespaced requests)
 NAMESPACE = "fuzz"

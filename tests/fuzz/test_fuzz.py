@@ -13,8 +13,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from harness import report_figures
-from runner import NAMESPACE, Fuzz, client
+from runner import FIGURES, NAMESPACE, Fuzz, client
 from spec import Operation
 from strategies import Request, request_to
 
@@ -23,8 +22,7 @@ SEED = int(os.environ.get("KUBESHIM_FUZZ_SEED", "20261204"))
 pytestmark = pytest.mark.fuzz
 
 
-def test_fuzz(fuzzed, fuzzed_http, fuzzed_spec, request: pytest.FixtureRequest,
-              tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_fuzz(fuzzed, fuzzed_http, fuzzed_spec, tmp_path_factory: pytest.TempPathFactory) -> None:
     fuzz = Fuzz(lambda: client(fuzzed.url, fuzzed.ca, fuzzed.token), fuzzed_spec)
     fuzz.start()
 
@@ -45,10 +43,10 @@ def test_fuzz(fuzzed, fuzzed_http, fuzzed_spec, request: pytest.FixtureRequest,
     fuzz.compare_checkpoint()
     seconds = time.monotonic() - started
     histogram = dict(sorted(fuzz.codes.items()))
-    report_figures(request, tmp_path_factory, "fuzz", {
+    FIGURES["fuzz"] = {
         "requests": fuzz.sent, "seconds": round(seconds, 1), "codes": histogram,
         "operations": f"{len(fuzzed_spec.operations)}, {len(fuzz.reached)} reached, {len(fuzz.succeeded)} answered "
-                      f"2xx at least once", "problems": len(fuzz.problems)})
+                      f"2xx at least once", "problems": len(fuzz.problems)}
     (tmp_path_factory.getbasetemp() / "fuzz-operations.txt").write_text("".join(
         f"{fuzz.succeeded[op.label]:5} of {fuzz.reached[op.label]:4} succeeded: {op.label}\n"
         for op in fuzzed_spec.operations))

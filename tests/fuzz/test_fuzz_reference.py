@@ -1,7 +1,7 @@
 """A sample of the fuzzer's requests replayed on kube-apiserver v1.34.12 and kubeshim at once (the differential
 tier's stack, tests/differential/stack.py), comparing status codes: the same requests in the same order, from
 the same state. Every difference is listed, by operation and the two codes with an example request, in the
-run's summary and in <basetemp>/fuzz-sample-differences.txt; kubeshim must answer none of them 500 or more.
+session's summary and in <basetemp>/fuzz-sample-differences.txt; kubeshim must answer none of them 500 or more.
 The differences are not judged one by one yet (unlike the differential tier's allow-list): many are the known
 ones of tests/differential/known_differences.py (option validation codes, checks made in another order).
 """
@@ -15,8 +15,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from differ import make_namespace
-from harness import report_figures
-from runner import send
+from runner import FIGURES, send
 from spec import load
 from strategies import Request, request_to
 
@@ -27,8 +26,7 @@ NAMESPACE = "fuzz-sample"
 pytestmark = [pytest.mark.fuzz, pytest.mark.differential]
 
 
-def test_fuzz_sample_against_kube_apiserver(servers, clients, request: pytest.FixtureRequest,
-                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_fuzz_sample_against_kube_apiserver(servers, clients, tmp_path_factory: pytest.TempPathFactory) -> None:
     ref_http, shim_http = clients
     for server, http in zip(servers, clients, strict=True):
         make_namespace(server, http, NAMESPACE)
@@ -54,8 +52,9 @@ def test_fuzz_sample_against_kube_apiserver(servers, clients, request: pytest.Fi
               for (op, ref, shim), example in sorted(differences.items())]
     (tmp_path_factory.getbasetemp() / "fuzz-sample-differences.txt").write_text("".join(f"{d}\n" for d in listed))
     same = sum(n for pair, n in codes.items() if len(set(pair.split("/"))) == 1)
-    report_figures(request, tmp_path_factory, "fuzz-sample", {
-        "requests": sum(codes.values()), "same code": same, "codes (kube-apiserver/kubeshim)": dict(sorted(
-            codes.items())), "differences": len(listed), **{f"  {i}": d[:240] for i, d in enumerate(listed, 1)}})
+    FIGURES["fuzz sample"] = {
+        "requests": sum(codes.values()), "same code": same,
+        "codes (kube-apiserver/kubeshim)": dict(sorted(codes.items())), "differences": len(listed),
+        **{f"  {i}": d[:240] for i, d in enumerate(listed, 1)}}
     assert sum(codes.values()) >= SAMPLE
     assert failures == [], "\n".join(failures)
