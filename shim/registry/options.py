@@ -5,8 +5,8 @@ its result instead of appending them to the options it was given, and a verb nev
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from shim.machinery import errors, typecheck
