@@ -68,8 +68,11 @@ def send(http: httpx.Client, request: Request) -> Answer:
 
 
 def status_problem(answer: Answer) -> str | None:
-    """What is wrong with a refusal's body, which must be a metav1 Status saying the same code."""
+    """What is wrong with a refusal's body, which must be a metav1 Status saying the same code; or, for a path
+    no handler serves, the text/plain 404 of upstream's HTTP mux."""
     media = answer.content_type.split(";")[0].strip()
+    if (answer.code, media, answer.body) == (404, "text/plain", b"404 page not found\n"):
+        return None
     try:
         if media == "application/json":
             status = orjson.loads(answer.body)
