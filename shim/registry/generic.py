@@ -327,7 +327,8 @@ class Registry:
                 decoded = typecheck.decode(info.api_version, info.kind, obj)
             except RecursionError:  # nested past what the typed walk follows: past kubeshim's depth too
                 nesting.check(obj)
-                raise
+                raise errors.bad_request(f"the object is nested deeper than this server takes "
+                                         f"({nesting.MAX_DEPTH} levels)") from None
             if decoded is not None and decoded.problem:
                 raise decoding.cannot_be_handled(info.kind, info.api_version, info.kind, decoded.problem)
             nesting.check(obj)

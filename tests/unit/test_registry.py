@@ -500,3 +500,17 @@ async def test_a_default_added_to_a_crd_shows_in_objects_stored_before_it(api: A
     assert api.verbs.get(v1, "default", "old")["spec"] == {"replicas": 1, "color": "blue"}
     listed = api.verbs.list_object(v1, await api.verbs.list(v1, "default", ListOptions()))
     assert listed["items"][0]["spec"]["color"] == "blue"
+
+
+async def test_a_built_in_object_nested_past_the_typed_walk_is_a_400_and_not_stored(api: Api) -> None:
+    """A CRD's schema is a recursive Go type: one nested thousands of levels deep is refused, never a 500."""
+    schema: Any = {"type": "string"}
+    for _ in range(3000):
+        schema = {"type": "object", "properties": {"p": schema}}
+    deep = crd(group="deep.example.com")
+    deep["spec"]["versions"] = [{"name": "v1", "served": True, "storage": True,
+                                 "schema": {"openAPIV3Schema": schema}}]
+    with pytest.raises(StatusError) as err:
+        await api.create("customresourcedefinitions", deep, group="apiextensions.k8s.io")
+    assert status_of(err) == (400, "BadRequest")
+    assert api.verbs.catalog.lookup("deep.example.com", "v1", "widgets") is None
