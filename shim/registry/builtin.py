@@ -9,6 +9,7 @@ from shim.registry.kinds.crds import CRDStrategy
 from shim.registry.kinds.endpointslices import EndpointSliceStrategy
 from shim.registry.kinds.events import EventStrategy, EventsV1Strategy, from_core, to_core
 from shim.registry.kinds.flowcontrol import FlowSchemaStrategy, PriorityLevelConfigurationStrategy
+from shim.registry.kinds.metrics import NodeMetricsStrategy, PodMetricsStrategy
 from shim.registry.kinds.namespaces import NamespaceStrategy
 from shim.registry.kinds.networking import IngressClassStrategy, IngressStrategy, NetworkPolicyStrategy
 from shim.registry.kinds.node import RuntimeClassStrategy
@@ -27,6 +28,7 @@ from shim.registry.subresources.ephemeralcontainers import EphemeralContainers
 from shim.registry.subresources.eviction import Eviction
 from shim.registry.subresources.finalize import Finalize
 from shim.registry.subresources.log import Log
+from shim.registry.subresources.metrics import NodeMetrics, PodMetrics
 from shim.registry.subresources.reviews import AccessReview, TokenReview
 from shim.registry.subresources.status import Status
 from shim.registry.subresources.token import Token
@@ -105,6 +107,8 @@ def builtin_resources() -> list[ResourceInfo]:
           FlowSchemaStrategy(), subresources=status),
         R("flowcontrol.apiserver.k8s.io", "v1", "prioritylevelconfigurations", "prioritylevelconfiguration",
           "PriorityLevelConfiguration", False, PriorityLevelConfigurationStrategy(), subresources=status),
+        R("metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", False, NodeMetricsStrategy(), handler=NodeMetrics()),
+        R("metrics.k8s.io", "v1beta1", "pods", "", "PodMetrics", True, PodMetricsStrategy(), handler=PodMetrics()),
         R("apiregistration.k8s.io", "v1", "apiservices", "apiservice", "APIService", False, APIServiceStrategy(),
           categories=("api-extensions",), subresources=status),
     ]

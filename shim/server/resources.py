@@ -266,6 +266,9 @@ class ResourceEndpoint:
 
     async def _list(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         renderer = self._renderer(request, info, single=False)
+        if info.handler is not None:
+            listed = await self.verbs.list_computed(info, target.namespace, _list_options(request.query_params))
+            return Response(renderer.computed_list(listed), media_type=renderer.media_type)
         result = await self.verbs.list(info, target.namespace, _list_options(request.query_params))
         return Response(renderer.list(result), media_type=renderer.media_type)
 
