@@ -29,6 +29,7 @@ from shim.registry.subresources.eviction import Eviction
 from shim.registry.subresources.finalize import Finalize
 from shim.registry.subresources.log import Log
 from shim.registry.subresources.metrics import NodeMetrics, PodMetrics
+from shim.registry.subresources.proxy import NodeProxy, PodProxy, ServiceProxy
 from shim.registry.subresources.reviews import AccessReview, TokenReview
 from shim.registry.subresources.status import Status
 from shim.registry.subresources.token import Token
@@ -41,14 +42,14 @@ def builtin_resources() -> list[ResourceInfo]:
         R("", "v1", "namespaces", "namespace", "Namespace", False, NamespaceStrategy(), ("ns",),
           verbs=tuple(v for v in ALL_VERBS if v != "deletecollection"), subresources=handlers(Status(), Finalize())),
         R("", "v1", "pods", "pod", "Pod", True, PodStrategy(), ("po",), ("all",),
-          subresources=handlers(Status(), Log(), Binding(), Eviction(), EphemeralContainers())),
+          subresources=handlers(Status(), Log(), Binding(), Eviction(), EphemeralContainers(), PodProxy())),
         R("", "v1", "bindings", "binding", "Binding", True, NoStatusStrategy(), handler=Binding()),
         R("", "v1", "configmaps", "configmap", "ConfigMap", True, ConfigMapStrategy(), ("cm",)),
         R("", "v1", "secrets", "secret", "Secret", True, SecretStrategy()),
         R("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ServiceAccountStrategy(), ("sa",),
           subresources=handlers(Token())),
         R("", "v1", "services", "service", "Service", True, ServiceStrategy(), ("svc",), ("all",),
-          subresources=status),
+          subresources=handlers(Status(), ServiceProxy())),
         R("", "v1", "endpoints", "endpoints", "Endpoints", True, NoStatusStrategy(), ("ep",)),
         R("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", True,
           EndpointSliceStrategy()),
@@ -57,7 +58,8 @@ def builtin_resources() -> list[ResourceInfo]:
           subresources=status),
         R("", "v1", "limitranges", "limitrange", "LimitRange", True, NoStatusStrategy(), ("limits",)),
         R("", "v1", "podtemplates", "podtemplate", "PodTemplate", True, ReturnsDeletedObject()),
-        R("", "v1", "nodes", "node", "Node", False, NodeStrategy(), ("no",), subresources=status),
+        R("", "v1", "nodes", "node", "Node", False, NodeStrategy(), ("no",),
+          subresources=handlers(Status(), NodeProxy())),
         R("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", True,
           ClaimStrategy(), ("pvc",), subresources=status),
         R("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", False, StatusStrategy(), ("pv",),
