@@ -1,5 +1,6 @@
 """Wiring the kubelet into one `kubeshim up` (called by shim.cli.cluster): config from the cluster's options,
-service-account tokens from the API's TokenRequest, and the pods/log endpoint's handler.
+service-account tokens from the API's TokenRequest, the pods/log endpoint's handler and the resource usage
+metrics.k8s.io serves.
 
 This is the only kubelet module that knows the in-process server exists; `run_kubelet` itself needs nothing
 but a Client. The log handler answers ApiContext.pod_logs' contract (pod + query in, byte stream out) with
@@ -18,6 +19,7 @@ from shim.clients.base import SERVICEACCOUNTS, Client
 from shim.kubelet.config import KubeletConfig, TokenIssuer
 from shim.kubelet.kubelet import Kubelet
 from shim.kubelet.logs import options_from_query
+from shim.kubelet.stats import StatsCollector
 from shim.machinery import timeutil
 
 log = logging.getLogger(__name__)
@@ -87,4 +89,5 @@ async def start_kubelet(client: Client, opts: Any, ctx: Any) -> None:
     kubelet = Kubelet(client, config)
     await kubelet.prepare()
     ctx.pod_logs = log_handler(kubelet)
+    ctx.verbs.services.usage = StatsCollector(config.node_name, config.pods_dir)
     await kubelet.run()

@@ -184,6 +184,12 @@ def method_not_allowed() -> StatusError:
     return generic_server_response(405)
 
 
+def method_not_supported(resource: str, group: str, action: str) -> StatusError:
+    """A verb the resource's storage does not implement (a watch of metrics.k8s.io), as NewMethodNotSupported."""
+    return StatusError(405, "MethodNotAllowed", f'{action} is not supported on resources of kind '
+                       f'"{_qualified(resource, group)}"', group=group, kind=resource)
+
+
 def not_served() -> StatusError:
     """The 404 of a path no resource serves (an unknown resource or subresource)."""
     return generic_server_response(404)

@@ -71,3 +71,38 @@ def scaled(value: Any, divisor: Any = 1) -> int:
         raise ValueError("divisor must be positive")
     return math.ceil(parse(value) / div)
 
+
+
+_DECIMAL_SUFFIXES = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
+
+
+def format_decimal(value: int, scale: int = 0) -> str:
+    """The canonical DecimalSI form of value * 10**scale, as Go's Quantity.String() writes an integer amount
+    (resource.NewScaledQuantity): every factor of ten moved into the exponent, which then steps down to a
+    multiple of three; `format_decimal(5_000_000, -9)` is "5m", `format_decimal(123, -9)` "123n"."""
+    if value == 0:
+        return "0"
+    exponent = scale
+    while value % 10 == 0:
+        value //= 10
+        exponent += 1
+    step = exponent % 3
+    value, exponent = value * 10**step, exponent - step
+    if exponent > 18:
+        value, exponent = value * 10 ** (exponent - 18), 18
+    return f"{value}{_DECIMAL_SUFFIXES[exponent]}"
+
+
+_BINARY_SUFFIXES = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
+
+
+def format_binary(value: int) -> str:
+    """The canonical BinarySI form of an integer amount (resource.NewQuantity(v, BinarySI).String()): powers of
+    1024 as Ki, Mi...; an amount below 1024 is written in DecimalSI, as Go's does ("1k" for 1000)."""
+    if -1024 < value < 1024:
+        return format_decimal(value)
+    power = 0
+    while value % 1024 == 0 and power < len(_BINARY_SUFFIXES) - 1:
+        value //= 1024
+        power += 1
+    return f"{value}{_BINARY_SUFFIXES[power]}"

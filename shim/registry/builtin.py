@@ -9,6 +9,7 @@ from shim.registry.kinds.crds import CRDStrategy
 from shim.registry.kinds.endpointslices import EndpointSliceStrategy
 from shim.registry.kinds.events import EventStrategy, EventsV1Strategy, from_core, to_core
 from shim.registry.kinds.flowcontrol import FlowSchemaStrategy, PriorityLevelConfigurationStrategy
+from shim.registry.kinds.metrics import NodeMetricsStrategy, PodMetricsStrategy
 from shim.registry.kinds.namespaces import NamespaceStrategy
 from shim.registry.kinds.networking import IngressClassStrategy, IngressStrategy, NetworkPolicyStrategy
 from shim.registry.kinds.node import RuntimeClassStrategy
@@ -27,6 +28,8 @@ from shim.registry.subresources.ephemeralcontainers import EphemeralContainers
 from shim.registry.subresources.eviction import Eviction
 from shim.registry.subresources.finalize import Finalize
 from shim.registry.subresources.log import Log
+from shim.registry.subresources.metrics import NodeMetrics, PodMetrics
+from shim.registry.subresources.proxy import NodeProxy, PodProxy, ServiceProxy
 from shim.registry.subresources.reviews import AccessReview, TokenReview
 from shim.registry.subresources.status import Status
 from shim.registry.subresources.token import Token
@@ -39,14 +42,14 @@ def builtin_resources() -> list[ResourceInfo]:
         R("", "v1", "namespaces", "namespace", "Namespace", False, NamespaceStrategy(), ("ns",),
           verbs=tuple(v for v in ALL_VERBS if v != "deletecollection"), subresources=handlers(Status(), Finalize())),
         R("", "v1", "pods", "pod", "Pod", True, PodStrategy(), ("po",), ("all",),
-          subresources=handlers(Status(), Log(), Binding(), Eviction(), EphemeralContainers())),
+          subresources=handlers(Status(), Log(), Binding(), Eviction(), EphemeralContainers(), PodProxy())),
         R("", "v1", "bindings", "binding", "Binding", True, NoStatusStrategy(), handler=Binding()),
         R("", "v1", "configmaps", "configmap", "ConfigMap", True, ConfigMapStrategy(), ("cm",)),
         R("", "v1", "secrets", "secret", "Secret", True, SecretStrategy()),
         R("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ServiceAccountStrategy(), ("sa",),
           subresources=handlers(Token())),
         R("", "v1", "services", "service", "Service", True, ServiceStrategy(), ("svc",), ("all",),
-          subresources=status),
+          subresources=handlers(Status(), ServiceProxy())),
         R("", "v1", "endpoints", "endpoints", "Endpoints", True, NoStatusStrategy(), ("ep",)),
         R("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", True,
           EndpointSliceStrategy()),
@@ -55,7 +58,8 @@ def builtin_resources() -> list[ResourceInfo]:
           subresources=status),
         R("", "v1", "limitranges", "limitrange", "LimitRange", True, NoStatusStrategy(), ("limits",)),
         R("", "v1", "podtemplates", "podtemplate", "PodTemplate", True, ReturnsDeletedObject()),
-        R("", "v1", "nodes", "node", "Node", False, NodeStrategy(), ("no",), subresources=status),
+        R("", "v1", "nodes", "node", "Node", False, NodeStrategy(), ("no",),
+          subresources=handlers(Status(), NodeProxy())),
         R("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", True,
           ClaimStrategy(), ("pvc",), subresources=status),
         R("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", False, StatusStrategy(), ("pv",),
@@ -105,6 +109,8 @@ def builtin_resources() -> list[ResourceInfo]:
           FlowSchemaStrategy(), subresources=status),
         R("flowcontrol.apiserver.k8s.io", "v1", "prioritylevelconfigurations", "prioritylevelconfiguration",
           "PriorityLevelConfiguration", False, PriorityLevelConfigurationStrategy(), subresources=status),
+        R("metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", False, NodeMetricsStrategy(), handler=NodeMetrics()),
+        R("metrics.k8s.io", "v1beta1", "pods", "", "PodMetrics", True, PodMetricsStrategy(), handler=PodMetrics()),
         R("apiregistration.k8s.io", "v1", "apiservices", "apiservice", "APIService", False, APIServiceStrategy(),
           categories=("api-extensions",), subresources=status),
     ]

@@ -58,7 +58,10 @@ class Verbs:
         handler = info.subresources.get(subresource) if subresource else info.handler
         if subresource and handler is None:
             raise errors.not_served()
-        if verb not in (handler.verbs if handler is not None else info.verbs):
+        served = handler.verbs if handler is not None else info.verbs
+        if verb == "watch" and "list" in served and verb not in served:
+            raise errors.method_not_supported(info.plural, info.group, verb)
+        if verb not in served:
             raise errors.method_not_allowed()
         return handler
 
@@ -88,6 +91,13 @@ class Verbs:
         """The selected entries as stored (callers that serve them as they are need not decode them)."""
         self._store_only(info, "list")
         return await self.registry.list(info, namespace, opts)
+
+    async def list_computed(self, info: ResourceInfo, namespace: str, opts: ListOptions) -> Obj:
+        """The List object of a virtual resource whose handler computes the items (metrics.k8s.io)."""
+        handler = self.route(info, "", "list")
+        if handler is None:
+            raise errors.method_not_allowed()
+        return await handler.list(self, info, namespace, opts)
 
     def decode(self, info: ResourceInfo, entry: Entry) -> Obj:
         return self.registry.decode(info, entry)

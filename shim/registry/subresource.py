@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shim.machinery import errors
-from shim.registry.options import WriteOptions, Written
+from shim.registry.options import ListOptions, WriteOptions, Written
 from shim.registry.strategy import Causes, Strategy, UpdateRules
 
 if TYPE_CHECKING:
@@ -51,6 +51,10 @@ class Subresource:
         return self.kind or Kind(info.group, info.version, info.kind)
 
     def get(self, verbs: Verbs, info: ResourceInfo, namespace: str, name: str) -> Obj:
+        raise errors.method_not_allowed()
+
+    async def list(self, verbs: Verbs, info: ResourceInfo, namespace: str, opts: ListOptions) -> Obj:
+        """The List object of a virtual resource whose items are computed, not stored (metrics.k8s.io)."""
         raise errors.method_not_allowed()
 
     async def stream(self, verbs: Verbs, info: ResourceInfo, namespace: str, name: str,

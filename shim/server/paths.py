@@ -15,6 +15,9 @@ class Target:
     subresource: str = ""
     #: legacy /watch/ prefix
     watch_path: bool = False
+    #: what follows the subresource (a proxy's path: "/a/b", "/" for a bare trailing slash); only a subresource
+    #: that forwards requests (shim.registry.subresources.proxy) takes one
+    subpath: str = ""
 
 
 def parse(path: str, namespace_subresources: Collection[str]) -> Target | None:
@@ -45,11 +48,16 @@ def parse(path: str, namespace_subresources: Collection[str]) -> Target | None:
                                                               and group == ""):
         namespace = rest[1]
         rest = rest[2:]
-        if len(rest) > 3:
-            return None
         return Target(group, version, rest[0], namespace, rest[1] if len(rest) > 1 else "",
-                      rest[2] if len(rest) > 2 else "", watch_path)
-    if len(rest) > 3:
-        return None
+                      rest[2] if len(rest) > 2 else "", watch_path, _subpath(path, rest))
     return Target(group, version, rest[0], "", rest[1] if len(rest) > 1 else "", rest[2] if len(rest) > 2 else "",
-                  watch_path)
+                  watch_path, _subpath(path, rest))
+
+
+def _subpath(path: str, rest: list[str]) -> str:
+    """The path below a subresource (`rest`: the segments from the resource on), with a leading slash and the
+    request's trailing one, as upstream's connect handlers get it."""
+    if len(rest) < 3:
+        return ""
+    sub = "/" + "/".join(rest[3:]) if len(rest) > 3 else ""
+    return sub + "/" if path.endswith("/") and not sub.endswith("/") else sub

@@ -55,6 +55,18 @@ class Renderer:
             out = self.verbs.list_object(info, result)
         return neg.encode(out, self.rendering)
 
+    def computed_list(self, listed: Obj) -> bytes:
+        """A List a handler computed (metrics.k8s.io), in the view asked for."""
+        view, items, meta = self.rendering.view, listed["items"], listed["metadata"]
+        if view == "Table":
+            out = tables.table(items, self.info.strategy.table_columns(), self.info.strategy.table_cells, meta,
+                               self.include_object, self.rendering.version)
+        elif view in METADATA_VIEWS:
+            out = tables.partial_metadata_list(items, meta, self.rendering.version)
+        else:
+            out = listed
+        return neg.encode(out, self.rendering)
+
     def event(self, kind: str, entry: Entry) -> bytes:
         """One watch event as a JSON line (watch streams are JSON here)."""
         if self.raw:

@@ -19,9 +19,10 @@ from shim.registry.options import DeleteOptions, ListOptions, Patch, WriteOption
 from shim.registry.resource import ResourceInfo
 from shim.registry.rest import Verbs
 from shim.registry.subresource import Subresource
+from shim.registry.subresources.proxy import Proxy
 from shim.registry.services import PodLogs
 from shim.server import negotiation as neg
-from shim.server import paths, watch as watches
+from shim.server import paths, proxy, watch as watches
 from shim.server.auth import Authenticator, Authorizer, impersonate
 from shim.server.rendering import Renderer
 from shim.server.sessions import Signer
@@ -171,6 +172,11 @@ class ResourceEndpoint:
         info = self.verbs.resource(target.group, target.version, target.plural)
         if target.namespace and not info.namespaced:
             raise errors.not_served()
+        connected = info.subresources.get(target.subresource) if target.subresource else None
+        if isinstance(connected, Proxy):
+            return await self._proxy(request, user, info, target, connected)
+        if target.subpath.strip("/"):
+            raise errors.not_served()
         method = request.method
         query = request.query_params
         is_watch = target.watch_path or (method == "GET" and not target.subresource
@@ -199,6 +205,19 @@ class ResourceEndpoint:
             return await (self._delete(request, info, target, user) if target.name
                           else self._delete_collection(request, info, target, user))
         raise errors.method_not_allowed()
+
+    async def _proxy(self, request: Request, user: User, info: ResourceInfo, target: paths.Target,
+                     handler: Proxy) -> Response:
+        """A request to a proxy subresource, authorized by its method's verb (HEAD reads), then forwarded."""
+        verb = "get" if request.method == "HEAD" else _verb(request.method, target, False)
+        if verb is None or not target.name:
+            raise errors.method_not_allowed()
+        self.verbs.route(info, target.subresource, verb)
+        self.ctx.authorizer.authorize(user, verb, info, target)
+        if request.query_params.getlist("dryRun"):
+            raise errors.bad_request("dryRun is not supported")
+        location = handler.location(self.verbs, info, target.namespace, target.name)
+        return await proxy.forward(request, location, target.subpath)
 
     # -- bodies and responses -------------------------------------------------------------------------------
 
@@ -266,6 +285,9 @@ class ResourceEndpoint:
 
     async def _list(self, request: Request, info: ResourceInfo, target: paths.Target) -> Response:
         renderer = self._renderer(request, info, single=False)
+        if info.handler is not None:
+            listed = await self.verbs.list_computed(info, target.namespace, _list_options(request.query_params))
+            return Response(renderer.computed_list(listed), media_type=renderer.media_type)
         result = await self.verbs.list(info, target.namespace, _list_options(request.query_params))
         return Response(renderer.list(result), media_type=renderer.media_type)
 
