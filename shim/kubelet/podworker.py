@@ -354,7 +354,7 @@ class PodWorker:
             if not argv:
                 raise mountlib.MountError(f"failed to generate container \"{cid}\" spec: no command specified "
                                           f"(the image rule for {image.image} gives no entrypoint)")
-            mounts, term_path = self.prepare_mounts(c, env)
+            mounts, term_path = self.prepare_mounts(c, env, image.files)
         except mountlib.MountError as exc:
             self._start_failed(name, r, "CreateContainerError", str(exc), now)
             return
@@ -436,10 +436,16 @@ class PodWorker:
         env.update(self.config.api_env)
         return env
 
-    def prepare_mounts(self, c: dict[str, Any], env: dict[str, str]) -> tuple[list[Mount], str | None]:
-        """Volume mounts for one container (in fallback mode, symlinks at their mountPaths on the host)."""
+    def prepare_mounts(self, c: dict[str, Any], env: dict[str, str],
+                       image_files: tuple[tuple[str, str], ...] = ()) -> tuple[list[Mount], str | None]:
+        """The files the image carries (read-only), then the volume mounts, for one container (in fallback mode,
+        symlinks at their paths on the host)."""
         mode = self.node.namespace_mode
         out: list[Mount] = []
+        for target, source in image_files:
+            if not mode:
+                self._created(*mountlib.link(target, source, self.node.path_busy(target, self.uid)))
+            out.append(Mount(source, target, True))
         for vm in sorted(c.get("volumeMounts") or [], key=lambda m: m.get("mountPath", "").count("/")):
             vol_name = vm.get("name", "")
             target = os.path.normpath(vm.get("mountPath", ""))
