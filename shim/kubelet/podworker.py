@@ -442,10 +442,10 @@ class PodWorker:
         symlinks at their paths on the host)."""
         mode = self.node.namespace_mode
         out: list[Mount] = []
-        for target, source in image_files:
+        for carried_at, carried in image_files:
             if not mode:
-                self._created(*mountlib.link(target, source, self.node.path_busy(target, self.uid)))
-            out.append(Mount(source, target, True))
+                self._created(*mountlib.link(carried_at, carried, self.node.path_busy(carried_at, self.uid)))
+            out.append(Mount(carried, carried_at, True))
         for vm in sorted(c.get("volumeMounts") or [], key=lambda m: m.get("mountPath", "").count("/")):
             vol_name = vm.get("name", "")
             target = os.path.normpath(vm.get("mountPath", ""))
