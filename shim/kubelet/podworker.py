@@ -70,6 +70,19 @@ def mount_targets(pod: dict[str, Any]) -> set[str]:
     return out
 
 
+def make_subpath(volume: str, sub: str) -> str:
+    """The volume's subPath directory, made if missing with the volume's own mode (as upstream's SafeMakeDir),
+    so that a user the volume lets write (emptyDir: anyone) may write through the subPath too."""
+    path = os.path.join(volume, sub)
+    if not os.path.lexists(path):
+        mode = os.stat(volume).st_mode & 0o7777
+        os.makedirs(path, exist_ok=True)
+        parts = Path(sub).parts
+        for i in range(len(parts)):
+            os.chmod(os.path.join(volume, *parts[:i + 1]), mode)
+    return path
+
+
 class PodWorker:
     def __init__(self, node: NodeContext, pod: dict[str, Any]) -> None:
         self.node = node
@@ -457,9 +470,7 @@ class PodWorker:
             if sub:
                 if os.path.isabs(sub) or ".." in Path(sub).parts:
                     raise mountlib.MountError(f'subPath "{sub}" must be a relative path without ".."')
-                source = os.path.join(source, sub)
-                if not os.path.exists(source):
-                    os.makedirs(source, exist_ok=True)
+                source = make_subpath(source, sub)
             if not mode:  # in a container's own root, mount points are made there (runtime/mounts.py)
                 try:
                     self._created(*mountlib.link(target, source, self.node.path_busy(target, self.uid)))

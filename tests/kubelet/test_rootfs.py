@@ -133,3 +133,18 @@ async def test_a_mount_point_that_cannot_be_made_is_a_warning_event(harness: Har
     found = await eventually(warnings)
     assert found and found[0]["reason"] == "Failed" and found[0]["message"].startswith("Error: ")
     assert found[0]["involvedObject"]["fieldPath"] == "spec.containers{c}"
+
+
+async def test_writing_through_a_subpath_lands_in_the_volume(harness: Harness) -> None:
+    """Also as a user that is not the kubelet's: a subPath directory takes the volume's mode (emptyDir: 0777)."""
+    await harness.start()
+    script = "echo written > /sub/f; echo $POD_NAME > /expr/g; cat /whole/part/f /whole/subpath-pod/g"
+    pod = await run_to_end(harness, make_pod("subpath-pod", [{
+        "name": "c", "command": ["sh", "-c", script],
+        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        "securityContext": {"runAsUser": 1000},
+        "volumeMounts": [{"name": "v", "mountPath": "/sub", "subPath": "part"},
+                         {"name": "v", "mountPath": "/expr", "subPathExpr": "$(POD_NAME)"},
+                         {"name": "v", "mountPath": "/whole"}]}],
+        restartPolicy="Never", volumes=[{"name": "v", "emptyDir": {}}]))
+    assert log_lines(harness, pod) == ["written", "subpath-pod"]
