@@ -51,7 +51,8 @@ class Kubelet:
         self.client = client
         self.config = config
         self.node = NodeAgent(client, config)
-        self.images = ImageResolver.from_config(config.image_rules, config.image_rules_file)
+        self.images = ImageResolver.from_config(config.image_rules, config.image_rules_file,
+                                                Path(config.data_dir) / "images")
         self.namespace_mode = namespace_mode
         self.cgroup_setup = cgroup_setup
         self._provider = provider

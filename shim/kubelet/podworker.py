@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from shim.clients.base import PODS
-from shim.kubelet import checkpoint, events, podstate, sources as podsources
+from shim.kubelet import checkpoint, events, identity, podstate, sources as podsources
 from shim.kubelet.images import ImagePullError
 from shim.kubelet.logs import fallback_message
 from shim.kubelet.nodecontext import NodeContext
@@ -68,6 +68,19 @@ def mount_targets(pod: dict[str, Any]) -> set[str]:
             out.add(os.path.normpath(vm.get("mountPath", "")))
         out.add(c.get("terminationMessagePath") or "/dev/termination-log")
     return out
+
+
+def make_subpath(volume: str, sub: str) -> str:
+    """The volume's subPath directory, made if missing with the volume's own mode (as upstream's SafeMakeDir),
+    so that a user the volume lets write (emptyDir: anyone) may write through the subPath too."""
+    path = os.path.join(volume, sub)
+    if not os.path.lexists(path):
+        mode = os.stat(volume).st_mode & 0o7777
+        os.makedirs(path, exist_ok=True)
+        parts = Path(sub).parts
+        for i in range(len(parts)):
+            os.chmod(os.path.join(volume, *parts[:i + 1]), mode)
+    return path
 
 
 class PodWorker:
@@ -341,14 +354,12 @@ class PodWorker:
         try:
             image = self.node.images.resolve(c.get("image", ""))
         except ImagePullError as exc:
-            podstate.record_start_failure(r, "ErrImagePull", str(exc), now, self.backoff)
-            self.save()
+            self._start_failed(name, r, "ErrImagePull", str(exc), now)
             return
         try:
             env = container_env(self.pod, c, await sources.get(), self.base_env(image.path, image.env))
         except ConfigError as exc:
-            podstate.record_start_failure(r, "CreateContainerConfigError", str(exc), now, self.backoff)
-            self.save()
+            self._start_failed(name, r, "CreateContainerConfigError", str(exc), now)
             return
         argv = container_argv(c, env, image.entrypoint, image.cmd)
         cid = uuid.uuid4().hex
@@ -356,21 +367,22 @@ class PodWorker:
             if not argv:
                 raise mountlib.MountError(f"failed to generate container \"{cid}\" spec: no command specified "
                                           f"(the image rule for {image.image} gives no entrypoint)")
-            mounts, term_path = self.prepare_mounts(c, env)
+            mounts, term_path = self.prepare_mounts(c, env, image.files)
         except mountlib.MountError as exc:
-            podstate.record_start_failure(r, "CreateContainerError", str(exc), now, self.backoff)
-            self.save()
+            self._start_failed(name, r, "CreateContainerError", str(exc), now)
             return
         limits, requests = container_limits(c), container_requests(c)
-        cwd = c.get("workingDir") or str(self.dir / "work" / name)
-        if not c.get("workingDir"):
+        user = identity.run_as(self.pod, c)
+        cwd = c.get("workingDir") or ("/" if user.uid is not None else str(self.dir / "work" / name))
+        if not c.get("workingDir") and user.uid is None:
             os.makedirs(cwd, exist_ok=True)
         spec = ContainerSpec(
             id=cid, pod_uid=self.uid, name=name, argv=argv, env=env, cwd=cwd, mounts=mounts,
             memory_limit=quantity.to_bytes(limits["memory"]) if "memory" in limits else None,
             cpu_limit_millis=quantity.millicores(limits["cpu"]) if "cpu" in limits else None,
             cpu_request_millis=quantity.millicores(requests["cpu"]) if "cpu" in requests else None,
-            termination_message_path=term_path)
+            termination_message_path=term_path, hostname=identity.hostname(self.pod), run_as_user=user.uid,
+            run_as_group=user.gid, supplemental_groups=user.groups)
         r.pending = cid
         self.save()
         self.starting += 1
@@ -384,10 +396,24 @@ class PodWorker:
         self._record_start(name, c, obs)
         self._post_start(name, c, cid)
 
+    def _field_path(self, name: str) -> str:
+        init = any(is_init for spec, is_init in all_containers(self.pod) if spec.get("name") == name)
+        return f"spec.{'initContainers' if init else 'containers'}{{{name}}}"
+
+    def _start_failed(self, name: str, r: ContainerRecord, reason: str, message: str, now: float) -> None:
+        """A container that cannot be started waits with `reason`; the kubelet says why in Warning events
+        (a failed pull first with the puller's own words, then `Error: <reason>`; else `Error: <message>`)."""
+        podstate.record_start_failure(r, reason, message, now, self.backoff)
+        self.save()
+        field_path = self._field_path(name)
+        if reason == "ErrImagePull":
+            self.node.recorder.pod_event(self.pod, events.WARNING, "Failed", message, field_path)
+            message = reason
+        self.node.recorder.pod_event(self.pod, events.WARNING, "Failed", f"Error: {message}", field_path)
+
     def _record_start(self, name: str, c: dict[str, Any], obs: Observed) -> None:
         """Pulled, Created, Started (or Failed) events, as a kubelet reports a container start."""
-        init = any(is_init for spec, is_init in all_containers(self.pod) if spec.get("name") == name)
-        field_path = f"spec.{'initContainers' if init else 'containers'}{{{name}}}"
+        field_path = self._field_path(name)
         recorder = self.node.recorder
         if obs.state in ("failed", "unknown") and obs.pid is None:
             recorder.pod_event(self.pod, events.WARNING, "Failed", f"Error: {obs.error or 'failed to start'}",
@@ -423,10 +449,16 @@ class PodWorker:
         env.update(self.config.api_env)
         return env
 
-    def prepare_mounts(self, c: dict[str, Any], env: dict[str, str]) -> tuple[list[Mount], str | None]:
-        """Volume mounts for one container, with host-side mount points (or symlinks in fallback mode)."""
+    def prepare_mounts(self, c: dict[str, Any], env: dict[str, str],
+                       image_files: tuple[tuple[str, str], ...] = ()) -> tuple[list[Mount], str | None]:
+        """The files the image carries (read-only), then the volume mounts, for one container (in fallback mode,
+        symlinks at their paths on the host)."""
         mode = self.node.namespace_mode
         out: list[Mount] = []
+        for carried_at, carried in image_files:
+            if not mode:
+                self._created(*mountlib.link(carried_at, carried, self.node.path_busy(carried_at, self.uid)))
+            out.append(Mount(carried, carried_at, True))
         for vm in sorted(c.get("volumeMounts") or [], key=lambda m: m.get("mountPath", "").count("/")):
             vol_name = vm.get("name", "")
             target = os.path.normpath(vm.get("mountPath", ""))
@@ -438,35 +470,18 @@ class PodWorker:
             if sub:
                 if os.path.isabs(sub) or ".." in Path(sub).parts:
                     raise mountlib.MountError(f'subPath "{sub}" must be a relative path without ".."')
-                source = os.path.join(source, sub)
-                if not os.path.exists(source):
-                    os.makedirs(source, exist_ok=True)
-            nested = bool(mode) and self._nested(target, out)
-            try:
-                if mode:
-                    if not nested:  # nested ones are made inside the earlier volume by the container's setup
-                        self._created(*mountlib.ensure_mountpoint(target, os.path.isdir(source)))
-                else:
+                source = make_subpath(source, sub)
+            if not mode:  # in a container's own root, mount points are made there (runtime/mounts.py)
+                try:
                     self._created(*mountlib.link(target, source, self.node.path_busy(target, self.uid)))
-            except mountlib.MountError:
-                if best_effort:
-                    log.info("skipping %s at %s for pod %s", vol_name, target, self.name)
-                    continue
-                raise
-            out.append(Mount(source, target, bool(vm.get("readOnly")), nested))
-        term_path = None
-        if mode:
-            wanted = c.get("terminationMessagePath") or "/dev/termination-log"
-            try:
-                self._created(*mountlib.ensure_mountpoint(wanted, False))
-                term_path = wanted
-            except mountlib.MountError:
-                term_path = None
+                except mountlib.MountError:
+                    if best_effort:
+                        log.info("skipping %s at %s for pod %s", vol_name, target, self.name)
+                        continue
+                    raise
+            out.append(Mount(source, target, bool(vm.get("readOnly"))))
+        term_path = (c.get("terminationMessagePath") or "/dev/termination-log") if mode else None
         return out, term_path
-
-    @staticmethod
-    def _nested(target: str, earlier: list[Mount]) -> bool:
-        return any(target.startswith(m.target.rstrip("/") + "/") for m in earlier)
 
     def _created(self, *paths: str) -> None:
         for path in paths:

@@ -51,6 +51,7 @@ def materialize(pod: dict[str, Any], pod_dir: Path, sources: PodSources, pvc_roo
         if kind in ("emptyDir", "ephemeral"):
             path = Path(pod_dir) / "volumes" / PLUGIN_DIRS[kind] / name
             path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o777)  # as upstream's: writable by whichever user the pod's containers run as
         elif kind in ("configMap", "secret", "projected", "downwardAPI"):
             path = Path(pod_dir) / "volumes" / PLUGIN_DIRS[kind] / name
             files = _files(pod, vol, kind, sources)

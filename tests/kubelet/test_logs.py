@@ -22,15 +22,15 @@ async def test_log_options(harness: Harness) -> None:
     script = "echo one; sleep 0.3; echo two; echo err >&2; printf 'no newline'"
     await harness.create(make_pod("logs", [{"name": "c", "command": ["sh", "-c", script]}], restartPolicy="Never"))
     pod = await harness.wait_phase("logs", "Succeeded")
-    assert await collect(harness, pod) == b"one\ntwo\nerr\nno newline\n"
-    assert await collect(harness, pod, "c", tail_lines=2) == b"err\nno newline\n"
+    assert await collect(harness, pod) == b"one\ntwo\nerr\nno newline"  # as the program wrote it: no last newline
+    assert await collect(harness, pod, "c", tail_lines=2) == b"err\nno newline"
     assert await collect(harness, pod, tail_lines=0) == b""
     assert await collect(harness, pod, limit_bytes=6) == b"one\ntw"
     stamped = (await collect(harness, pod, timestamps=True)).decode().splitlines()
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z one$", stamped[0])
     second = stamped[1].split(" ")[0]
-    assert await collect(harness, pod, since_time=second) == b"two\nerr\nno newline\n"
-    assert await collect(harness, pod, since_seconds=3600) == b"one\ntwo\nerr\nno newline\n"
+    assert await collect(harness, pod, since_time=second) == b"two\nerr\nno newline"
+    assert await collect(harness, pod, since_seconds=3600) == b"one\ntwo\nerr\nno newline"
 
 
 async def test_previous_and_follow(harness: Harness) -> None:
@@ -83,11 +83,14 @@ async def test_termination_message_and_fallback_to_logs(harness: Harness) -> Non
     lines = "; ".join(f"echo line{i}" for i in range(100))
     await harness.create(make_pod("msg", [
         {"name": "file", "command": ["sh", "-c", "echo done-ok > /dev/termination-log; exit 0"]},
+        {"name": "unterminated", "command": ["sh", "-c", "printf DONE; exit 1"],
+         "terminationMessagePolicy": "FallbackToLogsOnError"},
         {"name": "logs", "command": ["sh", "-c", f"{lines}; exit 2"],
          "terminationMessagePolicy": "FallbackToLogsOnError"}], restartPolicy="Never"))
     pod = await harness.wait_phase("msg", "Failed")
     logs_msg = harness.container_status(pod, "logs")["state"]["terminated"]["message"]
     assert logs_msg.splitlines()[0] == "line20" and logs_msg.splitlines()[-1] == "line99"
+    assert harness.container_status(pod, "unterminated")["state"]["terminated"]["message"] == "DONE"
     if harness.caps[0]:  # the termination-log file only exists inside a private mount namespace
         assert harness.container_status(pod, "file")["state"]["terminated"]["message"] == "done-ok\n"
 

@@ -57,12 +57,14 @@ def _run_as_nobody(tmp_path: Path) -> None:
     target.mkdir()
     cdir = tmp_path / "c"
     cdir.mkdir()
+    (cdir / "rootfs").mkdir()
     spec = {"argv": ["sh", "-c", f"id -u; cat {target}/greeting; touch {target}/x 2>/dev/null || echo readonly"],
             "env": {"PATH": "/usr/bin:/bin"}, "cwd": None, "log_path": str(cdir / "container.log"),
-            "cgroup": None, "memory_limit": None, "namespace": "user",
+            "cgroup": None, "memory_limit": None, "user": None,
+            "sandbox": {"mode": "user", "root": str(cdir / "rootfs"), "hostname": None},
             "mounts": [{"source": str(volume), "target": str(target), "read_only": True}]}
     (cdir / "spec.json").write_text(json.dumps(spec))
-    for path in (tmp_path, volume, cdir):
+    for path in (tmp_path, volume, cdir, cdir / "rootfs"):
         os.chown(path, NOBODY, NOBODY)
     subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", python, "-S", "-m",
                     "shim.kubelet.runtime.supervise", str(cdir)], check=True, env=env, timeout=30)

@@ -48,10 +48,7 @@ async def test_volumes_in_private_mount_namespace(harness: Harness) -> None:
     await harness.start()
     out = await _volume_pod(harness, "nsvol", base)
     assert out["lines"] == ["hello from a configmap", "nsvol", "s3cret", "scratch", "readonly"]
-    # The host sees only empty mount points, and they go away with the pod.
-    assert os.listdir(f"{base}/config") == []
-    await harness.client.delete(PODS, "nsvol", "default")
-    await wait_for_async(lambda: not os.path.exists(base))  # parents it created go too
+    assert not os.path.exists(base)  # mount points are made in the container's own root, never on the host
 
 
 async def test_volumes_through_symlink_fallback(harness: Harness, tmp_path: Path) -> None:

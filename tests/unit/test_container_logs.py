@@ -16,8 +16,19 @@ def test_cri_writer_splits_and_marks_partials(tmp_path) -> None:
         w.close()
     records = [parse_line(line) for line in path.read_bytes().splitlines(keepends=True)]
     assert [(r.content[:3], r.full) for r in records] == [(b"a", True), (b"bc", True), (b"xxx", False),
-                                                          (b"xxx", True), (b"end", True)]
+                                                          (b"xxx", True), (b"end", False)]
     assert len(records[2].content) == 16 * 1024
+
+
+async def test_output_without_a_final_newline_comes_back_without_one(tmp_path) -> None:
+    provider = ProcessProvider(tmp_path)
+    cdir = container_dir(tmp_path, "uid", "cid")
+    cdir.mkdir(parents=True)
+    with open(cdir / "container.log", "wb") as fh:
+        w = LineWriter(fh, "stdout")
+        w.feed(b"DONE")
+        w.close()
+    assert await fallback_message(provider, "uid", "cid") == "DONE"
 
 
 async def test_fallback_message_limits(tmp_path) -> None:

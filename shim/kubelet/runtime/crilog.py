@@ -2,7 +2,8 @@
 
 Chosen over plain text because every record carries its own timestamp (needed for `timestamps=true`,
 `sinceTime` and `sinceSeconds`) and stream, and because it is what containerd writes, so existing tooling
-reads our log files. Lines longer than MAX_LINE are split into P(artial) records ending with an F(ull) one.
+reads our log files. Lines longer than MAX_LINE are split into P(artial) records ending with an F(ull) one;
+output that ends without a newline ends with a P record.
 Written by the supervisor (stdlib only: it must start fast), read by logfile.py.
 """
 from __future__ import annotations
@@ -49,8 +50,10 @@ class LineWriter:
         self.out.flush()
 
     def close(self) -> None:
+        """The stream ended: output left without a newline is a P(artial) record, as containerd writes it, so
+        that readers (logs, FallbackToLogsOnError) give it back without a newline the program never wrote."""
         if self.buf:
-            self._emit(self.buf, True)
+            self._emit(self.buf, False)
             self.buf = b""
         self.out.flush()
 

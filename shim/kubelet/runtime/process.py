@@ -14,7 +14,7 @@ mid-start re-adopts the container instead of starting a second one.
 still gives the true exit code. Exits are noticed through pidfds, which work for processes that are not our
 children.
 
-`exec` runs a command beside the program (same env and cwd, same mount namespace through nsenter); `logs`
+`exec` runs a command beside the program (same env, cwd and user, same namespaces through nsenter); `logs`
 reads container.log through logfile.py, for any instance whose directory exists.
 """
 from __future__ import annotations
@@ -89,7 +89,7 @@ class ProcessProvider:
         self.cgroup_setup = cgroup_setup
         self.memory_poll_seconds = memory_poll_seconds
         self._dirs: dict[str, Path] = {}
-        self._exec_env: dict[str, tuple[dict[str, str], str | None]] = {}  # env and cwd commands run with
+        self._exec_env: dict[str, dict[str, Any]] = {}  # spec.json of each container: what commands run with
         self._launcher: asyncio.subprocess.Process | None = None
         self._launch_lock = asyncio.Lock()
 
@@ -108,20 +108,20 @@ class ProcessProvider:
         cdir.mkdir(parents=True, exist_ok=True)
         self._dirs[spec.id] = cdir
         (cdir / "termination-log").touch()
-        mounts = [{"source": m.source, "target": m.target, "read_only": m.read_only, "create": m.nested}
-                  for m in spec.mounts]
+        mounts = [{"source": m.source, "target": m.target, "read_only": m.read_only} for m in spec.mounts]
         if self.namespace_mode and spec.termination_message_path:
             mounts.append({"source": str(cdir / "termination-log"), "target": spec.termination_message_path,
                            "read_only": False})
         plan = cgroups.plan(self.cgroup_setup, spec.id, memory_limit=spec.memory_limit,
                             cpu_limit_millis=spec.cpu_limit_millis, cpu_request_millis=spec.cpu_request_millis)
+        sandbox, user = self._sandbox(spec, cdir)
         doc: supervise.Spec = {
             "argv": spec.argv, "env": spec.env, "cwd": spec.cwd, "log_path": str(cdir / "container.log"),
             "cgroup": plan, "memory_limit": spec.memory_limit, "poll_seconds": self.memory_poll_seconds,
-            "namespace": self.namespace_mode if mounts else None, "mounts": mounts}
+            "sandbox": sandbox, "mounts": mounts if sandbox else [], "user": user}
         with open(cdir / "spec.json", "w", encoding="utf-8") as fh:
             json.dump(doc, fh)
-        self._exec_env[spec.id] = (spec.env, spec.cwd)
+        self._exec_env[spec.id] = dict(doc)
         supervisor = await self._launch(cdir)
         supervisor_ctime = _ctime(supervisor)
         with open(cdir / "starting.json", "w", encoding="utf-8") as fh:
@@ -144,6 +144,25 @@ class ProcessProvider:
                 return Observed(spec.id, "failed", error="container did not start within 60s")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.01)  # the supervisor needs ~40-70 ms; do not overshoot it
+
+    def _sandbox(self, spec: ContainerSpec, cdir: Path) -> tuple[dict[str, Any] | None, supervise.User | None]:
+        """The container's namespaces and identity: as root the program switches user after the mounts; in a
+        user namespace the kubelet's own uid/gid are mapped to runAsUser/runAsGroup instead."""
+        user: supervise.User | None = None
+        if os.geteuid() == 0 and (spec.run_as_user is not None or spec.run_as_group is not None
+                                  or spec.supplemental_groups):
+            gid = spec.run_as_group if spec.run_as_group is not None else 0
+            user = {"uid": spec.run_as_user if spec.run_as_user is not None else 0, "gid": gid,
+                    "groups": sorted({gid, *spec.supplemental_groups})}
+        if not self.namespace_mode:
+            return None, user
+        (cdir / "rootfs").mkdir(exist_ok=True)
+        sandbox: dict[str, Any] = {"mode": self.namespace_mode, "root": str(cdir / "rootfs"),
+                                   "hostname": spec.hostname}
+        if self.namespace_mode == "user":
+            sandbox.update(uid=spec.run_as_user, gid=spec.run_as_group)
+            user = None
+        return sandbox, user
 
     async def _launch(self, cdir: Path) -> int:
         """Fork a supervisor for `cdir` from the warm launcher (started on first use, again if it died)."""
@@ -254,13 +273,8 @@ class ProcessProvider:
         obs = self.observe(container_id)
         if obs.done:
             raise ExecError(f"container {container_id} is not running")
-        argv = list(command)
-        if self.namespace_mode and obs.pid and shutil.which("nsenter"):
-            prefix = ["nsenter", "-t", str(obs.pid), "-m"]
-            if self.namespace_mode == "user":
-                prefix += ["-U", "--preserve-credentials"]
-            argv = prefix + ["--"] + argv
-        env, cwd = self._container_env(container_id)
+        env, cwd, prefix = self._container_env(container_id, obs.pid)
+        argv = prefix + list(command)
         pipe, closed = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
         try:
             proc = await asyncio.create_subprocess_exec(*argv, env=env, cwd=cwd, stdin=pipe if stdin else closed,
@@ -270,13 +284,29 @@ class ProcessProvider:
             raise ExecError(f"cannot run {command[0]} in container {container_id}: {exc}") from None
         return GroupExecution(proc)
 
-    def _container_env(self, container_id: str) -> tuple[dict[str, str], str | None]:
-        """The env and cwd the container was started with (from its spec.json when it was re-adopted)."""
-        known = self._exec_env.get(container_id)
-        if known is None:
-            doc = _read_json(self.dir(container_id) / "spec.json") or {}
-            known = self._exec_env[container_id] = (doc.get("env") or dict(os.environ), doc.get("cwd"))
-        return known
+    def _container_env(self, container_id: str, pid: int | None) -> tuple[dict[str, str], str | None, list[str]]:
+        """The env and cwd a command runs with, and the prefix that puts it where the program is: nsenter into
+        the container's user (when it has one), mount and UTS namespaces, in its working directory there, as
+        its user. What the container has comes from its spec.json, so that re-adopted containers get it too."""
+        doc = self._exec_env.get(container_id)
+        if doc is None:
+            doc = self._exec_env[container_id] = _read_json(self.dir(container_id) / "spec.json") or {}
+        env: dict[str, str] = doc.get("env") or dict(os.environ)
+        cwd: str | None = doc.get("cwd")
+        sandbox, user = doc.get("sandbox"), doc.get("user")
+        if not (sandbox or user) or not pid or not shutil.which("nsenter"):
+            return env, cwd, []
+        prefix = ["nsenter", "-t", str(pid)]
+        if sandbox:
+            prefix += ["-m", "-u"]
+            if sandbox.get("mode") == "user":
+                prefix += ["-U", "--preserve-credentials"]
+            if cwd:
+                prefix.append(f"--wdns={cwd}")
+            cwd = None  # a path of the container's root, not necessarily of the host's
+        if user:
+            prefix += [f"--setuid={user['uid']}", f"--setgid={user['gid']}"]
+        return env, cwd, prefix + ["--"]
 
     def logs(self, pod_uid: str, container_id: str, opts: LogOptions) -> AsyncIterator[bytes]:
         cdir = container_dir(self.pods_dir, pod_uid, container_id)

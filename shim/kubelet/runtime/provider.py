@@ -18,7 +18,6 @@ class Mount:
     source: str  # host path of the materialized volume (or file)
     target: str  # mountPath
     read_only: bool = False
-    nested: bool = False  # lies inside an earlier mount: created inside that volume, not on the host
 
 
 @dataclass
@@ -34,6 +33,10 @@ class ContainerSpec:
     cpu_limit_millis: int | None = None
     cpu_request_millis: int | None = None
     termination_message_path: str | None = None  # where the program may write its termination message
+    hostname: str | None = None  # the container's own hostname (None: the host's, as for hostNetwork pods)
+    run_as_user: int | None = None  # securityContext; None: the kubelet's own identity
+    run_as_group: int | None = None
+    supplemental_groups: list[int] = field(default_factory=list)
 
 
 @dataclass

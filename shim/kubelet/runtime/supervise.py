@@ -26,6 +26,13 @@ TYPE_CHECKING = False  # what typing.TYPE_CHECKING says, without importing typin
 if TYPE_CHECKING:
     from typing import Any, TypedDict
 
+    class User(TypedDict):
+        """Who the program runs as (securityContext runAsUser, runAsGroup, supplementalGroups + fsGroup)."""
+
+        uid: int
+        gid: int
+        groups: list[int]
+
     class Spec(TypedDict):
         """spec.json: what the kubelet (runtime/process.py) asks the supervisor to run."""
 
@@ -36,8 +43,9 @@ if TYPE_CHECKING:
         cgroup: cgroups.Plan | None
         memory_limit: int | None  # bytes, enforced by polling RSS when there is no cgroup
         poll_seconds: float
-        namespace: str | None  # "mount", "user" or None (no private mount namespace)
+        sandbox: dict[str, Any] | None  # the container's own root and hostname (see mounts.enter()); None: host's
         mounts: list[dict[str, Any]]  # see mounts.enter()
+        user: User | None  # identity to take after the mounts (root only; a user namespace maps it instead)
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -92,10 +100,17 @@ def _child(spec: Spec, out_w: int, err_w: int, status_w: int) -> None:
         if cg:
             cgroups.join(cg, os.getpid())
         stage = "mount"
-        if spec.get("namespace"):
+        sandbox = spec.get("sandbox")
+        if sandbox:
             from shim.kubelet.runtime import mounts
 
-            mounts.enter(spec.get("mounts") or [], userns=spec["namespace"] == "user")
+            mounts.enter(sandbox, spec.get("mounts") or [])
+        stage = "user"
+        user = spec.get("user")
+        if user:
+            os.setgroups(user["groups"])
+            os.setgid(user["gid"])
+            os.setuid(user["uid"])
         stage = "chdir"
         cwd = spec.get("cwd") or None
         if cwd:
