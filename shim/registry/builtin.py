@@ -4,6 +4,7 @@ from __future__ import annotations
 from shim.registry.kinds.admissionpolicies import (ValidatingAdmissionPolicyBindingStrategy,
                                                    ValidatingAdmissionPolicyStrategy)
 from shim.registry.kinds.apiregistration import APIServiceStrategy
+from shim.registry.kinds.apps import DeploymentStrategy, ReplicaSetStrategy
 from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
 from shim.registry.kinds.crds import CRDStrategy
 from shim.registry.kinds.endpointslices import EndpointSliceStrategy
@@ -28,6 +29,7 @@ from shim.registry.subresources.eviction import Eviction
 from shim.registry.subresources.finalize import Finalize
 from shim.registry.subresources.log import Log
 from shim.registry.subresources.reviews import AccessReview, TokenReview
+from shim.registry.subresources.scale import Scale
 from shim.registry.subresources.status import Status
 from shim.registry.subresources.token import Token
 
@@ -35,6 +37,7 @@ from shim.registry.subresources.token import Token
 def builtin_resources() -> list[ResourceInfo]:
     R = ResourceInfo
     status = handlers(Status())
+    scaled = handlers(Status(), Scale())
     return [
         R("", "v1", "namespaces", "namespace", "Namespace", False, NamespaceStrategy(), ("ns",),
           verbs=tuple(v for v in ALL_VERBS if v != "deletecollection"), subresources=handlers(Status(), Finalize())),
@@ -95,6 +98,10 @@ def builtin_resources() -> list[ResourceInfo]:
           PriorityClassStrategy(), ("pc",)),
         R("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", True,
           PodDisruptionBudgetStrategy(), ("pdb",), subresources=status),
+        R("apps", "v1", "deployments", "deployment", "Deployment", True, DeploymentStrategy(), ("deploy",), ("all",),
+          subresources=scaled),
+        R("apps", "v1", "replicasets", "replicaset", "ReplicaSet", True, ReplicaSetStrategy(), ("rs",), ("all",),
+          subresources=scaled),
         R("networking.k8s.io", "v1", "ingressclasses", "ingressclass", "IngressClass", False, IngressClassStrategy()),
         R("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", True, IngressStrategy(), ("ing",),
           subresources=status),
