@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 CONTROLLERS = ("garbage-collector-controller", "namespace-controller", "root-ca-certificate-publisher-controller",
                "serviceaccount-controller", "serviceaccount-token-controller",
-               "validatingadmissionpolicy-status-controller", "replicaset-controller",
+               "validatingadmissionpolicy-status-controller", "replicaset-controller", "deployment-controller",
                "replicationcontroller-controller")
 
 

@@ -7,6 +7,7 @@ import time
 from typing import Any, Callable, Protocol
 
 from shim.clients.base import Client, Resource
+from shim.controllers.deployment import DEPLOYMENTS, DeploymentController
 from shim.controllers.informers import Informers
 from shim.controllers.replicaset import REPLICASET, REPLICATIONCONTROLLER, ReplicaSetController
 
@@ -21,6 +22,8 @@ Factory = Callable[[Client, Informers, Callable[[], float]], Controller]
 WORKLOADS: dict[str, tuple[tuple[Resource, ...], Factory]] = {
     "replicaset-controller": ((REPLICASET.resource,),
                               lambda c, i, clock: ReplicaSetController(c, i, REPLICASET, clock=clock)),
+    "deployment-controller": ((DEPLOYMENTS, REPLICASET.resource),
+                              lambda c, i, clock: DeploymentController(c, i, clock=clock)),
     "replicationcontroller-controller": ((REPLICATIONCONTROLLER.resource,), lambda c, i, clock: ReplicaSetController(
         c, i, REPLICATIONCONTROLLER, clock=clock)),
 }

@@ -60,7 +60,32 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0, w
 
 async def live_pods(api: LocalApi, n: int, selector: str = "") -> list[dict[str, Any]]:
     """Wait until exactly `n` pods (not being deleted) match `selector`, and return them."""
-    async def check() -> list[dict[str, Any]]:
+    async def check() -> tuple[list[dict[str, Any]]] | None:
         pods = [p for p in await pods_of(api, selector=selector) if not p["metadata"].get("deletionTimestamp")]
-        return pods if len(pods) == n else []
-    return await eventually(check, what=f"{n} pods matching {selector!r}")
+        return (pods,) if len(pods) == n else None
+    return (await eventually(check, what=f"{n} pods matching {selector!r}"))[0]
+
+
+@contextlib.asynccontextmanager
+async def fake_kubelet(api: LocalApi, ready: bool = True) -> AsyncIterator[None]:
+    """Stand in for a kubelet: every new pod is marked Running (and Ready unless `ready` is False)."""
+    async def run() -> None:
+        seen: set[str] = set()
+        async for event in api.client.watch(PODS, "", resource_version=str(api.store.revision)):
+            pod = event.object
+            uid = pod["metadata"].get("uid", "")
+            if event.type == "ADDED" and uid not in seen:
+                seen.add(uid)
+                if ready:
+                    await mark_ready(api, pod, time.time())
+                else:
+                    await api.client.patch(PODS, pod["metadata"]["name"], {"status": {"phase": "Running"}},
+                                           namespace=pod["metadata"]["namespace"], subresource="status")
+
+    task = asyncio.create_task(run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
