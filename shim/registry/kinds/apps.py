@@ -58,7 +58,7 @@ def validate_selected_template(spec: Obj, path: str, kind_word: str = "deploymen
 def _deployment_strategy_go(strategy: Obj) -> str:
     """The internal DeploymentStrategy as upstream prints it in its Unsupported value."""
     rolling = strategy.get("rollingUpdate")
-    return render({"Type": strategy.get("type", ""), "RollingUpdate": None if rolling is None else {
+    return validation.go_json({"Type": strategy.get("type", ""), "RollingUpdate": None if rolling is None else {
         "MaxUnavailable": rolling.get("maxUnavailable", 0), "MaxSurge": rolling.get("maxSurge", 0)}})
 
 
