@@ -4,6 +4,7 @@ scale subresources, and how `kubectl get` shows them."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -142,4 +143,75 @@ def test_replica_set_defaults_and_status(pair: Pair) -> None:
         s.request("spec", "PATCH", f"{apps(s, 'replicasets')}/rs", body={"metadata": {"annotations": {"a": "b"}}},
                   content_type=MERGE, view=plain)
         s.request("selected", "GET", apps(s, "replicasets"), params={"fieldSelector": "status.replicas=0"})
+    pair.run(scenario)
+
+
+def test_stateful_set_rules(pair: Pair) -> None:
+    """Defaults (claim templates too), invalid specs, which spec fields an update may change."""
+    def scenario(s: Side) -> None:
+        path = apps(s, "statefulsets")
+        claim = {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"],
+                                                         "resources": {"requests": {"storage": "1Gi"}}}}
+        mounted = template()
+        mounted["spec"]["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+        s.request("create", "POST", path, body=workload(
+            "StatefulSet", "db", serviceName="db", selector={"matchLabels": {"app": "web"}}, template=mounted,
+            volumeClaimTemplates=[claim]), view=plain)
+        s.request("invalid", "POST", path, body=workload(
+            "StatefulSet", "bad", serviceName="Not_A_Label", podManagementPolicy="Sometimes",
+            updateStrategy={"type": "OnDelete", "rollingUpdate": {"partition": 1}}, replicas=-1,
+            persistentVolumeClaimRetentionPolicy={"whenDeleted": "Keep"}, selector={},
+            template=template({"app": "x"}, restartPolicy="OnFailure")))
+        s.request("bad-rolling", "POST", path, body=workload(
+            "StatefulSet", "r", selector={"matchLabels": {"app": "web"}}, template=template(),
+            updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"partition": -1, "maxUnavailable": 0}}))
+        s.request("forbidden-update", "PATCH", f"{path}/db", body={"spec": {"serviceName": "other"}},
+                  content_type=MERGE)
+        s.request("allowed-update", "PATCH", f"{path}/db", body={"spec": {"replicas": 3, "minReadySeconds": 2}},
+                  content_type=MERGE, view=plain)
+        s.request("scale", "GET", f"{path}/db/scale")
+        s.request("status", "PATCH", f"{path}/db/status", body={"status": {
+            "replicas": 1, "readyReplicas": 1, "availableReplicas": 2, "currentReplicas": 3}}, content_type=MERGE)
+        s.kubectl("wide", "-n", s.ns, "get", "sts", "-o", "wide", parse="table")
+    pair.run(scenario)
+
+
+def test_daemon_set_rules(pair: Pair) -> None:
+    """Defaults, the template generation annotation (bumped with the template), invalid strategies."""
+    def scenario(s: Side) -> None:
+        path = apps(s, "daemonsets")
+        s.request("create", "POST", path, body=workload(
+            "DaemonSet", "agent", selector={"matchLabels": {"app": "web"}},
+            template=template(nodeSelector={"disk": "ssd", "arch": "amd64"})), view=plain)
+        s.request("template-change", "PATCH", f"{path}/agent", body={"spec": {"template": {"metadata": {
+            "labels": {"app": "web", "v": "2"}}}}}, content_type=MERGE, view=plain)
+        s.request("other-change", "PATCH", f"{path}/agent", body={"spec": {"minReadySeconds": 4}},
+                  content_type=MERGE, view=plain)
+        s.request("invalid", "POST", path, body=workload(
+            "DaemonSet", "bad", template=template(activeDeadlineSeconds=3),
+            updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": "200%"}}))
+        s.request("zero", "POST", path, body=workload(
+            "DaemonSet", "zero", selector={"matchLabels": {"app": "web"}}, template=template(),
+            updateStrategy={"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}}))
+        s.request("unknown-strategy", "POST", path, body=workload(
+            "DaemonSet", "unknown", selector={"matchLabels": {"app": "web"}}, template=template(),
+            updateStrategy={"type": "Never"}))
+        s.kubectl("wide", "-n", s.ns, "get", "ds", "-o", "wide", parse="table")
+    pair.run(scenario)
+
+
+def test_controller_revisions(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        path = apps(s, "controllerrevisions")
+        # compact, as controllers send it: upstream compares data as the raw bytes it was sent in
+        s.request("create", "POST", path, content=json.dumps({
+            "apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": "web-1"}, "revision": 1,
+            "data": {"spec": {"template": {"metadata": {"labels": {"a": "b"}}}}}}, separators=(",", ":")),
+            content_type="application/json", view=plain)
+        s.request("no-data", "POST", path, body={"apiVersion": "apps/v1", "kind": "ControllerRevision",
+                                                 "metadata": {"name": "web-2"}, "revision": -2})
+        s.request("data-change", "PATCH", f"{path}/web-1", body={"data": {"x": 1}}, content_type=MERGE)
+        s.request("revision-change", "PATCH", f"{path}/web-1", body={"revision": 5}, content_type=MERGE,
+                  view=plain)
+        s.kubectl("wide", "-n", s.ns, "get", "controllerrevisions", "-o", "wide", parse="table")
     pair.run(scenario)
