@@ -4,7 +4,8 @@ from __future__ import annotations
 from shim.registry.kinds.admissionpolicies import (ValidatingAdmissionPolicyBindingStrategy,
                                                    ValidatingAdmissionPolicyStrategy)
 from shim.registry.kinds.apiregistration import APIServiceStrategy
-from shim.registry.kinds.apps import DeploymentStrategy, ReplicaSetStrategy
+from shim.registry.kinds.apps import (ControllerRevisionStrategy, DaemonSetStrategy, DeploymentStrategy,
+                                     ReplicaSetStrategy, StatefulSetStrategy)
 from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
 from shim.registry.kinds.crds import CRDStrategy
 from shim.registry.kinds.endpointslices import EndpointSliceStrategy
@@ -102,6 +103,12 @@ def builtin_resources() -> list[ResourceInfo]:
           subresources=scaled),
         R("apps", "v1", "replicasets", "replicaset", "ReplicaSet", True, ReplicaSetStrategy(), ("rs",), ("all",),
           subresources=scaled),
+        R("apps", "v1", "statefulsets", "statefulset", "StatefulSet", True, StatefulSetStrategy(), ("sts",),
+          ("all",), subresources=scaled),
+        R("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, DaemonSetStrategy(), ("ds",), ("all",),
+          subresources=status),
+        R("apps", "v1", "controllerrevisions", "controllerrevision", "ControllerRevision", True,
+          ControllerRevisionStrategy()),
         R("networking.k8s.io", "v1", "ingressclasses", "ingressclass", "IngressClass", False, IngressClassStrategy()),
         R("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", True, IngressStrategy(), ("ing",),
           subresources=status),
