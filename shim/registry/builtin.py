@@ -6,6 +6,7 @@ from shim.registry.kinds.admissionpolicies import (ValidatingAdmissionPolicyBind
 from shim.registry.kinds.apiregistration import APIServiceStrategy
 from shim.registry.kinds.apps import (ControllerRevisionStrategy, DaemonSetStrategy, DeploymentStrategy,
                                      ReplicaSetStrategy, StatefulSetStrategy)
+from shim.registry.kinds.batch import CronJobStrategy, JobStrategy
 from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
 from shim.registry.kinds.crds import CRDStrategy
 from shim.registry.kinds.endpointslices import EndpointSliceStrategy
@@ -109,6 +110,9 @@ def builtin_resources() -> list[ResourceInfo]:
           subresources=status),
         R("apps", "v1", "controllerrevisions", "controllerrevision", "ControllerRevision", True,
           ControllerRevisionStrategy()),
+        R("batch", "v1", "jobs", "job", "Job", True, JobStrategy(), (), ("all",), subresources=status),
+        R("batch", "v1", "cronjobs", "cronjob", "CronJob", True, CronJobStrategy(), ("cj",), ("all",),
+          subresources=status),
         R("networking.k8s.io", "v1", "ingressclasses", "ingressclass", "IngressClass", False, IngressClassStrategy()),
         R("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", True, IngressStrategy(), ("ing",),
           subresources=status),

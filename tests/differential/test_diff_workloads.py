@@ -215,3 +215,104 @@ def test_controller_revisions(pair: Pair) -> None:
                   view=plain)
         s.kubectl("wide", "-n", s.ns, "get", "controllerrevisions", "-o", "wide", parse="table")
     pair.run(scenario)
+
+
+def batch(s: Side, plural: str) -> str:
+    return f"/apis/batch/v1/namespaces/{s.ns}/{plural}"
+
+
+def job_template(**spec: Any) -> Obj:
+    return {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [
+        {"name": "work", "image": "python:3.11", "command": ["python", "-c", "print(1)"]}]}}, **spec}}
+
+
+def uids(body: Obj) -> Obj:
+    """The object with its uid-derived labels and selector made comparable (each server has its own uid)."""
+    body = plain(body)
+    uid = (body.get("metadata") or {}).get("uid")
+    return json.loads(json.dumps(body).replace(uid, "<uid>")) if uid else body
+
+
+def test_kubectl_create_job_and_cronjob(pair: Pair) -> None:
+    """`kubectl create job|cronjob`: the generated selector and labels, the defaults, upstream's columns."""
+    def scenario(s: Side) -> None:
+        s.kubectl("job", "-n", s.ns, "create", "job", "once", "--image=python:3.11", "--", "python", "-c", "1")
+        s.kubectl("cronjob", "-n", s.ns, "create", "cronjob", "tick", "--image=python:3.11",
+                  "--schedule=*/5 * * * *", "--", "python", "-c", "1")
+        s.request("job-json", "GET", f"{batch(s, 'jobs')}/once", view=uids)
+        s.request("cronjob-json", "GET", f"{batch(s, 'cronjobs')}/tick", view=plain)
+        s.kubectl("get", "-n", s.ns, "get", "jobs,cronjobs", parse="table")
+        s.kubectl("wide", "-n", s.ns, "get", "cj", "-o", "wide", parse="table")
+        s.request("selected", "GET", batch(s, "jobs"), params={"fieldSelector": "status.successful=0"},
+                  view=lambda body: [i["metadata"]["name"] for i in body["items"]])
+    pair.run(scenario)
+
+
+def test_invalid_jobs(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        path = batch(s, "jobs")
+        post = lambda label, **spec: s.request(label, "POST", path, body=workload(  # noqa: E731
+            "Job", label, "batch/v1", **{**job_template()["spec"], **spec}))
+        post("negative", parallelism=-1, completions=-2, backoffLimit=-3, activeDeadlineSeconds=-4)
+        post("always", template={"spec": {"containers": [{"name": "c", "image": "x"}]}})
+        post("indexed", completionMode="Indexed", parallelism=200000, backoffLimitPerIndex=1)
+        post("mode", completionMode="Sometimes", maxFailedIndexes=2)
+        post("manual-mismatch", manualSelector=True, selector={"matchLabels": {"a": "b"}})
+        post("manual-missing", manualSelector=True)
+        post("wrong-uid", selector={"matchLabels": {"batch.kubernetes.io/controller-uid": "nope"}})
+        post("failure-policy", podFailurePolicy={"rules": [
+            {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [3, 0, 3]}},
+            {"action": "Explode", "onExitCodes": {"operator": "Maybe", "values": [], "containerName": "x"},
+             "onPodConditions": [{"type": "DisruptionTarget"}]},
+            {"action": "FailIndex"}]})
+        s.request("list", "GET", path, view=lambda body: [i["metadata"]["name"] for i in body["items"]])
+    pair.run(scenario)
+
+
+def test_job_updates(pair: Pair) -> None:
+    """What an update may change: not the selector, completions or template of a running job; status counters
+    may not go down."""
+    def scenario(s: Side) -> None:
+        path = f"{batch(s, 'jobs')}/j"
+        s.request("create", "POST", batch(s, "jobs"), body=workload("Job", "j", "batch/v1", **job_template()["spec"],
+                                                                    completions=2), view=uids)
+        s.request("completions", "PATCH", path, body={"spec": {"completions": 3}}, content_type=MERGE)
+        s.request("template", "PATCH", path, body={"spec": {"template": {"spec": {"activeDeadlineSeconds": 5}}}},
+                  content_type=MERGE)
+        s.request("parallelism", "PATCH", path, body={"spec": {"parallelism": 2}}, content_type=MERGE, view=uids)
+        s.request("status", "PATCH", f"{path}/status", body={"status": {"succeeded": 1, "failed": 2}},
+                  content_type=MERGE, view=uids)
+        s.request("decrease", "PATCH", f"{path}/status", body={"status": {"succeeded": 0, "failed": 1}},
+                  content_type=MERGE)
+    pair.run(scenario)
+
+
+@pytest.mark.parametrize("schedule", ["bogus", "* * * *", "61 * * * *", "*/0 * * * *", "1-2-3 * * * *",
+                                      "5-1 * * * *", "* * * * mon-fry", "@every x", "@fortnightly",
+                                      "TZ=UTC * * * * *", "0 0 31 2 sun", "@hourly", "@every 1h30m"])
+def test_cron_schedules(pair: Pair, schedule: str) -> None:
+    """A schedule robfig/cron refuses is a 422 with its message at spec.schedule; a valid one is stored."""
+    def scenario(s: Side) -> None:
+        s.request("create", "POST", batch(s, "cronjobs"), body=workload(
+            "CronJob", "c", "batch/v1", schedule=schedule, jobTemplate=job_template()), view=plain)
+    pair.run(scenario)
+
+
+def test_invalid_cronjobs(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        path = batch(s, "cronjobs")
+        s.request("many", "POST", path, body=workload(
+            "CronJob", "c" * 53, "batch/v1", schedule="", concurrencyPolicy="Sometimes",
+            startingDeadlineSeconds=-1, successfulJobsHistoryLimit=-1, timeZone="Mars/Olympus",
+            jobTemplate=job_template(selector={"matchLabels": {"a": "b"}}, manualSelector=True)))
+        s.request("local-zone", "POST", path, body=workload("CronJob", "l", "batch/v1", schedule="@daily",
+                                                            timeZone="Local", jobTemplate=job_template()))
+        s.request("empty-zone", "POST", path, body=workload("CronJob", "e", "batch/v1", schedule="@daily",
+                                                            timeZone="", jobTemplate=job_template()))
+        s.request("zone", "POST", path, body=workload("CronJob", "z", "batch/v1", schedule="0 9 * * 1-5",
+                                                      timeZone="Europe/Paris", jobTemplate=job_template()),
+                  view=plain)
+        s.request("suspend", "PATCH", f"{path}/z", body={"spec": {"suspend": True}}, content_type=MERGE,
+                  view=plain)
+        s.kubectl("wide", "-n", s.ns, "get", "cronjobs", "-o", "wide", parse="table")
+    pair.run(scenario)
