@@ -9,6 +9,7 @@ from typing import Any, Callable, Protocol
 from shim.clients.base import Client, Resource
 from shim.controllers.deployment import DEPLOYMENTS, DeploymentController
 from shim.controllers.informers import Informers
+from shim.controllers.job import JOBS, JobController
 from shim.controllers.replicaset import REPLICASET, REPLICATIONCONTROLLER, ReplicaSetController
 
 
@@ -24,6 +25,7 @@ WORKLOADS: dict[str, tuple[tuple[Resource, ...], Factory]] = {
                               lambda c, i, clock: ReplicaSetController(c, i, REPLICASET, clock=clock)),
     "deployment-controller": ((DEPLOYMENTS, REPLICASET.resource),
                               lambda c, i, clock: DeploymentController(c, i, clock=clock)),
+    "job-controller": ((JOBS,), lambda c, i, clock: JobController(c, i, clock=clock)),
     "replicationcontroller-controller": ((REPLICATIONCONTROLLER.resource,), lambda c, i, clock: ReplicaSetController(
         c, i, REPLICATIONCONTROLLER, clock=clock)),
 }
