@@ -28,6 +28,7 @@ from shim.controllers.runner import forever, reconcile_on_changes
 from shim.controllers.selection import ALL, Selection
 from shim.controllers.serviceaccounts import ensure_default_accounts
 from shim.controllers.tokens import TokenSecrets
+from shim.controllers.workloads import run_workloads
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
 from shim.registry.rest import Verbs
@@ -169,6 +170,10 @@ class Cluster:
                                                                                     resolve_kind))))))
         if "garbage-collector-controller" in chosen:
             self.tasks.append(asyncio.create_task(gc.run()))
+        workloads_client = LocalClient(self.verbs, manager="kube-controller-manager")
+        served = lambda r: self.catalog.lookup(r.group, r.version, r.plural) is not None  # noqa: E731
+        self.tasks.append(asyncio.create_task(forever("workloads", lambda: run_workloads(
+            workloads_client, served, chosen))))
         ca = self.opts.data_dir / "pki" / "ca.crt"
         if "root-ca-certificate-publisher-controller" in chosen and self.opts.tls and ca.exists():
             ca_pem = ca.read_text()

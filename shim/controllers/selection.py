@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 CONTROLLERS = ("garbage-collector-controller", "namespace-controller", "root-ca-certificate-publisher-controller",
                "serviceaccount-controller", "serviceaccount-token-controller",
-               "validatingadmissionpolicy-status-controller")
+               "validatingadmissionpolicy-status-controller", "replicaset-controller", "deployment-controller",
+               "job-controller", "replicationcontroller-controller")
 
 
 @dataclass(frozen=True)

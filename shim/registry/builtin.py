@@ -4,6 +4,9 @@ from __future__ import annotations
 from shim.registry.kinds.admissionpolicies import (ValidatingAdmissionPolicyBindingStrategy,
                                                    ValidatingAdmissionPolicyStrategy)
 from shim.registry.kinds.apiregistration import APIServiceStrategy
+from shim.registry.kinds.apps import (ControllerRevisionStrategy, DaemonSetStrategy, DeploymentStrategy,
+                                     ReplicaSetStrategy, StatefulSetStrategy)
+from shim.registry.kinds.batch import CronJobStrategy, JobStrategy
 from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
 from shim.registry.kinds.crds import CRDStrategy
 from shim.registry.kinds.endpointslices import EndpointSliceStrategy
@@ -31,6 +34,7 @@ from shim.registry.subresources.log import Log
 from shim.registry.subresources.metrics import NodeMetrics, PodMetrics
 from shim.registry.subresources.proxy import NodeProxy, PodProxy, ServiceProxy
 from shim.registry.subresources.reviews import AccessReview, TokenReview
+from shim.registry.subresources.scale import Scale
 from shim.registry.subresources.status import Status
 from shim.registry.subresources.token import Token
 
@@ -38,6 +42,7 @@ from shim.registry.subresources.token import Token
 def builtin_resources() -> list[ResourceInfo]:
     R = ResourceInfo
     status = handlers(Status())
+    scaled = handlers(Status(), Scale())
     return [
         R("", "v1", "namespaces", "namespace", "Namespace", False, NamespaceStrategy(), ("ns",),
           verbs=tuple(v for v in ALL_VERBS if v != "deletecollection"), subresources=handlers(Status(), Finalize())),
@@ -99,6 +104,19 @@ def builtin_resources() -> list[ResourceInfo]:
           PriorityClassStrategy(), ("pc",)),
         R("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", True,
           PodDisruptionBudgetStrategy(), ("pdb",), subresources=status),
+        R("apps", "v1", "deployments", "deployment", "Deployment", True, DeploymentStrategy(), ("deploy",), ("all",),
+          subresources=scaled),
+        R("apps", "v1", "replicasets", "replicaset", "ReplicaSet", True, ReplicaSetStrategy(), ("rs",), ("all",),
+          subresources=scaled),
+        R("apps", "v1", "statefulsets", "statefulset", "StatefulSet", True, StatefulSetStrategy(), ("sts",),
+          ("all",), subresources=scaled),
+        R("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, DaemonSetStrategy(), ("ds",), ("all",),
+          subresources=status),
+        R("apps", "v1", "controllerrevisions", "controllerrevision", "ControllerRevision", True,
+          ControllerRevisionStrategy()),
+        R("batch", "v1", "jobs", "job", "Job", True, JobStrategy(), (), ("all",), subresources=status),
+        R("batch", "v1", "cronjobs", "cronjob", "CronJob", True, CronJobStrategy(), ("cj",), ("all",),
+          subresources=status),
         R("networking.k8s.io", "v1", "ingressclasses", "ingressclass", "IngressClass", False, IngressClassStrategy()),
         R("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", True, IngressStrategy(), ("ing",),
           subresources=status),

@@ -21,6 +21,9 @@ _SPECIAL_ZERO: dict[int, Any] = {TIME: None, MICRO: None, IOS: 0, QTY: "0", DUR:
                                  JSONRAW: None}
 _ABSENT = object()
 OBJECT_META = "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+#: fields whose Go tag says `omitzero`: left out when zero although not pointers (the only one in k8s.io/api and
+#: apimachinery v0.34: a pod template's metadata has no `creationTimestamp: null`)
+_OMITZERO = {(OBJECT_META, "creationTimestamp")}
 
 
 def go_view(obj: Obj, api_version: str, kind: str) -> Obj:
@@ -41,7 +44,9 @@ def _struct(obj: Obj, plan: _Plan) -> Obj:
     by_name, always = _fields_of(plan)
     for name, value in obj.items():
         facts = by_name.get(name)
-        if facts is not None:
+        if value is None and (plan.desc.full_name, name) in _OMITZERO:
+            out.pop(name)
+        elif facts is not None:
             _set(out, name, _field(value, *facts))
     for name, facts in always:
         if name not in obj:
@@ -82,6 +87,8 @@ def _compile(plan: _Plan, by_name: dict[str, _Facts], always: list[tuple[str, _F
             continue
         facts = (fd, shape, code, sub, ptr, keep)
         by_name[json_name] = facts
+        if (plan.desc.full_name, json_name) in _OMITZERO:
+            continue
         if keep or (shape == SINGLE and not ptr and (code == MSG or code in _SPECIAL_ZERO)):
             always.append((json_name, facts))
 

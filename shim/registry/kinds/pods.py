@@ -28,11 +28,6 @@ def _default_container(c: Obj, policy_fallback: str) -> None:
         ref = env.get("valueFrom", {}).get("fieldRef") if isinstance(env, dict) else None
         if isinstance(ref, dict):
             ref.setdefault("apiVersion", "v1")
-    limits = (c.get("resources") or {}).get("limits")
-    if isinstance(limits, dict):
-        requests = c["resources"].setdefault("requests", {})
-        for key, value in limits.items():
-            requests.setdefault(key, value)
     for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
         probe = c.get(probe_name)
         if isinstance(probe, dict):
@@ -101,6 +96,26 @@ def _validate_resources(resources: Any, path: str, causes: Causes) -> None:
                                                f"must be less than or equal to {name} limit of {limits[name]}"))
 
 
+def default_pod_spec(spec: Obj) -> None:
+    """The defaults of every pod spec, a pod's or a template's (SetDefaults_PodSpec, _Container, volume
+    sources); SetDefaults_Pod's own apply to pods only."""
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    for field in ("initContainers", "containers"):
+        for c in spec.get(field) or []:
+            if isinstance(c, dict):
+                _default_container(c, spec["restartPolicy"])
+    for volume in spec.get("volumes") or []:
+        if not isinstance(volume, dict):
+            continue
+        for source in ("configMap", "secret", "downwardAPI", "projected"):
+            if isinstance(volume.get(source), dict):
+                volume[source].setdefault("defaultMode", 420)
+
+
 class PodStrategy(Strategy):
     has_status_subresource = True
     #: old kubelets corrupted them through pods/status, so upstream keeps them
@@ -112,26 +127,19 @@ class PodStrategy(Strategy):
                               "status.podIP", "status.podIPs", "status.nominatedNodeName"})
 
     def default(self, obj: Obj) -> None:
-        """Upstream's scheme defaults (SetDefaults_Pod, _PodSpec, _Container, volume sources)."""
+        """Upstream's scheme defaults (SetDefaults_Pod on top of those of every pod spec)."""
         spec = obj.setdefault("spec", {})
         if not isinstance(spec, dict):
             return
-        spec.setdefault("restartPolicy", "Always")
-        spec.setdefault("terminationGracePeriodSeconds", 30)
-        spec.setdefault("dnsPolicy", "ClusterFirst")
-        spec.setdefault("securityContext", {})
-        spec.setdefault("schedulerName", "default-scheduler")
+        default_pod_spec(spec)
         spec.setdefault("enableServiceLinks", True)
         for field in ("initContainers", "containers"):
             for c in spec.get(field) or []:
-                if isinstance(c, dict):
-                    _default_container(c, spec["restartPolicy"])
-        for volume in spec.get("volumes") or []:
-            if not isinstance(volume, dict):
-                continue
-            for source in ("configMap", "secret", "downwardAPI", "projected"):
-                if isinstance(volume.get(source), dict):
-                    volume[source].setdefault("defaultMode", 420)
+                limits = (c.get("resources") or {}).get("limits") if isinstance(c, dict) else None
+                if isinstance(limits, dict):
+                    requests = c["resources"].setdefault("requests", {})
+                    for key, value in limits.items():
+                        requests.setdefault(key, value)
 
     def prepare_for_create(self, obj: Obj) -> None:
         """What admission (service account, default tolerations) and the registry add; Priority and
