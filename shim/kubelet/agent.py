@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shim.clients.base import SERVICEACCOUNTS, Client
+from shim.kubelet import streams
 from shim.kubelet.config import KubeletConfig, TokenIssuer
 from shim.kubelet.kubelet import Kubelet
 from shim.kubelet.logs import options_from_query
@@ -87,4 +88,6 @@ async def start_kubelet(client: Client, opts: Any, ctx: Any) -> None:
     kubelet = Kubelet(client, config)
     await kubelet.prepare()
     ctx.pod_logs = log_handler(kubelet)
+    services = ctx.verbs.services
+    services.exec_in, services.dial_pod = kubelet.exec_in, streams.dial
     await kubelet.run()
