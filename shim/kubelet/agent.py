@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from shim.clients.base import SERVICEACCOUNTS, Client
+from shim.kubelet import streams
 from shim.kubelet.config import KubeletConfig, TokenIssuer
 from shim.kubelet.kubelet import Kubelet
 from shim.kubelet.logs import options_from_query
@@ -89,5 +90,7 @@ async def start_kubelet(client: Client, opts: Any, ctx: Any) -> None:
     kubelet = Kubelet(client, config)
     await kubelet.prepare()
     ctx.pod_logs = log_handler(kubelet)
-    ctx.verbs.services.usage = StatsCollector(config.node_name, config.pods_dir)
+    services = ctx.verbs.services
+    services.usage = StatsCollector(config.node_name, config.pods_dir)
+    services.exec_in, services.dial_pod = kubelet.exec_in, streams.dial
     await kubelet.run()

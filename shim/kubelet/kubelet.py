@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from shim.clients.base import PODS, Client
-from shim.kubelet import cgroups, checkpoint
+from shim.kubelet import cgroups, checkpoint, streams
 from shim.kubelet.config import KubeletConfig
 from shim.kubelet.events import Recorder
 from shim.kubelet.images import ImageResolver
@@ -27,6 +27,7 @@ from shim.kubelet.runtime import mounts as mountlib
 from shim.kubelet.runtime.process import ProcessProvider
 from shim.kubelet.runtime.provider import Provider
 from shim.kubelet.scheduler import Scheduler
+from shim.registry.services import Starter
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,10 @@ class Kubelet:
 
     async def read_log(self, pod: dict[str, Any], container: str, opts: LogOptions) -> AsyncIterator[bytes]:
         return await read_log(pod, container, opts, provider=self.provider)
+
+    def exec_in(self, pod: dict[str, Any], container: str, command: list[str], stdin: bool, tty: bool) -> Starter:
+        """`kubectl exec`: the command in the container's running instance (streams.exec_in)."""
+        return streams.exec_in(self.provider, pod, container, command, stdin, tty)
 
     # -- pods -----------------------------------------------------------------------------------------------
     def _on_pod(self, kind: str, pod: dict[str, Any]) -> None:

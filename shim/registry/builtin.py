@@ -26,12 +26,15 @@ from shim.registry.kinds.simple import (ClaimStrategy, LeaseStrategy, PathSegmen
 from shim.registry.resource import ALL_VERBS, ResourceInfo
 from shim.registry.strategy import NoStatusStrategy
 from shim.registry.subresource import handlers
+from shim.registry.subresources.attach import Attach
 from shim.registry.subresources.binding import Binding
 from shim.registry.subresources.ephemeralcontainers import EphemeralContainers
 from shim.registry.subresources.eviction import Eviction
+from shim.registry.subresources.exec import Exec
 from shim.registry.subresources.finalize import Finalize
 from shim.registry.subresources.log import Log
 from shim.registry.subresources.metrics import NodeMetrics, PodMetrics
+from shim.registry.subresources.portforward import PortForwardHandler
 from shim.registry.subresources.proxy import NodeProxy, PodProxy, ServiceProxy
 from shim.registry.subresources.reviews import AccessReview, TokenReview
 from shim.registry.subresources.scale import Scale
@@ -47,7 +50,8 @@ def builtin_resources() -> list[ResourceInfo]:
         R("", "v1", "namespaces", "namespace", "Namespace", False, NamespaceStrategy(), ("ns",),
           verbs=tuple(v for v in ALL_VERBS if v != "deletecollection"), subresources=handlers(Status(), Finalize())),
         R("", "v1", "pods", "pod", "Pod", True, PodStrategy(), ("po",), ("all",),
-          subresources=handlers(Status(), Log(), Binding(), Eviction(), EphemeralContainers(), PodProxy())),
+          subresources=handlers(Status(), Log(), Binding(), Eviction(), EphemeralContainers(), Exec(),
+                                Attach(), PortForwardHandler(), PodProxy())),
         R("", "v1", "bindings", "binding", "Binding", True, NoStatusStrategy(), handler=Binding()),
         R("", "v1", "configmaps", "configmap", "ConfigMap", True, ConfigMapStrategy(), ("cm",)),
         R("", "v1", "secrets", "secret", "Secret", True, SecretStrategy()),

@@ -1,13 +1,14 @@
 """What some subresource handlers need from outside the registry, provided by whoever runs it.
 
-pods/log reads the files of the kubelet of this process, metrics.k8s.io reads its resource usage figures,
-serviceaccounts/token signs with the server's
+pods/log reads the files of the kubelet of this process, pods/exec, pods/attach and pods/portforward reach its
+containers, metrics.k8s.io reads its resource usage figures, serviceaccounts/token signs with the server's
 service-account key, and the review kinds ask the authenticator and the authorizer. The registry defines only
 the shape of each; shim.cli.cluster wires the server's implementations in, and a handler whose service is
 missing answers 503.
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -43,6 +44,63 @@ class UsageSource(Protocol):
         ...
 
 
+
+class Writable(Protocol):
+    """Where a command's stdin goes (an asyncio.StreamWriter, or a terminal)."""
+
+    def write(self, data: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Execution(Protocol):
+    """A command started in a container (exec) or the container's own program (attach), with the streams the
+    caller asked for (None otherwise). With a TTY, stdout carries the terminal's output and there is no stderr."""
+
+    @property
+    def stdin(self) -> Writable | None: ...
+
+    @property
+    def stdout(self) -> asyncio.StreamReader | None: ...
+
+    @property
+    def stderr(self) -> asyncio.StreamReader | None: ...
+
+    async def wait(self) -> int:
+        """The exit code, once it has ended (for attach: once the client may go, the container still runs)."""
+        ...
+
+    def kill(self) -> None:
+        """End it: the command and everything it started (for attach: detach, the container runs on)."""
+        ...
+
+    def resize(self, width: int, height: int) -> None:
+        """The terminal's new size (nothing without a TTY)."""
+        ...
+
+
+class Unreachable(Exception):
+    """The kubelet cannot serve the stream (the container is not running): upstream's kubelet answers a 500 with
+    this text before any upgrade, which the API server passes on."""
+
+
+class CommandFailed(Exception):
+    """The container runs but the command could not start: reported once the streams are open, as an internal
+    error on the error stream."""
+
+
+#: how to start a command once its streams are open; raises CommandFailed
+Starter = Callable[[], Awaitable[Execution]]
+#: (pod, container, command, stdin, tty) -> its starter, once the container is found running (else Unreachable)
+ExecInContainer = Callable[[Obj, str, list[str], bool, bool], Starter]
+#: (pod, container, stdin) -> the starter of a session with the container's own streams; raises Unreachable
+AttachToContainer = Callable[[Obj, str, bool], Starter]
+#: (pod, port) -> a connection to what listens on the pod's port; raises OSError with the reason
+DialPod = Callable[[Obj, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+
+
 class TokenSigner(Protocol):
     """Signs the claims serviceaccounts/token built (shim.server.satokens.TokenAuthority)."""
 
@@ -73,5 +131,8 @@ class Services:
     pod_logs: PodLogs | None = None
     #: set once the kubelet of this process runs, as pod_logs
     usage: UsageSource | None = None
+    exec_in: ExecInContainer | None = None
+    attach_to: AttachToContainer | None = None
+    dial_pod: DialPod | None = None
     tokens: TokenSigner | None = None
     reviews: AccessReviewer | None = None

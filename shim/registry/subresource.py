@@ -7,7 +7,7 @@ shim/registry/subresources/ and listing it with its resource (shim.registry.buil
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from shim.registry.strategy import Causes, Strategy, UpdateRules
 
 if TYPE_CHECKING:
     from shim.registry.resource import ResourceInfo
+    from shim.registry.subresources.connect import PortForward, RemoteCommand
     from shim.registry.rest import Verbs
 
 Obj = dict[str, Any]
@@ -43,6 +44,9 @@ class Subresource:
     kind: Kind | None = None
     #: get answers a byte stream (pods/log) rather than an object
     streams: bool = False
+    #: get and create open a streaming session (exec, attach, portforward): `connect` checks the request and
+    #: describes the session, whose protocol the server speaks
+    connects: bool = False
     #: its answers can be rendered as a Table or metadata; virtual resources (the reviews) have no stored
     #: object to describe, so a client asking for those views gets 406, as upstream's do
     views: bool = True
@@ -59,6 +63,10 @@ class Subresource:
 
     async def stream(self, verbs: Verbs, info: ResourceInfo, namespace: str, name: str,
                      options: Mapping[str, str]) -> AsyncIterator[bytes]:
+        raise errors.method_not_allowed()
+
+    async def connect(self, verbs: Verbs, info: ResourceInfo, namespace: str, name: str,
+                      query: Mapping[str, Sequence[str]]) -> RemoteCommand | PortForward:
         raise errors.method_not_allowed()
 
     async def create(self, verbs: Verbs, info: ResourceInfo, namespace: str, name: str, body: Obj,

@@ -9,12 +9,13 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from shim.machinery import errors
 from shim.machinery.errors import StatusError
 from shim.server import discovery, logpages, oidc
 from shim.server.resources import ApiContext, ResourceEndpoint, page_not_found, status_response
+from shim.server.streaming.endpoints import WebSocketEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ def build_app(ctx: ApiContext, lifespan: Any = None) -> Starlette:
         Route("/api/{rest:path}", discovery_endpoint, methods=methods),
         Route("/apis/{rest:path}", discovery_endpoint, methods=methods),
         Route("/openapi/{rest:path}", openapi),
+        WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/{subresource}", WebSocketEndpoint(ctx)),
         *oidc.routes(ctx),
         *logpages.routes(ctx),
         Route("/{rest:path}", not_found, methods=methods),

@@ -26,6 +26,7 @@ from shim.server import paths, proxy, watch as watches
 from shim.server.auth import Authenticator, Authorizer, impersonate
 from shim.server.rendering import Renderer
 from shim.server.sessions import Signer
+from shim.server.streaming import endpoints as streaming
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -186,6 +187,8 @@ class ResourceEndpoint:
             raise errors.method_not_allowed()
         handler = self.verbs.route(info, target.subresource, verb)
         self.ctx.authorizer.authorize(user, verb, info, target)
+        if handler is not None and handler.connects:
+            return await streaming.upgrade(request, self.ctx, info, target, handler)
         if typecheck.go_kind(info.api_version, info.kind) is not None:
             _check_route(request, verb, handler)
         if is_watch:

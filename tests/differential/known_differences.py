@@ -56,7 +56,6 @@ KNOWN: tuple[Known, ...] = (
               "networking.k8s.io v1/servicecidrs", "networking.k8s.io v1/servicecidrs~1status",
               "core v1/componentstatuses", "core v1/replicationcontrollers",
               "core v1/replicationcontrollers~1scale", "core v1/replicationcontrollers~1status",
-              "core v1/pods~1attach", "core v1/pods~1exec", "core v1/pods~1portforward",
               "core v1/pods~1resize", "authorization.k8s.io v1/localsubjectaccessreviews",
               "authorization.k8s.io v1/selfsubjectrulesreviews"))}),
 

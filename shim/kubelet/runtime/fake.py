@@ -43,6 +43,9 @@ class FakeExecution:
     def kill(self) -> None:
         """Nothing to kill: the command has ended."""
 
+    def resize(self, width: int, height: int) -> None:
+        """No terminal."""
+
 
 def _empty_stream() -> asyncio.StreamReader:
     reader = asyncio.StreamReader()
@@ -118,7 +121,7 @@ class FakeProvider:
         return self.observe(container_id)
 
     async def exec(self, container_id: str, command: list[str], *, stdin: bool = False, stdout: bool = False,
-                   stderr: bool = False) -> FakeExecution:
+                   stderr: bool = False, tty: bool = False) -> FakeExecution:
         container = self.containers.get(container_id)
         if container is None or container.observed.done:
             raise ExecError(f"container {container_id} is not running")

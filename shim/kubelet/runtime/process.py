@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from shim.kubelet.runtime import logfile
+from shim.kubelet.runtime import logfile, terminal
 from shim.kubelet.runtime.provider import ContainerSpec, ExecError, LogOptions, Observed
 
 if TYPE_CHECKING:
@@ -263,9 +263,10 @@ class ProcessProvider:
             return self.observe(container_id)
 
     async def exec(self, container_id: str, command: list[str], *, stdin: bool = False, stdout: bool = False,
-                   stderr: bool = False) -> GroupExecution:
+                   stderr: bool = False, tty: bool = False) -> GroupExecution | terminal.TerminalExecution:
         """The command in its own session, with the container's env and cwd; inside the container's mount (and
-        user) namespace through nsenter where containers get one, so it sees the same files as the program."""
+        user) namespace through nsenter where containers get one, so it sees the same files as the program.
+        With `tty` it runs on a new pseudo-terminal (its controlling terminal), which carries its output."""
         if not command:
             raise ExecError("no command to run")
         if container_id not in self._dirs:
@@ -275,6 +276,9 @@ class ProcessProvider:
             raise ExecError(f"container {container_id} is not running")
         env, cwd, prefix = self._container_env(container_id, obs.pid)
         argv = prefix + list(command)
+        if tty:
+            return await terminal.start(argv, env, cwd, stdin=stdin, failure=f"cannot run {command[0]} in "
+                                                                            f"container {container_id}")
         pipe, closed = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
         try:
             proc = await asyncio.create_subprocess_exec(*argv, env=env, cwd=cwd, stdin=pipe if stdin else closed,
@@ -346,6 +350,9 @@ class GroupExecution:
     def kill(self) -> None:
         if self._proc.returncode is None:
             _killpg(self._proc.pid, signal.SIGKILL)
+
+    def resize(self, width: int, height: int) -> None:
+        """No terminal: nothing to resize."""
 
 
 def _killpg(pgid: int, sig: int) -> None:

@@ -75,14 +75,29 @@ class ExecError(Exception):
     """The command cannot run in the container: it is not running, or the program cannot be started."""
 
 
+class Writable(Protocol):
+    """A command's stdin: a pipe (asyncio.StreamWriter) or a terminal."""
+
+    def write(self, data: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Execution(Protocol):
     """A command running inside a container. A stream is None unless `exec` was asked for it, so that a
     caller that only wants the exit code (a probe) holds no pipes, and one that streams (`kubectl exec`)
-    reads and writes them while the command runs."""
+    reads and writes them while the command runs. On a terminal (`tty`) stdout carries all output."""
 
-    stdin: asyncio.StreamWriter | None
-    stdout: asyncio.StreamReader | None
-    stderr: asyncio.StreamReader | None
+    @property
+    def stdin(self) -> Writable | None: ...
+
+    @property
+    def stdout(self) -> asyncio.StreamReader | None: ...
+
+    @property
+    def stderr(self) -> asyncio.StreamReader | None: ...
 
     async def wait(self) -> int:
         """The exit code, once the command has ended."""
@@ -90,6 +105,10 @@ class Execution(Protocol):
 
     def kill(self) -> None:
         """SIGKILL the command and everything it started."""
+        ...
+
+    def resize(self, width: int, height: int) -> None:
+        """Its terminal's new size (nothing without one)."""
         ...
 
 
@@ -109,9 +128,10 @@ class Provider(Protocol):
         ...
 
     async def exec(self, container_id: str, command: list[str], *, stdin: bool = False, stdout: bool = False,
-                   stderr: bool = False) -> Execution:
+                   stderr: bool = False, tty: bool = False) -> Execution:
         """Start `command` in the running container, with its environment and view of the files; raises
-        ExecError when it cannot. Ask for the streams you will read or write; the others are closed."""
+        ExecError when it cannot. Ask for the streams you will read or write; the others are closed. With `tty`
+        it runs on a terminal of its own, which carries its output."""
         ...
 
     def logs(self, pod_uid: str, container_id: str, opts: LogOptions) -> AsyncIterator[bytes]:
