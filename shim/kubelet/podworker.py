@@ -495,13 +495,16 @@ class PodWorker:
         """The pod's hosts file (the kubelet's) and resolv.conf (the runtime's), unless the container mounts a
         volume there itself; both are the pod's, shared by its containers."""
         targets = {os.path.normpath(vm.get("mountPath", "")) for vm in c.get("volumeMounts") or []}
-        self.dir.mkdir(parents=True, exist_ok=True)
         out = []
-        if HOSTS not in targets:
-            self.refresh_hosts(create=True)
-            out.append(Mount(str(self.hosts_path), HOSTS, False))
-        if RESOLV_CONF not in targets:
-            out.append(Mount(self._resolv_conf(), RESOLV_CONF, False))
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            if HOSTS not in targets:
+                self.refresh_hosts(create=True)
+                out.append(Mount(str(self.hosts_path), HOSTS, False))
+            if RESOLV_CONF not in targets:
+                out.append(Mount(self._resolv_conf(), RESOLV_CONF, False))
+        except OSError as exc:
+            raise mountlib.MountError(f"failed to write the pod's {HOSTS} or {RESOLV_CONF}: {exc}") from None
         return out
 
     def refresh_hosts(self, create: bool = False) -> None:

@@ -90,6 +90,20 @@ async def until(check: Any, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def test_a_ready_pod_of_a_headless_service_resolves_by_hostname_and_subdomain(harness: Harness) -> None:
+    headless = service("peers")
+    headless["spec"].update(clusterIP="None", selector={"app": "peer"})
+    await harness.client.create(SERVICES, headless, "default")
+    await harness.start()
+    member = make_pod("member", [{"name": "c", "command": ["sleep", "60"]}], hostname="m0", subdomain="peers")
+    member["metadata"]["labels"] = {"app": "peer"}
+    await harness.create(member)
+    await harness.wait_status("member", lambda p: harness.container_status(p, "c")["ready"])
+    pod = await run_to_end(harness, make_pod("client", [{"name": "c", "command": [
+        "getent", "hosts", "m0.peers.default.svc.cluster.local"]}], restartPolicy="Never"))
+    assert log_lines(harness, pod)[0].split() == ["127.0.0.1", "m0.peers.default.svc.cluster.local"]
+
+
 async def test_host_aliases_and_the_pods_own_name_are_in_etc_hosts(harness: Harness) -> None:
     await harness.start()
     aliases = [{"ip": "123.45.67.89", "hostnames": ["foo.local", "bar.local"]}]
