@@ -95,9 +95,19 @@ class ClusterNames:
         self.pods = pods
         self.address = address
         self.domain = cluster_domain
+        self._cache: dict[str, list[Entry]] = {}
+
+    def invalidate(self) -> None:
+        """The caches changed: compute the names afresh (once per namespace, however many pods ask)."""
+        self._cache.clear()
 
     def entries(self, namespace: str) -> list[Entry]:
         """What a pod of `namespace` resolves: every Service's names, then headless Services' pod names."""
+        if namespace not in self._cache:
+            self._cache[namespace] = self._entries(namespace)
+        return self._cache[namespace]
+
+    def _entries(self, namespace: str) -> list[Entry]:
         services = sorted(self.services(), key=lambda s: ((s.get("metadata") or {}).get("namespace", ""),
                                                           (s.get("metadata") or {}).get("name", "")))
         out: list[Entry] = []

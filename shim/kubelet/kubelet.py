@@ -144,6 +144,7 @@ class Kubelet:
 
     def _names_changed(self) -> None:
         """Rewrite every pod's hosts file once the current burst of events is handled (a relist is one)."""
+        self.cluster_names.invalidate()
         if not self._hosts_refresh_pending:
             self._hosts_refresh_pending = True
             asyncio.get_running_loop().call_soon(self._refresh_hosts)

@@ -116,6 +116,16 @@ async def test_host_aliases_and_the_pods_own_name_are_in_etc_hosts(harness: Harn
     assert "Kubernetes-managed" not in open("/etc/hosts").read()
 
 
+async def test_a_host_network_pod_gets_the_nodes_hosts_file_with_its_aliases(harness: Harness) -> None:
+    await harness.start()
+    aliases = [{"ip": "123.45.67.89", "hostnames": ["foo", "bar"]}]
+    pod = await run_to_end(harness, make_pod("hostnet", [{"name": "c", "command": ["cat", "/etc/hosts"]}],
+                                             restartPolicy="Never", hostNetwork=True, hostAliases=aliases))
+    node = open("/etc/hosts").read().splitlines()
+    assert log_lines(harness, pod) == ["# Kubernetes-managed hosts file (host network).", *node, "",
+                                       "# Entries added by HostAliases.", "123.45.67.89\tfoo\tbar"]
+
+
 async def test_hostname_f_is_the_fqdn_with_a_subdomain(harness: Harness) -> None:
     await harness.start()
     pod = await run_to_end(harness, make_pod("p", [{"name": "c", "command": ["hostname", "-f"]}],

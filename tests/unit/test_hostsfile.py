@@ -100,3 +100,13 @@ def test_rewriting_keeps_the_inode_a_bind_mount_refers_to(tmp_path: Path) -> Non
     assert os.stat(path).st_ino == inode
     assert path.read_text() == "short\n"
     assert os.stat(path).st_mode & 0o777 == 0o644
+
+
+def test_names_are_computed_once_per_namespace_until_invalidated() -> None:
+    services = [service("db")]
+    table = names(services)
+    assert table.entries("shop")[0][1][0] == "db.shop.svc.cluster.local"
+    services.append(service("cache"))
+    assert len(table.entries("shop")) == 1
+    table.invalidate()
+    assert len(table.entries("shop")) == 2
