@@ -52,7 +52,13 @@ class KubeletConfig:
     capacity: dict[str, str] = field(default_factory=dict)
     max_pods: int = 110
     node_labels: dict[str, str] = field(default_factory=dict)
+    #: The address pods are reachable at (pods share the host's network): status.podIP and hostIP, and what
+    #: Service names resolve to inside pods.
     host_ip: str = "127.0.0.1"
+    #: The cluster's DNS domain (search paths, Service and pod FQDNs).
+    cluster_domain: str = "cluster.local"
+    #: The host resolver file pods' /etc/resolv.conf is built from (kubelet's --resolv-conf).
+    resolv_conf: str = "/etc/resolv.conf"
     #: Extra env for every container, e.g. KUBERNETES_SERVICE_HOST/PORT pointing at kubeshim's API.
     api_env: dict[str, str] = field(default_factory=dict)
     #: Run the built-in single-node scheduler (binds pods with an empty spec.nodeName).

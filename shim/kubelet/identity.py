@@ -33,18 +33,25 @@ def run_as(pod: dict[str, Any], container: dict[str, Any]) -> RunAs:
     return RunAs(pick("runAsUser"), pick("runAsGroup"), list(dict.fromkeys(groups)))
 
 
-def hostname(pod: dict[str, Any]) -> str | None:
-    """The container's hostname: spec.hostname or the pod's name, cut to 63 characters without a trailing '-'
-    or '.'; the FQDN with setHostnameAsFQDN and a subdomain. None for hostNetwork pods (the node's own)."""
-    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+def hostname(pod: dict[str, Any], cluster_domain: str = "cluster.local") -> str | None:
+    """The container's hostname: short_hostname, or the FQDN with setHostnameAsFQDN and a subdomain. None for
+    hostNetwork pods (the node's own)."""
+    spec = pod.get("spec") or {}
     if spec.get("hostNetwork"):
         return None
+    name = short_hostname(pod)
+    domain = pod_domain(pod, cluster_domain)
+    if spec.get("setHostnameAsFQDN") and domain:
+        return f"{name}.{domain}"
+    return name
+
+
+def short_hostname(pod: dict[str, Any]) -> str:
+    """spec.hostname or the pod's name, cut to 63 characters without a trailing '-' or '.'."""
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
     name = str(spec.get("hostname") or meta.get("name", ""))
     if len(name) > HOSTNAME_MAX_LENGTH:
         name = name[:HOSTNAME_MAX_LENGTH].rstrip("-.")
-    domain = pod_domain(pod)
-    if spec.get("setHostnameAsFQDN") and domain:
-        return f"{name}.{domain}"
     return name
 
 

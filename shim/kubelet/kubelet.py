@@ -17,6 +17,7 @@ from shim.clients.base import PODS, Client
 from shim.kubelet import cgroups, checkpoint, streams
 from shim.kubelet.config import KubeletConfig
 from shim.kubelet.events import Recorder
+from shim.kubelet.hostsfile import SERVICES, ClusterNames
 from shim.kubelet.images import ImageResolver
 from shim.kubelet.informer import Informer
 from shim.kubelet.logs import LogOptions, read_log
@@ -61,6 +62,10 @@ class Kubelet:
         self.workers: dict[str, PodWorker] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.informer = Informer(client, PODS, self._on_pod)
+        self.services = Informer(client, SERVICES, self._on_service)
+        self.cluster_names = ClusterNames(lambda: self.services.store.values(), lambda: self.informer.store.values(),
+                                          config.host_ip, config.cluster_domain)
+        self._hosts_refresh_pending = False
         self.recorder = Recorder(client, "kubelet", config.node_name)
         self.scheduler = Scheduler(client, config.node_name, lambda: list(self.informer.store.values()),
                                    lambda: self.node.node, Recorder(client, "default-scheduler", config.node_name))
@@ -90,7 +95,8 @@ class Kubelet:
         """What every pod worker gets of this kubelet (made once the provider exists)."""
         if self._context is None:
             self._context = NodeContext(self.config, self.client, self.provider, self.images, self.recorder,
-                                        self.namespace_mode, self.allocatable, self.path_busy, self.hand_over_path)
+                                        self.namespace_mode, self.allocatable, self.path_busy, self.hand_over_path,
+                                        self.cluster_names.entries)
         return self._context
 
     def allocatable(self) -> dict[str, Any]:
@@ -121,6 +127,9 @@ class Kubelet:
     def _on_pod(self, kind: str, pod: dict[str, Any]) -> None:
         if self.config.schedule:
             self.scheduler.on_event(kind, pod)
+        spec = pod.get("spec") or {}
+        if spec.get("subdomain") and spec.get("hostname"):  # may name a headless Service's pod
+            self._names_changed()
         if (pod.get("spec") or {}).get("nodeName") != self.config.node_name:
             return
         uid = (pod.get("metadata") or {}).get("uid", "")
@@ -133,6 +142,25 @@ class Kubelet:
             self._spawn(pod)
         else:
             worker.update(pod)
+
+    # -- names in pods' /etc/hosts --------------------------------------------------------------------------
+    def _on_service(self, kind: str, service: dict[str, Any]) -> None:
+        self._names_changed()
+
+    def _names_changed(self) -> None:
+        """Rewrite every pod's hosts file once the current burst of events is handled (a relist is one)."""
+        self.cluster_names.invalidate()
+        if not self._hosts_refresh_pending:
+            self._hosts_refresh_pending = True
+            asyncio.get_running_loop().call_soon(self._refresh_hosts)
+
+    def _refresh_hosts(self) -> None:
+        self._hosts_refresh_pending = False
+        for worker in list(self.workers.values()):
+            try:
+                worker.refresh_hosts()
+            except OSError as exc:  # a pod directory going away under a deleted pod
+                log.debug("hosts file of pod %s not rewritten: %r", worker.name, exc)
 
     def _spawn(self, pod: dict[str, Any]) -> None:
         uid = (pod.get("metadata") or {}).get("uid", "")
@@ -187,10 +215,12 @@ class Kubelet:
         background = [asyncio.create_task(self.recorder.run(), name="events"),
                       asyncio.create_task(self.scheduler.recorder.run(), name="scheduler-events"),
                       asyncio.create_task(self.node.run(), name="node-heartbeat"),
-                      asyncio.create_task(self.informer.run(), name="pod-informer")]
+                      asyncio.create_task(self.services.run(), name="service-informer")]
         if self.config.schedule:
             background.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
         try:
+            await self.services.synced.wait()  # a pod's first /etc/hosts already names every Service
+            background.append(asyncio.create_task(self.informer.run(), name="pod-informer"))
             await self.informer.synced.wait()
             await self.cleanup_orphans()
             self._ready.set()

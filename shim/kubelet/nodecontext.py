@@ -12,6 +12,7 @@ from typing import Any
 from shim.clients.base import Client
 from shim.kubelet.config import KubeletConfig
 from shim.kubelet.events import Recorder
+from shim.kubelet.hostsfile import Entry, no_cluster_names
 from shim.kubelet.images import ImageResolver
 from shim.kubelet.runtime.provider import Provider
 
@@ -33,3 +34,5 @@ class NodeContext:
     #: (host path, pod uid) -> hand the cleanup of a mount point this pod made to another pod still covering
     #: it; False when none does (the caller releases it)
     hand_over_path: Callable[[str, str], bool]
+    #: namespace -> the Service (and headless-pod) names a pod of that namespace resolves, for its /etc/hosts
+    cluster_names: Callable[[str], list[Entry]] = no_cluster_names

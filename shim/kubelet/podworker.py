@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from shim.clients.base import PODS
-from shim.kubelet import checkpoint, events, identity, podstate, sources as podsources
+from shim.kubelet import checkpoint, dnsconfig, events, hostsfile, identity, podstate, sources as podsources
 from shim.kubelet.images import ImagePullError
 from shim.kubelet.logs import fallback_message
 from shim.kubelet.nodecontext import NodeContext
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 DEFAULT_GRACE = 30
 #: Volumes the ServiceAccount admission plugin injects; failing to place them must not fail the pod.
 BEST_EFFORT_VOLUME_PREFIX = "kube-api-access-"
+HOSTS, RESOLV_CONF = "/etc/hosts", "/etc/resolv.conf"
 
 
 def _meta(pod: dict[str, Any]) -> dict[str, Any]:
@@ -381,8 +382,8 @@ class PodWorker:
             memory_limit=quantity.to_bytes(limits["memory"]) if "memory" in limits else None,
             cpu_limit_millis=quantity.millicores(limits["cpu"]) if "cpu" in limits else None,
             cpu_request_millis=quantity.millicores(requests["cpu"]) if "cpu" in requests else None,
-            termination_message_path=term_path, hostname=identity.hostname(self.pod), run_as_user=user.uid,
-            run_as_group=user.gid, supplemental_groups=user.groups)
+            termination_message_path=term_path, hostname=identity.hostname(self.pod, self.config.cluster_domain),
+            run_as_user=user.uid, run_as_group=user.gid, supplemental_groups=user.groups)
         r.pending = cid
         self.save()
         self.starting += 1
@@ -480,8 +481,62 @@ class PodWorker:
                         continue
                     raise
             out.append(Mount(source, target, bool(vm.get("readOnly"))))
+        if mode:
+            out += self.network_files(c)
         term_path = (c.get("terminationMessagePath") or "/dev/termination-log") if mode else None
         return out, term_path
+
+    # -- /etc/hosts and /etc/resolv.conf --------------------------------------------------------------------
+    @property
+    def hosts_path(self) -> Path:
+        return self.dir / "etc-hosts"
+
+    def network_files(self, c: dict[str, Any]) -> list[Mount]:
+        """The pod's hosts file (the kubelet's) and resolv.conf (the runtime's), unless the container mounts a
+        volume there itself; both are the pod's, shared by its containers."""
+        targets = {os.path.normpath(vm.get("mountPath", "")) for vm in c.get("volumeMounts") or []}
+        out = []
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            if HOSTS not in targets:
+                self.refresh_hosts(create=True)
+                out.append(Mount(str(self.hosts_path), HOSTS, False))
+            if RESOLV_CONF not in targets:
+                out.append(Mount(self._resolv_conf(), RESOLV_CONF, False))
+        except OSError as exc:
+            raise mountlib.MountError(f"failed to write the pod's {HOSTS} or {RESOLV_CONF}: {exc}") from None
+        return out
+
+    def refresh_hosts(self, create: bool = False) -> None:
+        """Rewrite the hosts file in place when its text changed (Services came or went); made only on a
+        container start."""
+        if not create and not self.hosts_path.exists():
+            return
+        text = hostsfile.pod_hosts(self.pod, [self.config.host_ip], self.config.cluster_domain,
+                                   self.node.cluster_names(self.record.namespace))
+        try:
+            if self.hosts_path.read_text() == text:
+                return
+        except OSError:
+            pass
+        hostsfile.write_in_place(self.hosts_path, text)
+
+    def _resolv_conf(self) -> str:
+        """Written once per pod, as the runtime does for a sandbox; limits cut are DNSConfigForming Warnings."""
+        path = self.dir / "resolv.conf"
+        if not path.exists():
+            config, warnings = dnsconfig.pod_dns(self.pod, dnsconfig.read_host(self.config.resolv_conf),
+                                                 self.config.cluster_domain)
+            for warning in warnings:
+                self.node.recorder.pod_event(self.pod, events.WARNING, "DNSConfigForming", warning)
+            text = dnsconfig.render(config)
+            if not text:
+                try:
+                    text = Path(self.config.resolv_conf).read_text()
+                except OSError:
+                    text = ""
+            hostsfile.write_in_place(path, text)
+        return str(path)
 
     def _created(self, *paths: str) -> None:
         for path in paths:
