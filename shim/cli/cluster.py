@@ -30,6 +30,7 @@ from shim.controllers.serviceaccounts import ensure_default_accounts
 from shim.controllers.tokens import TokenSecrets
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
+from shim.registry.kinds import pod_service_account
 from shim.registry.rest import Verbs
 from shim.registry.services import Services
 from shim.server import kubeconfig, tls
@@ -101,7 +102,7 @@ class Cluster:
                            compaction_interval=opts.compaction_interval)
         self.store.open()
         self.fresh = self.store.revision == 0
-        self.registry = Registry(self.store)
+        self.registry = Registry(self.store, plugins=frozenset({pod_service_account.PLUGIN}))
         self.catalog = Catalog(self.store)
         self.tokens = TokenAuthority.load(opts.data_dir, opts.service_account_issuers or [server_url(opts)],
                                           server_url(opts))
