@@ -48,6 +48,27 @@ def test_pod_defaults_and_admission(pair: Pair) -> None:
     pair.run(scenario)
 
 
+def test_service_account_admission(pair: Pair) -> None:
+    """What the ServiceAccount admission plugin does to a new pod: the token volume in init containers too, none
+    when the account or the pod turns it off, the account's pull secrets, and a missing account refused."""
+    def scenario(s: Side) -> None:
+        pods, accounts = f"/api/v1/namespaces/{s.ns}/pods", f"/api/v1/namespaces/{s.ns}/serviceaccounts"
+        s.json("POST", accounts, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "quiet"},
+                                  "automountServiceAccountToken": False, "imagePullSecrets": [{"name": "reg"}]})
+
+        def create(label: str, name: str, **spec: Any) -> None:
+            s.request(label, "POST", pods, body={"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                                                 "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}],
+                                                          **spec}}, view=plain)
+        create("init-containers", "init", initContainers=[{"name": "i", "image": "busybox:1.36"}])
+        create("account-says-no", "quiet", serviceAccountName="quiet")
+        create("pod-says-yes", "loud", serviceAccountName="quiet", automountServiceAccountToken=True)
+        create("pod-says-no", "off", automountServiceAccountToken=False)
+        create("deprecated-field", "old", serviceAccount="quiet")
+        create("missing-account", "ghost", serviceAccountName="ghost")
+    pair.run(scenario)
+
+
 def test_service_defaults(pair: Pair) -> None:
     def scenario(s: Side) -> None:
         s.request("cluster-ip", "POST", f"/api/v1/namespaces/{s.ns}/services", body={
