@@ -1,0 +1,105 @@
+"""Software inside a pod talks to the cluster as it would anywhere: the official Python client's
+`load_incluster_config()` finds the service-account token, the cluster CA and KUBERNETES_SERVICE_HOST/PORT that
+admission and the kubelet gave the pod, and acts as the pod's service account under RBAC. The token is bound to
+the pod and stops working once the pod is gone."""
+from __future__ import annotations
+
+import json
+import ssl
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from harness import Kubeshim, start_kubeshim, wait_for
+
+pytestmark = pytest.mark.kubelet
+
+NS = "team"
+CLIENT_SCRIPT = textwrap.dedent("""
+    import json, time
+    from kubernetes import client, config
+    config.load_incluster_config()
+    api = client.CoreV1Api()
+    seen = {"own": sorted(p.metadata.name for p in api.list_namespaced_pod("team").items)}
+    try:
+        api.list_namespaced_pod("default")
+        seen["other"] = 200
+    except client.ApiException as err:
+        seen["other"] = err.status
+    print(json.dumps(seen), flush=True)
+    time.sleep(3600)
+""")
+
+
+class Cluster:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.server: Kubeshim = start_kubeshim(data_dir)
+        self.verify = ssl.create_default_context(cafile=self.server.ca)
+        self.api = httpx.Client(base_url=self.server.url, verify=self.verify, timeout=10,
+                                headers={"Authorization": f"Bearer {self.server.token}"})
+
+    def create(self, path: str, obj: dict[str, Any]) -> dict[str, Any]:
+        response = self.api.post(path, json=obj)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def as_bearer(self, token: str, path: str) -> int:
+        with httpx.Client(base_url=self.server.url, verify=self.verify, timeout=10) as plain:
+            return plain.get(path, headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    cluster = Cluster(tmp_path / "kubeshim")
+    yield cluster
+    cluster.api.close()
+    cluster.server.stop()
+
+
+def grant_pod_reading(cluster: Cluster) -> None:
+    """The namespace's default account may list pods there, and nowhere else."""
+    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}"
+    cluster.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    cluster.create(f"{rbac}/roles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "pod-reader"},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]})
+    cluster.create(f"{rbac}/rolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "pod-reader"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": NS}]})
+
+
+def log_line(cluster: Cluster, name: str) -> dict[str, Any] | None:
+    response = cluster.api.get(f"/api/v1/namespaces/{NS}/pods/{name}/log")
+    text = response.text.strip() if response.status_code == 200 else ""
+    return json.loads(text.splitlines()[0]) if text else None
+
+
+def projected_token(cluster: Cluster, pod: dict[str, Any]) -> str:
+    """The token the kubelet wrote into the pod's kube-api-access volume, read as the node's admin would."""
+    volumes = cluster.data_dir / "kubelet" / "pods" / pod["metadata"]["uid"] / "volumes"
+    [token] = volumes.glob("*/kube-api-access-*/token")
+    return token.read_text()
+
+
+def test_a_pod_reaches_the_api_as_its_service_account_until_it_is_deleted(cluster: Cluster) -> None:
+    grant_pod_reading(cluster)
+    pod = cluster.create(f"/api/v1/namespaces/{NS}/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "client"},
+        "spec": {"containers": [{"name": "main", "image": "python:3.11",
+                                 "command": [sys.executable, "-c", CLIENT_SCRIPT]}]}})
+    assert wait_for(lambda: log_line(cluster, "client"), timeout=60, what="the pod's report") == {
+        "own": ["client"], "other": 403}
+
+    token = projected_token(cluster, pod)
+    assert cluster.as_bearer(token, f"/api/v1/namespaces/{NS}/pods") == 200
+    response = cluster.api.delete(f"/api/v1/namespaces/{NS}/pods/client", params={"gracePeriodSeconds": "1"})
+    assert response.status_code == 200
+    wait_for(lambda: cluster.api.get(f"/api/v1/namespaces/{NS}/pods/client").status_code == 404, timeout=30,
+             what="the pod gone")
+    assert cluster.as_bearer(token, f"/api/v1/namespaces/{NS}/pods") == 401
