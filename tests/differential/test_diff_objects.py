@@ -69,6 +69,20 @@ def test_service_account_admission(pair: Pair) -> None:
     pair.run(scenario)
 
 
+def test_pod_sysctls(pair: Pair) -> None:
+    """Sysctl names: well-formed ones stored, malformed, repeated and host-shared-namespace ones refused."""
+    def scenario(s: Side) -> None:
+        def create(label: str, names: list[str], **spec: Any) -> None:
+            s.request(label, "POST", f"/api/v1/namespaces/{s.ns}/pods", view=plain, body={
+                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": label},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}], **spec,
+                         "securityContext": {"sysctls": [{"name": n, "value": "1"} for n in names]}}})
+        create("valid", ["kernel.shm_rmid_forced", "net/ipv4/ip_forward"])
+        create("invalid", ["foo-", "bar..", "kernel.msgmax", "kernel.msgmax"])
+        create("host-network", ["net.core.somaxconn"], hostNetwork=True)
+    pair.run(scenario)
+
+
 def test_service_defaults(pair: Pair) -> None:
     def scenario(s: Side) -> None:
         s.request("cluster-ip", "POST", f"/api/v1/namespaces/{s.ns}/services", body={

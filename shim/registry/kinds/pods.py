@@ -7,6 +7,7 @@ from shim.machinery import errors, quantity, tables
 from shim.registry.kinds.node import admit_pod_runtime_class
 from shim.registry.kinds.pod_service_account import admit_pod_service_account, awaited_account
 from shim.registry.kinds.scheduling import admit_pod_priority
+from shim.registry.kinds.sysctls import validate_sysctls
 from shim.registry.strategy import Causes, Obj, Strategy, Stored, semantic
 
 _MUTABLE_SPEC = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
@@ -192,6 +193,7 @@ class PodStrategy(Strategy):
                     if isinstance(m, dict) and m.get("name") not in volumes:
                         causes.append({"reason": "FieldValueNotFound", "message": f'Not found: "{m.get("name")}"',
                                        "field": f"spec.{field}[{i}].volumeMounts[{j}].name"})
+        causes += validate_sysctls(spec)
         return causes
 
     def validate_update(self, new: Obj, old: Obj) -> Causes:
