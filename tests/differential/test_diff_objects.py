@@ -99,6 +99,30 @@ def test_service_defaults(pair: Pair) -> None:
     pair.run(scenario)
 
 
+def test_service_allocation(pair: Pair) -> None:
+    """Requested cluster IPs and node ports: given once, refused when taken, outside the range or malformed, and
+    free again once their service is deleted. (Values from the start of each range, which random picks avoid.)"""
+    def scenario(s: Side) -> None:
+        path = f"/api/v1/namespaces/{s.ns}/services"
+
+        def create(label: str, name: str, **spec: Any) -> None:
+            spec.setdefault("ports", [{"port": 80}])
+            s.request(label, "POST", path, view=plain,
+                      body={"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec})
+        create("ip", "a", clusterIP="10.96.0.200")
+        create("ip-taken", "b", clusterIP="10.96.0.200")
+        create("ip-out-of-range", "c", clusterIP="10.0.0.5")
+        create("ip-network-address", "d", clusterIP="10.96.0.0")
+        create("ip-malformed", "e", clusterIP="abc")
+        create("ip-v6", "f", clusterIP="fd00::5")
+        s.json("DELETE", f"{path}/a")
+        create("ip-released", "b", clusterIP="10.96.0.200")
+        create("node-port", "np", type="NodePort", ports=[{"port": 80, "nodePort": 30010}])
+        create("node-port-taken", "np2", type="NodePort", ports=[{"port": 80, "nodePort": 30010}])
+        create("node-port-out-of-range", "np3", type="NodePort", ports=[{"port": 80, "nodePort": 80}])
+    pair.run(scenario)
+
+
 def test_generate_name(pair: Pair) -> None:
     def scenario(s: Side) -> None:
         s.request("create", "POST", cms(s), body={"apiVersion": "v1", "kind": "ConfigMap",
