@@ -20,6 +20,8 @@ from shim.controllers import admissionpolicies, bootstrap, flowcontrol
 from shim.controllers.apiservices import APISERVICES, SERVICES, register_local, update_availability, \
     wanted_apiservices
 from shim.controllers.crds import cleanup_terminating
+from shim.controllers.endpoints import EndpointsController
+from shim.controllers.endpointslices import EndpointSliceController
 from shim.controllers.gc import GarbageCollector, collected_resources
 from shim.controllers.kubernetes_service import keep_kubernetes_service
 from shim.controllers.namespaces import finalize_terminating, namespaced_resources
@@ -168,6 +170,12 @@ class Cluster:
                 reconcile_on_changes(status_client, [admissionpolicies.POLICIES],
                                      lambda: admissionpolicies.update_type_checking(status_client, resolve,
                                                                                     resolve_kind))))))
+        if "endpoints-controller" in chosen:
+            endpoints = EndpointsController(LocalClient(self.verbs, manager="kube-controller-manager"))
+            self.tasks.append(asyncio.create_task(forever("endpoints", endpoints.run)))
+        if "endpointslice-controller" in chosen:
+            slices = EndpointSliceController(LocalClient(self.verbs, manager="kube-controller-manager"))
+            self.tasks.append(asyncio.create_task(forever("endpointslices", slices.run)))
         if "garbage-collector-controller" in chosen:
             self.tasks.append(asyncio.create_task(gc.run()))
         ca = self.opts.data_dir / "pki" / "ca.crt"

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CONTROLLERS = ("garbage-collector-controller", "namespace-controller", "root-ca-certificate-publisher-controller",
-               "serviceaccount-controller", "serviceaccount-token-controller",
-               "validatingadmissionpolicy-status-controller")
+CONTROLLERS = ("endpoints-controller", "endpointslice-controller", "garbage-collector-controller",
+               "namespace-controller", "root-ca-certificate-publisher-controller", "serviceaccount-controller",
+               "serviceaccount-token-controller", "validatingadmissionpolicy-status-controller")
 
 
 @dataclass(frozen=True)
