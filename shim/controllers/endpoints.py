@@ -133,8 +133,7 @@ class EndpointsController:
     async def _sync(self, service: Obj, pods: list[Obj], live: Obj | None) -> None:
         trigger = self.trigger_times.compute(service, pods)
         subsets, labels = desired(service, pods)
-        if live is not None and (live.get("subsets") or []) == subsets \
-                and _without(live["metadata"].get("labels"), MANAGED_BY) == _without(labels, MANAGED_BY):
+        if live is not None and (live.get("subsets") or []) == subsets and live["metadata"].get("labels") == labels:
             return
         namespace, name = key(service)
         obj = live or {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": namespace}}
@@ -150,6 +149,3 @@ class EndpointsController:
         else:
             await tolerate(self.client.update(ENDPOINTS, obj))
 
-
-def _without(labels: Any, name: str) -> dict[str, str]:
-    return {k: v for k, v in (labels or {}).items() if k != name}

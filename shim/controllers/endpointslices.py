@@ -120,7 +120,7 @@ def new_slice(service: Obj, address_type: str, ports: list[Obj], endpoints: list
                          "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": meta["name"],
                                               "uid": meta.get("uid", ""), "controller": True,
                                               "blockOwnerDeletion": True}]},
-            "addressType": address_type, "endpoints": endpoints, "ports": ports}
+            "addressType": address_type, "endpoints": endpoints or None, "ports": ports or None}
 
 
 def owned_by(slice_: Obj, service: Obj) -> bool:
@@ -173,7 +173,7 @@ class EndpointSliceController:
                     if _differs(current, service, ports, chunk):
                         to_update.append({**current, "metadata": {**current["metadata"],
                                                                   "labels": slice_labels(service)},
-                                          "ports": ports, "endpoints": chunk})
+                                          "ports": ports or None, "endpoints": chunk or None})
                 to_delete += reusable
             to_delete += [s for s in mine if _port_key(s.get("ports") or []) not in groups]
         for obj in [*to_create, *to_update]:
