@@ -103,3 +103,34 @@ def test_a_pod_reaches_the_api_as_its_service_account_until_it_is_deleted(cluste
     wait_for(lambda: cluster.api.get(f"/api/v1/namespaces/{NS}/pods/client").status_code == 404, timeout=30,
              what="the pod gone")
     assert cluster.as_bearer(token, f"/api/v1/namespaces/{NS}/pods") == 401
+
+
+def test_a_services_endpoints_list_its_running_pod_at_the_address_the_kubelet_reports(cluster: Cluster) -> None:
+    cluster.create("/api/v1/namespaces/default/services", {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
+    pod = cluster.create("/api/v1/namespaces/default/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "main", "image": "python:3.11", "ports": [{"name": "http",
+                                                                                     "containerPort": 8080}],
+                                 "command": [sys.executable, "-c", "import time; time.sleep(3600)"]}]}})
+
+    def ready_endpoints() -> dict[str, Any] | None:
+        body = cluster.api.get("/api/v1/namespaces/default/endpoints/web").json()
+        subsets = body.get("subsets") or []
+        return body if subsets and subsets[0].get("addresses") else None
+
+    endpoints = wait_for(ready_endpoints, timeout=60, what="the pod ready in the service's endpoints")
+    running = cluster.api.get("/api/v1/namespaces/default/pods/web").json()
+    [address] = endpoints["subsets"][0]["addresses"]
+    assert address["ip"] == running["status"]["podIP"]
+    assert address["targetRef"]["uid"] == pod["metadata"]["uid"]
+    assert endpoints["subsets"][0]["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
+
+    def ready_in_slices() -> bool:
+        slices = cluster.api.get("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+                                 params={"labelSelector": "kubernetes.io/service-name=web"}).json()["items"]
+        return [(e["addresses"], e["conditions"]["ready"]) for s in slices for e in s.get("endpoints") or []] == [
+            ([address["ip"]], True)]
+
+    wait_for(ready_in_slices, timeout=30, what="the pod ready in the service's EndpointSlice")
