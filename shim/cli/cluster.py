@@ -23,7 +23,7 @@ from shim.controllers.crds import cleanup_terminating
 from shim.controllers.endpoints import EndpointsController
 from shim.controllers.endpointslices import EndpointSliceController
 from shim.controllers.gc import GarbageCollector, collected_resources
-from shim.controllers.kubernetes_service import keep_kubernetes_service
+from shim.controllers.kubernetes_service import DNS_NAMES, keep_kubernetes_service
 from shim.controllers.namespaces import finalize_terminating, namespaced_resources
 from shim.controllers.rootca import publish_root_ca
 from shim.controllers.runner import forever, reconcile_on_changes
@@ -221,7 +221,7 @@ def run(opts: Options) -> None:
     cluster = Cluster(opts)
     ssl: dict[str, Any] = {}
     if opts.tls:
-        _, crt, key = tls.ensure_certificates(opts.data_dir, [opts.host, socket.gethostname()])
+        _, crt, key = tls.ensure_certificates(opts.data_dir, [opts.host, socket.gethostname(), *DNS_NAMES])
         ssl = {"ssl_certfile": str(crt), "ssl_keyfile": str(key)}
     path = write_kubeconfig(opts, cluster.auth)
     app = build_app(cluster.ctx, lifespan=cluster.lifespan)

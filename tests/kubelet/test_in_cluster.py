@@ -5,6 +5,7 @@ the pod and stops working once the pod is gone."""
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import sys
 import textwrap
@@ -134,3 +135,11 @@ def test_a_services_endpoints_list_its_running_pod_at_the_address_the_kubelet_re
             ([address["ip"]], True)]
 
     wait_for(ready_in_slices, timeout=30, what="the pod ready in the service's EndpointSlice")
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"])
+def test_the_serving_certificate_is_valid_for_the_names_pods_reach_the_api_by(cluster: Cluster, name: str) -> None:
+    """KUBERNETES_SERVICE_HOST, and the `kubernetes` Service's names, as kube-apiserver's certificate has them."""
+    with socket.create_connection(("127.0.0.1", cluster.server.port), timeout=10) as raw:
+        with cluster.verify.wrap_socket(raw, server_hostname=name) as tls:
+            assert tls.version() is not None
