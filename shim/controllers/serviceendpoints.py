@@ -163,7 +163,11 @@ class Snapshot:
 
     @classmethod
     async def read(cls, client: Client) -> Snapshot:
+        """Pods and nodes are read only when some service selects pods: a cluster of pods without such services
+        (a Flyte cluster's task pods) costs a list of services per pass."""
         services = (await client.list(SERVICES))["items"]
+        if not any(managed(s) for s in services):
+            return cls(services, [], {})
         pods = (await client.list(PODS))["items"]
         nodes = {n["metadata"]["name"]: n for n in (await client.list(NODES))["items"]}
         return cls(services, pods, nodes)
