@@ -54,6 +54,8 @@ def _crds_dir() -> Path:
 
 
 CRDS_DIR = _crds_dir()
+#: kube-apiserver's admission plugins kubeshim can turn off (the others are part of the kinds' strategies)
+OPTIONAL_ADMISSION_PLUGINS = frozenset({pod_service_account.PLUGIN})
 
 
 @dataclass
@@ -74,6 +76,8 @@ class Options:
     service_account_issuers: list[str] = field(default_factory=list)
     #: which of kube-controller-manager's controllers run here
     controllers: Selection = ALL
+    #: the optional admission plugins that are on (kube-apiserver's --disable-admission-plugins turns them off)
+    admission_plugins: frozenset[str] = OPTIONAL_ADMISSION_PLUGINS
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,7 +108,7 @@ class Cluster:
                            compaction_interval=opts.compaction_interval)
         self.store.open()
         self.fresh = self.store.revision == 0
-        self.registry = Registry(self.store, plugins=frozenset({pod_service_account.PLUGIN}))
+        self.registry = Registry(self.store, plugins=opts.admission_plugins)
         self.catalog = Catalog(self.store)
         self.tokens = TokenAuthority.load(opts.data_dir, opts.service_account_issuers or [server_url(opts)],
                                           server_url(opts))

@@ -143,3 +143,18 @@ def test_the_serving_certificate_is_valid_for_the_names_pods_reach_the_api_by(cl
     with socket.create_connection(("127.0.0.1", cluster.server.port), timeout=10) as raw:
         with cluster.verify.wrap_socket(raw, server_hostname=name) as tls:
             assert tls.version() is not None
+
+
+def test_service_account_admission_can_be_turned_off(tmp_path: Path) -> None:
+    """`--disable-admission-plugins ServiceAccount`, as kube-apiserver's flag: no account check, no token volume."""
+    server = start_kubeshim(tmp_path / "kubeshim", "--no-kubelet", "--disable-admission-plugins", "ServiceAccount")
+    try:
+        with httpx.Client(base_url=server.url, verify=ssl.create_default_context(cafile=server.ca), timeout=10,
+                          headers={"Authorization": f"Bearer {server.token}"}) as api:
+            response = api.post("/api/v1/namespaces/default/pods", json={
+                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                "spec": {"serviceAccountName": "ghost", "containers": [{"name": "c", "image": "busybox"}]}})
+            assert response.status_code == 201, response.text
+            assert "volumes" not in response.json()["spec"]
+    finally:
+        server.stop()
