@@ -20,8 +20,10 @@ from shim.controllers import admissionpolicies, bootstrap, flowcontrol
 from shim.controllers.apiservices import APISERVICES, SERVICES, register_local, update_availability, \
     wanted_apiservices
 from shim.controllers.crds import cleanup_terminating
+from shim.controllers.endpoints import EndpointsController
+from shim.controllers.endpointslices import EndpointSliceController
 from shim.controllers.gc import GarbageCollector, collected_resources
-from shim.controllers.kubernetes_service import keep_kubernetes_service
+from shim.controllers.kubernetes_service import DNS_NAMES, keep_kubernetes_service
 from shim.controllers.namespaces import finalize_terminating, namespaced_resources
 from shim.controllers.rootca import publish_root_ca
 from shim.controllers.runner import forever, reconcile_on_changes
@@ -31,6 +33,7 @@ from shim.controllers.tokens import TokenSecrets
 from shim.controllers.workloads import run_workloads
 from shim.registry.catalog import Catalog
 from shim.registry.generic import Registry
+from shim.registry.kinds import pod_service_account
 from shim.registry.rest import Verbs
 from shim.registry.services import Services
 from shim.server import kubeconfig, tls
@@ -53,6 +56,8 @@ def _crds_dir() -> Path:
 
 
 CRDS_DIR = _crds_dir()
+#: kube-apiserver's admission plugins kubeshim can turn off (the others are part of the kinds' strategies)
+OPTIONAL_ADMISSION_PLUGINS = frozenset({pod_service_account.PLUGIN})
 
 
 @dataclass
@@ -73,6 +78,8 @@ class Options:
     service_account_issuers: list[str] = field(default_factory=list)
     #: which of kube-controller-manager's controllers run here
     controllers: Selection = ALL
+    #: the optional admission plugins that are on (kube-apiserver's --disable-admission-plugins turns them off)
+    admission_plugins: frozenset[str] = OPTIONAL_ADMISSION_PLUGINS
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -103,7 +110,7 @@ class Cluster:
                            compaction_interval=opts.compaction_interval)
         self.store.open()
         self.fresh = self.store.revision == 0
-        self.registry = Registry(self.store)
+        self.registry = Registry(self.store, plugins=opts.admission_plugins)
         self.catalog = Catalog(self.store)
         self.tokens = TokenAuthority.load(opts.data_dir, opts.service_account_issuers or [server_url(opts)],
                                           server_url(opts))
@@ -169,6 +176,12 @@ class Cluster:
                 reconcile_on_changes(status_client, [admissionpolicies.POLICIES],
                                      lambda: admissionpolicies.update_type_checking(status_client, resolve,
                                                                                     resolve_kind))))))
+        if "endpoints-controller" in chosen:
+            endpoints = EndpointsController(LocalClient(self.verbs, manager="kube-controller-manager"))
+            self.tasks.append(asyncio.create_task(forever("endpoints", endpoints.run)))
+        if "endpointslice-controller" in chosen:
+            slices = EndpointSliceController(LocalClient(self.verbs, manager="kube-controller-manager"))
+            self.tasks.append(asyncio.create_task(forever("endpointslices", slices.run)))
         if "garbage-collector-controller" in chosen:
             self.tasks.append(asyncio.create_task(gc.run()))
         workloads_client = LocalClient(self.verbs, manager="kube-controller-manager")
@@ -218,7 +231,7 @@ def run(opts: Options) -> None:
     cluster = Cluster(opts)
     ssl: dict[str, Any] = {}
     if opts.tls:
-        _, crt, key = tls.ensure_certificates(opts.data_dir, [opts.host, socket.gethostname()])
+        _, crt, key = tls.ensure_certificates(opts.data_dir, [opts.host, socket.gethostname(), *DNS_NAMES])
         ssl = {"ssl_certfile": str(crt), "ssl_keyfile": str(key)}
     path = write_kubeconfig(opts, cluster.auth)
     app = build_app(cluster.ctx, lifespan=cluster.lifespan)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 import yaml
 
-from shim.cli.cluster import Options, run
+from shim.cli.cluster import OPTIONAL_ADMISSION_PLUGINS, Options, run
 from shim.cli.flyte.commands import app as flyte_app
 from shim.controllers.selection import Selection
 
@@ -46,7 +46,11 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
        service_account_issuer: list[str] = typer.Option(
            [], "--service-account-issuer",
            help="The `iss` of service-account tokens (default: the server's URL); repeat to keep accepting "
-                "tokens of earlier issuers: the first one signs")
+                "tokens of earlier issuers: the first one signs"),
+       disable_admission_plugins: list[str] = typer.Option(
+           [], "--disable-admission-plugins",
+           help="kube-apiserver's flag, for the plugins kubeshim can turn off: 'ServiceAccount' (pods then get no "
+                "service account, token volume or account check)")
        ) -> None:
     """Run kubeshim in the foreground (Ctrl-C stops it)."""
     data_dir = data_dir or default_data_dir()
@@ -57,7 +61,14 @@ def up(data_dir: Optional[Path] = typer.Option(None, help="State directory (defa
         chosen = Selection.parse(controllers)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--controllers") from None
+    disabled = {name.strip() for item in disable_admission_plugins for name in item.split(",") if name.strip()}
+    unknown = sorted(disabled - OPTIONAL_ADMISSION_PLUGINS)
+    if unknown:
+        raise typer.BadParameter(f"{unknown[0]!r} cannot be turned off here; kubeshim can disable: "
+                                 f"{', '.join(sorted(OPTIONAL_ADMISSION_PLUGINS))}",
+                                 param_hint="--disable-admission-plugins")
     run(Options(data_dir=data_dir, host=host, port=port, tls=not insecure_http, controllers=chosen,
+                admission_plugins=OPTIONAL_ADMISSION_PLUGINS - disabled,
                 kubelet=not no_kubelet, log_level=log_level, watch_window=watch_window,
                 compaction_interval=compaction_interval, bookmark_interval=bookmark_interval,
                 service_account_issuers=service_account_issuer, extra={"kubelet": kubelet_settings}))

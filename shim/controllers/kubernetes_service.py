@@ -19,6 +19,8 @@ SERVICES = Resource("", "v1", "services")
 ENDPOINTS = Resource("", "v1", "endpoints")
 ENDPOINTSLICES = Resource("discovery.k8s.io", "v1", "endpointslices")
 NAME, NAMESPACE = "kubernetes", "default"
+#: the names in-cluster clients reach the API by, which kube-apiserver's serving certificate carries
+DNS_NAMES = ("kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local")
 #: upstream's default --endpoint-reconciler interval
 INTERVAL = 10.0
 

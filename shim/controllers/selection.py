@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CONTROLLERS = ("garbage-collector-controller", "namespace-controller", "root-ca-certificate-publisher-controller",
-               "serviceaccount-controller", "serviceaccount-token-controller",
-               "validatingadmissionpolicy-status-controller", "replicaset-controller", "deployment-controller",
-               "job-controller", "replicationcontroller-controller")
+CONTROLLERS = ("endpoints-controller", "endpointslice-controller", "garbage-collector-controller",
+               "namespace-controller", "root-ca-certificate-publisher-controller", "serviceaccount-controller",
+               "serviceaccount-token-controller", "validatingadmissionpolicy-status-controller",
+               "replicaset-controller", "deployment-controller", "job-controller",
+               "replicationcontroller-controller")
 
 
 @dataclass(frozen=True)

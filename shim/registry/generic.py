@@ -10,7 +10,7 @@ import copy
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Sequence
 
 import orjson
 
@@ -31,6 +31,9 @@ ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
 NAMESPACES_KEY = "/namespaces"
 TOO_LARGE_WAIT = 3.0
+#: how often, and how far apart, a create looks for an object its admission waits for (Strategy.admission_waits)
+ADMISSION_ATTEMPTS = 10
+ADMISSION_RETRY_SECONDS = 0.15
 
 
 @dataclass
@@ -124,8 +127,9 @@ def parse_rv(value: str) -> int:
 class StoredObjects:
     """The store's current objects as admission reads them (shim.registry.strategy.Stored)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, plugins: frozenset[str]) -> None:
         self.store = store
+        self.plugins = plugins
 
     def get(self, storage: str, namespace: str, name: str) -> Obj | None:
         entry = self.store.get(storage, namespace, name)
@@ -138,9 +142,10 @@ class StoredObjects:
 class Registry:
     """Create/get/list/watch/update/patch/delete for any ResourceInfo, over one Store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, plugins: frozenset[str] = frozenset()) -> None:
         self.store = store
-        self.stored = StoredObjects(store)
+        #: the objects admission reads, and which optional admission plugins are on
+        self.stored = StoredObjects(store, plugins)
         #: validating admission of every write, after the kind's own validation (shim.registry.admission);
         #: the verbs layer that drives this registry puts the policy plugin here
         self.admission: Admission = NoAdmission()
@@ -408,6 +413,7 @@ class Registry:
         info.strategy.prepare_for_create(obj)
         obj = _go_shaped(info, obj)
         meta = _meta(obj)
+        await self._wait_for(info.strategy.admission_waits(obj, self.stored))
         info.strategy.admit(obj, None, self.stored)
         causes = info.strategy.validate(obj) + managed_fields.validate(meta.get("managedFields"))
         if causes:
@@ -421,6 +427,15 @@ class Registry:
         if opts.dry_run:
             return Written(obj, warnings)
         return Written(await self._write(info, namespace, name, ADDED, obj), warnings)
+
+    async def _wait_for(self, wanted: Sequence[tuple[str, str, str]]) -> None:
+        """Look for `wanted` objects a few times, briefly, until they are all there (upstream's ServiceAccount
+        admission tries ten times, 100-200 ms apart); admission then decides with whatever is there."""
+        for attempt in range(ADMISSION_ATTEMPTS if wanted else 0):
+            if all(self.store.get(storage, ns, name) is not None for storage, ns, name in wanted):
+                return
+            if attempt + 1 < ADMISSION_ATTEMPTS:
+                await asyncio.sleep(ADMISSION_RETRY_SECONDS)
 
     async def _write(self, info: ResourceInfo, namespace: str, name: str, event: str, obj: Obj) -> Obj:
         """Stamp the next revision, apply to memory, await the commit; returns the served object."""

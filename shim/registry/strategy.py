@@ -20,6 +20,11 @@ class Stored(Protocol):
     """Read access to the objects of other resources, by storage key (`scheduling.k8s.io/priorityclasses`,
     `/pods`): what upstream's admission plugins read through their informers."""
 
+    #: the admission plugins that are off unless this API server turns them on (upstream's
+    #: --enable-admission-plugins): "ServiceAccount" for a whole server, none for a bare registry, as upstream's
+    #: integration tests run without it
+    plugins: frozenset[str]
+
     def get(self, storage: str, namespace: str, name: str) -> Obj | None: ...
 
     def items(self, storage: str) -> list[Obj]: ...
@@ -98,6 +103,12 @@ class Strategy:
     def field_types(self, api_version: str, kind: str) -> FieldTypes:
         """The kind's type for managedFields: its built-in definition, its objects as Go holds them."""
         return _builtin_field_types(api_version, kind, self.has_status_subresource)
+
+    def admission_waits(self, obj: Obj, stored: Stored) -> list[tuple[str, str, str]]:
+        """(storage, namespace, name) of objects admission of the new `obj` reads that may be about to appear: the
+        registry waits a moment for those still missing before `admit` (a fresh namespace's default service
+        account)."""
+        return []
 
     def admit(self, obj: Obj, old: Obj | None, stored: Stored) -> None:
         """Mutating admission of a write to the main endpoint (create when `old` is None), after the defaults:

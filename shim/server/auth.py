@@ -105,10 +105,14 @@ class ServiceAccountTokens:
             bound.append(("nodes", private["node"]))
         for plural, bound_ref in bound:
             obj = self.lookup(plural, "" if plural == "nodes" else namespace, str(bound_ref.get("name") or ""))
-            if obj is None or _deleted_before(obj, leeway):
+            if obj is None:
                 raise InvalidToken("service account token has been invalidated")
             if obj["metadata"].get("uid") != bound_ref.get("uid"):
-                raise InvalidToken(f"{plural} UID does not match the token's claim")
+                kind = plural.removesuffix("s")
+                raise InvalidToken(f"{kind} UID ({obj['metadata'].get('uid')}) does not match service account "
+                                   f"{kind} ref claim ({bound_ref.get('uid')})")
+            if _deleted_before(obj, leeway):
+                raise InvalidToken("service account token has been invalidated")
         return User(satokens.username(namespace, ref["name"]), (*satokens.groups(namespace), AUTHENTICATED),
                     str(ref.get("uid") or ""), satokens.user_extra(claims))
 

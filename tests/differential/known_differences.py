@@ -76,15 +76,6 @@ KNOWN: tuple[Known, ...] = (
           FOUND, {"test_partial_object_metadata": ("list-asked-as-single",)}),
     Known("Table column descriptions are cut to their first sentence (upstream: the field's whole doc)",
           FOUND, {scenario: ("**/columnDefinitions/*/description",) for scenario in TABLES}),
-    Known("no ServiceAccount admission volume: pods get no kube-api-access projected volume and mount (token, "
-          "kube-root-ca.crt, namespace)", FOUND, {
-              "test_kubectl_run_pod_and_get_yaml": ("get-yaml/stdout/p/spec/volumes",
-                                                    "get-yaml/stdout/p/spec/containers/p/volumeMounts"),
-              "test_pod_defaults_and_admission": ("create/body/spec/volumes",
-                                                  "create/body/spec/containers/c/volumeMounts"),
-              "test_managed_fields_of_pod_containers": ("*/body/spec/volumes", "*/body/spec/containers/c/volumeMounts"),
-              "test_delete_answers": ("unscheduled-pod/body/spec/volumes",
-                                      "unscheduled-pod/body/spec/containers/c/volumeMounts")}),
     Known("watch parameters: sendInitialEvents without allowWatchBookmarks, and sendInitialEvents=false with "
           "resourceVersionMatch, are refused (upstream serves them); a non-numeric resourceVersion is 400 "
           "(upstream: 500); a resourceVersion ahead of the store is 504 at once (upstream waits, then ends the "

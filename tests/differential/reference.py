@@ -3,9 +3,9 @@
 `tools/k8s/build.sh` builds (or finds cached) k8s.io/kubernetes v1.34.12 and etcd v3.6.16; `start_reference`
 runs them on loopback the way a small cluster runs them: HTTPS with a CA of our own, a bearer token in
 `system:masters` (so clients reach it exactly as they reach kubeshim, through a kubeconfig), RBAC, the default
-admission plugins, service-account JWTs signed with an RSA key, and the service-account controllers (without
-them the ServiceAccount admission plugin refuses every pod). No scheduler and no kubelet: pods stay Pending, as
-on `kubeshim up --no-kubelet`.
+admission plugins, service-account JWTs signed with an RSA key, the service-account controllers (without
+them the ServiceAccount admission plugin refuses every pod) and the Endpoints and EndpointSlice controllers. No
+scheduler and no kubelet: pods stay Pending, as on `kubeshim up --no-kubelet`.
 
 A plain module, importable by name from tests/ (and by bench/ with tests/ on sys.path).
 """
@@ -199,7 +199,8 @@ def start_reference(directory: Path, bin_dir: Path, ready_timeout: float = 120) 
         _wait_ready(ref, time.monotonic() + ready_timeout)
         ref.processes["kube-controller-manager"] = _spawn("kube-controller-manager", [
             str(bin_dir / "kube-controller-manager"), f"--kubeconfig={ref.kubeconfig}",
-            "--controllers=serviceaccount,serviceaccount-token,root-ca-cert-publisher", "--leader-elect=false",
+            "--controllers=serviceaccount,serviceaccount-token,root-ca-cert-publisher,endpoint,endpointslice",
+            "--leader-elect=false",
             f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={pki / 'ca.crt'}",
             "--secure-port=0", "--profiling=false", "--v=1",
         ], directory)

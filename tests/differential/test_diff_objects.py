@@ -48,6 +48,41 @@ def test_pod_defaults_and_admission(pair: Pair) -> None:
     pair.run(scenario)
 
 
+def test_service_account_admission(pair: Pair) -> None:
+    """What the ServiceAccount admission plugin does to a new pod: the token volume in init containers too, none
+    when the account or the pod turns it off, the account's pull secrets, and a missing account refused."""
+    def scenario(s: Side) -> None:
+        pods, accounts = f"/api/v1/namespaces/{s.ns}/pods", f"/api/v1/namespaces/{s.ns}/serviceaccounts"
+        s.json("POST", accounts, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "quiet"},
+                                  "automountServiceAccountToken": False, "imagePullSecrets": [{"name": "reg"}]})
+
+        def create(label: str, name: str, **spec: Any) -> None:
+            s.request(label, "POST", pods, body={"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                                                 "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}],
+                                                          **spec}}, view=plain)
+        create("init-containers", "init", initContainers=[{"name": "i", "image": "busybox:1.36"}])
+        create("account-says-no", "quiet", serviceAccountName="quiet")
+        create("pod-says-yes", "loud", serviceAccountName="quiet", automountServiceAccountToken=True)
+        create("pod-says-no", "off", automountServiceAccountToken=False)
+        create("deprecated-field", "old", serviceAccount="quiet")
+        create("missing-account", "ghost", serviceAccountName="ghost")
+    pair.run(scenario)
+
+
+def test_pod_sysctls(pair: Pair) -> None:
+    """Sysctl names: well-formed ones stored, malformed, repeated and host-shared-namespace ones refused."""
+    def scenario(s: Side) -> None:
+        def create(label: str, names: list[str], **spec: Any) -> None:
+            s.request(label, "POST", f"/api/v1/namespaces/{s.ns}/pods", view=plain, body={
+                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": label},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}], **spec,
+                         "securityContext": {"sysctls": [{"name": n, "value": "1"} for n in names]}}})
+        create("valid", ["kernel.shm_rmid_forced", "net/ipv4/ip_forward"])
+        create("invalid", ["foo-", "bar..", "kernel.msgmax", "kernel.msgmax"])
+        create("host-network", ["net.core.somaxconn"], hostNetwork=True)
+    pair.run(scenario)
+
+
 def test_service_defaults(pair: Pair) -> None:
     def scenario(s: Side) -> None:
         s.request("cluster-ip", "POST", f"/api/v1/namespaces/{s.ns}/services", body={
@@ -61,6 +96,30 @@ def test_service_defaults(pair: Pair) -> None:
             "spec": {"type": "NodePort", "ports": [{"port": 80}]}},
             view=lambda b: {**plain(b), "spec": {**b["spec"], "ports": [{**p, "nodePort": "<port>"}
                                                                      for p in b["spec"]["ports"]]}})
+    pair.run(scenario)
+
+
+def test_service_allocation(pair: Pair) -> None:
+    """Requested cluster IPs and node ports: given once, refused when taken, outside the range or malformed, and
+    free again once their service is deleted. (Values from the start of each range, which random picks avoid.)"""
+    def scenario(s: Side) -> None:
+        path = f"/api/v1/namespaces/{s.ns}/services"
+
+        def create(label: str, name: str, **spec: Any) -> None:
+            spec.setdefault("ports", [{"port": 80}])
+            s.request(label, "POST", path, view=plain,
+                      body={"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec})
+        create("ip", "a", clusterIP="10.96.0.200")
+        create("ip-taken", "b", clusterIP="10.96.0.200")
+        create("ip-out-of-range", "c", clusterIP="10.0.0.5")
+        create("ip-network-address", "d", clusterIP="10.96.0.0")
+        create("ip-malformed", "e", clusterIP="abc")
+        create("ip-v6", "f", clusterIP="fd00::5")
+        s.json("DELETE", f"{path}/a")
+        create("ip-released", "b", clusterIP="10.96.0.200")
+        create("node-port", "np", type="NodePort", ports=[{"port": 80, "nodePort": 30010}])
+        create("node-port-taken", "np2", type="NodePort", ports=[{"port": 80, "nodePort": 30010}])
+        create("node-port-out-of-range", "np3", type="NodePort", ports=[{"port": 80, "nodePort": 80}])
     pair.run(scenario)
 
 

@@ -124,6 +124,30 @@ def test_a_bound_token_dies_with_its_pod(pair: Pair) -> None:
     pair.run(scenario)
 
 
+def test_token_review_of_a_token_whose_pod_is_gone_or_replaced(pair: Pair) -> None:
+    """TokenReview says why a pod-bound token no longer holds: its pod deleted, or a new pod of the same name.
+    (Each token is reviewed once: kube-apiserver caches a token's answer for 10 s.)"""
+    def scenario(s: Side) -> None:
+        account(s)
+        pods = f"/api/v1/namespaces/{s.ns}/pods"
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+               "spec": {"serviceAccountName": "robot", "containers": [{"name": "c", "image": "busybox:1.36"}]}}
+        s.json("POST", pods, pod)
+        bound = {"boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "p"}}
+        live, deleted, replaced = (issue(s, bound) for _ in range(3))
+
+        def review(label: str, token: str) -> None:
+            s.request(label, "POST", "/apis/authentication.k8s.io/v1/tokenreviews",
+                      body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                            "spec": {"token": token}})
+        review("pod-live", live)
+        s.json("DELETE", f"{pods}/p", {"gracePeriodSeconds": 0})
+        review("pod-deleted", deleted)
+        s.json("POST", pods, pod)
+        review("pod-replaced", replaced)
+    pair.run(scenario)
+
+
 def test_a_token_dies_with_its_service_account(pair: Pair) -> None:
     def scenario(s: Side) -> None:
         account(s)

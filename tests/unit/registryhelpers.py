@@ -19,12 +19,13 @@ WRITE = WriteOptions(field_manager="tests", user=ADMIN)
 
 
 class Api:
-    """Store + Registry + Catalog + Verbs of one test, with the `default` namespace created."""
+    """Store + Registry + Catalog + Verbs of one test, with the `default` namespace created; `plugins` turns on
+    optional admission plugins (shim.registry.strategy.Stored.plugins)."""
 
-    def __init__(self, path: Path, services: Services | None = None) -> None:
+    def __init__(self, path: Path, services: Services | None = None, plugins: frozenset[str] = frozenset()) -> None:
         self.store = Store(path / "state.db", window=100)
         self.store.open()
-        self.registry = Registry(self.store)
+        self.registry = Registry(self.store, plugins)
         self.catalog = Catalog(self.store)
         self.verbs = Verbs(self.registry, self.catalog, services)
 

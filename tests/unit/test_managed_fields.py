@@ -143,7 +143,7 @@ def test_fields_the_server_fills_in_after_the_request_are_nobodys() -> None:
     managed_fields.update(info.strategy.field_types("v1", "Service"), None, obj, "poster")
     info.strategy.prepare_for_create(obj)
     spec = _owners(obj)["poster"]["f:spec"]
-    assert "clusterIP" in obj["spec"] and "f:clusterIP" not in spec and "f:ipFamilies" not in spec
+    assert "ipFamilies" in obj["spec"] and "f:clusterIP" not in spec and "f:ipFamilies" not in spec
     assert {"f:type", "f:sessionAffinity", "f:ports"} <= set(spec)
 
 

@@ -227,6 +227,20 @@ async def test_a_token_bound_to_a_deleted_secret_is_refused(cluster: Cluster) ->
     assert cluster.accounts.user(token) is None
 
 
+async def test_a_pod_bound_token_dies_with_its_pod_and_is_not_its_successors(cluster: Cluster) -> None:
+    first = await cluster.api.create("pods", pod("p", serviceAccountName="robot"), "default")
+    token = await cluster.token({"boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "p"}})
+    assert cluster.accounts.user(token) is not None
+    await cluster.api.verbs.delete(cluster.api.info("pods"), "default", "p", DeleteOptions())
+    with pytest.raises(InvalidToken, match="^service account token has been invalidated$"):
+        cluster.accounts.review(token, cluster.authority.audiences)
+    second = await cluster.api.create("pods", pod("p", serviceAccountName="robot"), "default")
+    with pytest.raises(InvalidToken) as err:
+        cluster.accounts.review(token, cluster.authority.audiences)
+    assert str(err.value) == f"pod UID ({second['metadata']['uid']}) does not match service account pod ref " \
+                             f"claim ({first['metadata']['uid']})"
+
+
 async def test_a_legacy_token_holds_while_its_secret_holds_it(cluster: Cluster) -> None:
     sa = cluster.api.get("serviceaccounts", "robot", "default")
     token = cluster.authority.sign(satokens.legacy_claims(sa, "robot-token"))

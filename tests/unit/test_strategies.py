@@ -35,8 +35,7 @@ def test_pod_defaults_match_upstream() -> None:
     obj = _pod()
     _create(PodStrategy(), obj)
     spec, container = obj["spec"], obj["spec"]["containers"][0]
-    assert (spec["restartPolicy"], spec["terminationGracePeriodSeconds"], spec["serviceAccountName"]) == (
-        "Always", 30, "default")
+    assert (spec["restartPolicy"], spec["terminationGracePeriodSeconds"]) == ("Always", 30)
     assert container["imagePullPolicy"] == "Always"  # no tag: latest
     assert container["resources"]["requests"] == {"cpu": "1", "memory": "64Mi"}  # requests default to limits
     assert obj["status"] == {"phase": "Pending", "qosClass": "Guaranteed"}

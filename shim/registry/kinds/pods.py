@@ -5,7 +5,9 @@ from typing import Any
 
 from shim.machinery import errors, quantity, tables
 from shim.registry.kinds.node import admit_pod_runtime_class
+from shim.registry.kinds.pod_service_account import admit_pod_service_account, awaited_account
 from shim.registry.kinds.scheduling import admit_pod_priority
+from shim.registry.kinds.sysctls import validate_sysctls
 from shim.registry.strategy import Causes, Obj, Strategy, Stored, semantic
 
 _MUTABLE_SPEC = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
@@ -142,15 +144,16 @@ class PodStrategy(Strategy):
                         requests.setdefault(key, value)
 
     def prepare_for_create(self, obj: Obj) -> None:
-        """What admission (service account, default tolerations) and the registry add; Priority and
-        RuntimeClass admission follow in `admit`."""
+        """What admission (default tolerations) and the registry add; the ServiceAccount, Priority and
+        RuntimeClass admission plugins follow in `admit`."""
         spec = obj.setdefault("spec", {})
         if not isinstance(spec, dict):
             return
-        if "serviceAccountName" in spec:
-            spec.setdefault("serviceAccount", spec["serviceAccountName"])
-        else:
-            spec["serviceAccountName"] = spec.setdefault("serviceAccount", "default")
+        # v1's deprecated serviceAccount is an alias: serviceAccountName wins, and the alias repeats it
+        if spec.get("serviceAccountName"):
+            spec["serviceAccount"] = spec["serviceAccountName"]
+        elif spec.get("serviceAccount"):
+            spec["serviceAccountName"] = spec["serviceAccount"]
         spec.setdefault("tolerations", [
             {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
              "tolerationSeconds": 300},
@@ -158,9 +161,14 @@ class PodStrategy(Strategy):
              "tolerationSeconds": 300}])
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
 
+    def admission_waits(self, obj: Obj, stored: Stored) -> list[tuple[str, str, str]]:
+        return awaited_account(obj, stored)
+
     def admit(self, obj: Obj, old: Obj | None, stored: Stored) -> None:
-        """The Priority and RuntimeClass admission plugins, in upstream's order (a new pod's default tolerations,
-        which RuntimeClass merges into, are already in place)."""
+        """The ServiceAccount, Priority and RuntimeClass admission plugins, in upstream's order (a new pod's
+        default tolerations, which RuntimeClass merges into, are already in place)."""
+        if old is None:
+            admit_pod_service_account(obj, stored)
         admit_pod_priority(obj, old, stored)
         if old is None:
             admit_pod_runtime_class(obj, stored)
@@ -193,6 +201,7 @@ class PodStrategy(Strategy):
                     if isinstance(m, dict) and m.get("name") not in volumes:
                         causes.append({"reason": "FieldValueNotFound", "message": f'Not found: "{m.get("name")}"',
                                        "field": f"spec.{field}[{i}].volumeMounts[{j}].name"})
+        causes += validate_sysctls(spec)
         return causes
 
     def validate_update(self, new: Obj, old: Obj) -> Causes:

@@ -1,25 +1,15 @@
-"""Services: type, ports and a cluster IP from a private range (nothing routes to it; it is bookkeeping)."""
+"""Services: type, ports, and the cluster IP and node ports the API allocates (shim.registry.kinds.service_allocation;
+nothing routes to a cluster IP: it is bookkeeping)."""
 from __future__ import annotations
 
-import ipaddress
-import zlib
 from typing import Any
 
 from shim.machinery import errors, names, tables
-from shim.registry.strategy import Causes, Obj, Strategy
-
-_RANGE = ipaddress.ip_network("10.96.0.0/12")
-
+from shim.registry.kinds.service_allocation import SERVICE_CIDR, allocate
+from shim.registry.strategy import Causes, Obj, Stored, Strategy
 
 #: the range's first address, as upstream gives it to the `kubernetes` Service
-KUBERNETES_SERVICE_IP = str(_RANGE.network_address + 1)
-
-
-def cluster_ip_for(namespace: str, name: str) -> str:
-    """A stable address per service name, never the `kubernetes` Service's; collisions are harmless since
-    nothing routes here."""
-    offset = zlib.crc32(f"{namespace}/{name}".encode()) % (_RANGE.num_addresses - 3) + 2
-    return str(_RANGE.network_address + offset)
+KUBERNETES_SERVICE_IP = str(SERVICE_CIDR.network_address + 1)
 
 
 class ServiceStrategy(Strategy):
@@ -48,14 +38,12 @@ class ServiceStrategy(Strategy):
                 port.setdefault("targetPort", port.get("port"))
 
     def prepare_for_create(self, obj: Obj) -> None:
-        """The cluster IP and IP families the registry allocates, and the empty status."""
+        """The IP families the registry defaults (the cluster IP follows in `admit`), and the empty status."""
         spec = obj.setdefault("spec", {})
-        meta = obj["metadata"]
         if spec.get("type") != "ExternalName":
-            if not spec.get("clusterIP"):
-                spec["clusterIP"] = cluster_ip_for(meta.get("namespace", ""), meta["name"])
-            spec.setdefault("clusterIPs", [spec["clusterIP"]])
-            if spec["clusterIP"] == "None" and not spec.get("selector"):
+            if spec.get("clusterIP") and not spec.get("clusterIPs"):
+                spec["clusterIPs"] = [spec["clusterIP"]]
+            if spec.get("clusterIP") == "None" and not spec.get("selector"):
                 # headless and selectorless: upstream defaults it to both families, whatever the cluster has
                 spec.setdefault("ipFamilyPolicy", "RequireDualStack")
                 if spec["ipFamilyPolicy"] != "SingleStack":
@@ -63,6 +51,10 @@ class ServiceStrategy(Strategy):
             spec.setdefault("ipFamilies", ["IPv4"])
             spec.setdefault("ipFamilyPolicy", "SingleStack")
         obj["status"] = {"loadBalancer": {}}
+
+    def admit(self, obj: Obj, old: Obj | None, stored: Stored) -> None:
+        """The cluster IP and node ports, allocated or checked (upstream does it as the write begins)."""
+        allocate(obj, old, stored)
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)
