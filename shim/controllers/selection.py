@@ -10,7 +10,8 @@ from dataclasses import dataclass
 CONTROLLERS = ("garbage-collector-controller", "namespace-controller", "root-ca-certificate-publisher-controller",
                "serviceaccount-controller", "serviceaccount-token-controller",
                "validatingadmissionpolicy-status-controller", "replicaset-controller", "deployment-controller",
-               "job-controller", "replicationcontroller-controller", "cronjob-controller")
+               "job-controller", "replicationcontroller-controller", "cronjob-controller",
+               "ttl-after-finished-controller")
 
 
 @dataclass(frozen=True)

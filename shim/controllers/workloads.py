@@ -11,6 +11,7 @@ from shim.controllers.cronjob import CRONJOBS, CronJobController
 from shim.controllers.deployment import DEPLOYMENTS, DeploymentController
 from shim.controllers.informers import Informers
 from shim.controllers.job import JOBS, JobController
+from shim.controllers.ttlafterfinished import TTLAfterFinishedController
 from shim.controllers.replicaset import REPLICASET, REPLICATIONCONTROLLER, ReplicaSetController
 
 
@@ -30,6 +31,7 @@ WORKLOADS: dict[str, tuple[tuple[Resource, ...], Factory]] = {
     "replicationcontroller-controller": ((REPLICATIONCONTROLLER.resource,), lambda c, i, clock: ReplicaSetController(
         c, i, REPLICATIONCONTROLLER, clock=clock)),
     "cronjob-controller": ((CRONJOBS, JOBS), lambda c, i, clock: CronJobController(c, i, clock=clock)),
+    "ttl-after-finished-controller": ((JOBS,), lambda c, i, clock: TTLAfterFinishedController(c, i, clock=clock)),
 }
 
 
