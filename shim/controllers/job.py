@@ -2,9 +2,9 @@
 backoffLimit with upstream's back-off between failures (10s doubling to 10 minutes), activeDeadlineSeconds,
 suspend, pods tracked with the `batch.kubernetes.io/job-tracking` finalizer and counted through
 status.uncountedTerminatedPods (so a restart never counts a pod twice), and the conditions clients wait on:
-SuccessCriteriaMet then Complete, FailureTarget then Failed, Suspended.
-
-Not yet: podFailurePolicy, successPolicy, backoffLimitPerIndex, podReplacementPolicy Failed.
+SuccessCriteriaMet then Complete, FailureTarget then Failed, Suspended. Its policies (shim.controllers.jobpolicy):
+podFailurePolicy (FailJob, Ignore, Count, FailIndex), successPolicy, backoffLimitPerIndex with maxFailedIndexes,
+podReplacementPolicy Failed; orphan pods matching the selector are adopted.
 """
 from __future__ import annotations
 
@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from shim.clients.base import PODS, Client, Resource
-from shim.controllers import podutil
+from shim.controllers import jobpolicy, podutil
 from shim.controllers.events import NORMAL, WARNING, Recorder
 from shim.controllers.expectations import Expectations
 from shim.controllers.informers import Informers
 from shim.controllers.podutil import Obj, controller_of, key_of
+from shim.controllers.replicaset import pods_to_claim
 from shim.controllers.workqueue import WorkQueue, run_workers
 from shim.kubelet.timeutil import parse_time, rfc3339
 from shim.machinery.errors import StatusError
+from shim.machinery.labels import LabelSelector, selector_from_match
 
 JOBS = Resource("batch", "v1", "jobs")
 COMPONENT = "job-controller"
@@ -120,6 +122,8 @@ class Counts:
 
     succeeded: list[Obj] = field(default_factory=list)
     failed: list[Obj] = field(default_factory=list)
+    #: failed pods a podFailurePolicy Ignore rule matched: their finalizer goes, they are never counted
+    ignored: list[Obj] = field(default_factory=list)
 
 
 def new_finished(job: Obj, pods: list[Obj]) -> Counts:
@@ -132,17 +136,24 @@ def new_finished(job: Obj, pods: list[Obj]) -> Counts:
             continue
         if podutil.phase(pod) == "Succeeded":
             out.succeeded.append(pod)
-        elif podutil.phase(pod) == "Failed" or _meta(pod).get("deletionTimestamp"):
-            out.failed.append(pod)
+        elif jobpolicy.is_pod_failed(pod, job):
+            (out.failed if jobpolicy.match_pod_failure_policy(job, pod).counts else out.ignored).append(pod)
     return out
 
 
-def pod_for_index(job: Obj, index: int | None) -> Obj:
-    """The pod the Job creates (for an Indexed Job, for one completion index)."""
+def pod_for_index(job: Obj, index: int | None, replaced: Obj | None = None) -> Obj:
+    """The pod the Job creates (for an Indexed Job, for one completion index; with backoffLimitPerIndex, counting
+    the failures of the index so far from the pod it replaces)."""
     template = copy.deepcopy(_spec(job).get("template") or {})
     ref = podutil.controller_ref(job, "batch/v1", "Job")
     pod = podutil.pod_from_template(template, job, ref)
     pod["metadata"]["finalizers"] = [*pod["metadata"].get("finalizers", []), TRACKING_FINALIZER]
+    if index is not None and _spec(job).get("backoffLimitPerIndex") is not None:
+        counted, ignored = jobpolicy.replacement_failure_counts(job, replaced)
+        annotations = pod["metadata"].setdefault("annotations", {})
+        annotations[jobpolicy.INDEX_FAILURE_COUNT] = str(counted)
+        if ignored:
+            annotations[jobpolicy.INDEX_IGNORED_FAILURE_COUNT] = str(ignored)
     if index is not None:
         name = _meta(job).get("name", "")
         pod["metadata"].setdefault("annotations", {})[INDEX_KEY] = str(index)
@@ -157,12 +168,26 @@ def pod_for_index(job: Obj, index: int | None) -> Obj:
     return pod
 
 
-def indexes_to_create(job: Obj, active: list[Obj], succeeded_indexes: set[int]) -> list[int]:
+def indexes_to_create(job: Obj, active: list[Obj], succeeded_indexes: set[int],
+                      failed_indexes: set[int] | None = None) -> list[int]:
+    """Indexes neither succeeded, failed nor running, as many as parallelism leaves room for."""
     completions = int(_spec(job).get("completions") or 0)
     parallelism = int(_spec(job).get("parallelism", 1))
     running = {pod_index(p) for p in active}
-    missing = [i for i in range(completions) if i not in succeeded_indexes and i not in running]
+    done = succeeded_indexes | (failed_indexes or set())
+    missing = [i for i in range(completions) if i not in done and i not in running]
     return missing[:max(parallelism - len(active), 0)]
+
+
+def replaced_pod(pods: list[Obj], index: int) -> Obj | None:
+    """The last finished pod of an index: the one a new pod for it replaces."""
+    finished_pods = [p for p in pods if pod_index(p) == index and podutil.is_terminal(p)]
+    return max(finished_pods, key=finish_time) if finished_pods else None
+
+
+def job_selector(job: Obj) -> LabelSelector:
+    selector = _spec(job).get("selector") or {}
+    return selector_from_match(selector.get("matchLabels"), selector.get("matchExpressions"))
 
 
 def wanted_active(job: Obj, succeeded: int, active: int) -> int:
@@ -200,6 +225,12 @@ class JobController:
     def _on_pod(self, old: Obj | None, new: Obj | None) -> None:
         pod = new if new is not None else old or {}
         ref = controller_of(pod)
+        if ref is None and new is not None and not _meta(new).get("deletionTimestamp"):
+            labels = _meta(new).get("labels") or {}
+            for job in self.jobs.list(_meta(new).get("namespace", "")):
+                if job_selector(job).matches(labels):  # an orphan: the Jobs that may adopt it
+                    self.queue.add(key_of(job))
+            return
         if ref is None or ref.get("kind") != "Job":
             return
         key = f"{_meta(pod).get('namespace', '')}/{ref.get('name', '')}"
@@ -220,7 +251,9 @@ class JobController:
             return
         job = copy.deepcopy(cached)
         uid = _meta(job).get("uid")
-        pods = [p for p in self.pods.list(namespace) if (controller_of(p) or {}).get("uid") == uid]
+        pods = [p for p in self.pods.list(namespace) if (controller_of(p) or {}).get("uid") in (uid, None)]
+        pods = await self._claim(job, pods) if not finished(job) else [
+            p for p in pods if (controller_of(p) or {}).get("uid") == uid]
         if finished(job):
             await self._remove_finalizers([p for p in pods if TRACKING_FINALIZER in (_meta(p).get("finalizers") or [])])
             return
@@ -233,11 +266,11 @@ class JobController:
         await self._count(job, pods)
         active = [p for p in pods if podutil.is_active(p)]
         done = [p for p in pods if podutil.phase(p) == "Succeeded"]
-        failed_pods = [p for p in pods if podutil.phase(p) == "Failed"]
+        failed_pods = [p for p in pods if podutil.phase(p) == "Failed" and jobpolicy.counts_as_failure(job, p)]
         completions = _spec(job).get("completions")
         succeeded, failures = int(status.get("succeeded") or 0), int(status.get("failed") or 0)
         completed = parse_indexes(status.get("completedIndexes"))
-        target = self._finished_condition(job, succeeded, failures, completed, active, now)
+        target = self._finished_condition(job, pods, succeeded, failures, completed, active, now)
         if target is not None:
             for pod in active:
                 await self._delete_pod(job, key, pod)
@@ -265,7 +298,9 @@ class JobController:
                 if wait > 0:
                     self.queue.add_after(key, wait)
                 else:
-                    active = active + await self._create(job, key, active, succeeded, completed)
+                    occupying = active + ([p for p in pods if _meta(p).get("deletionTimestamp") and not
+                                           podutil.is_terminal(p)] if jobpolicy.only_replace_failed(job) else [])
+                    active = active + await self._create(job, key, occupying, pods, succeeded, completed)
             deadline = _spec(job).get("activeDeadlineSeconds")
             if deadline is not None and status.get("startTime"):
                 self.queue.add_after(key, parse_time(status["startTime"]) + int(deadline) - now)
@@ -283,6 +318,13 @@ class JobController:
         then count them (what is uncounted without a finalizer any more is counted after a restart too)."""
         status = job["status"]
         new = new_finished(job, pods)
+        if is_indexed(job) and _spec(job).get("backoffLimitPerIndex") is not None:
+            limit = int(_spec(job).get("completions") or 0)
+            failed_indexes = parse_indexes(status.get("failedIndexes")) | {
+                i for p in pods if (i := pod_index(p)) is not None and i < limit
+                and TRACKING_FINALIZER in (_meta(p).get("finalizers") or []) and jobpolicy.index_failed(job, p)}
+            status["failedIndexes"] = format_indexes(failed_indexes)
+        await self._remove_finalizers(new.ignored)
         uncounted = status.setdefault("uncountedTerminatedPods", {})
         if new.succeeded or new.failed:
             uncounted["succeeded"] = [*(uncounted.get("succeeded") or []),
@@ -309,11 +351,13 @@ class JobController:
                 status.pop(kind)
         status["uncountedTerminatedPods"] = {}
 
-    def _finished_condition(self, job: Obj, succeeded: int, failures: int, completed: set[int], active: list[Obj],
-                            now: float) -> Obj | None:
+    def _finished_condition(self, job: Obj, pods: list[Obj], succeeded: int, failures: int, completed: set[int],
+                            active: list[Obj], now: float) -> Obj | None:
         for kind in ("SuccessCriteriaMet", "FailureTarget"):
             if (found := condition(job, kind)) is not None:
                 return found
+        if (message := jobpolicy.fail_job_message(job, pods)) is not None:
+            return new_condition("FailureTarget", "PodFailurePolicy", message, now)
         if failures > int(_spec(job).get("backoffLimit", 6)):
             return new_condition("FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff "
                                  "limit", now)
@@ -323,6 +367,18 @@ class JobController:
             return new_condition("FailureTarget", "DeadlineExceeded", "Job was active longer than specified deadline",
                                  now)
         completions = _spec(job).get("completions")
+        if is_indexed(job):
+            failed_indexes = parse_indexes((job.get("status") or {}).get("failedIndexes"))
+            most = _spec(job).get("maxFailedIndexes")
+            if most is not None and len(failed_indexes) > int(most):
+                return new_condition("FailureTarget", "MaxFailedIndexesExceeded",
+                                     "Job has exceeded the specified maximal number of failed indexes", now)
+            if failed_indexes and len(failed_indexes | completed) >= int(completions or 0):
+                return new_condition("FailureTarget", "FailedIndexes", "Job has failed indexes", now)
+            rules = [parse_indexes(r.get("succeededIndexes")) for r in
+                     (_spec(job).get("successPolicy") or {}).get("rules") or []]
+            if (message := jobpolicy.success_policy_message(job, completed, rules)) is not None:
+                return new_condition("SuccessCriteriaMet", "SuccessPolicy", message, now)
         reached = (len(completed) >= int(completions or 0) if is_indexed(job)
                    else (succeeded >= int(completions) if completions is not None
                          else succeeded > 0 and not active))
@@ -345,9 +401,11 @@ class JobController:
         job["status"]["conditions"] = [*(c for c in job["status"].get("conditions") or []
                                          if c.get("type") != "Suspended"), cond]
 
-    async def _create(self, job: Obj, key: str, active: list[Obj], succeeded: int, completed: set[int]) -> list[Obj]:
+    async def _create(self, job: Obj, key: str, active: list[Obj], pods: list[Obj], succeeded: int,
+                      completed: set[int]) -> list[Obj]:
         if is_indexed(job):
-            indexes: list[int | None] = list(indexes_to_create(job, active, completed))
+            failed_indexes = parse_indexes((job.get("status") or {}).get("failedIndexes"))
+            indexes: list[int | None] = list(indexes_to_create(job, active, completed, failed_indexes))
         else:
             indexes = [None] * max(wanted_active(job, succeeded, len(active)) - len(active), 0)
         if not indexes:
@@ -357,13 +415,48 @@ class JobController:
         made: list[Obj] = []
         for index in indexes:
             try:
-                made.append(await self.client.create(PODS, pod_for_index(job, index), namespace))
+                replaced = replaced_pod(pods, index) if index is not None else None
+                made.append(await self.client.create(PODS, pod_for_index(job, index, replaced), namespace))
             except StatusError as err:
                 self.expectations.creation_observed(key)
                 self._event(job, WARNING, "FailedCreate", f"Error creating: {err.message}")
                 continue
             self._event(job, NORMAL, "SuccessfulCreate", f"Created pod: {made[-1]['metadata']['name']}")
         return made
+
+    async def _claim(self, job: Obj, candidates: list[Obj]) -> list[Obj]:
+        """The Job's pods: its own that match its selector, and matching orphans it adopts, with the tracking
+        finalizer (ClaimPods with the finalizer); its pods that no longer match are released."""
+        claim = pods_to_claim(job, job_selector(job), candidates)
+        meta = _meta(job)
+        if claim.adopt:
+            fresh = await self.client.get(JOBS, meta["name"], meta.get("namespace", ""))
+            if _meta(fresh).get("uid") != meta.get("uid") or _meta(fresh).get("deletionTimestamp"):
+                raise RuntimeError(f"job {key_of(job)} is gone or being deleted; not adopting")
+        owned = list(claim.owned)
+        ref = podutil.controller_ref(job, "batch/v1", "Job")
+        for pod in claim.adopt:
+            pod_meta = pod["metadata"]
+            try:
+                adopted = await self.client.patch(PODS, pod_meta["name"], {"metadata": {
+                    "ownerReferences": [ref], "uid": pod_meta.get("uid"), "finalizers": [TRACKING_FINALIZER]}},
+                    namespace=pod_meta.get("namespace", ""), patch_type="application/strategic-merge-patch+json")
+            except StatusError as err:
+                if err.code != 404:
+                    raise
+                owned.remove(pod)
+                continue
+            owned[owned.index(pod)] = adopted
+        for pod in claim.release:
+            pod_meta = pod["metadata"]
+            try:
+                await self.client.patch(PODS, pod_meta["name"], {"metadata": {
+                    "ownerReferences": [{"$patch": "delete", "uid": meta.get("uid")}], "uid": pod_meta.get("uid")}},
+                    namespace=pod_meta.get("namespace", ""), patch_type="application/strategic-merge-patch+json")
+            except StatusError as err:
+                if err.code not in (404, 422):
+                    raise
+        return owned
 
     async def _delete_pod(self, job: Obj, key: str, pod: Obj) -> None:
         try:

@@ -3,13 +3,15 @@ started when `--controllers` chooses it and the API serves its kinds."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, Callable, Protocol
 
 from shim.clients.base import Client, Resource
+from shim.controllers.clock import Clock
+from shim.controllers.cronjob import CRONJOBS, CronJobController
 from shim.controllers.deployment import DEPLOYMENTS, DeploymentController
 from shim.controllers.informers import Informers
 from shim.controllers.job import JOBS, JobController
+from shim.controllers.ttlafterfinished import TTLAfterFinishedController
 from shim.controllers.replicaset import REPLICASET, REPLICATIONCONTROLLER, ReplicaSetController
 
 
@@ -17,7 +19,7 @@ class Controller(Protocol):
     async def run(self) -> None: ...
 
 
-Factory = Callable[[Client, Informers, Callable[[], float]], Controller]
+Factory = Callable[[Client, Informers, Clock], Controller]
 
 #: upstream's controller name -> the resources it needs served, and how to make it
 WORKLOADS: dict[str, tuple[tuple[Resource, ...], Factory]] = {
@@ -28,12 +30,16 @@ WORKLOADS: dict[str, tuple[tuple[Resource, ...], Factory]] = {
     "job-controller": ((JOBS,), lambda c, i, clock: JobController(c, i, clock=clock)),
     "replicationcontroller-controller": ((REPLICATIONCONTROLLER.resource,), lambda c, i, clock: ReplicaSetController(
         c, i, REPLICATIONCONTROLLER, clock=clock)),
+    "cronjob-controller": ((CRONJOBS, JOBS), lambda c, i, clock: CronJobController(c, i, clock=clock)),
+    "ttl-after-finished-controller": ((JOBS,), lambda c, i, clock: TTLAfterFinishedController(c, i, clock=clock)),
 }
 
 
 async def run_workloads(client: Client, serves: Callable[[Resource], bool], chosen: Any,
-                        clock: Callable[[], float] = time.time) -> None:
-    """Run every chosen workload controller whose resources are served, until cancelled."""
+                        clock: Clock | None = None) -> None:
+    """Run every chosen workload controller whose resources are served, until cancelled; `clock` is the time
+    they all read (a FakeClock in tests)."""
+    clock = clock or Clock()
     informers = Informers(client)
     controllers = [factory(client, informers, clock) for name, (needs, factory) in WORKLOADS.items()
                    if name in chosen and all(serves(r) for r in needs)]

@@ -1,6 +1,8 @@
 """client-go's workqueue for asyncio: a key waits once however often it is added, is never worked on by two
 workers at once (added while in work, it runs again after), can be added after a delay, and failures back off per
-key (5ms doubling to 1000s, as DefaultControllerRateLimiter's per-item part)."""
+key (5ms doubling to 1000s, as DefaultControllerRateLimiter's per-item part).
+
+Delayed adds wait on the queue's clock (a fake one in tests of schedules); failure back-off is always real time."""
 from __future__ import annotations
 
 import asyncio
@@ -8,18 +10,22 @@ import logging
 from collections import deque
 from typing import Awaitable, Callable, Generic, Hashable, TypeVar
 
+from shim.controllers.clock import Clock, Timer
+
 log = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
 
 
 class WorkQueue(Generic[K]):
-    def __init__(self, base_delay: float = 0.005, max_delay: float = 1000.0) -> None:
+    def __init__(self, base_delay: float = 0.005, max_delay: float = 1000.0, clock: Clock | None = None) -> None:
         self._queue: deque[K] = deque()
         self._dirty: set[K] = set()
         self._processing: set[K] = set()
         self._ready = asyncio.Event()
         self._failures: dict[K, int] = {}
-        self._timers: dict[K, asyncio.TimerHandle] = {}
+        self._timers: dict[K, tuple[float, Timer]] = {}
+        self._backoffs: dict[K, asyncio.TimerHandle] = {}
+        self.clock = clock or Clock()
         self.base_delay = base_delay
         self.max_delay = max_delay
 
@@ -32,27 +38,36 @@ class WorkQueue(Generic[K]):
             self._ready.set()
 
     def add_after(self, key: K, delay: float) -> None:
-        """Add `key` in `delay` seconds (an earlier pending add wins, as the delaying queue keeps the sooner)."""
+        """Add `key` once `delay` seconds of the clock's time passed (an earlier pending add wins, as the delaying
+        queue keeps the sooner)."""
         if delay <= 0:
             self.add(key)
             return
-        loop = asyncio.get_running_loop()
-        when = loop.time() + delay
+        when = self.clock() + delay
         pending = self._timers.get(key)
-        if pending is not None and not pending.cancelled() and pending.when() <= when:
+        if pending is not None and pending[0] <= when:
             return
         if pending is not None:
-            pending.cancel()
-        self._timers[key] = loop.call_at(when, self._fire, key)
+            pending[1].cancel()
+        self._timers[key] = (when, self.clock.call_later(delay, lambda: self._fire(key)))
 
     def _fire(self, key: K) -> None:
         self._timers.pop(key, None)
         self.add(key)
 
     def add_rate_limited(self, key: K) -> None:
+        """Add `key` after its back-off, in real time, doubling with every failure since it was last forgotten."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
-        self.add_after(key, min(self.base_delay * 2 ** failures, self.max_delay))
+        pending = self._backoffs.pop(key, None)
+        if pending is not None:
+            pending.cancel()
+        delay = min(self.base_delay * 2 ** failures, self.max_delay)
+        self._backoffs[key] = asyncio.get_running_loop().call_later(delay, self._backed_off, key)
+
+    def _backed_off(self, key: K) -> None:
+        self._backoffs.pop(key, None)
+        self.add(key)
 
     def forget(self, key: K) -> None:
         self._failures.pop(key, None)

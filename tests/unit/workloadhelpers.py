@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 from localapi import LocalApi
 from shim.clients.base import PODS
+from shim.controllers.clock import Clock
 from shim.controllers.selection import Selection
 from shim.controllers.workloads import run_workloads
 from shim.kubelet.timeutil import rfc3339
@@ -19,7 +20,7 @@ T = TypeVar("T")
 
 @contextlib.asynccontextmanager
 async def workloads(tmp_path: Path, controllers: list[str] | None = None,
-                    clock: Callable[[], float] | None = None) -> AsyncIterator[LocalApi]:
+                    clock: Clock | None = None) -> AsyncIterator[LocalApi]:
     api = await LocalApi(tmp_path / "state.db").start()
     chosen = Selection.parse(controllers or ["*"])
     served = lambda r: api.catalog.lookup(r.group, r.version, r.plural) is not None  # noqa: E731
