@@ -316,3 +316,79 @@ def test_invalid_cronjobs(pair: Pair) -> None:
                   view=plain)
         s.kubectl("wide", "-n", s.ns, "get", "cronjobs", "-o", "wide", parse="table")
     pair.run(scenario)
+
+
+def test_replication_controllers(pair: Pair) -> None:
+    """Selector and labels defaulted from the template, the selector may change, the scale subresource."""
+    def scenario(s: Side) -> None:
+        path = f"/api/v1/namespaces/{s.ns}/replicationcontrollers"
+        s.request("create", "POST", path, body=workload("ReplicationController", "rc", "v1", template=template()),
+                  view=plain)
+        s.request("invalid", "POST", path, body=workload(
+            "ReplicationController", "bad", "v1", replicas=-1, selector={"app": "other"},
+            template=template(restartPolicy="Never")))
+        s.request("no-template", "POST", path, body=workload("ReplicationController", "none", "v1",
+                                                             selector={"app": "web"}))
+        s.request("selector", "PATCH", f"{path}/rc", body={"spec": {"selector": {"app": "web", "x": "y"},
+                                                                    "template": template({"app": "web", "x": "y"})}},
+                  content_type=MERGE, view=plain)
+        s.request("scale", "GET", f"{path}/rc/scale")
+        s.request("rescale", "PATCH", f"{path}/rc/scale", body={"spec": {"replicas": 4}}, content_type=MERGE)
+        s.kubectl("wide", "-n", s.ns, "get", "rc", "-o", "wide", parse="table")
+        s.request("selected", "GET", path, params={"fieldSelector": "status.replicas=0"},
+                  view=lambda body: [i["metadata"]["name"] for i in body["items"]])
+    pair.run(scenario)
+
+
+def hpas(s: Side, version: str) -> str:
+    return f"/apis/autoscaling/{version}/namespaces/{s.ns}/horizontalpodautoscalers"
+
+
+def test_horizontal_pod_autoscalers_across_versions(pair: Pair) -> None:
+    """v1 writes are stored as v2 (the CPU target, the default one) and v2's extra metrics and behavior read back
+    through v1's annotations; status through either version."""
+    def scenario(s: Side) -> None:
+        ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+        s.request("v1-create", "POST", hpas(s, "v1"), body=workload(
+            "HorizontalPodAutoscaler", "cpu", "autoscaling/v1", scaleTargetRef=ref, maxReplicas=5,
+            targetCPUUtilizationPercentage=60), view=plain)
+        s.request("v1-as-v2", "GET", f"{hpas(s, 'v2')}/cpu", view=plain)
+        s.request("v1-default", "POST", hpas(s, "v1"), body=workload(
+            "HorizontalPodAutoscaler", "implicit", "autoscaling/v1", scaleTargetRef=ref, maxReplicas=3), view=plain)
+        s.request("v2-create", "POST", hpas(s, "v2"), body=workload(
+            "HorizontalPodAutoscaler", "many", "autoscaling/v2", scaleTargetRef=ref, minReplicas=2, maxReplicas=9,
+            metrics=[{"type": "Resource", "resource": {"name": "memory", "target": {
+                "type": "AverageValue", "averageValue": "500Mi"}}},
+                {"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {
+                    "type": "AverageValue", "averageValue": "10"}}},
+                {"type": "Resource", "resource": {"name": "cpu", "target": {
+                    "type": "Utilization", "averageUtilization": 70}}}],
+            behavior={"scaleDown": {"stabilizationWindowSeconds": 60}}), view=plain)
+        s.request("v2-as-v1", "GET", f"{hpas(s, 'v1')}/many", view=plain)
+        s.request("status", "PATCH", f"{hpas(s, 'v2')}/many/status", body={"status": {
+            "currentReplicas": 3, "desiredReplicas": 4, "currentMetrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "current": {"averageUtilization": 40, "averageValue": "100m"}}}],
+            "conditions": [{"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale",
+                            "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}, content_type=MERGE, view=plain)
+        s.request("status-as-v1", "GET", f"{hpas(s, 'v1')}/many", view=plain)
+        s.kubectl("get", "-n", s.ns, "get", "hpa", parse="table")
+    pair.run(scenario)
+
+
+def test_invalid_horizontal_pod_autoscalers(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        s.request("v2", "POST", hpas(s, "v2"), body=workload(
+            "HorizontalPodAutoscaler", "bad", "autoscaling/v2", scaleTargetRef={"kind": "", "name": "a/b"},
+            minReplicas=0, maxReplicas=0,
+            metrics=[{"type": "Resource", "resource": {"name": "", "target": {"type": "Sometimes",
+                                                                              "averageUtilization": 0}}},
+                     {"type": "Pods", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                            "averageUtilization": 5}}},
+                     {"type": "Magic"}],
+            behavior={"scaleUp": {"stabilizationWindowSeconds": 4000, "selectPolicy": "Random",
+                                  "policies": [{"type": "Pods", "value": 0, "periodSeconds": 2000}]},
+                      "scaleDown": {"policies": []}}))
+        s.request("v1", "POST", hpas(s, "v1"), body=workload(
+            "HorizontalPodAutoscaler", "bad", "autoscaling/v1", scaleTargetRef={"kind": "Deployment", "name": "x"},
+            minReplicas=5, maxReplicas=2, targetCPUUtilizationPercentage=-1))
+    pair.run(scenario)
