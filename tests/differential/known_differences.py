@@ -94,6 +94,9 @@ KNOWN: tuple[Known, ...] = (
     Known("a Job's pod template changed where it may not: upstream renders the template in its `field is "
           "immutable` cause as its internal Go struct (every field, Go names); kubeshim renders the template's JSON",
           WORKLOADS, {"test_job_updates": ("template/body/message", "template/body/details/causes/*/message")}),
+    Known("a subresource answering another kind (a Deployment's autoscaling/v1 Scale) is always JSON; upstream "
+          "encodes it as the client asked (protobuf)", WORKLOADS,
+          {"test_protobuf_scale": ("scale/type", "scale/body")}),
     Known("OpenAPI v3 schemas lack the defaults and enums upstream publishes (ConfigMap data's default \"\", "
           "metadata's {}; `kubectl explain` shows no enum values)",
           FOUND, {"test_openapi_v3_configmap": ("configmap-schema/properties/data/additionalProperties/default",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import protowire
 from differ import Pair, Side, without_managed_fields as plain
 
 pytestmark = pytest.mark.differential
@@ -227,7 +228,10 @@ def job_template(**spec: Any) -> Obj:
 
 
 def uids(body: Obj) -> Obj:
-    """The object with its uid-derived labels and selector made comparable (each server has its own uid)."""
+    """The object with its uid-derived labels and selector made comparable (each server has its own uid); a
+    protobuf answer's object likewise."""
+    if isinstance(body.get("object"), dict):
+        return {**body, "object": uids(body["object"])}
     body = plain(body)
     uid = (body.get("metadata") or {}).get("uid")
     return json.loads(json.dumps(body).replace(uid, "<uid>")) if uid else body
@@ -391,4 +395,34 @@ def test_invalid_horizontal_pod_autoscalers(pair: Pair) -> None:
         s.request("v1", "POST", hpas(s, "v1"), body=workload(
             "HorizontalPodAutoscaler", "bad", "autoscaling/v1", scaleTargetRef={"kind": "Deployment", "name": "x"},
             minReplicas=5, maxReplicas=2, targetCPUUtilizationPercentage=-1))
+    pair.run(scenario)
+
+
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/apis/apps/v1/namespaces/{ns}/deployments", deployment("pb", replicas=2)),
+    ("/apis/batch/v1/namespaces/{ns}/jobs", workload("Job", "pb", "batch/v1", **job_template()["spec"])),
+    ("/apis/autoscaling/v1/namespaces/{ns}/horizontalpodautoscalers", workload(
+        "HorizontalPodAutoscaler", "pb", "autoscaling/v1", maxReplicas=3, targetCPUUtilizationPercentage=50,
+        scaleTargetRef={"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"})),
+], ids=["deployment", "job", "hpa-v1"])
+def test_protobuf_bodies(pair: Pair, path: str, body: Obj) -> None:
+    """A workload sent as protobuf (as client-go sends built-in kinds) and read back as protobuf and JSON."""
+    encoded = protowire.encode(body)
+
+    def scenario(s: Side) -> None:
+        where = path.format(ns=s.ns)
+        s.request("create", "POST", where, content=encoded, content_type=PROTOBUF, accept=PROTOBUF, view=uids)
+        s.request("get", "GET", f"{where}/pb", accept=PROTOBUF, view=uids)
+        s.request("list", "GET", where, accept=PROTOBUF, view=plain)
+    pair.run(scenario)
+
+
+def test_protobuf_scale(pair: Pair) -> None:
+    """The Scale of a Deployment asked for as protobuf."""
+    def scenario(s: Side) -> None:
+        s.json("POST", apps(s, "deployments"), deployment("web"))
+        s.request("scale", "GET", f"{apps(s, 'deployments')}/web/scale", accept=PROTOBUF)
     pair.run(scenario)
