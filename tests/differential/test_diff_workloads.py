@@ -426,3 +426,42 @@ def test_protobuf_scale(pair: Pair) -> None:
         s.json("POST", apps(s, "deployments"), deployment("web"))
         s.request("scale", "GET", f"{apps(s, 'deployments')}/web/scale", accept=PROTOBUF)
     pair.run(scenario)
+
+
+DEPLOYMENT_YAML = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: python:3.11
+        ports: [{containerPort: 8000}]
+        env: [{name: MODE, value: fast}]
+      - name: sidecar
+        image: busybox:1.36
+"""
+
+
+@pytest.mark.parametrize("server_side", [False, True], ids=["client-side", "server-side"])
+def test_kubectl_apply_deployment_twice(pair: Pair, server_side: bool) -> None:
+    """kubectl apply, then a changed manifest (image, env, one container fewer): the merge keyed by container
+    name and what each manager owns."""
+    changed = DEPLOYMENT_YAML.replace("python:3.11", "python:3.12").replace("fast", "slow").split(
+        "      - name: sidecar")[0]
+    flags = ["--server-side"] if server_side else []
+
+    def scenario(s: Side) -> None:
+        s.kubectl("apply", "-n", s.ns, "apply", *flags, "-f", "-", input=DEPLOYMENT_YAML)
+        s.kubectl("reapply", "-n", s.ns, "apply", *flags, "-f", "-", input=changed)
+        s.kubectl("get-json", "-n", s.ns, "get", "deployment", "web", "-o", "json", parse="json")
+    pair.run(scenario)
