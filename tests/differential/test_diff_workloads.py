@@ -465,3 +465,25 @@ def test_kubectl_apply_deployment_twice(pair: Pair, server_side: bool) -> None:
         s.kubectl("reapply", "-n", s.ns, "apply", *flags, "-f", "-", input=changed)
         s.kubectl("get-json", "-n", s.ns, "get", "deployment", "web", "-o", "json", parse="json")
     pair.run(scenario)
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "ReplicaSet", "DaemonSet", "ReplicationController", "Job",
+                                  "CronJob"])
+def test_dotted_names_warn(pair: Pair, kind: str) -> None:
+    """A name that is no DNS label is accepted with upstream's warning (where upstream warns)."""
+    def scenario(s: Side) -> None:
+        name = "web.v1"
+        if kind == "Job":
+            body, path = workload(kind, name, "batch/v1", **job_template()["spec"]), batch(s, "jobs")
+        elif kind == "CronJob":
+            body, path = workload(kind, name, "batch/v1", schedule="@daily", jobTemplate=job_template()), \
+                batch(s, "cronjobs")
+        elif kind == "ReplicationController":
+            body, path = workload(kind, name, "v1", template=template()), \
+                f"/api/v1/namespaces/{s.ns}/replicationcontrollers"
+        else:
+            body, path = deployment(name), apps(s, kind.lower() + "s")
+            body["kind"] = kind
+            body["metadata"]["name"] = name
+        s.request("create", "POST", path, body=body, view=lambda b: b["metadata"]["name"])
+    pair.run(scenario)
