@@ -487,3 +487,64 @@ def test_dotted_names_warn(pair: Pair, kind: str) -> None:
             body["metadata"]["name"] = name
         s.request("create", "POST", path, body=body, view=lambda b: b["metadata"]["name"])
     pair.run(scenario)
+
+
+T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"
+
+
+def condition(kind: str, status: str = "True") -> Obj:
+    return {"type": kind, "status": status, "lastProbeTime": T1, "lastTransitionTime": T1, "reason": "R",
+            "message": "m"}
+
+
+@pytest.mark.parametrize(("label", "status"), [
+    ("complete-without-criteria", {"startTime": T0, "completionTime": T1, "succeeded": 1,
+                                   "conditions": [condition("Complete")]}),
+    ("complete-without-time", {"startTime": T0, "succeeded": 1,
+                               "conditions": [condition("SuccessCriteriaMet"), condition("Complete")]}),
+    ("complete", {"startTime": T0, "completionTime": T1, "succeeded": 1,
+                  "conditions": [condition("SuccessCriteriaMet"), condition("Complete")]}),
+    ("failed-without-target", {"startTime": T0, "failed": 1, "conditions": [condition("Failed")]}),
+    ("finished-with-active", {"active": 1, "ready": 2, "terminating": 1, "failed": 1,
+                              "conditions": [condition("FailureTarget"), condition("Failed")]}),
+    ("time-before-start", {"startTime": T1, "completionTime": T0, "uncountedTerminatedPods": {
+        "succeeded": ["a", "a", ""]}}),
+    ("indexes-for-non-indexed", {"completedIndexes": "1,3", "failedIndexes": "2"}),
+])
+def test_job_status_rules(pair: Pair, label: str, status: Obj) -> None:
+    """What a job controller may write to jobs/status (upstream's JobManagedBy-era rules)."""
+    def scenario(s: Side) -> None:
+        path = f"{batch(s, 'jobs')}/j"
+        s.json("POST", batch(s, "jobs"), workload("Job", "j", "batch/v1", **job_template()["spec"]))
+        s.request(label, "PATCH", f"{path}/status", body={"status": status}, content_type=MERGE, view=uids)
+    pair.run(scenario)
+
+
+def test_job_status_cannot_go_back(pair: Pair) -> None:
+    """A finished job stays finished; its counters and completion time do not go back."""
+    def scenario(s: Side) -> None:
+        path = f"{batch(s, 'jobs')}/j/status"
+        s.json("POST", batch(s, "jobs"), workload("Job", "j", "batch/v1", **job_template()["spec"]))
+        s.request("finish", "PATCH", path, content_type=MERGE, view=uids, body={"status": {
+            "startTime": T0, "completionTime": T1, "succeeded": 2, "failed": 1,
+            "conditions": [condition("SuccessCriteriaMet"), condition("Complete")]}})
+        s.request("undo", "PUT", path, view=uids, body={**s.json("GET", path), "status": {
+            "startTime": T1, "completionTime": T0, "succeeded": 1, "failed": 0, "conditions": []}})
+    pair.run(scenario)
+
+
+def test_indexed_job_status_indexes(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        path = f"{batch(s, 'jobs')}/ix/status"
+        s.json("POST", batch(s, "jobs"), workload("Job", "ix", "batch/v1", **job_template()["spec"],
+                                                  completionMode="Indexed", completions=5, parallelism=2,
+                                                  backoffLimitPerIndex=1))
+        s.request("bad-completed", "PATCH", path, content_type=MERGE, view=uids,
+                  body={"status": {"completedIndexes": "3,1,9"}})
+        s.request("bad-interval", "PATCH", path, content_type=MERGE, view=uids,
+                  body={"status": {"completedIndexes": "1-2-3", "failedIndexes": "x"}})
+        s.request("overlap", "PATCH", path, content_type=MERGE, view=uids,
+                  body={"status": {"completedIndexes": "0-2", "failedIndexes": "2,4"}})
+        s.request("fine", "PATCH", path, content_type=MERGE, view=uids,
+                  body={"status": {"completedIndexes": "0,2-3", "failedIndexes": "4"}})
+    pair.run(scenario)
