@@ -101,7 +101,9 @@ KNOWN: tuple[Known, ...] = (
           "metadata's {}; `kubectl explain` shows no enum values)",
           FOUND, {"test_openapi_v3_configmap": ("configmap-schema/properties/data/additionalProperties/default",
                                                 "configmap-schema/properties/metadata/default"),
-                  "test_kubectl_explain": ("field/stdout",)}),
+                  "test_kubectl_explain": ("field/stdout",),
+                  "test_kubectl_explain_workloads[deployment.spec.strategy]": ("explain/stdout",),
+                  "test_kubectl_explain_workloads[statefulset.spec.updateStrategy]": ("explain/stdout",)}),
 )
 
 

@@ -548,3 +548,11 @@ def test_indexed_job_status_indexes(pair: Pair) -> None:
         s.request("fine", "PATCH", path, content_type=MERGE, view=uids,
                   body={"status": {"completedIndexes": "0,2-3", "failedIndexes": "4"}})
     pair.run(scenario)
+
+
+@pytest.mark.parametrize("field", ["deployment.spec.strategy", "cronjob.spec.schedule", "hpa.spec.behavior",
+                                   "statefulset.spec.updateStrategy", "rc", "jobs.status.conditions"])
+def test_kubectl_explain_workloads(pair: Pair, field: str) -> None:
+    def scenario(s: Side) -> None:
+        s.kubectl("explain", "explain", field)
+    pair.run(scenario)
