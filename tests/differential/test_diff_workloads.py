@@ -556,3 +556,28 @@ def test_kubectl_explain_workloads(pair: Pair, field: str) -> None:
     def scenario(s: Side) -> None:
         s.kubectl("explain", "explain", field)
     pair.run(scenario)
+
+
+def test_kubectl_get_all_wide(pair: Pair) -> None:
+    """One object of every workload kind, listed by `kubectl get all -o wide`: every cell as upstream prints."""
+    def scenario(s: Side) -> None:
+        s.kubectl(None, "-n", s.ns, "create", "deployment", "web", "--image=python:3.11", "--replicas=2")
+        s.json("POST", apps(s, "replicasets"), {**deployment("rs"), "kind": "ReplicaSet"})
+        s.json("POST", apps(s, "statefulsets"), {**deployment("sts"), "kind": "StatefulSet"})
+        s.json("POST", apps(s, "daemonsets"), {**deployment("ds"), "kind": "DaemonSet"})
+        s.json("POST", f"/api/v1/namespaces/{s.ns}/replicationcontrollers",
+               workload("ReplicationController", "rc", "v1", template=template()))
+        s.kubectl(None, "-n", s.ns, "create", "job", "once", "--image=python:3.11")
+        s.kubectl(None, "-n", s.ns, "create", "cronjob", "tick", "--image=python:3.11", "--schedule=@hourly")
+        s.json("POST", hpas(s, "v2"), workload(
+            "HorizontalPodAutoscaler", "h", "autoscaling/v2", maxReplicas=4,
+            scaleTargetRef={"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            metrics=[{"type": "Resource", "resource": {"name": "memory", "target": {
+                "type": "AverageValue", "averageValue": "1Gi"}}},
+                {"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {"type": "AverageValue",
+                                                                                "averageValue": "5"}}},
+                {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                            "averageUtilization": 50}}}]))
+        s.kubectl("all", "-n", s.ns, "get", "all", "-o", "wide")
+        s.kubectl("workloads", "-n", s.ns, "get", "deploy,rs,sts,ds,job,cj,hpa,rc")
+    pair.run(scenario)
