@@ -43,7 +43,11 @@ async def job_count(api: LocalApi, n: int) -> list[dict[str, Any]]:
 
 
 async def finish(api: LocalApi, job: dict[str, Any], kind: str, at: float) -> None:
-    status = {"startTime": rfc3339(at), "conditions": [{"type": kind, "status": "True"}]}
+    """Write the status the Job controller writes when a job ends: the interim condition upstream requires
+    (SuccessCriteriaMet before Complete, FailureTarget before Failed), then the final one."""
+    interim = "SuccessCriteriaMet" if kind == "Complete" else "FailureTarget"
+    status = {"startTime": rfc3339(at),
+              "conditions": [{"type": interim, "status": "True"}, {"type": kind, "status": "True"}]}
     if kind == "Complete":
         status["completionTime"] = rfc3339(at)
     await api.client.patch(JOBS, job["metadata"]["name"], {"status": status}, namespace="default",

@@ -24,9 +24,14 @@ def job(name: str, **spec: Any) -> dict[str, Any]:
 
 
 async def finish(api: LocalApi, name: str, kind: str, at: float) -> None:
-    cond = {"type": kind, "status": "True", "lastTransitionTime": rfc3339(at)}
-    await api.client.patch(JOBS, name, {"status": {"startTime": rfc3339(at), "conditions": [cond]}},
-                           namespace="default", subresource="status")
+    """End the job as the Job controller does: the interim condition upstream requires (SuccessCriteriaMet before
+    Complete, FailureTarget before Failed), then the final one, finished at `at`."""
+    interim = "SuccessCriteriaMet" if kind == "Complete" else "FailureTarget"
+    conditions = [{"type": t, "status": "True", "lastTransitionTime": rfc3339(at)} for t in (interim, kind)]
+    status: dict[str, object] = {"startTime": rfc3339(at), "conditions": conditions}
+    if kind == "Complete":
+        status["completionTime"] = rfc3339(at)
+    await api.client.patch(JOBS, name, {"status": status}, namespace="default", subresource="status")
 
 
 def deleting(api: LocalApi, name: str) -> bool:
