@@ -150,11 +150,12 @@ async def _set_conditions(client: Client, namespace: str, failing: dict[str, tup
 
 
 def namespaced_resources(catalog: Catalog) -> list[Resource]:
-    """Every namespaced resource with its own storage (shared storage is listed once)."""
+    """Every namespaced resource with its own storage (shared storage is listed once) that can be deleted: as
+    upstream's deleter, computed resources (metrics.k8s.io: list but no delete) hold nothing to remove."""
     seen: set[str] = set()
     out: list[Resource] = []
     for info in catalog.all():
-        if info.namespaced and "list" in info.verbs and info.storage not in seen:
+        if info.namespaced and {"list", "delete"} <= set(info.verbs) and info.storage not in seen:
             seen.add(info.storage)
             out.append(Resource(info.group, info.version, info.plural))
     return out

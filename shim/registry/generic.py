@@ -527,7 +527,9 @@ class Registry:
                     raise errors.invalid(info.kind, name, [cause, cause], info.group)
         obj = _go_shaped(info, obj)
         meta = _meta(obj)
-        if info.strategy.tracks_generation and info.strategy.spec_changed(obj, old):
+        # a status write never bumps the generation, even where it may change annotations (the Deployment
+        # controller records its revision so): upstream's status strategies keep it
+        if subresource != "status" and info.strategy.tracks_generation and info.strategy.spec_changed(obj, old):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         if not opts.fields_recorded:
             managed_fields.update(info.strategy.field_types(info.api_version, info.kind), old, obj,
