@@ -14,8 +14,9 @@ mid-start re-adopts the container instead of starting a second one.
 still gives the true exit code. Exits are noticed through pidfds, which work for processes that are not our
 children.
 
-`exec` runs a command beside the program (same env, cwd and user, same namespaces through nsenter); `logs`
-reads container.log through logfile.py, for any instance whose directory exists.
+`exec` runs a command beside the program (same env, cwd and user, same namespaces through nsenter); `attach`
+connects to the attach.sock its supervisor serves; `logs` reads container.log through logfile.py, for any
+instance whose directory exists.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from shim.kubelet.runtime import logfile, terminal
+from shim.kubelet.runtime import attach, logfile, terminal
 from shim.kubelet.runtime.provider import ContainerSpec, ExecError, LogOptions, Observed
 
 if TYPE_CHECKING:
@@ -118,7 +119,8 @@ class ProcessProvider:
         doc: supervise.Spec = {
             "argv": spec.argv, "env": spec.env, "cwd": spec.cwd, "log_path": str(cdir / "container.log"),
             "cgroup": plan, "memory_limit": spec.memory_limit, "poll_seconds": self.memory_poll_seconds,
-            "sandbox": sandbox, "mounts": mounts if sandbox else [], "user": user}
+            "sandbox": sandbox, "mounts": mounts if sandbox else [], "user": user, "stdin": spec.stdin,
+            "stdin_once": spec.stdin_once, "tty": spec.tty}
         with open(cdir / "spec.json", "w", encoding="utf-8") as fh:
             json.dump(doc, fh)
         self._exec_env[spec.id] = dict(doc)
@@ -287,6 +289,13 @@ class ProcessProvider:
         except OSError as exc:
             raise ExecError(f"cannot run {command[0]} in container {container_id}: {exc}") from None
         return GroupExecution(proc)
+
+    async def attach(self, container_id: str, *, stdin: bool, stdout: bool,
+                     stderr: bool) -> attach.AttachedSession:
+        """Through the attach socket its supervisor serves (so also for containers an earlier kubeshim started)."""
+        if container_id not in self._dirs or self.observe(container_id).done:
+            raise ExecError(f"container {container_id} is not running")
+        return await attach.attach(str(self.dir(container_id)), stdin=stdin, stdout=stdout, stderr=stderr)
 
     def _container_env(self, container_id: str, pid: int | None) -> tuple[dict[str, str], str | None, list[str]]:
         """The env and cwd a command runs with, and the prefix that puts it where the program is: nsenter into
