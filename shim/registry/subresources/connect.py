@@ -53,10 +53,13 @@ def flag(query: Query, name: str) -> bool:
 
 
 def scheduled_pod(verbs: Verbs, info: ResourceInfo, namespace: str, name: str) -> Obj:
-    """The pod, which must be on a node (pod/strategy.go's streamLocation)."""
+    """The pod, which must be on a node that exists (pod/strategy.go's streamLocation: the node's connection info
+    is looked up before anything is proxied, a missing node is its NotFound)."""
     pod = verbs.registry.get(info, namespace, name)
-    if not (pod.get("spec") or {}).get("nodeName"):
+    node = (pod.get("spec") or {}).get("nodeName")
+    if not node:
         raise errors.bad_request(f"pod {name} does not have a host assigned")
+    verbs.registry.get(verbs.resource("", "v1", "nodes"), "", node)
     return pod
 
 
