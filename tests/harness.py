@@ -6,6 +6,7 @@ start_kubeshim`. tests/ is on sys.path for every test module through the root co
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -23,6 +24,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
+#: the kubectl version tools/k8s/build.sh builds (the others come with the cloud SDK)
+BUILT_KUBECTL = "1.34"
 
 T = TypeVar("T")
 
@@ -147,9 +150,28 @@ def require_tool(path: str | None, reason: str) -> str:
 
 
 def kubectl_path(version: str) -> str:
+    """The kubectl of `version`: the cloud SDK's, or for BUILT_KUBECTL the one tools/k8s/build.sh builds."""
+    if version == BUILT_KUBECTL:
+        return built_kubectl()
     path = KUBECTL_DIR / f"kubectl.{version}"
     return require_tool(str(path) if path.exists() else shutil.which(f"kubectl.{version}"),
                         f"kubectl {version} not installed under {KUBECTL_DIR}")
+
+
+@functools.cache
+def built_kubectl() -> str:
+    """kubectl v1.34.12 from the k8s.io/kubernetes module, as tools/k8s/build.sh leaves it: used when built, and
+    built (once per session) under CI=true."""
+    build = ROOT / "tools" / "k8s" / "build.sh"
+    out = Path(os.environ.get("KUBESHIM_K8S_BIN") or
+               Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kubeshim" / "k8s" / "v1.34.12")
+    if os.environ.get("CI") == "true" and shutil.which("go"):
+        proc = subprocess.run(["nice", "-n", "10", str(build), "kubectl"], capture_output=True, text=True,
+                              timeout=1800)
+        if proc.returncode != 0:
+            pytest.fail(f"{build} kubectl exited {proc.returncode}:\n{proc.stderr[-5000:]}")
+        out = Path(proc.stdout.strip().splitlines()[-1])
+    return require_tool(str(out / "kubectl"), f"kubectl {BUILT_KUBECTL} is not built (`{build} kubectl`)")
 
 
 def report_figures(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str,

@@ -92,5 +92,5 @@ async def start_kubelet(client: Client, opts: Any, ctx: Any) -> None:
     ctx.pod_logs = log_handler(kubelet)
     services = ctx.verbs.services
     services.usage = StatsCollector(config.node_name, config.pods_dir)
-    services.exec_in, services.dial_pod = kubelet.exec_in, streams.dial
+    services.exec_in, services.attach_to, services.dial_pod = kubelet.exec_in, kubelet.attach_to, streams.dial
     await kubelet.run()

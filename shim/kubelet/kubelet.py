@@ -123,6 +123,10 @@ class Kubelet:
         """`kubectl exec`: the command in the container's running instance (streams.exec_in)."""
         return streams.exec_in(self.provider, pod, container, command, stdin, tty)
 
+    def attach_to(self, pod: dict[str, Any], container: str, stdin: bool) -> Starter:
+        """`kubectl attach`: the streams of the container's running program (streams.attach_to)."""
+        return streams.attach_to(self.provider, pod, container, stdin)
+
     # -- pods -----------------------------------------------------------------------------------------------
     def _on_pod(self, kind: str, pod: dict[str, Any]) -> None:
         if self.config.schedule:

@@ -383,7 +383,8 @@ class PodWorker:
             cpu_limit_millis=quantity.millicores(limits["cpu"]) if "cpu" in limits else None,
             cpu_request_millis=quantity.millicores(requests["cpu"]) if "cpu" in requests else None,
             termination_message_path=term_path, hostname=identity.hostname(self.pod, self.config.cluster_domain),
-            run_as_user=user.uid, run_as_group=user.gid, supplemental_groups=user.groups)
+            run_as_user=user.uid, run_as_group=user.gid, supplemental_groups=user.groups,
+            stdin=bool(c.get("stdin")), stdin_once=bool(c.get("stdinOnce")), tty=bool(c.get("tty")))
         r.pending = cid
         self.save()
         self.starting += 1

@@ -1,4 +1,5 @@
-"""The kubelet's side of `kubectl exec` and `port-forward`: which running instance a request reaches, and how.
+"""The kubelet's side of `kubectl exec`, `attach` and `port-forward`: which running instance a request reaches,
+and how.
 
 Upstream's kubelet finds the container among the runtime's running ones (GetExec: `container not found ("c")`
 when it is not running) and asks the runtime to exec; port-forward dials the port inside the pod's network
@@ -25,10 +26,8 @@ def running_instance(pod: dict[str, Any], container: str) -> str:
     raise Unreachable(f'container not found ("{container}")')
 
 
-def exec_in(provider: Provider, pod: dict[str, Any], container: str, command: list[str], stdin: bool,
-            tty: bool) -> Starter:
-    """How to start `command` in the container's running instance, output through pipes (or its terminal with
-    `tty`); Unreachable now when no instance runs."""
+def known_instance(provider: Provider, pod: dict[str, Any], container: str) -> str:
+    """The running instance, which this kubelet's runtime runs too; Unreachable otherwise."""
     instance = running_instance(pod, container)
     try:
         running = not provider.observe(instance).done
@@ -36,12 +35,37 @@ def exec_in(provider: Provider, pod: dict[str, Any], container: str, command: li
         running = False
     if not running:
         raise Unreachable(f'container not found ("{container}")')
+    return instance
+
+
+def exec_in(provider: Provider, pod: dict[str, Any], container: str, command: list[str], stdin: bool,
+            tty: bool) -> Starter:
+    """How to start `command` in the container's running instance, output through pipes (or its terminal with
+    `tty`); Unreachable now when no instance runs."""
+    instance = known_instance(provider, pod, container)
 
     async def start() -> Execution:
         try:
             return await provider.exec(instance, command, stdin=stdin, stdout=True, stderr=not tty, tty=tty)
         except ExecError as exc:
             raise CommandFailed(f"failed to exec in container: {exc}") from None
+
+    return start
+
+
+def attach_to(provider: Provider, pod: dict[str, Any], container: str, stdin: bool) -> Starter:
+    """How to attach to the container's running program (its output, and its stdin with `stdin`; its terminal
+    when the container has `tty`); Unreachable now when no instance runs."""
+    instance = known_instance(provider, pod, container)
+    spec: dict[str, Any] = next((c for c in (pod.get("spec") or {}).get("containers") or []
+                                 if c.get("name") == container), {})
+    tty = bool(spec.get("tty"))
+
+    async def start() -> Execution:
+        try:
+            return await provider.attach(instance, stdin=stdin, stdout=True, stderr=not tty)
+        except ExecError as exc:
+            raise CommandFailed(f"failed to attach to container: {exc}") from None
 
     return start
 

@@ -5,7 +5,9 @@
   (KUBE_FEATURE_WatchListClient=true) and client-go's watch-list consistency detector, for the informer tests;
 - the newest client-go (go.latest.mod, selected with -modfile), where WatchList is on by default.
 
-Go's module and build caches stay at their defaults (~/go/pkg/mod, ~/.cache/go-build), so a warm run only links.
+The streaming tests (exec and port-forward through client-go) get a second kubeshim, with its kubelet
+(KUBESHIM_NODE_KUBECONFIG). Go's module and build caches stay at their defaults (~/go/pkg/mod,
+~/.cache/go-build), so a warm run only links.
 See tests/clientgo/README.md.
 """
 from __future__ import annotations
@@ -43,9 +45,17 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     shim.stop()
 
 
-def run_go_test(go: str, server, *args: str, **env: str) -> None:
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory, go: str) -> Iterator:
+    """A kubeshim that runs pods, for the exec and port-forward tests."""
+    shim = start_kubeshim(tmp_path_factory.mktemp("clientgo-node") / "data")
+    yield shim
+    shim.stop()
+
+
+def run_go_test(go: str, server, node, *args: str, **env: str) -> None:
     environ = {**os.environ, "KUBESHIM_KUBECONFIG": str(server.kubeconfig), "KUBESHIM_WATCH_WINDOW": str(WATCH_WINDOW),
-               **env}
+               "KUBESHIM_NODE_KUBECONFIG": str(node.kubeconfig), **env}
     cmd = [go, "test", "-count=1", *args, "./..."]
     try:
         proc = subprocess.run(cmd, cwd=SUITE, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -57,18 +67,18 @@ def run_go_test(go: str, server, *args: str, **env: str) -> None:
     assert proc.returncode == 0, f"`{' '.join(cmd)}` exited {proc.returncode}:\n{proc.stdout[-20000:]}"
 
 
-def test_clientgo_flyte_versions(go: str, server) -> None:
+def test_clientgo_flyte_versions(go: str, server, node) -> None:
     """client-go v0.34.1 + controller-runtime v0.22.4: every test (WatchList tests flip the gate themselves)."""
-    run_go_test(go, server)
+    run_go_test(go, server, node)
 
 
-def test_clientgo_flyte_versions_watchlist_env(go: str, server) -> None:
+def test_clientgo_flyte_versions_watchlist_env(go: str, server, node) -> None:
     """v0.34.1 with KUBE_FEATURE_WatchListClient=true: informers sync through watch-list, cross-checked against
     an exact list by client-go's consistency detector (it panics on a difference)."""
-    run_go_test(go, server, "-run", "WatchList|Informer",
+    run_go_test(go, server, node, "-run", "WatchList|Informer",
                 KUBE_FEATURE_WatchListClient="true", KUBE_WATCHLIST_INCONSISTENCY_DETECTOR="true")
 
 
-def test_clientgo_latest(go: str, server) -> None:
+def test_clientgo_latest(go: str, server, node) -> None:
     """The newest client-go and controller-runtime (go.latest.mod): WatchList on by default."""
-    run_go_test(go, server, "-modfile=go.latest.mod")
+    run_go_test(go, server, node, "-modfile=go.latest.mod")

@@ -1,4 +1,5 @@
-"""Fixtures of the kubectl tier: the real kubectl binaries (1.27 and 1.33) against the session's kubeshim.
+"""Fixtures of the kubectl tier: the real kubectl binaries (1.27 and 1.33 from the cloud SDK, 1.34 as
+tools/k8s/build.sh builds it: skipped unless built, built under CI=true) against the session's kubeshim.
 
 Each kubectl version gets its own HOME and --cache-dir for the session: kubectl caches discovery and OpenAPI
 for hours, so a shared cache would hide what the server answers now. Every test gets a fresh namespace.
@@ -9,10 +10,10 @@ from typing import Iterator
 
 import pytest
 
-from harness import kubectl_path
+from harness import BUILT_KUBECTL, kubectl_path
 from kubectl_helpers import Kubectl, unique
 
-VERSIONS = ("1.27", "1.33")
+VERSIONS = ("1.27", "1.33", BUILT_KUBECTL)
 
 
 @pytest.fixture(scope="session", params=VERSIONS, ids=[f"kubectl-{v}" for v in VERSIONS])

@@ -102,6 +102,11 @@ class Kubectl:
     def get_json(self, *args: str) -> Any:
         return yaml.safe_load(self.ok("get", *args, "-o", "json"))
 
+    def deleted(self, what: str, namespace: str) -> str:
+        """What `kubectl delete` prints for a namespaced object: from 1.34 on it names the namespace."""
+        minor = int(self.version.split(".")[1])
+        return f"{what} deleted from {namespace} namespace" if minor >= 34 else f"{what} deleted"
+
 
 def table(output: str) -> list[list[str]]:
     """kubectl's column output split on runs of two or more spaces (cells may hold single spaces)."""

@@ -180,7 +180,8 @@ def test_deleting_a_crd_deletes_its_custom_resources(kubectl: Kubectl, ns: str, 
 
 def test_delete_object(kubectl: Kubectl, ns: str) -> None:
     kubectl.ok("create", "configmap", "doomed", "-n", ns)
-    assert kubectl.ok("delete", "configmap", "doomed", "-n", ns).strip() == 'configmap "doomed" deleted'
+    assert kubectl.ok("delete", "configmap", "doomed", "-n", ns).strip() == \
+        kubectl.deleted('configmap "doomed"', ns)
     assert 'configmaps "doomed" not found' in kubectl.fails("get", "configmap", "doomed", "-n", ns).stderr
 
 
@@ -189,7 +190,7 @@ def test_delete_by_label_selector(kubectl: Kubectl, ns: str) -> None:
         kubectl.ok("create", "configmap", name, "-n", ns)
         kubectl.ok("label", "configmap", name, f"tier={tier}", "-n", ns)
     out = kubectl.ok("delete", "configmaps", "-l", "tier=x", "-n", ns)
-    assert sorted(out.strip().splitlines()) == ['configmap "a" deleted', 'configmap "b" deleted']
+    assert sorted(out.strip().splitlines()) == [kubectl.deleted(f'configmap "{name}"', ns) for name in "ab"]
     assert kubectl.ok("get", "cm", "-n", ns, "-o", "name", "-l", "tier").split() == ["configmap/c"]
 
 
@@ -205,7 +206,7 @@ def test_delete_cascade_foreground_removes_dependents_first(kubectl: Kubectl, ns
         "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
                              "uid": owner["metadata"]["uid"], "blockOwnerDeletion": True}]}})
     out = kubectl.ok("delete", "configmap", "owner", "-n", ns, "--cascade=foreground", "--timeout=30s")
-    assert out.strip() == 'configmap "owner" deleted'
+    assert out.strip() == kubectl.deleted('configmap "owner"', ns)
     assert kubectl.ok("get", "cm", "-n", ns, "-o", "name").split() == [], "owner and dependent are gone"
 
 
@@ -225,7 +226,8 @@ def test_delete_pod_without_node_is_immediate(kubectl: Kubectl, ns: str, tmp_pat
     path = tmp_path / "pod.yaml"
     path.write_text(POD.format(name="unscheduled"))
     kubectl.ok("create", "-f", str(path), "-n", ns)
-    assert kubectl.ok("delete", "-f", str(path), "-n", ns, "--timeout=20s").strip() == 'pod "unscheduled" deleted'
+    assert kubectl.ok("delete", "-f", str(path), "-n", ns, "--timeout=20s").strip() == \
+        kubectl.deleted('pod "unscheduled"', ns)
     kubectl.fails("get", "pod", "unscheduled", "-n", ns)
 
 

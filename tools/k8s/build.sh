@@ -4,11 +4,12 @@
 #     tools/k8s/build.sh                      # the reference servers: kube-apiserver, kube-controller-manager, etcd
 #     tools/k8s/build.sh e2e.test agnhost ginkgo   # the conformance suite, its test image's binary, and the
 #                                                  # ginkgo CLI that runs the suite's specs in parallel
+#     tools/k8s/build.sh kubectl              # kubectl v1.34.12, the kubectl tier's newest client
 #
-# Prints the directory holding them. Used by the differential tier, the conformance tier, tools/conformance.sh
-# and bench/. Binaries go to ${KUBESHIM_K8S_BIN:-~/.cache/kubeshim/k8s/v1.34.12}; a stamp of go.mod, go.sum and
-# this script (plus cmd/<name>/ for the servers) beside each binary skips its build while nothing changed, so a
-# fresh clone reuses them. Go's module and build caches keep their defaults (~/go/pkg/mod, ~/.cache/go-build):
+# Prints the directory holding them. Used by the differential tier, the conformance tier, the kubectl tier,
+# tools/conformance.sh and bench/. Binaries go to ${KUBESHIM_K8S_BIN:-~/.cache/kubeshim/k8s/v1.34.12}; a stamp
+# of go.mod, go.sum and this script (plus cmd/<name>/ for the servers) beside each binary skips its build while
+# nothing changed, so a fresh clone reuses them. Go's module and build caches keep their defaults (~/go/pkg/mod, ~/.cache/go-build):
 # a cold build takes minutes on 2 cores, a warm one seconds.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,6 +33,7 @@ for b in "${wanted[@]}"; do
         e2e.test) source=k8s.io/kubernetes/test/e2e sources=() ;;
         agnhost) source=k8s.io/kubernetes/test/images/agnhost sources=() ;;
         ginkgo) source=github.com/onsi/ginkgo/v2/ginkgo sources=() ;;
+        kubectl) source=k8s.io/kubernetes/cmd/kubectl sources=() ;;
         *) echo "tools/k8s/build.sh: unknown binary $b" >&2; exit 2 ;;
     esac
     stamp="$(cd "$here" && cat build.sh go.mod go.sum "${sources[@]}" | sha256sum | cut -c1-16)"

@@ -128,6 +128,13 @@ class FakeProvider:
         self.execs.append((container_id, list(command)))
         return FakeExecution(self.on_exec(container, list(command)), stdout=stdout, stderr=stderr)
 
+    async def attach(self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool) -> FakeExecution:
+        """A session that is already over: the fake programs write no output to stream."""
+        container = self.containers.get(container_id)
+        if container is None or container.observed.done:
+            raise ExecError(f"container {container_id} is not running")
+        return FakeExecution(0, stdout=stdout, stderr=stderr)
+
     async def logs(self, pod_uid: str, container_id: str, opts: LogOptions) -> AsyncIterator[bytes]:
         container = self.containers.get(container_id)
         if container is None:

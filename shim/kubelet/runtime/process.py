@@ -14,8 +14,9 @@ mid-start re-adopts the container instead of starting a second one.
 still gives the true exit code. Exits are noticed through pidfds, which work for processes that are not our
 children.
 
-`exec` runs a command beside the program (same env, cwd and user, same namespaces through nsenter); `logs`
-reads container.log through logfile.py, for any instance whose directory exists.
+`exec` runs a command beside the program (same env, cwd and user, same namespaces through nsenter); `attach`
+connects to the attach.sock its supervisor serves; `logs` reads container.log through logfile.py, for any
+instance whose directory exists.
 """
 from __future__ import annotations
 
@@ -33,12 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from shim.kubelet.runtime import logfile, terminal
+from shim.kubelet.runtime import attach, enter, logfile, supervise, terminal
 from shim.kubelet.runtime.provider import ContainerSpec, ExecError, LogOptions, Observed
 
 if TYPE_CHECKING:
     from shim.kubelet import cgroups
-    from shim.kubelet.runtime import supervise
 
 VANISHED = "container vanished while kubeshim was not watching it (its supervisor is gone without an exit record)"
 _SHIM_ROOT = str(Path(__file__).resolve().parents[3])
@@ -118,7 +118,8 @@ class ProcessProvider:
         doc: supervise.Spec = {
             "argv": spec.argv, "env": spec.env, "cwd": spec.cwd, "log_path": str(cdir / "container.log"),
             "cgroup": plan, "memory_limit": spec.memory_limit, "poll_seconds": self.memory_poll_seconds,
-            "sandbox": sandbox, "mounts": mounts if sandbox else [], "user": user}
+            "sandbox": sandbox, "mounts": mounts if sandbox else [], "user": user, "stdin": spec.stdin,
+            "stdin_once": spec.stdin_once, "tty": spec.tty}
         with open(cdir / "spec.json", "w", encoding="utf-8") as fh:
             json.dump(doc, fh)
         self._exec_env[spec.id] = dict(doc)
@@ -265,8 +266,9 @@ class ProcessProvider:
     async def exec(self, container_id: str, command: list[str], *, stdin: bool = False, stdout: bool = False,
                    stderr: bool = False, tty: bool = False) -> GroupExecution | terminal.TerminalExecution:
         """The command in its own session, with the container's env and cwd; inside the container's mount (and
-        user) namespace through nsenter where containers get one, so it sees the same files as the program.
-        With `tty` it runs on a new pseudo-terminal (its controlling terminal), which carries its output."""
+        user) namespace where containers get one (enter.py), so it sees the same files as the program. With
+        `tty` it runs on a new pseudo-terminal (its controlling terminal), which carries its output. A command
+        that cannot start there is an ExecError in runc's words (`exec: "x": executable file not found...`)."""
         if not command:
             raise ExecError("no command to run")
         if container_id not in self._dirs:
@@ -274,43 +276,48 @@ class ProcessProvider:
         obs = self.observe(container_id)
         if obs.done:
             raise ExecError(f"container {container_id} is not running")
-        env, cwd, prefix = self._container_env(container_id, obs.pid)
-        argv = prefix + list(command)
-        if tty:
-            return await terminal.start(argv, env, cwd, stdin=stdin, failure=f"cannot run {command[0]} in "
-                                                                            f"container {container_id}")
-        pipe, closed = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
+        env, cwd, entry = self._container_env(container_id, obs.pid)
         try:
-            proc = await asyncio.create_subprocess_exec(*argv, env=env, cwd=cwd, stdin=pipe if stdin else closed,
+            if tty:
+                return await terminal.start(list(command), env, cwd, stdin=stdin, enter=entry)
+            pipe, closed = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
+            proc = await asyncio.create_subprocess_exec(*command, env=env, cwd=cwd, stdin=pipe if stdin else closed,
                                                         stdout=pipe if stdout else closed,
-                                                        stderr=pipe if stderr else closed, start_new_session=True)
-        except OSError as exc:
-            raise ExecError(f"cannot run {command[0]} in container {container_id}: {exc}") from None
+                                                        stderr=pipe if stderr else closed, start_new_session=True,
+                                                        preexec_fn=entry)
+        except (OSError, subprocess.SubprocessError) as exc:
+            reason = supervise.exec_error(command[0], exc) if isinstance(exc, OSError) else str(exc)
+            raise ExecError(f'failed to start exec "{container_id}": {reason}') from None
+        finally:
+            if entry is not None:
+                entry.close()
         return GroupExecution(proc)
 
-    def _container_env(self, container_id: str, pid: int | None) -> tuple[dict[str, str], str | None, list[str]]:
-        """The env and cwd a command runs with, and the prefix that puts it where the program is: nsenter into
-        the container's user (when it has one), mount and UTS namespaces, in its working directory there, as
-        its user. What the container has comes from its spec.json, so that re-adopted containers get it too."""
+    async def attach(self, container_id: str, *, stdin: bool, stdout: bool,
+                     stderr: bool) -> attach.AttachedSession:
+        """Through the attach socket its supervisor serves (so also for containers an earlier kubeshim started)."""
+        if container_id not in self._dirs or self.observe(container_id).done:
+            raise ExecError(f"container {container_id} is not running")
+        return await attach.attach(str(self.dir(container_id)), stdin=stdin, stdout=stdout, stderr=stderr)
+
+    def _container_env(self, container_id: str,
+                       pid: int | None) -> tuple[dict[str, str], str | None, enter.Entry | None]:
+        """The env and cwd a command runs with, and the Entry that puts it where the program is (the container's
+        namespaces, its working directory there, its user). What the container has comes from its spec.json, so
+        that re-adopted containers get it too. Raises ExecError when the namespaces are gone."""
         doc = self._exec_env.get(container_id)
         if doc is None:
             doc = self._exec_env[container_id] = _read_json(self.dir(container_id) / "spec.json") or {}
         env: dict[str, str] = doc.get("env") or dict(os.environ)
         cwd: str | None = doc.get("cwd")
         sandbox, user = doc.get("sandbox"), doc.get("user")
-        if not (sandbox or user) or not pid or not shutil.which("nsenter"):
-            return env, cwd, []
-        prefix = ["nsenter", "-t", str(pid)]
-        if sandbox:
-            prefix += ["-m", "-u"]
-            if sandbox.get("mode") == "user":
-                prefix += ["-U", "--preserve-credentials"]
-            if cwd:
-                prefix.append(f"--wdns={cwd}")
-            cwd = None  # a path of the container's root, not necessarily of the host's
-        if user:
-            prefix += [f"--setuid={user['uid']}", f"--setgid={user['gid']}"]
-        return env, cwd, prefix + ["--"]
+        if not (sandbox or user) or not pid:
+            return env, cwd, None
+        try:
+            # with a sandbox the working directory is a path of the container's root, entered in the child
+            return env, None if sandbox else cwd, enter.Entry(pid, sandbox, user, cwd if sandbox else None)
+        except OSError as exc:
+            raise ExecError(f"cannot enter container {container_id}: {exc}") from None
 
     def logs(self, pod_uid: str, container_id: str, opts: LogOptions) -> AsyncIterator[bytes]:
         cdir = container_dir(self.pods_dir, pod_uid, container_id)

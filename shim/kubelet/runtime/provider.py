@@ -37,6 +37,9 @@ class ContainerSpec:
     run_as_user: int | None = None  # securityContext; None: the kubelet's own identity
     run_as_group: int | None = None
     supplemental_groups: list[int] = field(default_factory=list)
+    stdin: bool = False  # the program's stdin takes attached clients' input (`kubectl attach -i`)
+    stdin_once: bool = False  # ... until the first of them detaches
+    tty: bool = False  # the program runs on a terminal, which carries its output and takes resizes
 
 
 @dataclass
@@ -132,6 +135,12 @@ class Provider(Protocol):
         """Start `command` in the running container, with its environment and view of the files; raises
         ExecError when it cannot. Ask for the streams you will read or write; the others are closed. With `tty`
         it runs on a terminal of its own, which carries its output."""
+        ...
+
+    async def attach(self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool) -> Execution:
+        """A session with the running program's own streams (`kubectl attach`): its output from now on, its
+        stdin (when the container has one) and its terminal's size; `kill` detaches, `wait` returns 0 once the
+        session is over. Raises ExecError when it cannot attach."""
         ...
 
     def logs(self, pod_uid: str, container_id: str, opts: LogOptions) -> AsyncIterator[bytes]:

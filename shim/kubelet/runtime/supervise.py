@@ -3,11 +3,15 @@
 Why a separate process: kubeshim must be able to restart without killing or losing its containers. The
 supervisor runs in its own session, outlives kubeshim, and is the parent of the container's process, so it
 alone can collect the real exit status; it writes it to `exit.json`, which a restarted kubeshim reads. It also
-turns stdout/stderr into the CRI log file and enforces the memory limit (cgroup, else RSS polling).
+turns stdout/stderr into the CRI log file and enforces the memory limit (cgroup, else RSS polling). It serves
+the container's attach socket (attachhub.py): its stdin when the spec has `stdin: true`, and with `tty: true` the
+terminal the program runs on, whose output goes to the log (as stdout, as containerd logs it) and to the
+attached clients, and which takes their resizes.
 
 Files in the container dir: spec.json (input), pid.json (written once the program has exec'd), exit.json
-(final), supervisor.log (its own errors). The container's program gets its own process group (pgid = its pid),
-which is what the kubelet signals; the supervisor is not in that group and ignores termination signals.
+(final), supervisor.log (its own errors), attach.sock (while the program runs). The container's program gets its
+own process group (pgid = its pid), which is what the kubelet signals; the supervisor is not in that group and
+ignores termination signals.
 Standard library only, to start in tens of milliseconds.
 """
 from __future__ import annotations
@@ -20,6 +24,7 @@ import sys
 import time
 
 from shim.kubelet import cgroups
+from shim.kubelet.runtime import attachhub, attachwire
 from shim.kubelet.runtime.crilog import LineWriter
 
 TYPE_CHECKING = False  # what typing.TYPE_CHECKING says, without importing typing (~20 ms at every start)
@@ -46,6 +51,9 @@ if TYPE_CHECKING:
         sandbox: dict[str, Any] | None  # the container's own root and hostname (see mounts.enter()); None: host's
         mounts: list[dict[str, Any]]  # see mounts.enter()
         user: User | None  # identity to take after the mounts (root only; a user namespace maps it instead)
+        stdin: bool  # the program's stdin takes attached clients' input (else it reads /dev/null)
+        stdin_once: bool  # ... until the first client that attached with stdin detaches
+        tty: bool  # the program runs on a terminal of its own
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -86,10 +94,18 @@ def exec_error(argv0: str, exc: OSError) -> str:
     return f'exec: "{argv0}": {exc.strerror or exc}'
 
 
-def _child(spec: Spec, out_w: int, err_w: int, status_w: int) -> None:
-    """Runs in the forked child; never returns."""
+def _child(spec: Spec, stdio: tuple[int, int, int], status_w: int) -> None:
+    """Runs in the forked child with its stdin, stdout and stderr; never returns. On a terminal (`tty`) the
+    program leads a session whose controlling terminal that is, as runc gives a container its console."""
     try:
-        os.setpgid(0, 0)
+        if spec.get("tty"):
+            import fcntl
+            import termios
+
+            os.setsid()
+            fcntl.ioctl(stdio[0], termios.TIOCSCTTY, 0)
+        else:
+            os.setpgid(0, 0)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD,
                     signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
@@ -120,10 +136,8 @@ def _child(spec: Spec, out_w: int, err_w: int, status_w: int) -> None:
                 raise OSError(exc.errno, f'chdir to cwd ("{cwd}") set in config.json failed: '
                                          f'{(exc.strerror or "").lower()}') from None
         stage = "exec"
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
+        for target, fd in enumerate(stdio):
+            os.dup2(fd, target)
         os.closerange(3, status_w)
         os.closerange(status_w + 1, 65536)
         argv = spec["argv"]
@@ -139,6 +153,42 @@ def _child(spec: Spec, out_w: int, err_w: int, status_w: int) -> None:
         os.write(status_w, message.encode("utf-8", "replace"))
     finally:
         os._exit(127)
+
+
+class _Stdio:
+    """The program's standard streams and the supervisor's ends of them: pipes, or a terminal (`tty`), whose
+    output is stdout alone; input from attached clients when the spec has `stdin` (else /dev/null)."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.terminal: int | None = None
+        self.input: int | None = None
+        if spec.get("tty"):
+            master, follower = os.openpty()
+            attachhub.resize(master, 80, 24)  # until a client says its size
+            self.terminal, self.theirs = master, (follower, follower, follower)
+            self.outputs = [(master, "stdout")]
+            self.input = os.dup(master) if spec.get("stdin") else None
+            return
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        if spec.get("stdin"):
+            in_r, self.input = os.pipe()
+        else:
+            in_r = os.open(os.devnull, os.O_RDONLY)
+        self.theirs = (in_r, out_w, err_w)
+        self.outputs = [(out_r, "stdout"), (err_r, "stderr")]
+
+    @property
+    def ours(self) -> list[int]:
+        return [fd for fd in (self.input, *(fd for fd, _ in self.outputs)) if fd is not None]
+
+    def close_ours(self) -> None:
+        for fd in set(self.ours):
+            os.close(fd)
+
+    def close_theirs(self) -> None:
+        for fd in set(self.theirs):
+            os.close(fd)
 
 
 def _group_rss(pgid: int) -> int:
@@ -179,20 +229,17 @@ def supervise(cdir: str) -> int:
             cgroups.remove(cg)
             write_json(exit_path, {"start_error": f"failed to create cgroup: {exc}"})
             return 0
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
+    stdio = _Stdio(spec)
     status_r, status_w = os.pipe2(os.O_CLOEXEC)
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     pid = os.fork()
     if pid == 0:
-        os.close(out_r)
-        os.close(err_r)
+        stdio.close_ours()
         os.close(status_r)
-        _child(spec, out_w, err_w, status_w)
-    os.close(out_w)
-    os.close(err_w)
+        _child(spec, stdio.theirs, status_w)
+    stdio.close_theirs()
     os.close(status_w)
     failure = b""
     while True:
@@ -211,12 +258,15 @@ def supervise(cdir: str) -> int:
         write_json(exit_path, {"start_error": failure.decode("utf-8", "replace")})
         return 0
     started = time.time()
+    sel = selectors.DefaultSelector()
+    hub = attachhub.Hub(cdir, sel, stdin=stdio.input, stdin_once=bool(spec.get("stdin_once")),
+                        terminal=stdio.terminal, program=pid)
     write_json(os.path.join(cdir, "pid.json"), {"pid": pid, "pid_ctime": create_time(pid), "supervisor": os.getpid(),
                                                 "supervisor_ctime": create_time(os.getpid()), "started_at": started})
 
     log = open(spec["log_path"], "ab", buffering=0)
-    writers = {out_r: LineWriter(log, "stdout"), err_r: LineWriter(log, "stderr")}
-    sel = selectors.DefaultSelector()
+    writers = {fd: LineWriter(log, stream) for fd, stream in stdio.outputs}
+    kinds = {fd: attachwire.STDOUT if stream == "stdout" else attachwire.STDERR for fd, stream in stdio.outputs}
     for fd in writers:
         os.set_blocking(fd, False)
         sel.register(fd, selectors.EVENT_READ)
@@ -231,8 +281,11 @@ def supervise(cdir: str) -> int:
         timeout = poll
         if drain_deadline is not None:
             timeout = max(0.0, drain_deadline - time.monotonic())
-        for key, _ in sel.select(timeout):
-            fd = key.fd  # what was registered: every fileobj here is a file descriptor
+        for key, events in sel.select(timeout):
+            if callable(key.data):  # the attach hub's
+                key.data(events)
+                continue
+            fd = key.fd  # what was registered here: a file descriptor
             if fd == wake_r:
                 try:
                     while os.read(wake_r, 512):
@@ -244,8 +297,11 @@ def supervise(cdir: str) -> int:
                 data = os.read(fd, 65536)
             except BlockingIOError:
                 continue
+            except OSError:  # EIO: a terminal whose last holder is gone has ended
+                data = b""
             if data:
                 writers[fd].feed(data)
+                hub.output(kinds[fd], data)
             else:
                 sel.unregister(fd)
                 os.close(fd)
@@ -267,8 +323,9 @@ def supervise(cdir: str) -> int:
                     _killpg(pid, signal.SIGKILL)
         # (drain_deadline is set together with status) the program has exited: stop once its output is drained
         if status is not None and drain_deadline is not None and \
-                (not writers or time.monotonic() >= drain_deadline):
+                ((not writers and hub.flushed()) or time.monotonic() >= drain_deadline):
             break
+    hub.close()
     for fd, writer in writers.items():
         writer.close()
         os.close(fd)

@@ -14,29 +14,32 @@ import os
 import signal
 import struct
 import termios
+from collections.abc import Callable
 
-from shim.kubelet.runtime.provider import ExecError
 
-
-def _take_terminal(follower: int) -> None:
-    """In the child: a session of its own whose controlling terminal is `follower`. Done here rather than with
-    start_new_session, because uvloop's child sets up its session and stdio only after this hook has run."""
+def _take_terminal(follower: int, enter: Callable[[], None] | None) -> None:
+    """In the child: a session of its own whose controlling terminal is `follower`, then into the container
+    (`enter`). Done here rather than with start_new_session, because uvloop's child sets up its session and stdio
+    only after this hook has run."""
     os.setsid()
     fcntl.ioctl(follower, termios.TIOCSCTTY, 0)
+    if enter is not None:
+        enter()
 
 
 async def start(argv: list[str], env: dict[str, str], cwd: str | None, *, stdin: bool,
-                failure: str) -> TerminalExecution:
-    """Run argv on a new terminal; raises ExecError (prefixed with `failure`) when it cannot start."""
+                enter: Callable[[], None] | None = None) -> TerminalExecution:
+    """Run argv on a new terminal (entering the container with `enter` in the child); raises what the spawn
+    raises when it cannot start."""
     master, follower = os.openpty()
     try:
         # preexec_fn, not a helper program: the helper would have to exist inside the container's own root
         proc = await asyncio.create_subprocess_exec(*argv, env=env, cwd=cwd, stdin=follower, stdout=follower,
                                                     stderr=follower,
-                                                    preexec_fn=functools.partial(_take_terminal, follower))
-    except OSError as exc:
+                                                    preexec_fn=functools.partial(_take_terminal, follower, enter))
+    except BaseException:
         os.close(master)
-        raise ExecError(f"{failure}: {exc}") from None
+        raise
     finally:
         os.close(follower)
     return TerminalExecution(proc, master, stdin)

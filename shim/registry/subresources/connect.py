@@ -53,10 +53,19 @@ def flag(query: Query, name: str) -> bool:
 
 
 def scheduled_pod(verbs: Verbs, info: ResourceInfo, namespace: str, name: str) -> Obj:
-    """The pod, which must be on a node (pod/strategy.go's streamLocation)."""
+    """The pod, which must be on a node that exists (pod/strategy.go's streamLocation: the node's connection info
+    is looked up before anything is proxied; its NotFound names the node as `pods`, as upstream's node getter,
+    which shares the pod storage's resource name, words it)."""
     pod = verbs.registry.get(info, namespace, name)
-    if not (pod.get("spec") or {}).get("nodeName"):
+    node = (pod.get("spec") or {}).get("nodeName")
+    if not node:
         raise errors.bad_request(f"pod {name} does not have a host assigned")
+    try:
+        verbs.registry.get(verbs.resource("", "v1", "nodes"), "", node)
+    except errors.StatusError as err:
+        if err.code == 404:
+            raise errors.not_found("pods", node) from None
+        raise
     return pod
 
 

@@ -28,6 +28,15 @@ def ports_of(query: Mapping[str, Sequence[str]]) -> list[int]:
     return ports
 
 
+def decode_ports(query: Mapping[str, Sequence[str]]) -> None:
+    """PodPortForwardOptions' `ports` as the API server decodes the query, before it looks at the pod: each value
+    an unsigned number (the kubelet checks the rest)."""
+    for value in query.get("ports") or []:
+        if value and not (value.isascii() and value.isdigit()):
+            raise errors.bad_request(f'cannot convert to []int32: strconv.ParseUint: parsing "{value}": '
+                                     "invalid syntax")
+
+
 class PortForwardHandler(Subresource):
     name = "portforward"
     verbs = ("create", "get")
@@ -36,6 +45,7 @@ class PortForwardHandler(Subresource):
 
     async def connect(self, verbs: Verbs, info: ResourceInfo, namespace: str, name: str,
                       query: Mapping[str, Sequence[str]]) -> PortForward:
+        decode_ports(query)
         pod = scheduled_pod(verbs, info, namespace, name)
         if verbs.services.dial_pod is None:
             raise no_kubelet(pod)

@@ -79,17 +79,20 @@ def offered_versions(request: Request) -> list[str]:
 
 async def upgrade(request: Request, ctx: ApiContext, info: ResourceInfo, target: paths.Target,
                   handler: Subresource) -> Response:
-    """An SPDY session for exec, attach or portforward; anything but an SPDY upgrade is a 400, as upstream's
-    upgrade-aware proxy answers."""
+    """An SPDY session for exec, attach or portforward. In upstream's order: the API server's checks of the pod
+    and options, then its upgrade-aware proxy's (anything but an SPDY upgrade is a 400), then the kubelet's."""
+    session: RemoteCommand | PortForward | Unreachable
+    try:
+        session = await handler.connect(ctx.verbs, info, target.namespace, target.name, query_of(request))
+    except Unreachable as exc:
+        session = exc
     takeover = takeover_of(request.scope)
     connection = request.headers.get("connection", "").lower()
     if takeover is None or "upgrade" not in connection or \
             "spdy/3.1" not in request.headers.get("upgrade", "").lower():
         raise errors.bad_request("Upgrade request required")
-    try:
-        session = await handler.connect(ctx.verbs, info, target.namespace, target.name, query_of(request))
-    except Unreachable as exc:  # the kubelet's answer, passed on by the API server's proxy
-        return PlainTextResponse(str(exc), status_code=500)
+    if isinstance(session, Unreachable):  # the kubelet's answer, passed on by the API server's proxy
+        return PlainTextResponse(str(session), status_code=500)
     offered = offered_versions(request)
     supported = SPDY_PORTFORWARD if isinstance(session, PortForward) else SPDY_REMOTECOMMAND
     if not offered:
@@ -160,7 +163,11 @@ class WebSocketEndpoint:
     def __init__(self, ctx: ApiContext) -> None:
         self.ctx = ctx
 
-    async def __call__(self, ws: WebSocket) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An ASGI app: Starlette's WebSocketRoute hands a class instance the raw connection."""
+        await self.serve(WebSocket(scope, receive, send))
+
+    async def serve(self, ws: WebSocket) -> None:
         try:
             info, target, handler = self._authorized(ws)
             if target.subresource == "log":
