@@ -72,8 +72,8 @@ class FlyteUp:
     offset: int = 0
 
     def __post_init__(self) -> None:
-        base = _free_run(8)  # Flyte's five, then kubeshim's, Postgres' and the object store's: never the same
-        self.flyte_port, self.api_port, self.postgres_port, self.s3_port = base, base + 5, base + 6, base + 7
+        base = _free_run(9)  # Flyte's six, then kubeshim's, Postgres' and the object store's: never the same
+        self.flyte_port, self.api_port, self.postgres_port, self.s3_port = base, base + 6, base + 7, base + 8
         self.home = self.work / "home"
         self.home.mkdir(parents=True, exist_ok=True)
 
