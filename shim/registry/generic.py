@@ -628,8 +628,8 @@ class Registry:
         obj = self.deletable(info, namespace, name, opts)
         meta = obj["metadata"]
         policy = opts.propagation
-        # mutating admission of a delete sees no object (upstream's delete handler), validating the one going
-        _, warnings = await self.admission.mutate(Attributes(info, "DELETE", namespace, name, None, None,
+        # admission of a delete sees the object going as its old object
+        _, warnings = await self.admission.mutate(Attributes(info, "DELETE", namespace, name, None, obj,
                                                              user=opts.user, dry_run=opts.dry_run,
                                                              options=_delete_options(opts)))
         warnings += await self.admission.validate(Attributes(info, "DELETE", namespace, name, None, obj,

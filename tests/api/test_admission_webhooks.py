@@ -132,13 +132,14 @@ def test_a_webhook_slower_than_its_timeout_fails_the_write(http, ns, webhook):
     assert http.get(f"{configmaps(ns)}/late").status_code == 404
 
 
-def test_a_response_that_is_no_admission_review_fails_the_write(http, ns, webhook):
+def test_an_html_answer_fails_the_write_as_the_yaml_it_decodes_to(http, ns, webhook):
     with configured(http, VALIDATING, hook(ns, webhook.url("/html"), webhook.ca_bundle, name="html.example.com")):
         resp = create_configmap(http, ns, "malformed")
     status = expect_http(resp, 500, "InternalError")
     assert status["message"] == (
         'Internal error occurred: failed calling webhook "html.example.com": failed to call webhook: '
-        "couldn't get version/kind; json parse error: invalid character '<' looking for beginning of value")
+        "couldn't get version/kind; json parse error: json: cannot unmarshal string into Go value of type struct "
+        '{ APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }')
 
 
 def test_a_review_without_response_fails_the_write(http, ns, webhook):
@@ -200,13 +201,33 @@ def test_warnings_become_warning_headers(http, ns, webhook):
     assert resp.headers["Warning"] == '299 - "think twice"'
 
 
-def test_a_dry_run_is_refused_by_a_webhook_with_side_effects(http, ns, webhook):
-    effects = hook(ns, webhook.url("/allow"), webhook.ca_bundle, name="effects.example.com", sideEffects="Unknown")
-    with configured(http, VALIDATING, effects):
-        resp = create_configmap(http, ns, "dry", dryRun="All")
-    status = expect_http(resp, 400, "BadRequest")
-    assert status["message"] == 'admission webhook "effects.example.com" does not support dry run'
-    assert webhook.reviews == []
+def test_a_dry_run_reaches_a_webhook_without_side_effects_as_a_dry_run(http, ns, webhook):
+    with configured(http, VALIDATING, hook(ns, webhook.url("/allow"), webhook.ca_bundle, sideEffects="NoneOnDryRun")):
+        assert create_configmap(http, ns, "dry", dryRun="All").status_code == 201
+    assert webhook.reviews[-1]["request"]["dryRun"] is True
+    assert http.get(f"{configmaps(ns)}/dry").status_code == 404
+
+
+def test_a_configuration_with_side_effects_is_refused(http, ns, webhook):
+    effects = hook(ns, webhook.url("/allow"), webhook.ca_bundle, sideEffects="Unknown")
+    resp = http.post(VALIDATING, json={"metadata": {"name": unique("effects")}, "webhooks": [effects]})
+    status = expect_http(resp, 422, "Invalid")
+    assert status["details"]["causes"] == [{"reason": "FieldValueNotSupported", "field": "webhooks[0].sideEffects",
+                                            "message": 'Unsupported value: "Unknown": supported values: "None", '
+                                                       '"NoneOnDryRun"'}]
+
+
+def test_a_configuration_gets_upstreams_defaults(http, ns, webhook):
+    bare = {"name": "bare.example.com", "clientConfig": {"service": {"name": "s", "namespace": ns}},
+            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}],
+            "sideEffects": "None", "admissionReviewVersions": ["v1"],
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+    with configured(http, MUTATING, bare) as name:
+        stored = http.get(f"{MUTATING}/{name}").json()["webhooks"][0]
+    assert (stored["failurePolicy"], stored["matchPolicy"], stored["timeoutSeconds"]) == ("Fail", "Equivalent", 10)
+    assert (stored["reinvocationPolicy"], stored["objectSelector"]) == ("Never", {})
+    assert stored["rules"][0]["scope"] == "*"
+    assert stored["clientConfig"]["service"]["port"] == 443
 
 
 def test_an_if_needed_webhook_is_called_again_after_a_later_change(http, ns, webhook):

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
+import yaml
 
 from shim.machinery.golang import quote
 from shim.storage.store import Store
@@ -222,18 +223,32 @@ def _decode(response: httpx.Response, prefix: str) -> Obj:
         if generic is None:
             generic = f"an error on the server ({quote(message)}) has prevented the request from succeeding"
         raise CallError(prefix + generic)
-    try:
-        decoded = json.loads(text)
-    except ValueError as err:
-        raise CallError(prefix + "couldn't get version/kind; json parse error: " + _go_json_error(text, err)) \
-            from None
-    if not isinstance(decoded, dict):
+    decoded: Any
+    if text.lstrip().startswith(b"{"):
+        try:
+            decoded = json.loads(text)
+        except ValueError as err:
+            raise CallError(prefix + "couldn't get version/kind; json parse error: " + _go_json_error(text, err)) \
+                from None
+    else:  # the universal decoder takes whatever is not JSON for YAML
+        try:
+            decoded = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise CallError(prefix + f"error converting YAML to JSON: yaml: {_yaml_problem(err)}") from None
+    if not isinstance(decoded, dict) and decoded is not None:
         raise CallError(prefix + "couldn't get version/kind; json parse error: json: cannot unmarshal "
                         f"{_go_json_type(decoded)} into Go value of type struct {{ APIVersion string "
                         '"json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }')
-    if not decoded.get("kind"):
+    if not decoded or not decoded.get("kind"):
         raise CallError(prefix + f"Object 'Kind' is missing in '{text.decode('utf-8', 'replace')}'")
     return decoded
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """go-yaml's wording of a syntax error, as near as PyYAML's marks allow: `line N: <problem>`."""
+    mark = getattr(err, "problem_mark", None)
+    problem = str(getattr(err, "problem", "") or err)
+    return f"line {mark.line + 1}: {problem}" if mark is not None else problem
 
 
 def _json(text: bytes) -> Any:
@@ -252,6 +267,9 @@ def _go_json_error(text: bytes, err: ValueError) -> str:
     if position >= len(text):
         return "unexpected end of JSON input"
     char = chr(text[position]) if text[position] < 0x80 else "\ufffd"
+    before = text[:position].rstrip()
+    if before.endswith(b"{"):
+        return f"invalid character {_go_char(char)} looking for beginning of object key string"
     if position == len(text) - len(text.lstrip()):
         return f"invalid character {_go_char(char)} looking for beginning of value"
     return f"invalid character {_go_char(char)} after top-level value" if json_complete(text[:position]) else \

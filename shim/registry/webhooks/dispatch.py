@@ -62,16 +62,25 @@ def versioned(info: ResourceInfo, obj: Obj | None) -> Obj | None:
     if obj is None:
         return None
     if info.strategy.go_typed:
-        return protobuf.go_view(obj, info.api_version, info.kind)
-    return {**obj, "metadata": protobuf.go_object_meta(obj.get("metadata") or {})}
+        shaped = protobuf.go_view(obj, info.api_version, info.kind)
+    else:
+        shaped = {**obj, "metadata": protobuf.go_object_meta(obj.get("metadata") or {})}
+    meta = shaped.get("metadata")
+    if isinstance(meta, dict) and meta.get("creationTimestamp") is None:  # a zero time is omitted (omitzero)
+        meta.pop("creationTimestamp", None)
+    return shaped
+
+
+def _internal(message: str) -> errors.StatusError:
+    """NewInternalError: the message, also as the one cause."""
+    failure = errors.internal(message)
+    failure.causes = [{"message": message}]
+    return failure
 
 
 def _failed(hook: Hook, err: CallError) -> errors.StatusError:
     """A webhook that could not be called under failurePolicy Fail: NewInternalError(ErrCallingWebhook)."""
-    message = f'failed calling webhook "{hook.name}": {err.reason}'
-    failure = errors.internal(message)
-    failure.causes = [{"message": message}]
-    return failure
+    return _internal(f'failed calling webhook "{hook.name}": {err.reason}')
 
 
 class WebhookAdmission:
@@ -133,16 +142,16 @@ class WebhookAdmission:
         if not operations:
             return None
         if sent_object is None:
-            raise errors.internal(f'admission webhook "{hook.name}" attempted to modify the object, which is not '
+            raise _internal(f'admission webhook "{hook.name}" attempted to modify the object, which is not '
                                   f"supported for this operation")
         if verdict.patch_type != "JSONPatch":
             raise CallError(f'unsupported patch type "{verdict.patch_type}"')
         try:
             patched = jsonpatch.apply_patch(sent_object, operations)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError) as err:
-            raise errors.internal(str(err)) from None
+            raise _internal(str(err)) from None
         if not isinstance(patched, dict):
-            raise errors.internal("the patched object is not an object")
+            raise _internal("the patched object is not an object")
         audit.info("%s", {f"patch.webhook.admission.k8s.io/round_{round_}_index_{index}": {
             "configuration": hook.configuration, "webhook": hook.name, "patch": operations,
             "patchType": "JSONPatch"}})
