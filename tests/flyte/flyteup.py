@@ -92,10 +92,10 @@ class FlyteUp:
     @property
     def env(self) -> dict[str, str]:
         cache = self.cache or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        # kubeshim runs from this checkout (it runs in the user's home, where `-m shim` would find the installed one)
-        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        return {**os.environ, "HOME": str(self.home), "XDG_CACHE_HOME": cache, "PYTHONUNBUFFERED": "1",
-                "PYTHONPATH": path}
+        env = {**os.environ, "HOME": str(self.home), "XDG_CACHE_HOME": cache, "PYTHONUNBUFFERED": "1"}
+        if self.as_user is None:  # kubeshim from this checkout, not the one installed (it runs in the user's home)
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        return env
 
     def as_me(self, argv: list[str]) -> list[str]:
         """argv, run as the tier's user: setpriv drops to it and execs (no process in between)."""
