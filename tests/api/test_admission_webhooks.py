@@ -261,6 +261,22 @@ def test_a_service_client_config_reaches_the_target_port_on_loopback(http, ns):
     assert resp.json()["metadata"]["labels"] == {"added": "yes"}
 
 
+def test_a_named_target_port_is_found_in_the_services_endpoints(http, ns):
+    with WebhookServer(f"webhook.{ns}.svc") as server:
+        service = {"metadata": {"name": "webhook"},
+                   "spec": {"ports": [{"name": "tls", "port": 8443, "targetPort": "webhook-tls"}]}}
+        assert http.post(f"/api/v1/namespaces/{ns}/services", json=service).status_code == 201
+        endpoints = {"metadata": {"name": "webhook"},
+                     "subsets": [{"addresses": [{"ip": "10.1.2.3"}], "ports": [{"name": "tls", "port": server.port}]}]}
+        assert http.post(f"/api/v1/namespaces/{ns}/endpoints", json=endpoints).status_code == 201
+        config = {"service": {"name": "webhook", "namespace": ns, "port": 8443, "path": "/label"},
+                  "caBundle": server.ca_bundle}
+        with configured(http, MUTATING, hook(ns, "", "", clientConfig=config)):
+            resp = create_configmap(http, ns, "through-endpoints")
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["metadata"]["labels"] == {"added": "yes"}
+
+
 def test_a_missing_service_fails_the_call_in_upstreams_words(http, ns, webhook):
     config = {"service": {"name": "nowhere", "namespace": ns}, "caBundle": webhook.ca_bundle}
     with configured(http, VALIDATING, hook(ns, "", "", name="svc.example.com", clientConfig=config)):

@@ -92,7 +92,8 @@ def target(config: Obj, timeout: int, store: Store) -> Target:
 
 
 def resolve_service(store: Store, namespace: str, name: str, port: int) -> tuple[str, int]:
-    """The loopback address of the service port's targetPort (a named one through Endpoints/EndpointSlices)."""
+    """The loopback address of the service port's targetPort (a named one through the Endpoints or
+    EndpointSlices of the service, which give it under the service port's name)."""
     entry = store.get("/services", namespace, name)
     if entry is None:
         raise _Unresolvable(f'service "{name}" not found')
@@ -105,14 +106,16 @@ def resolve_service(store: Store, namespace: str, name: str, port: int) -> tuple
         target_port = service_port.get("targetPort", port)
         if isinstance(target_port, int) or str(target_port).isdigit():
             return LOOPBACK, int(target_port)
-        found = _named_port(store, namespace, name, str(target_port))
+        found = _endpoint_port(store, namespace, name, str(service_port.get("name") or ""))
         if found is None:
             raise _Unresolvable(f'no endpoints available for service "{name}"')
         return LOOPBACK, found
     raise _Unresolvable(f'no service port {port} found for service "{name}"')
 
 
-def _named_port(store: Store, namespace: str, service: str, port_name: str) -> int | None:
+def _endpoint_port(store: Store, namespace: str, service: str, port_name: str) -> int | None:
+    """The port a named targetPort resolves to: the service's Endpoints (else EndpointSlices) list it under the
+    service port's name, as upstream's endpoint resolver reads them."""
     entry = store.get("/endpoints", namespace, service)
     if entry is not None:
         for subset in orjson.loads(entry.raw).get("subsets") or []:
