@@ -116,6 +116,11 @@ FAILURES: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     "down-ignore": (MUTATING, None, {"failurePolicy": "Ignore"}),
     "too-slow": (VALIDATING, "/slow/4", {"timeoutSeconds": 1}),
     "html-answer": (VALIDATING, "/html", {}),
+    "wrong-uid": (VALIDATING, "/wrong-uid", {}),
+    "match-condition-error": (VALIDATING, "/allow", {"matchConditions": [
+        {"name": "has-mode", "expression": "object.data.mode == 'on'"}]}),
+    "match-condition-error-ignored": (MUTATING, "/deny/never", {"failurePolicy": "Ignore", "matchConditions": [
+        {"name": "has-mode", "expression": "object.data.mode == 'on'"}]}),
     "absent-response": (MUTATING, "/absent", {}),
 }
 
@@ -131,7 +136,7 @@ def test_webhook_failure(pair: Pair, case: str) -> None:
             url = server.url(where) if where is not None else f"https://127.0.0.1:{port}/down"
             params = None
             with configured(s, path, hook(s, "w", url, server.ca_bundle, **extra)):
-                if case == "down-ignore":  # nothing to wait for: give the informers a create of their own
+                if "ignore" in case:  # nothing to wait for: give the informers a create of their own
                     wait_until_acting(s, lambda r: r.status_code == 201)
                 else:
                     def refused(resp: httpx.Response) -> bool:
