@@ -165,6 +165,8 @@ def test_configuration_defaults(pair: Pair) -> None:
             kind = path.rsplit("/", 1)[1]
             s.request(f"create-{kind}", "POST", path, body={"metadata": {"name": f"{s.ns}-defaults"},
                                                             "webhooks": [bare]})
+            s.request(f"table-{kind}", "GET", f"{path}/{s.ns}-defaults",
+                      accept="application/json;as=Table;v=v1;g=meta.k8s.io")
             s.request(None, "DELETE", f"{path}/{s.ns}-defaults")
     pair.run(scenario)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from shim.machinery import errors, names, validation
+from shim.machinery import errors, names, tables, validation
 from shim.registry.kinds.admissionpolicies import validate_match_conditions, validate_rule
 from shim.registry.strategy import Causes, NoStatusStrategy, Obj
 
@@ -185,3 +185,10 @@ class WebhookConfigurationStrategy(NoStatusStrategy):
 
     def spec_changed(self, new: Obj, old: Obj) -> bool:
         return new.get("webhooks") != old.get("webhooks")
+
+    def table_columns(self) -> list[dict[str, Any]]:
+        return [tables.column("Webhooks", "integer", description="Webhooks indicates the number of webhooks "
+                              "registered in this configuration")]
+
+    def table_cells(self, obj: Obj) -> list[Any]:
+        return [len(_dicts(obj.get("webhooks")))]
