@@ -199,3 +199,32 @@ def test_configuration_refused(pair: Pair, case: str) -> None:
         s.request("create", "POST", MUTATING, body={"metadata": {"name": f"{s.ns}-invalid"}, "webhooks": [webhook]})
         s.request(None, "DELETE", f"{MUTATING}/{s.ns}-invalid")
     pair.run(scenario)
+
+
+def test_equivalent_resource_review(pair: Pair) -> None:
+    """A webhook for events.k8s.io/v1 events is called for a core v1 event (matchPolicy Equivalent), and sees it
+    converted; with matchPolicy Exact it is not called."""
+    def scenario(s: Side) -> None:
+        events = f"/api/v1/namespaces/{s.ns}/events"
+        with WebhookServer() as server:
+            rules = [{"operations": ["CREATE"], "apiGroups": ["events.k8s.io"], "apiVersions": ["v1"],
+                      "resources": ["events"]}]
+            equivalent = hook(s, "equivalent", server.url("/allow/equivalent"), server.ca_bundle, rules=rules)
+            exact = hook(s, "exact", server.url("/allow/exact"), server.ca_bundle, rules=rules, matchPolicy="Exact")
+
+            def event(name: str) -> dict[str, Any]:
+                return {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+                        "involvedObject": {"kind": "ConfigMap", "name": "c", "namespace": s.ns},
+                        "reason": "Tested", "message": "a test event", "type": "Normal",
+                        "eventTime": "2026-01-02T03:04:05.000000Z", "action": "Testing",
+                        "reportingComponent": "differ", "reportingInstance": "differ-1"}
+            with configured(s, VALIDATING, equivalent, exact):
+                def acts() -> bool:
+                    resp = s.request(None, "POST", events, body=event("probe"))
+                    s.request(None, "DELETE", f"{events}/probe")
+                    return bool(resp.headers.get_list("warning"))
+                wait_for(acts, 30, f"{s.name}: the webhook configuration to act", interval=0.2)
+                del server.reviews[:]
+                s.request("create", "POST", events, body=event("e"))
+            s.record("reviews", [review_view(r) for r in server.reviews])
+    pair.run(scenario)
