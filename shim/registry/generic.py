@@ -441,6 +441,15 @@ class Registry:
             return self.present(info, orjson.loads(raw))
         return obj
 
+    def _check_unchanged(self, info: ResourceInfo, namespace: str, name: str, read: Obj) -> None:
+        """The object is still the one this write read: admission may have waited on webhooks meanwhile, and
+        another write got in (upstream's storage compares revisions when it swaps)."""
+        entry = self.store.get(info.storage, namespace, name)
+        if entry is None:
+            raise errors.not_found(info.plural, name, info.group)
+        if str(entry.rv) != str(read["metadata"].get("resourceVersion")):
+            raise errors.stale(info.plural, name, info.group)
+
     async def _mutate(self, attrs: Attributes) -> tuple[Obj, tuple[str, ...]]:
         """The object written after mutating admission (the one given when nothing changed it), and its warnings;
         the object stays where the request put it (name and namespace)."""
@@ -556,6 +565,7 @@ class Registry:
         warnings += await self.admission.validate(Attributes(info, "UPDATE", namespace, name, obj, old,
                                                              subresource, opts.user, opts.dry_run,
                                                              _write_options(opts)))
+        self._check_unchanged(info, namespace, name, old)
         if _same(obj, old):
             return Written(old, warnings)
         if opts.dry_run:
@@ -635,6 +645,7 @@ class Registry:
         warnings += await self.admission.validate(Attributes(info, "DELETE", namespace, name, None, obj,
                                                              user=opts.user, dry_run=opts.dry_run,
                                                              options=_delete_options(opts)))
+        self._check_unchanged(info, namespace, name, obj)
         requested = opts.grace_period_seconds
         if requested is not None and requested < 0:
             requested = 1

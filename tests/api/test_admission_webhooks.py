@@ -5,14 +5,16 @@ and matchConditions choose the requests, IfNeeded webhooks are called again afte
 clientConfig reaches the webhook at its targetPort on loopback, verified against the caBundle."""
 from __future__ import annotations
 
+import json
 import socket
+import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 import httpx
 import pytest
 
-from apihelpers import expect_http, unique
+from apihelpers import expect_http, http_client, unique
 from webhook_server import WebhookServer
 
 Obj = dict[str, Any]
@@ -247,6 +249,28 @@ def test_a_never_webhook_is_not_called_again(http, ns, webhook):
             configured(http, MUTATING, second, name=unique("b-second")):
         assert create_configmap(http, ns, "once").status_code == 201
     assert len(webhook.reviews) == 2
+
+
+def test_patches_waiting_on_a_webhook_never_lose_each_others_changes(http, kubeshim, ns, webhook):
+    assert create_configmap(http, ns, "shared").status_code == 201
+    slow = hook(ns, webhook.url("/slow/1"), webhook.ca_bundle, timeoutSeconds=5)
+    slow["rules"][0]["operations"] = ["UPDATE"]
+    answers: dict[str, int] = {}
+
+    def patch(key: str) -> None:
+        with http_client(kubeshim) as own:
+            answers[key] = own.patch(f"{configmaps(ns)}/shared", content=json.dumps({"data": {key: "set"}}),
+                                     headers={"Content-Type": "application/merge-patch+json"}).status_code
+
+    with configured(http, VALIDATING, slow):
+        threads = [threading.Thread(target=patch, args=(key,)) for key in ("first", "second")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    data = http.get(f"{configmaps(ns)}/shared").json()["data"]
+    assert set(answers.values()) <= {200, 409}, answers
+    assert {key for key, code in answers.items() if code == 200} <= set(data), (answers, data)
 
 
 def test_a_service_client_config_reaches_the_target_port_on_loopback(http, ns):
