@@ -228,3 +228,27 @@ def test_equivalent_resource_review(pair: Pair) -> None:
                 s.request("create", "POST", events, body=event("e"))
             s.record("reviews", [review_view(r) for r in server.reviews])
     pair.run(scenario)
+
+
+#: case -> the Service the webhook names (None: none exists)
+SERVICES: dict[str, dict[str, Any] | None] = {
+    "missing": None,
+    "headless": {"clusterIP": "None", "ports": [{"port": 443}]},
+    "no-such-port": {"ports": [{"port": 80}]},
+}
+
+
+@pytest.mark.parametrize("case", list(SERVICES))
+def test_unresolvable_service(pair: Pair, case: str) -> None:
+    def scenario(s: Side) -> None:
+        cms = f"/api/v1/namespaces/{s.ns}/configmaps"
+        spec = SERVICES[case]
+        if spec is not None:
+            s.json("POST", f"/api/v1/namespaces/{s.ns}/services", {"metadata": {"name": "webhook"}, "spec": spec})
+        webhook = hook(s, "svc", "", "")
+        webhook["clientConfig"] = {"service": {"name": "webhook", "namespace": s.ns, "path": "/check"}}
+        with configured(s, VALIDATING, webhook):
+            wait_for(lambda: s.request(None, "POST", cms, body=configmap("probe")).status_code >= 400, 30,
+                     f"{s.name}: the webhook to act", interval=0.2)
+            s.request("create", "POST", cms, body=configmap("c", k="v"))
+    pair.run(scenario)

@@ -98,8 +98,13 @@ def resolve_service(store: Store, namespace: str, name: str, port: int) -> tuple
     if entry is None:
         raise _Unresolvable(f'service "{name}" not found')
     spec = orjson.loads(entry.raw).get("spec") or {}
-    if spec.get("type") == "ExternalName":
+    kind = spec.get("type") or "ClusterIP"
+    if kind == "ExternalName":
         return str(spec.get("externalName", "")), port
+    if kind == "ClusterIP" and spec.get("clusterIP") == "None":
+        raise _Unresolvable('cannot route to service with ClusterIP "None"')
+    if kind not in ("ClusterIP", "LoadBalancer", "NodePort"):
+        raise _Unresolvable(f"unsupported service type {quote(kind)}")
     for service_port in spec.get("ports") or []:
         if service_port.get("port") != port:
             continue
