@@ -280,11 +280,11 @@ def _go_json_error(text: bytes, err: ValueError) -> str:
         return f"invalid character {_go_char(char)} looking for beginning of object key string"
     if position == len(text) - len(text.lstrip()):
         return f"invalid character {_go_char(char)} looking for beginning of value"
-    return f"invalid character {_go_char(char)} after top-level value" if json_complete(text[:position]) else \
+    return f"invalid character {_go_char(char)} after top-level value" if _json_complete(text[:position]) else \
         f"invalid character {_go_char(char)} looking for beginning of value"
 
 
-def json_complete(prefix: bytes) -> bool:
+def _json_complete(prefix: bytes) -> bool:
     try:
         json.loads(prefix)
     except ValueError:

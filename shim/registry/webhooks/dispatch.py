@@ -152,7 +152,7 @@ class WebhookAdmission:
             raise _internal(str(err)) from None
         if not isinstance(patched, dict):
             raise _internal("the patched object is not an object")
-        audit.info("%s", {f"patch.webhook.admission.k8s.io/round_{round_}_index_{index}": {
+        audit.debug("%s", {f"patch.webhook.admission.k8s.io/round_{round_}_index_{index}": {
             "configuration": hook.configuration, "webhook": hook.name, "patch": operations,
             "patchType": "JSONPatch"}})
         if patched == sent_object:
