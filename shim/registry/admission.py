@@ -1,7 +1,8 @@
 """Validating admission: the ValidatingAdmissionPolicies bound to a write decide whether it happens (upstream's
 ValidatingAdmissionPolicy plugin, k8s.io/apiserver pkg/admission/plugin/policy/validating).
 
-The generic store asks `Admission.validate` once per create, update (main endpoint or subresource) and delete,
+The generic store asks `Admission.validate` (shim.registry.admission_chain: these policies, then the validating
+webhooks of shim.registry.webhooks) once per create, update (main endpoint or subresource) and delete,
 after the kind's own validation and before the write; a denial is the Status upstream answers (`... is forbidden:
 ValidatingAdmissionPolicy 'p' with binding 'b' denied request: ...`), a Warn action a Warning text.
 
@@ -63,7 +64,14 @@ class Attributes:
 
 
 class Admission(Protocol):
-    def validate(self, attrs: Attributes) -> tuple[str, ...]:
+    """What the generic store asks of admission: mutation after defaulting, validation before the write."""
+
+    async def mutate(self, attrs: Attributes) -> tuple[Obj | None, tuple[str, ...]]:
+        """The object as the mutating plugins leave it, and their Warning texts; raises a StatusError to refuse
+        the write."""
+        ...
+
+    async def validate(self, attrs: Attributes) -> tuple[str, ...]:
         """The Warning texts for an admitted write; raises a StatusError to refuse it."""
         ...
 
@@ -71,7 +79,10 @@ class Admission(Protocol):
 class NoAdmission:
     """The store alone (unit tests of the registry): every write is admitted."""
 
-    def validate(self, attrs: Attributes) -> tuple[str, ...]:
+    async def mutate(self, attrs: Attributes) -> tuple[Obj | None, tuple[str, ...]]:
+        return attrs.object, ()
+
+    async def validate(self, attrs: Attributes) -> tuple[str, ...]:
         return ()
 
 
@@ -148,7 +159,7 @@ class PolicyAdmission:
         #: policies and bindings decoded: storage key -> name -> (revision, object)
         self._decoded: dict[str, dict[str, tuple[int, Obj]]] = {}
 
-    def _decide(self, user: User, attributes: Obj) -> Obj:
+    def decide(self, user: User, attributes: Obj) -> Obj:
         """A SubjectAccessReview's status for `user` and `attributes`, as the `authorizer` of CEL asks it."""
         if self.services.reviews is None:
             return {"allowed": False, "evaluationError": "no authorizer serves this process"}
@@ -255,7 +266,7 @@ class PolicyAdmission:
             in_namespace = problem
         if in_namespace is False:
             return None
-        objects = _selector(match.get("objectSelector"))
+        objects = label_selector(match.get("objectSelector"))
         if objects is not None and not any(
                 o is not None and objects.matches((o.get("metadata") or {}).get("labels") or {})
                 for o in (attrs.object, attrs.old_object)):
@@ -273,7 +284,7 @@ class PolicyAdmission:
         is_namespace = attrs.info.group == "" and attrs.info.plural == "namespaces"
         if not attrs.namespace and not is_namespace:
             return True
-        parsed = _selector(selector)
+        parsed = label_selector(selector)
         if parsed is None:
             return True
         if is_namespace and not attrs.subresource and attrs.operation in ("CREATE", "UPDATE"):
@@ -291,15 +302,15 @@ class PolicyAdmission:
 
     def _rules_match(self, attrs: Attributes, rules: list[Obj], exact: bool) -> _Match | None:
         for rule in rules:
-            if _rule_matches(rule, attrs, attrs.info):
+            if rule_matches(rule, attrs, attrs.info):
                 return _Match(attrs.info, attrs.object, attrs.old_object)
         if exact:
             return None
         for rule in rules:
             for other in self._equivalents(attrs.info):
-                if _rule_matches(rule, attrs, other):
-                    return _Match(other, _convert(attrs.info, other, attrs.object),
-                                  _convert(attrs.info, other, attrs.old_object))
+                if rule_matches(rule, attrs, other):
+                    return _Match(other, convert(attrs.info, other, attrs.object),
+                                  convert(attrs.info, other, attrs.old_object))
         return None
 
     def _equivalents(self, info: ResourceInfo) -> list[ResourceInfo]:
@@ -329,7 +340,7 @@ class PolicyAdmission:
             entry = self.store.get(info.storage, namespace, ref["name"])
             found = [] if entry is None else [_present(info, orjson.loads(entry.raw))]
         else:
-            selector = _selector(ref.get("selector")) or EVERYTHING
+            selector = label_selector(ref.get("selector")) or EVERYTHING
             found = [_present(info, orjson.loads(entry.raw)) for ns, _, entry in self.store.items(info.storage)
                      if (not info.namespaced or ns == namespace)]
             found = [o for o in found if selector.matches((o.get("metadata") or {}).get("labels") or {})]
@@ -348,7 +359,7 @@ class PolicyAdmission:
         failures = []
         for condition in compiled.conditions:
             try:
-                if _run(condition, activation) is False:
+                if run_expression(condition, activation) is False:
                     return [], []
             except cel.EvalError as err:
                 failures.append(err.message)
@@ -358,7 +369,7 @@ class PolicyAdmission:
         out = []
         for validation, program, message_program in compiled.validations:
             try:
-                if _run(program, activation) is True:
+                if run_expression(program, activation) is True:
                     continue
             except cel.EvalError as err:
                 if fail:
@@ -368,7 +379,7 @@ class PolicyAdmission:
         annotation_errors = []
         for _, source, annotation in compiled.annotations if fail else ():
             try:
-                value = _run(annotation, activation)
+                value = run_expression(annotation, activation)
             except cel.EvalError as err:
                 annotation_errors.append(err.message)
                 continue
@@ -382,12 +393,12 @@ class PolicyAdmission:
         is_namespace = attrs.info.group == "" and attrs.info.plural == "namespaces"
         if attrs.namespace and not is_namespace:
             namespace = self._namespace(attrs.namespace)
-        authorizer = authz.Authorizer(self._decide, attrs.user or ANONYMOUS)
+        authorizer = authz.Authorizer(self.decide, attrs.user or ANONYMOUS)
         request_resource = authz.ResourceCheck(authorizer, attrs.info.group, attrs.info.plural, attrs.subresource,
                                                attrs.namespace, attrs.name)
         base: Obj = {
             "object": cel.to_cel(matched.object), "oldObject": cel.to_cel(matched.old_object),
-            "params": cel.to_cel(param), "request": cel.to_cel(_request(attrs, matched)),
+            "params": cel.to_cel(param), "request": cel.to_cel(admission_request(attrs, matched.info)),
             "namespaceObject": cel.to_cel(_namespace_object(namespace)),
             "authorizer": authz.Variable(authorizer, request_resource),
         }
@@ -395,7 +406,7 @@ class PolicyAdmission:
         return base
 
 
-def _run(program: cel.Program | str, activation: Obj) -> Any:
+def run_expression(program: cel.Program | str, activation: Obj) -> Any:
     """The value of a compiled expression, as plain Python; a compilation error or failed evaluation is an
     EvalError worded as upstream reports it."""
     if isinstance(program, str):
@@ -422,7 +433,7 @@ def _message(validation: Obj, program: cel.Program | str | None, activation: Obj
     message = ""
     if program is not None:
         try:
-            value = _run(program, activation)
+            value = run_expression(program, activation)
         except cel.EvalError:
             value = None
         if isinstance(value, str):
@@ -459,14 +470,14 @@ class _Variables(ct.MapType):
         return dict.__getitem__(self, key)
 
 
-def _selector(selector: Any) -> LabelSelector | None:
+def label_selector(selector: Any) -> LabelSelector | None:
     """A LabelSelector object parsed; None when it selects everything (absent or empty)."""
     if not isinstance(selector, dict) or (not selector.get("matchLabels") and not selector.get("matchExpressions")):
         return None
     return selector_from_match(selector.get("matchLabels"), selector.get("matchExpressions"))
 
 
-def _rule_matches(rule: Obj, attrs: Attributes, info: ResourceInfo) -> bool:
+def rule_matches(rule: Obj, attrs: Attributes, info: ResourceInfo) -> bool:
     """rules.Matcher: scope, operation, group, version, resource/subresource, then resourceNames."""
     scope = rule.get("scope") or "*"
     is_namespace = info.group == "" and info.plural == "namespaces"
@@ -494,7 +505,7 @@ def _resource_matches(pattern: str, resource: str, subresource: str) -> bool:
     return res in ("*", resource) and sub in ("*", subresource)
 
 
-def _convert(source: ResourceInfo, target: ResourceInfo, obj: Obj | None) -> Obj | None:
+def convert(source: ResourceInfo, target: ResourceInfo, obj: Obj | None) -> Obj | None:
     """An object of `source` as the equivalent resource `target` serves it."""
     if obj is None:
         return None
@@ -508,9 +519,10 @@ def _present(info: ResourceInfo, obj: Obj) -> Obj:
     return info.from_storage(obj) if info.from_storage is not None else obj
 
 
-def _request(attrs: Attributes, matched: _Match) -> Obj:
-    """The AdmissionRequest CEL sees as `request` (fields upstream omits when empty left out)."""
-    info, asked = matched.info, attrs.info
+def admission_request(attrs: Attributes, info: ResourceInfo) -> Obj:
+    """The AdmissionRequest of a write, as the matched resource `info` sees it: what CEL sees as `request` and a
+    webhook's AdmissionReview carries (fields upstream omits when empty left out)."""
+    asked = attrs.info
     user = attrs.user
     user_info: Obj = {}
     if user is not None:

@@ -24,8 +24,9 @@ from shim.registry.kinds.policy import PodDisruptionBudgetStrategy
 from shim.registry.kinds.replicationcontrollers import ReplicationControllerStrategy
 from shim.registry.kinds.scheduling import PriorityClassStrategy
 from shim.registry.kinds.services import ServiceStrategy
+from shim.registry.kinds.webhookconfigurations import WebhookConfigurationStrategy
 from shim.registry.kinds.simple import (ClaimStrategy, LeaseStrategy, PathSegmentNamed, ReturnsDeletedObject,
-                                        ServiceAccountStrategy, StatusStrategy, WebhookConfigurationStrategy)
+                                        ServiceAccountStrategy, StatusStrategy)
 from shim.registry.resource import ALL_VERBS, ResourceInfo
 from shim.registry.strategy import NoStatusStrategy
 from shim.registry.subresource import handlers
@@ -85,7 +86,8 @@ def builtin_resources() -> list[ResourceInfo]:
           "CustomResourceDefinition", False, CRDStrategy(), ("crd", "crds"), ("api-extensions",),
           subresources=status, storage_version="apiextensions.k8s.io/v1beta1"),  # upstream's legacy encoding
         R("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration",
-          "MutatingWebhookConfiguration", False, WebhookConfigurationStrategy(), categories=("api-extensions",)),
+          "MutatingWebhookConfiguration", False, WebhookConfigurationStrategy(mutating=True),
+          categories=("api-extensions",)),
         R("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "validatingadmissionpolicy",
           "ValidatingAdmissionPolicy", False, ValidatingAdmissionPolicyStrategy(), categories=("api-extensions",),
           subresources=status),
@@ -94,7 +96,7 @@ def builtin_resources() -> list[ResourceInfo]:
           ValidatingAdmissionPolicyBindingStrategy(), categories=("api-extensions",)),
         R("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
           "validatingwebhookconfiguration", "ValidatingWebhookConfiguration", False,
-          WebhookConfigurationStrategy(), categories=("api-extensions",)),
+          WebhookConfigurationStrategy(mutating=False), categories=("api-extensions",)),
         R("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview",
           "SelfSubjectAccessReview", False, NoStatusStrategy(), handler=AccessReview()),
         R("authorization.k8s.io", "v1", "subjectaccessreviews", "subjectaccessreview", "SubjectAccessReview", False,

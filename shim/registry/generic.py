@@ -386,30 +386,37 @@ class Registry:
             namespace = ""
         if meta.get("resourceVersion"):
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
-        if not meta.get("name"):
-            if meta.get("generateName"):
-                meta["name"] = names.generate_name(meta["generateName"])
-            else:
-                raise errors.invalid(info.kind, "", [errors.field_required("metadata.name",
-                                                                           "name or generateName is required")],
-                                     info.group)
-        name = meta["name"]
+        if not meta.get("name") and not meta.get("generateName"):
+            raise errors.invalid(info.kind, "", [errors.field_required("metadata.name",
+                                                                       "name or generateName is required")],
+                                 info.group)
+        if not isinstance(meta.get("name", ""), str):
+            raise errors.bad_request("metadata.name must be a string")
+        self._check_namespace(info, namespace, creating=True, name=meta.get("name") or "")
+        for key in ("deletionTimestamp", "deletionGracePeriodSeconds"):
+            meta.pop(key, None)
+        info.strategy.default(obj)
+        if not opts.fields_recorded:  # what the writer sent, before the server fills in its own fields
+            managed_fields.update(info.strategy.field_types(info.api_version, info.kind), None, obj,
+                                  opts.manager)
+        # mutating admission sees the object before the server's own fields (name, uid, times) are filled in
+        obj, mutation_warnings = await self._mutate(Attributes(
+            info, "CREATE", namespace, meta.get("name") or "", obj, None, user=opts.user, dry_run=opts.dry_run,
+            options=_write_options(opts)))
+        warnings += mutation_warnings
+        meta = _meta(obj)
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = names.generate_name(meta["generateName"])
+        name = meta.get("name") or ""
         if not isinstance(name, str):
             raise errors.bad_request("metadata.name must be a string")
         self._validate_meta(info, obj)
-        self._check_namespace(info, namespace, creating=True, name=name)
-        for key in ("deletionTimestamp", "deletionGracePeriodSeconds"):
-            meta.pop(key, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = timeutil.now_string()
         if info.strategy.tracks_generation:
             meta["generation"] = 1
         else:
             meta.pop("generation", None)
-        info.strategy.default(obj)
-        if not opts.fields_recorded:  # what the writer sent, before the server fills in its own fields
-            managed_fields.update(info.strategy.field_types(info.api_version, info.kind), None, obj,
-                                  opts.manager)
         info.strategy.prepare_for_create(obj)
         obj = _go_shaped(info, obj)
         meta = _meta(obj)
@@ -420,8 +427,9 @@ class Registry:
             raise errors.invalid(info.kind, name, causes, info.group)
         info.strategy.validate_admission(obj, None, self.stored)
         warnings += tuple(info.strategy.warnings(obj, None))
-        warnings += self.admission.validate(Attributes(info, "CREATE", namespace, name, obj, None, user=opts.user,
-                                                       dry_run=opts.dry_run, options=_write_options(opts)))
+        warnings += await self.admission.validate(Attributes(info, "CREATE", namespace, name, obj, None,
+                                                             user=opts.user, dry_run=opts.dry_run,
+                                                             options=_write_options(opts)))
         if self.store.get(info.storage, namespace, name) is not None:
             raise errors.already_exists(info.plural, name, info.group)
         if opts.dry_run:
@@ -447,6 +455,31 @@ class Registry:
         if stored is not obj:
             return self.present(info, orjson.loads(raw))
         return obj
+
+    def _check_unchanged(self, info: ResourceInfo, namespace: str, name: str, read: Obj) -> None:
+        """The object is still the one this write read: admission may have waited on webhooks meanwhile, and
+        another write got in (upstream's storage compares revisions when it swaps)."""
+        entry = self.store.get(info.storage, namespace, name)
+        if entry is None:
+            raise errors.not_found(info.plural, name, info.group)
+        if str(entry.rv) != str(read["metadata"].get("resourceVersion")):
+            raise errors.stale(info.plural, name, info.group)
+
+    async def _mutate(self, attrs: Attributes) -> tuple[Obj, tuple[str, ...]]:
+        """The object written after mutating admission (the one given when nothing changed it), and its warnings;
+        the object stays where the request put it (name and namespace)."""
+        assert attrs.object is not None
+        mutated, warnings = await self.admission.mutate(attrs)
+        if mutated is None or mutated is attrs.object:
+            return attrs.object, warnings
+        meta = mutated.get("metadata")
+        if not isinstance(meta, dict):
+            raise errors.internal("the mutated object has no metadata")
+        meta["name"], meta["namespace"] = attrs.name or meta.get("name", ""), attrs.namespace or meta.get(
+            "namespace", "")
+        if not attrs.namespace:
+            meta.pop("namespace", None)
+        return mutated, warnings
 
     def _validate_meta(self, info: ResourceInfo, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -504,12 +537,17 @@ class Registry:
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
+        info.strategy.default(obj)
+        mutated, warnings_of_mutation = await self._mutate(Attributes(
+            info, "UPDATE", namespace, name, obj, old, subresource, opts.user, opts.dry_run, _write_options(opts)))
+        warnings += warnings_of_mutation
+        obj = mutated
+        meta = _meta(obj)
         for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
             if key in old_meta:
                 meta[key] = old_meta[key]
             else:
                 meta.pop(key, None)
-        info.strategy.default(obj)
         if rules is not None:
             rules.prepare_for_update(obj, old)
         else:
@@ -541,8 +579,10 @@ class Registry:
         if rules is None:
             info.strategy.validate_admission(obj, old, self.stored)
             warnings += tuple(info.strategy.warnings(obj, old))
-        warnings += self.admission.validate(Attributes(info, "UPDATE", namespace, name, obj, old, subresource,
-                                                       opts.user, opts.dry_run, _write_options(opts)))
+        warnings += await self.admission.validate(Attributes(info, "UPDATE", namespace, name, obj, old,
+                                                             subresource, opts.user, opts.dry_run,
+                                                             _write_options(opts)))
+        self._check_unchanged(info, namespace, name, old)
         if _same(obj, old):
             return Written(old, warnings)
         if opts.dry_run:
@@ -615,8 +655,14 @@ class Registry:
         obj = self.deletable(info, namespace, name, opts)
         meta = obj["metadata"]
         policy = opts.propagation
-        warnings = self.admission.validate(Attributes(info, "DELETE", namespace, name, None, obj, user=opts.user,
-                                                      dry_run=opts.dry_run, options=_delete_options(opts)))
+        # admission of a delete sees the object going as its old object
+        _, warnings = await self.admission.mutate(Attributes(info, "DELETE", namespace, name, None, obj,
+                                                             user=opts.user, dry_run=opts.dry_run,
+                                                             options=_delete_options(opts)))
+        warnings += await self.admission.validate(Attributes(info, "DELETE", namespace, name, None, obj,
+                                                             user=opts.user, dry_run=opts.dry_run,
+                                                             options=_delete_options(opts)))
+        self._check_unchanged(info, namespace, name, obj)
         requested = opts.grace_period_seconds
         if requested is not None and requested < 0:
             requested = 1

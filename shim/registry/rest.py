@@ -14,12 +14,14 @@ from typing import Any, Callable
 from shim.machinery import errors, nesting, patch as patches, schemas, strategic_merge
 from shim.machinery.errors import StatusError
 from shim.registry.admission import PolicyAdmission
+from shim.registry.admission_chain import AdmissionChain
 from shim.registry.apply import applying, repeated_key_warnings, server_side_apply
 from shim.registry.catalog import Catalog
 from shim.registry.generic import ListResult, Registry, Watch
 from shim.registry.options import Deleted, DeleteOptions, ListOptions, Patch, WriteOptions, Written
 from shim.registry.resource import ResourceInfo
 from shim.registry.services import Services
+from shim.registry.webhooks.dispatch import WebhookAdmission
 from shim.registry.subresource import Subresource
 from shim.storage.store import Entry
 
@@ -42,8 +44,9 @@ class Verbs:
         self.registry = registry
         self.catalog = catalog
         self.services = services or Services()
-        # the policies bound to a write admit it, whichever way it arrives (HTTP or in-process)
-        registry.admission = PolicyAdmission(registry.store, catalog, self.services)
+        # webhooks and the policies bound to a write admit it, whichever way it arrives (HTTP or in-process)
+        policies = PolicyAdmission(registry.store, catalog, self.services)
+        registry.admission = AdmissionChain(policies, WebhookAdmission(registry.store, catalog, policies.decide))
 
     def resource(self, group: str, version: str, plural: str) -> ResourceInfo:
         """The served resource, or the 404 upstream answers for an unknown one."""

@@ -36,7 +36,18 @@ TABLES = ("test_table_list[configmaps]", "test_table_list[pods]", "test_table_li
           "test_table_single_object_and_pages", "test_table_watch")
 MESSAGE = ("error/body/message",)
 
+WEBHOOKS = "issue 11, item 6: admission webhooks"
+
 KNOWN: tuple[Known, ...] = (
+    Known("the object of an update's AdmissionReview carries the managedFields the object had: kubeshim records the "
+          "writer's fields after admission (once the kind has prepared the update), upstream's field manager "
+          "before it; what is stored is the same",
+          WEBHOOKS, {"test_review_bodies": ("reviews/1/request/object/metadata/managedFields",)}),
+    Known("a core/v1 Event created without count gets count 1 in kubeshim (its events strategy defaults it); "
+          "upstream stores none (found by the webhooks' equivalent-resource scenario, where the events.k8s.io view "
+          "shows it as deprecatedCount)",
+          WEBHOOKS, {"test_equivalent_resource_review": ("create/body/count",
+                                                         "reviews/0/request/object/deprecatedCount")}),
     # --- the gaps issue 10 names ---
     Known("an update whose managedFields fail validation: upstream repeats the cause four times (its update "
           "validation checks the object's metadata at several layers); kubeshim reports it once",

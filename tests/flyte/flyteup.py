@@ -72,8 +72,8 @@ class FlyteUp:
     offset: int = 0
 
     def __post_init__(self) -> None:
-        base = _free_run(8)  # Flyte's five, then kubeshim's, Postgres' and the object store's: never the same
-        self.flyte_port, self.api_port, self.postgres_port, self.s3_port = base, base + 5, base + 6, base + 7
+        base = _free_run(9)  # Flyte's six, then kubeshim's, Postgres' and the object store's: never the same
+        self.flyte_port, self.api_port, self.postgres_port, self.s3_port = base, base + 6, base + 7, base + 8
         self.home = self.work / "home"
         self.home.mkdir(parents=True, exist_ok=True)
 
@@ -92,7 +92,10 @@ class FlyteUp:
     @property
     def env(self) -> dict[str, str]:
         cache = self.cache or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        return {**os.environ, "HOME": str(self.home), "XDG_CACHE_HOME": cache, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "HOME": str(self.home), "XDG_CACHE_HOME": cache, "PYTHONUNBUFFERED": "1"}
+        if self.as_user is None:  # kubeshim from this checkout, not the one installed (it runs in the user's home)
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        return env
 
     def as_me(self, argv: list[str]) -> list[str]:
         """argv, run as the tier's user: setpriv drops to it and execs (no process in between)."""

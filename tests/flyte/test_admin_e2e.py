@@ -169,6 +169,25 @@ def test_launch_plan_calling_a_launch_plan_starts_a_child_execution(flyte: Flyte
     assert flyte.remote("wait", child, 60)["outputs"] == {"o0": 25, "o1": "hello nested, the square is 25"}
 
 
+def test_secret_requests_are_injected_by_propellers_pod_webhook(flyte: FlyteUp) -> None:
+    from kubernetes import client
+    api = flyte.kube()
+    core = client.CoreV1Api(api)
+    wait_for(lambda: NAMESPACE in {ns.metadata.name for ns in core.list_namespace().items}, 60,
+             f"the namespace {NAMESPACE}", interval=POLL)
+    core.create_namespaced_secret(NAMESPACE, {"metadata": {"name": "kubeshim"},
+                                              "stringData": {"token": "t0ken", "password": "pa55"}})
+    configs = client.AdmissionregistrationV1Api(api).list_mutating_webhook_configuration().items
+    assert "flyte-pod-webhook" in {c.metadata.name for c in configs}  # made by propeller itself
+
+    result = flyte.run_to_end("workflows/secrets.py", "wf", "secrets-h")
+
+    assert result["phase"] == "SUCCEEDED", result
+    assert result["outputs"] == {"o0": "token=t0ken password=pa55"}
+    pod = flyte.pods("secrets-h")[0]
+    assert any(v.secret and v.secret.secret_name == "kubeshim" for v in pod.spec.volumes), pod.spec.volumes
+
+
 def test_task_log_link_opens_the_log_page_after_login(flyte: FlyteUp) -> None:
     import httpx
 

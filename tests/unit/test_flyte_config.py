@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shim.cli.flyte import config
+from shim.cli.flyte import config, webhook
 from shim.cli.flyte.objectstore import ObjectStore
 from shim.cli.flyte.postgres import Database
 from shim.cli.flyte.processes import StartError
@@ -59,6 +59,21 @@ def test_flyte_ports_are_consecutive_from_the_base(tmp_path: Path) -> None:
     assert doc["propeller"]["prof-port"] == 40004
     assert doc["admin"]["endpoint"] == "dns:///127.0.0.1:40001"
     assert doc["catalog-cache"]["endpoint"] == "127.0.0.1:40002"
+
+
+def test_propellers_pod_webhook_is_on_and_listens_on_the_sixth_port(tmp_path: Path) -> None:
+    s = settings(tmp_path, flyte_ports=FlytePorts(40000))
+    doc = config.flyte_config(s, DB, STORE)
+    assert doc["flyte"]["propeller"]["disableWebhook"] is False
+    assert doc["webhook"]["listenPort"] == 40005
+    assert doc["webhook"]["localCert"] is True
+    assert doc["webhook"]["certDir"] == str(tmp_path / "flyte" / "webhook-certs")
+
+
+def test_the_webhook_service_targets_the_listen_port(tmp_path: Path) -> None:
+    service = webhook.service(settings(tmp_path, flyte_ports=FlytePorts(40000)))
+    assert (service["metadata"]["namespace"], service["metadata"]["name"]) == ("flyte", "flyte-pod-webhook")
+    assert service["spec"]["ports"] == [{"name": "webhook", "port": 443, "protocol": "TCP", "targetPort": 40005}]
 
 
 def test_flyte_uses_kubeshims_kubeconfig_and_crd(tmp_path: Path) -> None:

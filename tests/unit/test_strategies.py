@@ -127,7 +127,8 @@ def test_built_in_kinds_take_strategic_merge_and_protobuf_and_are_go_typed() -> 
 def test_events_v1_and_core_convert_both_ways() -> None:
     v1 = {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e"},
           "regarding": {"kind": "Pod", "name": "p"}, "note": "hello", "reason": "Started", "type": "Normal",
-          "eventTime": None, "reportingController": "kubelet"}
+          "eventTime": None, "reportingController": "kubelet", "deprecatedFirstTimestamp": None,
+          "deprecatedLastTimestamp": None}
     core = to_core(v1)
     assert (core["apiVersion"], core["involvedObject"], core["message"], core["reportingComponent"]) == (
         "v1", {"kind": "Pod", "name": "p"}, "hello", "kubelet")

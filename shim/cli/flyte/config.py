@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from shim.cli.flyte import webhook
 from shim.cli.flyte.objectstore import ObjectStore
 from shim.cli.flyte.postgres import Database
 from shim.cli.flyte.processes import StartError
@@ -43,8 +44,8 @@ def flyte_config(s: FlyteSettings, db: Database, store: ObjectStore) -> dict[str
             "admin": {"disabled": False, "disableScheduler": False, "disableClusterResourceManager": False,
                       "seedProjects": list(s.projects)},
             "dataCatalog": {"disabled": False},
-            # Admission webhooks are not called by kubeshim yet: propeller's secret-injection webhook stays off.
-            "propeller": {"disabled": False, "disableWebhook": True},
+            # propeller's pod webhook injects tasks' secret_requests (shim.cli.flyte.webhook)
+            "propeller": {"disabled": False, "disableWebhook": False},
         },
         "server": {"httpPort": ports.admin_http, "grpc": {"port": ports.admin_grpc}, "kube-config": str(s.kubeconfig),
                    "security": {"secure": False, "useAuth": False, "allowCors": True,
@@ -66,6 +67,7 @@ def flyte_config(s: FlyteSettings, db: Database, store: ObjectStore) -> dict[str
                                 "max-delay": "10s"},
                       "sub-queue": {"type": "bucket", "rate": 1000, "capacity": 10000}},
         },
+        "webhook": webhook.webhook_config(s),
         "database": db.flyte_config(),
         "storage": {"type": "stow", "stow": stow, "container": store.bucket,
                     "signedURL": {"stowConfigOverride": {"endpoint": store.endpoint}},

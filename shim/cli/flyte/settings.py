@@ -17,7 +17,7 @@ def cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class FlytePorts:
-    """Flyte's five listening ports, consecutive from a base (as Flyte's sandbox keeps its own near 30080)."""
+    """Flyte's six listening ports, consecutive from a base (as Flyte's sandbox keeps its own near 30080)."""
 
     base: int = 30080
 
@@ -41,10 +41,15 @@ class FlytePorts:
     def profiler(self) -> int:
         return self.base + 4
 
+    @property
+    def pod_webhook(self) -> int:
+        """propeller's pod webhook (secret injection), which kube-apiserver calls over HTTPS."""
+        return self.base + 5
+
     def named(self) -> dict[str, int]:
         return {"flyteadmin HTTP": self.admin_http, "flyteadmin gRPC": self.admin_grpc,
                 "datacatalog gRPC": self.datacatalog_grpc, "datacatalog HTTP": self.datacatalog_http,
-                "Flyte profiler": self.profiler}
+                "Flyte profiler": self.profiler, "propeller pod webhook": self.pod_webhook}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from shim.cli.flyte import config, flytebin, objectstore, postgres, taskenv
+from shim.cli.flyte import config, flytebin, objectstore, postgres, taskenv, webhook
 from shim.cli.flyte.objectstore import ObjectStore
 from shim.cli.flyte.postgres import Database
 from shim.cli.flyte.processes import Child, StartError, port_in_use, tcp_open
@@ -91,6 +91,7 @@ def _start(s: FlyteSettings, children: list[Child]) -> None:
     _launch(kubeshim, children, 60, f"kubeshim API on {s.api_url} (kubeconfig {s.kubeconfig})")
 
     config.write_templates(s)
+    webhook.ensure_service(s)
     flyte_config = config.write_yaml(s.config_path, config.flyte_config(s, db, store))
     ports = s.flyte_ports
     # The single binary lets SIGTERM and SIGINT pass without exiting (measured: still running 15 s later, its
@@ -98,7 +99,7 @@ def _start(s: FlyteSettings, children: list[Child]) -> None:
     # propeller's in the API server): a short grace, then SIGKILL.
     flyte = Child("flyte", [flyte_bin, "start", "--config", str(flyte_config)], s.log_dir / "flyte.log",
                   ready=lambda: _http_ok(f"http://127.0.0.1:{ports.admin_http}/healthcheck"), grace=3,
-                  env={**os.environ, "KUBECONFIG": str(s.kubeconfig)})
+                  env={**os.environ, "KUBECONFIG": str(s.kubeconfig), "POD_NAMESPACE": webhook.NAMESPACE})
     _launch(flyte, children, 120, f"flyteadmin on http://127.0.0.1:{ports.admin_http} "
             f"(gRPC 127.0.0.1:{ports.admin_grpc})")
     _wait(flyte, lambda: tcp_open(ports.datacatalog_grpc), 60)

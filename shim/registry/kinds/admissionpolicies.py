@@ -92,7 +92,7 @@ def _validate_resources(path: str, resources: list[Any]) -> Causes:
     return causes
 
 
-def _validate_rule(path: str, rule: Obj) -> Causes:
+def validate_rule(path: str, rule: Obj) -> Causes:
     """validateNamedRuleWithOperations: resource names, operations, then the rule itself (validateRule)."""
     causes: Causes = []
     seen: set[str] = set()
@@ -138,7 +138,7 @@ def validate_match_resources(path: str, match: Obj) -> Causes:
             causes += validation.label_selector(f"{path}.{key}", match[key])
     for key in ("resourceRules", "excludeResourceRules"):
         for i, rule in enumerate(_list(match.get(key))):
-            causes += _validate_rule(f"{path}.{key}[{i}]", _dict(rule))
+            causes += validate_rule(f"{path}.{key}[{i}]", _dict(rule))
     return causes
 
 
@@ -190,7 +190,7 @@ def _qualified_name(path: str, value: str) -> Causes:
     return [errors.field_invalid(path, value, problem) for problem in names.label_key(value)]
 
 
-def _validate_match_conditions(path: str, conditions: list[Any], params: bool) -> Causes:
+def validate_match_conditions(path: str, conditions: list[Any], params: bool) -> Causes:
     causes: Causes = []
     env = expressions.environment(params=params, authorizer=True)
     if len(conditions) > 64:
@@ -300,7 +300,7 @@ def validate_policy_spec(name: str, spec: Obj, check_match_conditions: bool = Tr
         if not _list(_dict(constraints).get("resourceRules")):
             causes.append(errors.field_required(f"{path}.matchConstraints.resourceRules"))
     if check_match_conditions:
-        causes += _validate_match_conditions(f"{path}.matchConditions", _list(spec.get("matchConditions")), params)
+        causes += validate_match_conditions(f"{path}.matchConditions", _list(spec.get("matchConditions")), params)
     # variables compose only when there are some: without, `variables` is no declared name
     composed: dict[str, cel_types.Type] = {}
     for i, variable in enumerate(_list(spec.get("variables"))):

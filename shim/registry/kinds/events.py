@@ -124,5 +124,6 @@ def to_core(obj: Obj) -> Obj:
 def from_core(obj: Obj) -> Obj:
     """core/v1 Event -> events.k8s.io/v1 Event."""
     out = _rename(obj, CORE_TO_V1, "events.k8s.io/v1")
-    out.setdefault("eventTime", None)
+    for key in ("eventTime", "deprecatedFirstTimestamp", "deprecatedLastTimestamp"):
+        out.setdefault(key, None)  # Go marshals a zero metav1.Time as null (omitempty leaves structs alone)
     return out

@@ -30,13 +30,6 @@ class LeaseStrategy(NoStatusStrategy):
         return [(obj.get("spec") or {}).get("holderIdentity") or ""]
 
 
-class WebhookConfigurationStrategy(NoStatusStrategy):
-    tracks_generation = True
-
-    def spec_changed(self, new: Obj, old: Obj) -> bool:
-        return new.get("webhooks") != old.get("webhooks")
-
-
 class ReturnsDeletedObject(NoStatusStrategy):
     """Kinds whose DELETE answers the deleted object rather than a Status (service accounts, pod templates)."""
 
