@@ -28,7 +28,7 @@ def test_create_deployment_is_stored_with_upstream_defaults(kubectl: Kubectl, ns
                                                                            "maxSurge": "25%"}}
     assert (spec["revisionHistoryLimit"], spec["progressDeadlineSeconds"]) == (10, 600)
     assert spec["template"]["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
-    assert deployment["metadata"]["generation"] == 1 and deployment["status"] == {}
+    assert deployment["metadata"]["generation"] == 1  # the controller's status writes leave it
 
 
 def test_get_deployments_columns(kubectl: Kubectl, ns: str) -> None:
@@ -37,8 +37,9 @@ def test_get_deployments_columns(kubectl: Kubectl, ns: str) -> None:
     wide = kubectl.ok("get", "deploy", "-n", ns, "-o", "wide")
     assert header(wide) == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
     cells = row(wide, "web")
-    assert (cells["READY"], cells["UP-TO-DATE"], cells["CONTAINERS"], cells["IMAGES"], cells["SELECTOR"]) == \
-        ("0/2", "0", "python", "python:3.11", "app=web")
+    # no kubelet in this tier: the controller's pods never get ready (UP-TO-DATE depends on its timing)
+    assert (cells["READY"], cells["CONTAINERS"], cells["IMAGES"], cells["SELECTOR"]) == \
+        ("0/2", "python", "python:3.11", "app=web")
 
 
 @pytest.mark.parametrize(("resource", "manifest", "columns"), [
