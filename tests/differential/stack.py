@@ -54,7 +54,10 @@ def servers(k8s_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     kubectl = kubectl_path("1.33")
     ref = reference.start_reference(tmp_path_factory.mktemp("reference"), k8s_bin)
     try:
-        shim = start_kubeshim(tmp_path_factory.mktemp("differential") / "data", "--no-kubelet")
+        shim = start_kubeshim(tmp_path_factory.mktemp("differential") / "data", "--no-kubelet",
+                              # the reference's kube-controller-manager runs no workload controllers: nor does this
+                              "--controllers", "*,-replicaset-controller,-deployment-controller,-job-controller,"
+                              "-replicationcontroller-controller,-cronjob-controller,-ttl-after-finished-controller")
     except BaseException:
         ref.stop()
         raise
