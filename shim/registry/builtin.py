@@ -6,6 +6,8 @@ from shim.registry.kinds.admissionpolicies import (ValidatingAdmissionPolicyBind
 from shim.registry.kinds.apiregistration import APIServiceStrategy
 from shim.registry.kinds.apps import (ControllerRevisionStrategy, DaemonSetStrategy, DeploymentStrategy,
                                      ReplicaSetStrategy, StatefulSetStrategy)
+from shim.registry.kinds.autoscaling import (HorizontalPodAutoscalerStrategy, HorizontalPodAutoscalerV1Strategy,
+                                            to_v1, to_v2)
 from shim.registry.kinds.batch import CronJobStrategy, JobStrategy
 from shim.registry.kinds.configdata import ConfigMapStrategy, SecretStrategy
 from shim.registry.kinds.crds import CRDStrategy
@@ -19,6 +21,7 @@ from shim.registry.kinds.node import RuntimeClassStrategy
 from shim.registry.kinds.nodes import NodeStrategy
 from shim.registry.kinds.pods import PodStrategy
 from shim.registry.kinds.policy import PodDisruptionBudgetStrategy
+from shim.registry.kinds.replicationcontrollers import ReplicationControllerStrategy
 from shim.registry.kinds.scheduling import PriorityClassStrategy
 from shim.registry.kinds.services import ServiceStrategy
 from shim.registry.kinds.simple import (ClaimStrategy, LeaseStrategy, PathSegmentNamed, ReturnsDeletedObject,
@@ -66,6 +69,8 @@ def builtin_resources() -> list[ResourceInfo]:
         R("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", True, StatusStrategy(), ("quota",),
           subresources=status),
         R("", "v1", "limitranges", "limitrange", "LimitRange", True, NoStatusStrategy(), ("limits",)),
+        R("", "v1", "replicationcontrollers", "replicationcontroller", "ReplicationController", True,
+          ReplicationControllerStrategy(), ("rc",), ("all",), subresources=scaled),
         R("", "v1", "podtemplates", "podtemplate", "PodTemplate", True, ReturnsDeletedObject()),
         R("", "v1", "nodes", "node", "Node", False, NodeStrategy(), ("no",),
           subresources=handlers(Status(), NodeProxy())),
@@ -118,6 +123,11 @@ def builtin_resources() -> list[ResourceInfo]:
           subresources=status),
         R("apps", "v1", "controllerrevisions", "controllerrevision", "ControllerRevision", True,
           ControllerRevisionStrategy()),
+        R("autoscaling", "v1", "horizontalpodautoscalers", "horizontalpodautoscaler", "HorizontalPodAutoscaler", True,
+          HorizontalPodAutoscalerV1Strategy(), ("hpa",), ("all",), subresources=status, to_storage=to_v2,
+          from_storage=to_v1, storage_version="autoscaling/v2"),
+        R("autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler", "HorizontalPodAutoscaler", True,
+          HorizontalPodAutoscalerStrategy(), ("hpa",), ("all",), subresources=status),
         R("batch", "v1", "jobs", "job", "Job", True, JobStrategy(), (), ("all",), subresources=status),
         R("batch", "v1", "cronjobs", "cronjob", "CronJob", True, CronJobStrategy(), ("cj",), ("all",),
           subresources=status),

@@ -151,7 +151,8 @@ def test_groups_are_listed_by_aggregator_priority(api_client, http):
     finally:
         ext.delete_custom_resource_definition(f"gadgets.{group}")
     assert names == aggregated
-    assert names[:4] == ["apiregistration.k8s.io", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io"]
+    assert names[:5] == ["apiregistration.k8s.io", "apps", "events.k8s.io", "authentication.k8s.io",
+                         "authorization.k8s.io"]
     assert names.index("admissionregistration.k8s.io") + 1 == names.index("apiextensions.k8s.io")
     assert names.index(group) > names.index("flowcontrol.apiserver.k8s.io")
 

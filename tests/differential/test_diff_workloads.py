@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import protowire
 from differ import Pair, Side, without_managed_fields as plain
 
 pytestmark = pytest.mark.differential
@@ -227,7 +228,10 @@ def job_template(**spec: Any) -> Obj:
 
 
 def uids(body: Obj) -> Obj:
-    """The object with its uid-derived labels and selector made comparable (each server has its own uid)."""
+    """The object with its uid-derived labels and selector made comparable (each server has its own uid); a
+    protobuf answer's object likewise."""
+    if isinstance(body.get("object"), dict):
+        return {**body, "object": uids(body["object"])}
     body = plain(body)
     uid = (body.get("metadata") or {}).get("uid")
     return json.loads(json.dumps(body).replace(uid, "<uid>")) if uid else body
@@ -315,4 +319,265 @@ def test_invalid_cronjobs(pair: Pair) -> None:
         s.request("suspend", "PATCH", f"{path}/z", body={"spec": {"suspend": True}}, content_type=MERGE,
                   view=plain)
         s.kubectl("wide", "-n", s.ns, "get", "cronjobs", "-o", "wide", parse="table")
+    pair.run(scenario)
+
+
+def test_replication_controllers(pair: Pair) -> None:
+    """Selector and labels defaulted from the template, the selector may change, the scale subresource."""
+    def scenario(s: Side) -> None:
+        path = f"/api/v1/namespaces/{s.ns}/replicationcontrollers"
+        s.request("create", "POST", path, body=workload("ReplicationController", "rc", "v1", template=template()),
+                  view=plain)
+        s.request("invalid", "POST", path, body=workload(
+            "ReplicationController", "bad", "v1", replicas=-1, selector={"app": "other"},
+            template=template(restartPolicy="Never")))
+        s.request("no-template", "POST", path, body=workload("ReplicationController", "none", "v1",
+                                                             selector={"app": "web"}))
+        s.request("selector", "PATCH", f"{path}/rc", body={"spec": {"selector": {"app": "web", "x": "y"},
+                                                                    "template": template({"app": "web", "x": "y"})}},
+                  content_type=MERGE, view=plain)
+        s.request("scale", "GET", f"{path}/rc/scale")
+        s.request("rescale", "PATCH", f"{path}/rc/scale", body={"spec": {"replicas": 4}}, content_type=MERGE)
+        s.kubectl("wide", "-n", s.ns, "get", "rc", "-o", "wide", parse="table")
+        s.request("selected", "GET", path, params={"fieldSelector": "status.replicas=0"},
+                  view=lambda body: [i["metadata"]["name"] for i in body["items"]])
+    pair.run(scenario)
+
+
+def hpas(s: Side, version: str) -> str:
+    return f"/apis/autoscaling/{version}/namespaces/{s.ns}/horizontalpodautoscalers"
+
+
+def test_horizontal_pod_autoscalers_across_versions(pair: Pair) -> None:
+    """v1 writes are stored as v2 (the CPU target, the default one) and v2's extra metrics and behavior read back
+    through v1's annotations; status through either version."""
+    def scenario(s: Side) -> None:
+        ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+        s.request("v1-create", "POST", hpas(s, "v1"), body=workload(
+            "HorizontalPodAutoscaler", "cpu", "autoscaling/v1", scaleTargetRef=ref, maxReplicas=5,
+            targetCPUUtilizationPercentage=60), view=plain)
+        s.request("v1-as-v2", "GET", f"{hpas(s, 'v2')}/cpu", view=plain)
+        s.request("v1-default", "POST", hpas(s, "v1"), body=workload(
+            "HorizontalPodAutoscaler", "implicit", "autoscaling/v1", scaleTargetRef=ref, maxReplicas=3), view=plain)
+        s.request("v2-create", "POST", hpas(s, "v2"), body=workload(
+            "HorizontalPodAutoscaler", "many", "autoscaling/v2", scaleTargetRef=ref, minReplicas=2, maxReplicas=9,
+            metrics=[{"type": "Resource", "resource": {"name": "memory", "target": {
+                "type": "AverageValue", "averageValue": "500Mi"}}},
+                {"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {
+                    "type": "AverageValue", "averageValue": "10"}}},
+                {"type": "Resource", "resource": {"name": "cpu", "target": {
+                    "type": "Utilization", "averageUtilization": 70}}}],
+            behavior={"scaleDown": {"stabilizationWindowSeconds": 60}}), view=plain)
+        s.request("v2-as-v1", "GET", f"{hpas(s, 'v1')}/many", view=plain)
+        s.request("status", "PATCH", f"{hpas(s, 'v2')}/many/status", body={"status": {
+            "currentReplicas": 3, "desiredReplicas": 4, "currentMetrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "current": {"averageUtilization": 40, "averageValue": "100m"}}}],
+            "conditions": [{"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale",
+                            "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}, content_type=MERGE, view=plain)
+        s.request("status-as-v1", "GET", f"{hpas(s, 'v1')}/many", view=plain)
+        s.kubectl("get", "-n", s.ns, "get", "hpa", parse="table")
+    pair.run(scenario)
+
+
+def test_invalid_horizontal_pod_autoscalers(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        s.request("v2", "POST", hpas(s, "v2"), body=workload(
+            "HorizontalPodAutoscaler", "bad", "autoscaling/v2", scaleTargetRef={"kind": "", "name": "a/b"},
+            minReplicas=0, maxReplicas=0,
+            metrics=[{"type": "Resource", "resource": {"name": "", "target": {"type": "Sometimes",
+                                                                              "averageUtilization": 0}}},
+                     {"type": "Pods", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                            "averageUtilization": 5}}},
+                     {"type": "Magic"}],
+            behavior={"scaleUp": {"stabilizationWindowSeconds": 4000, "selectPolicy": "Random",
+                                  "policies": [{"type": "Pods", "value": 0, "periodSeconds": 2000}]},
+                      "scaleDown": {"policies": []}}))
+        s.request("v1", "POST", hpas(s, "v1"), body=workload(
+            "HorizontalPodAutoscaler", "bad", "autoscaling/v1", scaleTargetRef={"kind": "Deployment", "name": "x"},
+            minReplicas=5, maxReplicas=2, targetCPUUtilizationPercentage=-1))
+    pair.run(scenario)
+
+
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/apis/apps/v1/namespaces/{ns}/deployments", deployment("pb", replicas=2)),
+    ("/apis/batch/v1/namespaces/{ns}/jobs", workload("Job", "pb", "batch/v1", **job_template()["spec"])),
+    ("/apis/autoscaling/v1/namespaces/{ns}/horizontalpodautoscalers", workload(
+        "HorizontalPodAutoscaler", "pb", "autoscaling/v1", maxReplicas=3, targetCPUUtilizationPercentage=50,
+        scaleTargetRef={"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"})),
+], ids=["deployment", "job", "hpa-v1"])
+def test_protobuf_bodies(pair: Pair, path: str, body: Obj) -> None:
+    """A workload sent as protobuf (as client-go sends built-in kinds) and read back as protobuf and JSON."""
+    encoded = protowire.encode(body)
+
+    def scenario(s: Side) -> None:
+        where = path.format(ns=s.ns)
+        s.request("create", "POST", where, content=encoded, content_type=PROTOBUF, accept=PROTOBUF, view=uids)
+        s.request("get", "GET", f"{where}/pb", accept=PROTOBUF, view=uids)
+        s.request("list", "GET", where, accept=PROTOBUF, view=plain)
+    pair.run(scenario)
+
+
+def test_protobuf_scale(pair: Pair) -> None:
+    """The Scale of a Deployment asked for as protobuf."""
+    def scenario(s: Side) -> None:
+        s.json("POST", apps(s, "deployments"), deployment("web"))
+        s.request("scale", "GET", f"{apps(s, 'deployments')}/web/scale", accept=PROTOBUF)
+    pair.run(scenario)
+
+
+DEPLOYMENT_YAML = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: python:3.11
+        ports: [{containerPort: 8000}]
+        env: [{name: MODE, value: fast}]
+      - name: sidecar
+        image: busybox:1.36
+"""
+
+
+@pytest.mark.parametrize("server_side", [False, True], ids=["client-side", "server-side"])
+def test_kubectl_apply_deployment_twice(pair: Pair, server_side: bool) -> None:
+    """kubectl apply, then a changed manifest (image, env, one container fewer): the merge keyed by container
+    name and what each manager owns."""
+    changed = DEPLOYMENT_YAML.replace("python:3.11", "python:3.12").replace("fast", "slow").split(
+        "      - name: sidecar")[0]
+    flags = ["--server-side"] if server_side else []
+
+    def scenario(s: Side) -> None:
+        s.kubectl("apply", "-n", s.ns, "apply", *flags, "-f", "-", input=DEPLOYMENT_YAML)
+        s.kubectl("reapply", "-n", s.ns, "apply", *flags, "-f", "-", input=changed)
+        s.kubectl("get-json", "-n", s.ns, "get", "deployment", "web", "-o", "json", parse="json")
+    pair.run(scenario)
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "ReplicaSet", "DaemonSet", "ReplicationController", "Job",
+                                  "CronJob"])
+def test_dotted_names_warn(pair: Pair, kind: str) -> None:
+    """A name that is no DNS label is accepted with upstream's warning (where upstream warns)."""
+    def scenario(s: Side) -> None:
+        name = "web.v1"
+        if kind == "Job":
+            body, path = workload(kind, name, "batch/v1", **job_template()["spec"]), batch(s, "jobs")
+        elif kind == "CronJob":
+            body, path = workload(kind, name, "batch/v1", schedule="@daily", jobTemplate=job_template()), \
+                batch(s, "cronjobs")
+        elif kind == "ReplicationController":
+            body, path = workload(kind, name, "v1", template=template()), \
+                f"/api/v1/namespaces/{s.ns}/replicationcontrollers"
+        else:
+            body, path = deployment(name), apps(s, kind.lower() + "s")
+            body["kind"] = kind
+            body["metadata"]["name"] = name
+        s.request("create", "POST", path, body=body, view=lambda b: b["metadata"]["name"])
+    pair.run(scenario)
+
+
+T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"
+
+
+def condition(kind: str, status: str = "True") -> Obj:
+    return {"type": kind, "status": status, "lastProbeTime": T1, "lastTransitionTime": T1, "reason": "R",
+            "message": "m"}
+
+
+@pytest.mark.parametrize(("label", "status"), [
+    ("complete-without-criteria", {"startTime": T0, "completionTime": T1, "succeeded": 1,
+                                   "conditions": [condition("Complete")]}),
+    ("complete-without-time", {"startTime": T0, "succeeded": 1,
+                               "conditions": [condition("SuccessCriteriaMet"), condition("Complete")]}),
+    ("complete", {"startTime": T0, "completionTime": T1, "succeeded": 1,
+                  "conditions": [condition("SuccessCriteriaMet"), condition("Complete")]}),
+    ("failed-without-target", {"startTime": T0, "failed": 1, "conditions": [condition("Failed")]}),
+    ("finished-with-active", {"active": 1, "ready": 2, "terminating": 1, "failed": 1,
+                              "conditions": [condition("FailureTarget"), condition("Failed")]}),
+    ("time-before-start", {"startTime": T1, "completionTime": T0, "uncountedTerminatedPods": {
+        "succeeded": ["a", "a", ""]}}),
+    ("indexes-for-non-indexed", {"completedIndexes": "1,3", "failedIndexes": "2"}),
+])
+def test_job_status_rules(pair: Pair, label: str, status: Obj) -> None:
+    """What a job controller may write to jobs/status (upstream's JobManagedBy-era rules)."""
+    def scenario(s: Side) -> None:
+        path = f"{batch(s, 'jobs')}/j"
+        s.json("POST", batch(s, "jobs"), workload("Job", "j", "batch/v1", **job_template()["spec"]))
+        s.request(label, "PATCH", f"{path}/status", body={"status": status}, content_type=MERGE, view=uids)
+    pair.run(scenario)
+
+
+def test_job_status_cannot_go_back(pair: Pair) -> None:
+    """A finished job stays finished; its counters and completion time do not go back."""
+    def scenario(s: Side) -> None:
+        path = f"{batch(s, 'jobs')}/j/status"
+        s.json("POST", batch(s, "jobs"), workload("Job", "j", "batch/v1", **job_template()["spec"]))
+        s.request("finish", "PATCH", path, content_type=MERGE, view=uids, body={"status": {
+            "startTime": T0, "completionTime": T1, "succeeded": 2, "failed": 1,
+            "conditions": [condition("SuccessCriteriaMet"), condition("Complete")]}})
+        s.request("undo", "PUT", path, view=uids, body={**s.json("GET", path), "status": {
+            "startTime": T1, "completionTime": T0, "succeeded": 1, "failed": 0, "conditions": []}})
+    pair.run(scenario)
+
+
+def test_indexed_job_status_indexes(pair: Pair) -> None:
+    def scenario(s: Side) -> None:
+        path = f"{batch(s, 'jobs')}/ix/status"
+        s.json("POST", batch(s, "jobs"), workload("Job", "ix", "batch/v1", **job_template()["spec"],
+                                                  completionMode="Indexed", completions=5, parallelism=2,
+                                                  backoffLimitPerIndex=1))
+        s.request("bad-completed", "PATCH", path, content_type=MERGE, view=uids,
+                  body={"status": {"completedIndexes": "3,1,9"}})
+        s.request("bad-interval", "PATCH", path, content_type=MERGE, view=uids,
+                  body={"status": {"completedIndexes": "1-2-3", "failedIndexes": "x"}})
+        s.request("overlap", "PATCH", path, content_type=MERGE, view=uids,
+                  body={"status": {"completedIndexes": "0-2", "failedIndexes": "2,4"}})
+        s.request("fine", "PATCH", path, content_type=MERGE, view=uids,
+                  body={"status": {"completedIndexes": "0,2-3", "failedIndexes": "4"}})
+    pair.run(scenario)
+
+
+@pytest.mark.parametrize("field", ["deployment.spec.strategy", "cronjob.spec.schedule", "hpa.spec.behavior",
+                                   "statefulset.spec.updateStrategy", "rc", "jobs.status.conditions"])
+def test_kubectl_explain_workloads(pair: Pair, field: str) -> None:
+    def scenario(s: Side) -> None:
+        s.kubectl("explain", "explain", field)
+    pair.run(scenario)
+
+
+def test_kubectl_get_all_wide(pair: Pair) -> None:
+    """One object of every workload kind, listed by `kubectl get all -o wide`: every cell as upstream prints."""
+    def scenario(s: Side) -> None:
+        s.kubectl(None, "-n", s.ns, "create", "deployment", "web", "--image=python:3.11", "--replicas=2")
+        s.json("POST", apps(s, "replicasets"), {**deployment("rs"), "kind": "ReplicaSet"})
+        s.json("POST", apps(s, "statefulsets"), {**deployment("sts"), "kind": "StatefulSet"})
+        s.json("POST", apps(s, "daemonsets"), {**deployment("ds"), "kind": "DaemonSet"})
+        s.json("POST", f"/api/v1/namespaces/{s.ns}/replicationcontrollers",
+               workload("ReplicationController", "rc", "v1", template=template()))
+        s.kubectl(None, "-n", s.ns, "create", "job", "once", "--image=python:3.11")
+        s.kubectl(None, "-n", s.ns, "create", "cronjob", "tick", "--image=python:3.11", "--schedule=@hourly")
+        s.json("POST", hpas(s, "v2"), workload(
+            "HorizontalPodAutoscaler", "h", "autoscaling/v2", maxReplicas=4,
+            scaleTargetRef={"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            metrics=[{"type": "Resource", "resource": {"name": "memory", "target": {
+                "type": "AverageValue", "averageValue": "1Gi"}}},
+                {"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {"type": "AverageValue",
+                                                                                "averageValue": "5"}}},
+                {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                            "averageUtilization": 50}}}]))
+        s.kubectl("all", "-n", s.ns, "get", "all", "-o", "wide")
+        s.kubectl("workloads", "-n", s.ns, "get", "deploy,rs,sts,ds,job,cj,hpa,rc")
     pair.run(scenario)

@@ -485,6 +485,10 @@ def _set_template_generation(obj: Obj, generation: int) -> None:
 
 
 class DaemonSetStrategy(WorkloadStrategy):
+    def warnings(self, obj: Obj, old: Obj | None) -> list[str]:
+        """Upstream's DaemonSet strategy has no name warning (its pods are named by generateName)."""
+        return []
+
     def default(self, obj: Obj) -> None:
         spec = spec_of(obj)
         strategy = spec.setdefault("updateStrategy", {})

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from shim.machinery import cron, errors, tables, timeutil, validation
-from shim.registry.kinds import templates
+from shim.registry.kinds import jobstatus, templates
 from shim.registry.kinds.apps import WIDE_COLUMNS, dns_label_warning, render, selector_json
 from shim.registry.strategy import Causes, Obj, Strategy, semantic
 
@@ -316,21 +316,7 @@ class JobStrategy(Strategy):
         return without(template), without(old_template)
 
     def validate_status_update(self, new: Obj, old: Obj) -> Causes:
-        """Counters non-negative and never decreasing, terminal conditions never withdrawn."""
-        status, old_status = new.get("status") or {}, old.get("status") or {}
-        causes: Causes = []
-        for field in ("active", "succeeded", "failed", "terminating", "ready"):
-            if status.get(field) is not None:
-                causes += validation.nonnegative(f"status.{field}", status[field])
-        for kind in ("Failed", "Complete", "FailureTarget"):
-            if _condition_true(old_status, kind) and not _condition_true(status, kind):
-                causes.append({"reason": "FieldValueInvalid", "field": "status.conditions",
-                               "message": f"Invalid value: cannot disable the terminal {kind}=True condition"})
-        for field in ("failed", "succeeded"):
-            if status.get(field, 0) < old_status.get(field, 0):
-                causes.append(errors.field_invalid(f"status.{field}", status.get(field, 0),
-                                                   f"cannot decrease the {field} counter"))
-        return causes
+        return jobstatus.validate_status_update(new, old)
 
     def warnings(self, obj: Obj, old: Obj | None) -> list[str]:
         return dns_label_warning(obj) if old is None else []
