@@ -13,8 +13,10 @@ import pytest
 from harness import wait_for_async
 from localapi import LocalApi
 from shim.clients.base import PODS
+from shim.controllers.clock import FakeClock
 from shim.controllers.disruption import PDBS
 from shim.controllers.replicaset import REPLICASETS
+from shim.kubelet.timeutil import rfc3339
 from shim.machinery.errors import StatusError
 from workloadhelpers import live_pods, mark_ready, workloads
 
@@ -128,3 +130,21 @@ async def test_an_evicted_pod_leaves_disrupted_pods_once_it_is_gone(tmp_path: Pa
         await settled(api, disruptionsAllowed=2)
         await evict(api, "a")
         await settled(api, currentHealthy=2, disruptionsAllowed=1, disruptedPods=None)
+
+
+async def test_a_disruption_target_nobody_acted_on_is_reset_after_two_minutes(tmp_path: Path) -> None:
+    clock = FakeClock(time.time() // 1)
+    async with workloads(tmp_path, ONLY, clock=clock) as api:
+        created = await api.client.create(PODS, pod("a"), "default")
+        target = {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
+                  "lastTransitionTime": rfc3339(clock())}
+        await api.client.patch(PODS, created["metadata"]["name"], {"status": {"conditions": [target]}},
+                               namespace="default", subresource="status")
+
+        def target_status() -> str:
+            found = api.get(PODS, "a", "default") or {}
+            return next(c["status"] for c in found["status"]["conditions"] if c["type"] == "DisruptionTarget")
+        clock.step(119)
+        assert target_status() == "True"
+        clock.step(1)
+        await wait_for_async(lambda: target_status() == "False", what="DisruptionTarget reset to False")
