@@ -1,7 +1,8 @@
 """The disruption controller on kubeshim's own registry (pods stand in for a kubelet's by writing their status):
 it computes each PodDisruptionBudget's status from the pods it selects and their controllers' scale, so that
 eviction is allowed while the budget permits and refused once it does not; evictions it no longer awaits leave
-disruptedPods; a status it cannot compute allows no disruption (SyncFailed)."""
+disruptedPods; a status it cannot compute allows no disruption (SyncFailed); a DisruptionTarget condition nobody
+acted on for two minutes is reset."""
 from __future__ import annotations
 
 import time
