@@ -11,7 +11,8 @@ CONTROLLERS = ("endpoints-controller", "endpointslice-controller", "garbage-coll
                "namespace-controller", "root-ca-certificate-publisher-controller", "serviceaccount-controller",
                "serviceaccount-token-controller", "validatingadmissionpolicy-status-controller",
                "replicaset-controller", "deployment-controller", "job-controller",
-               "replicationcontroller-controller", "cronjob-controller", "ttl-after-finished-controller")
+               "replicationcontroller-controller", "cronjob-controller", "ttl-after-finished-controller",
+               "disruption-controller")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from shim.clients.base import Client, Resource
 from shim.controllers.clock import Clock
 from shim.controllers.cronjob import CRONJOBS, CronJobController
 from shim.controllers.deployment import DEPLOYMENTS, DeploymentController
+from shim.controllers.disruption import PDBS, STATEFULSETS, DisruptionController
 from shim.controllers.informers import Informers
 from shim.controllers.job import JOBS, JobController
 from shim.controllers.ttlafterfinished import TTLAfterFinishedController
@@ -32,6 +33,8 @@ WORKLOADS: dict[str, tuple[tuple[Resource, ...], Factory]] = {
         c, i, REPLICATIONCONTROLLER, clock=clock)),
     "cronjob-controller": ((CRONJOBS, JOBS), lambda c, i, clock: CronJobController(c, i, clock=clock)),
     "ttl-after-finished-controller": ((JOBS,), lambda c, i, clock: TTLAfterFinishedController(c, i, clock=clock)),
+    "disruption-controller": ((PDBS, REPLICASET.resource, DEPLOYMENTS, STATEFULSETS, REPLICATIONCONTROLLER.resource),
+                              lambda c, i, clock: DisruptionController(c, i, clock=clock)),
 }
 
 
