@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import math
 import struct
 from typing import Any, Sequence
 
 from shim.kubelet.timeutil import parse_time, rfc3339
+from shim.machinery import gospew
 
 Obj = dict[str, Any]
 
@@ -116,9 +116,9 @@ def safe_encode(text: str) -> str:
 
 
 def compute_hash(template: Obj, collision_count: int | None) -> str:
-    """ComputeHash's shape: fnv32a over the template (here its canonical JSON), then the collision count as 8
-    little-endian bytes when set, the decimal sum safe-encoded."""
-    hasher = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
+    """controller.ComputeHash, equal to the kube-controller-manager's: fnv32a over the template as go-spew prints
+    its Go value, then the collision count as 8 little-endian bytes when set, the decimal sum safe-encoded."""
+    hasher = gospew.pod_template(template).encode()
     if collision_count is not None:
         hasher += struct.pack("<I", collision_count & 0xFFFFFFFF) + b"\0\0\0\0"
     return safe_encode(str(fnv32a(hasher)))

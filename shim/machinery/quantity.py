@@ -49,7 +49,7 @@ def parse(value: Any) -> Fraction:
     number, suffix = Fraction(match.group(1)), match.group(2)
     if suffix in _BINARY:
         return number * _BINARY[suffix]
-    if suffix and suffix[0] in "eE":
+    if len(suffix) > 1 and suffix[0] in "eE":
         return number * Fraction(10) ** int(suffix[1:])
     return number * _DECIMAL[suffix]
 
@@ -106,3 +106,30 @@ def format_binary(value: int) -> str:
         value //= 1024
         power += 1
     return f"{value}{_BINARY_SUFFIXES[power]}"
+
+
+def canonical(value: Any) -> str:
+    """The string the API server stores for a quantity (Quantity.String() of ParseQuantity's result): the value
+    rounded up to a nano, in the format its suffix asked for; "0.5" is "500m", "2048Ki" "2Mi", "1000e-3" "1".
+    Raises ValueError on garbage."""
+    text = str(value).strip()
+    match = _RE.match(text)
+    if isinstance(value, bool) or not match:
+        raise ValueError(f"not a quantity: {value!r}")
+    amount = parse(text)
+    nanos = amount * 10**9
+    whole = math.ceil(abs(nanos)) * (1 if nanos >= 0 else -1)
+    amount = Fraction(whole, 10**9)
+    suffix = match.group(2)
+    if amount == 0:
+        return "0"
+    if suffix in _BINARY and amount.denominator == 1 and not -1024 < amount < 1024:
+        return format_binary(int(amount))
+    if len(suffix) > 1 and suffix[0] in "eE":
+        mantissa, exponent = whole, -9
+        while mantissa % 10 == 0:
+            mantissa, exponent = mantissa // 10, exponent + 1
+        step = exponent % 3
+        mantissa, exponent = mantissa * 10**step, exponent - step
+        return f"{mantissa}e{exponent}" if exponent else str(mantissa)
+    return format_decimal(whole, -9)
