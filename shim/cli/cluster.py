@@ -236,7 +236,7 @@ def run(opts: Options) -> None:
     path = write_kubeconfig(opts, cluster.auth)
     app = build_app(cluster.ctx, lifespan=cluster.lifespan)
     config = uvicorn.Config(app, host=opts.host, port=opts.port, log_level=opts.log_level, access_log=False,
-                            loop="uvloop", http=UpgradingHttpToolsProtocol, timeout_graceful_shutdown=2,
+                            loop="uvloop", http=UpgradingHttpToolsProtocol, ws="wsproto", timeout_graceful_shutdown=2,
                             timeout_keep_alive=120, **ssl)
     print(f"kubeshim serving {server_url(opts)}; kubeconfig: {path}", flush=True)
     print(f"logs: {login_url(opts.data_dir, server_url(opts))}", flush=True)

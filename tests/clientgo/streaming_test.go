@@ -266,13 +266,17 @@ func TestPortForwardCarriesAnHTTPRequest(t *testing.T) {
 			}
 			forwarding := make(chan error, 1)
 			go func() { forwarding <- forwarder.ForwardPorts() }()
+			ended := false
 			defer func() {
 				close(stop)
-				<-forwarding
+				if !ended {
+					<-forwarding
+				}
 			}()
 			select {
 			case <-ready:
 			case err := <-forwarding:
+				ended = true
 				t.Fatalf("forwarding ended before it was ready: %v", err)
 			case <-time.After(30 * time.Second):
 				t.Fatal("the forwarder was not ready within 30s")

@@ -57,7 +57,8 @@ def servers(k8s_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         shim = start_kubeshim(tmp_path_factory.mktemp("differential") / "data", "--no-kubelet",
                               # the reference's kube-controller-manager runs no workload controllers: nor does this
                               "--controllers", "*,-replicaset-controller,-deployment-controller,-job-controller,"
-                              "-replicationcontroller-controller,-cronjob-controller,-ttl-after-finished-controller")
+                              "-replicationcontroller-controller,-cronjob-controller,-ttl-after-finished-controller,"
+                              "-disruption-controller")
     except BaseException:
         ref.stop()
         raise
