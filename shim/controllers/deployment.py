@@ -17,11 +17,12 @@ from typing import Callable, Sequence
 from shim.clients.base import PODS, Client, Resource
 from shim.controllers import deploymentutil as du
 from shim.controllers import podutil
+from shim.controllers.controllerref import OwnerKind, claim
 from shim.controllers.deploymentutil import Obj, meta, replicas, spec, status
 from shim.controllers.events import NORMAL, WARNING, Recorder
 from shim.controllers.informers import Informers
 from shim.controllers.podutil import controller_of, key_of
-from shim.controllers.replicaset import REPLICASETS, pods_to_claim
+from shim.controllers.replicaset import REPLICASETS
 from shim.controllers.workqueue import WorkQueue, run_workers
 from shim.kubelet.timeutil import parse_time
 from shim.machinery.errors import StatusError
@@ -152,34 +153,11 @@ class DeploymentController:
 
     async def _claim_replica_sets(self, d: Obj) -> list[Obj]:
         """getReplicaSetsForDeployment: adopt matching orphans, release ours that stopped matching."""
-        namespace = meta(d).get("namespace", "")
         uid = meta(d).get("uid")
-        candidates = [rs for rs in self.rss.list(namespace) if (controller_of(rs) or {}).get("uid", uid) == uid]
-        claim = pods_to_claim(d, selector_of(d), candidates)
-        if claim.adopt:
-            fresh = await self.client.get(DEPLOYMENTS, meta(d)["name"], namespace)
-            if meta(fresh).get("uid") != uid or meta(fresh).get("deletionTimestamp"):
-                raise RuntimeError(f"original Deployment {key_of(d)} is gone or being deleted")
-        ref = podutil.controller_ref(d, "apps/v1", "Deployment")
-        owned = list(claim.owned)
-        for rs in claim.adopt:
-            try:
-                await self.client.patch(REPLICASETS, meta(rs)["name"], {"metadata": {
-                    "ownerReferences": [ref], "uid": meta(rs).get("uid")}}, namespace=namespace,
-                    patch_type="application/strategic-merge-patch+json")
-            except StatusError as err:
-                if err.code != 404:
-                    raise
-                owned.remove(rs)
-        for rs in claim.release:
-            try:
-                await self.client.patch(REPLICASETS, meta(rs)["name"], {"metadata": {
-                    "ownerReferences": [{"$patch": "delete", "uid": uid}], "uid": meta(rs).get("uid")}},
-                    namespace=namespace, patch_type="application/strategic-merge-patch+json")
-            except StatusError as err:
-                if err.code not in (404, 422):
-                    raise
-        return owned
+        candidates = [rs for rs in self.rss.list(meta(d).get("namespace", ""))
+                      if (controller_of(rs) or {}).get("uid", uid) == uid]
+        return await claim(self.client, d, OwnerKind(DEPLOYMENTS, "Deployment"), selector_of(d), candidates,
+                           REPLICASETS)
 
     def _pods_by_replica_set(self, d: Obj, rss: list[Obj]) -> dict[str, list[Obj]]:
         selector = selector_of(d)

@@ -16,17 +16,18 @@ from typing import Callable
 
 from shim.clients.base import PODS, Client, Resource
 from shim.controllers import jobpolicy, podutil
+from shim.controllers.controllerref import OwnerKind, claim
 from shim.controllers.events import NORMAL, WARNING, Recorder
 from shim.controllers.expectations import Expectations
 from shim.controllers.informers import Informers
 from shim.controllers.podutil import Obj, controller_of, key_of
-from shim.controllers.replicaset import pods_to_claim
 from shim.controllers.workqueue import WorkQueue, run_workers
 from shim.kubelet.timeutil import parse_time, rfc3339
 from shim.machinery.errors import StatusError
 from shim.machinery.labels import LabelSelector, selector_from_match
 
 JOBS = Resource("batch", "v1", "jobs")
+JOB = OwnerKind(JOBS, "Job")
 COMPONENT = "job-controller"
 TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
 INDEX_KEY = "batch.kubernetes.io/job-completion-index"
@@ -252,7 +253,8 @@ class JobController:
         job = copy.deepcopy(cached)
         uid = _meta(job).get("uid")
         pods = [p for p in self.pods.list(namespace) if (controller_of(p) or {}).get("uid") in (uid, None)]
-        pods = await self._claim(job, pods) if not finished(job) else [
+        pods = await claim(self.client, job, JOB, job_selector(job), pods, PODS,
+                           adopted_metadata={"finalizers": [TRACKING_FINALIZER]}) if not finished(job) else [
             p for p in pods if (controller_of(p) or {}).get("uid") == uid]
         if finished(job):
             await self._remove_finalizers([p for p in pods if TRACKING_FINALIZER in (_meta(p).get("finalizers") or [])])
@@ -423,40 +425,6 @@ class JobController:
                 continue
             self._event(job, NORMAL, "SuccessfulCreate", f"Created pod: {made[-1]['metadata']['name']}")
         return made
-
-    async def _claim(self, job: Obj, candidates: list[Obj]) -> list[Obj]:
-        """The Job's pods: its own that match its selector, and matching orphans it adopts, with the tracking
-        finalizer (ClaimPods with the finalizer); its pods that no longer match are released."""
-        claim = pods_to_claim(job, job_selector(job), candidates)
-        meta = _meta(job)
-        if claim.adopt:
-            fresh = await self.client.get(JOBS, meta["name"], meta.get("namespace", ""))
-            if _meta(fresh).get("uid") != meta.get("uid") or _meta(fresh).get("deletionTimestamp"):
-                raise RuntimeError(f"job {key_of(job)} is gone or being deleted; not adopting")
-        owned = list(claim.owned)
-        ref = podutil.controller_ref(job, "batch/v1", "Job")
-        for pod in claim.adopt:
-            pod_meta = pod["metadata"]
-            try:
-                adopted = await self.client.patch(PODS, pod_meta["name"], {"metadata": {
-                    "ownerReferences": [ref], "uid": pod_meta.get("uid"), "finalizers": [TRACKING_FINALIZER]}},
-                    namespace=pod_meta.get("namespace", ""), patch_type="application/strategic-merge-patch+json")
-            except StatusError as err:
-                if err.code != 404:
-                    raise
-                owned.remove(pod)
-                continue
-            owned[owned.index(pod)] = adopted
-        for pod in claim.release:
-            pod_meta = pod["metadata"]
-            try:
-                await self.client.patch(PODS, pod_meta["name"], {"metadata": {
-                    "ownerReferences": [{"$patch": "delete", "uid": meta.get("uid")}], "uid": pod_meta.get("uid")}},
-                    namespace=pod_meta.get("namespace", ""), patch_type="application/strategic-merge-patch+json")
-            except StatusError as err:
-                if err.code not in (404, 422):
-                    raise
-        return owned
 
     async def _delete_pod(self, job: Obj, key: str, pod: Obj) -> None:
         try:

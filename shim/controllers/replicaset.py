@@ -7,8 +7,8 @@ first), adopts matching orphans and releases owned pods that no longer match. Ex
 making it act twice. Status counts replicas, fully labeled, ready and available (minReadySeconds) pods and carries
 a ReplicaFailure condition while creating or deleting fails.
 
-The decisions are pure functions (`pods_to_claim`, `scale_plan`, `calculate_status`); `ReplicaSetController`
-applies them through the client.
+The decisions are pure functions (`scale_plan`, `calculate_status`; claiming is shim.controllers.controllerref);
+`ReplicaSetController` applies them through the client.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from typing import Awaitable, Callable
 
 from shim.clients.base import PODS, Client, Resource
 from shim.controllers import podutil
+from shim.controllers.controllerref import OwnerKind, claim
 from shim.controllers.events import NORMAL, WARNING, Recorder
 from shim.controllers.expectations import Expectations
 from shim.controllers.informers import Informers
@@ -59,45 +60,6 @@ class Kind:
 
 REPLICASET = Kind(REPLICASETS, "ReplicaSet", "replicaset-controller")
 REPLICATIONCONTROLLER = Kind(REPLICATIONCONTROLLERS, "ReplicationController", "replication-controller")
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What claiming does to the candidate pods: `owned` stay (adopted ones included), `adopt` get our
-    controller reference, `release` lose it."""
-
-    owned: list[Obj]
-    adopt: list[Obj]
-    release: list[Obj]
-
-
-def pods_to_claim(owner: Obj, selector: LabelSelector, pods: list[Obj]) -> Claim:
-    """ClaimPods: keep our matching pods, release our non-matching ones (unless we are being deleted), adopt
-    matching orphans that are not being deleted (unless we are)."""
-    meta = owner.get("metadata") or {}
-    uid, deleting = meta.get("uid"), bool(meta.get("deletionTimestamp"))
-    owned: list[Obj] = []
-    adopt: list[Obj] = []
-    release: list[Obj] = []
-    for pod in pods:
-        pod_meta = pod.get("metadata") or {}
-        matches = selector.matches(pod_meta.get("labels") or {})
-        ref = controller_of(pod)
-        if ref is not None:
-            if ref.get("uid") != uid:
-                continue
-            if matches:
-                owned.append(pod)
-            elif not deleting:
-                release.append(pod)
-            continue
-        if deleting or not matches or pod_meta.get("deletionTimestamp"):
-            continue
-        if pod_meta.get("namespace") != meta.get("namespace"):
-            continue
-        adopt.append(pod)
-        owned.append(pod)
-    return Claim(owned, adopt, release)
 
 
 @dataclass(frozen=True)
@@ -280,7 +242,8 @@ class ReplicaSetController:
         uid = (owner.get("metadata") or {}).get("uid")
         candidates = [p for p in self.pods.list(namespace)
                       if podutil.is_active(p) and (controller_of(p) or {}).get("uid", uid) == uid]
-        active = await self._claim(owner, selector, candidates)
+        active = await claim(self.client, owner, OwnerKind(self.kind.resource, self.kind.kind), selector, candidates,
+                             PODS)
         manage_error = None
         if needs_sync and not (owner.get("metadata") or {}).get("deletionTimestamp"):
             manage_error = await self._manage(owner, key, active)
@@ -295,38 +258,6 @@ class ReplicaSetController:
         if min_ready > 0 and new_status.get("readyReplicas") != new_status.get("availableReplicas"):
             wait = podutil.next_availability_check(active, min_ready, now)
             self.queue.add_after(key, wait if wait is not None else float(min_ready))
-
-    async def _claim(self, owner: Obj, selector: LabelSelector, candidates: list[Obj]) -> list[Obj]:
-        claim = pods_to_claim(owner, selector, candidates)
-        meta = owner.get("metadata") or {}
-        if claim.adopt:
-            fresh = await self.client.get(self.kind.resource, meta["name"], meta.get("namespace", ""))
-            if (fresh.get("metadata") or {}).get("uid") != meta.get("uid"):
-                raise RuntimeError(f"original {self.kind.kind} {key_of(owner)} is gone")
-            if (fresh.get("metadata") or {}).get("deletionTimestamp"):
-                raise RuntimeError(f"{self.kind.kind} {key_of(owner)} has just been deleted")
-        ref = podutil.controller_ref(owner, self.kind.resource.api_version, self.kind.kind)
-        owned = list(claim.owned)
-        for pod in claim.adopt:
-            pod_meta = pod["metadata"]
-            try:
-                await self.client.patch(PODS, pod_meta["name"], {"metadata": {
-                    "ownerReferences": [ref], "uid": pod_meta.get("uid")}}, namespace=pod_meta.get("namespace", ""),
-                    patch_type="application/strategic-merge-patch+json")
-            except StatusError as err:
-                if err.code != 404:
-                    raise
-                owned.remove(pod)
-        for pod in claim.release:
-            pod_meta = pod["metadata"]
-            try:
-                await self.client.patch(PODS, pod_meta["name"], {"metadata": {
-                    "ownerReferences": [{"$patch": "delete", "uid": meta.get("uid")}], "uid": pod_meta.get("uid")}},
-                    namespace=pod_meta.get("namespace", ""), patch_type="application/strategic-merge-patch+json")
-            except StatusError as err:
-                if err.code not in (404, 422):
-                    raise
-        return owned
 
     async def _manage(self, owner: Obj, key: str, active: list[Obj]) -> str | None:
         """manageReplicas: create or delete pods; the first error, worded as upstream's, or None."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shim.controllers import podutil
-from shim.controllers.replicaset import calculate_status, pods_to_claim, scale_plan, status_unchanged
+from shim.controllers.controllerref import claim_plan
+from shim.controllers.replicaset import calculate_status, scale_plan, status_unchanged
 from shim.kubelet.timeutil import rfc3339
 from shim.machinery.labels import selector_from_match
 
@@ -39,28 +40,28 @@ def names(pods: list[dict[str, Any]]) -> list[str]:
 
 
 def test_matching_orphans_are_adopted_and_owned_pods_kept() -> None:
-    claim = pods_to_claim(RS, SELECTOR, [pod("mine"), pod("orphan", owner=None)])
+    claim = claim_plan(RS, SELECTOR, [pod("mine"), pod("orphan", owner=None)])
     assert names(claim.owned) == ["mine", "orphan"] and names(claim.adopt) == ["orphan"] and not claim.release
 
 
 def test_owned_pods_that_stopped_matching_are_released() -> None:
-    claim = pods_to_claim(RS, SELECTOR, [pod("relabeled", labels={"app": "other"})])
+    claim = claim_plan(RS, SELECTOR, [pod("relabeled", labels={"app": "other"})])
     assert not claim.owned and names(claim.release) == ["relabeled"]
 
 
 def test_pods_of_another_controller_are_left_alone() -> None:
-    claim = pods_to_claim(RS, SELECTOR, [pod("theirs", owner="other-uid")])
+    claim = claim_plan(RS, SELECTOR, [pod("theirs", owner="other-uid")])
     assert claim == type(claim)([], [], [])
 
 
 def test_a_deleting_replicaset_neither_adopts_nor_releases() -> None:
     deleting = {**RS, "metadata": {**RS["metadata"], "deletionTimestamp": rfc3339(NOW)}}
-    claim = pods_to_claim(deleting, SELECTOR, [pod("orphan", owner=None), pod("relabeled", labels={"x": "y"})])
+    claim = claim_plan(deleting, SELECTOR, [pod("orphan", owner=None), pod("relabeled", labels={"x": "y"})])
     assert not claim.adopt and not claim.release
 
 
 def test_orphans_being_deleted_are_not_adopted() -> None:
-    claim = pods_to_claim(RS, SELECTOR, [pod("going", owner=None, deletionTimestamp=rfc3339(NOW))])
+    claim = claim_plan(RS, SELECTOR, [pod("going", owner=None, deletionTimestamp=rfc3339(NOW))])
     assert not claim.adopt
 
 
